@@ -1,0 +1,67 @@
+import { join } from 'node:path';
+import { kubernetesVersion } from './config';
+
+/** One Go wrapper module under test/cluster/go and the binaries built from it. */
+export interface Component {
+  /** Folder name under test/cluster/go and prefix of the cache folder. */
+  readonly name: string;
+  /** Upstream release; part of the cache key. Must match the wrapper's go.mod. */
+  readonly version: string;
+  /** Module the wrapper requires at `version`. */
+  readonly module: string;
+  /** Packages built, each into `bin/<binary>`. */
+  readonly packages: readonly { readonly pkg: string; readonly binary: string }[];
+  /** Extra `-X` linker settings, e.g. the version a binary reports. */
+  readonly linkerVariables: Readonly<Record<string, string>>;
+}
+
+function kubernetesVersionVariables(version: string): Record<string, string> {
+  const [major, minor] = version.replace(/^v/, '').split('.');
+  const variables: Record<string, string> = {};
+  for (const pkg of ['k8s.io/component-base/version', 'k8s.io/client-go/pkg/version']) {
+    variables[`${pkg}.gitVersion`] = version;
+    variables[`${pkg}.gitMajor`] = major;
+    variables[`${pkg}.gitMinor`] = minor;
+    variables[`${pkg}.gitTreeState`] = 'clean';
+    variables[`${pkg}.buildDate`] = '1970-01-01T00:00:00Z';
+  }
+  return variables;
+}
+
+/** kube-apiserver, kube-controller-manager and kube-scheduler from k8s.io/kubernetes. */
+export const kubernetes: Component = {
+  name: 'kubernetes',
+  version: kubernetesVersion,
+  module: 'k8s.io/kubernetes',
+  packages: ['kube-apiserver', 'kube-controller-manager', 'kube-scheduler'].map((binary) => ({
+    pkg: `k8s.io/kubernetes/cmd/${binary}`,
+    binary,
+  })),
+  linkerVariables: kubernetesVersionVariables(kubernetesVersion),
+};
+
+/** The etcd server. */
+export const etcd: Component = {
+  name: 'etcd',
+  version: 'v3.6.16',
+  module: 'go.etcd.io/etcd/server/v3',
+  packages: [{ pkg: 'go.etcd.io/etcd/server/v3', binary: 'etcd' }],
+  linkerVariables: {},
+};
+
+/** The kwok controller: fake nodes whose pods run to completion. */
+export const kwok: Component = {
+  name: 'kwok',
+  version: 'v0.7.0',
+  module: 'sigs.k8s.io/kwok',
+  packages: [{ pkg: 'sigs.k8s.io/kwok/cmd/kwok', binary: 'kwok' }],
+  linkerVariables: { 'sigs.k8s.io/kwok/pkg/consts.Version': '0.7.0' },
+};
+
+/** Every component, in build order (largest first). */
+export const components: readonly Component[] = [kubernetes, etcd, kwok];
+
+/** Folder of the Go wrapper module of a component. */
+export function moduleDir(component: Component): string {
+  return join(__dirname, 'go', component.name);
+}
