@@ -1,0 +1,99 @@
+#!/usr/bin/env -S npx tsx
+/**
+ * `npm run synth -- [--apps <dir>] [--out <dir>] [--check] [--namespace-prefix <prefix>]`
+ *
+ * Synthesizes the application definitions of a folder into one manifest file per project.
+ * Exit codes: 0 done (or up to date), 1 invalid definitions or out-of-date output, 2 bad usage.
+ */
+import { Command, CommanderError, Option } from 'commander';
+import { relative } from 'node:path';
+import {
+  checkManifests,
+  DefinitionError,
+  loadDefinitions,
+  MAX_PROJECT_NAME_LENGTH,
+  writeManifests,
+} from '../constructs';
+
+const MAX_PREFIX_LENGTH = 63 - MAX_PROJECT_NAME_LENGTH;
+
+interface SynthOptions {
+  readonly apps: string;
+  readonly out: string;
+  readonly check: boolean;
+  readonly namespacePrefix: string;
+}
+
+function run(options: SynthOptions): number {
+  if (
+    !/^([a-z][-a-z0-9]*)?$/.test(options.namespacePrefix) ||
+    options.namespacePrefix.length > MAX_PREFIX_LENGTH
+  ) {
+    process.stderr.write(
+      `--namespace-prefix: given ${JSON.stringify(options.namespacePrefix)}, expected lower-case letters, digits and '-', starting with a letter, at most ${MAX_PREFIX_LENGTH} characters\n`,
+    );
+    return 2;
+  }
+  const definitions = loadDefinitions(options.apps).map((c) => c.definition);
+  const buildOptions = {
+    namespaceForProject: (project: string) => `${options.namespacePrefix}${project}`,
+  };
+  const out = relative(process.cwd(), options.out) || '.';
+  if (options.check) {
+    const drift = checkManifests(definitions, options.out, buildOptions);
+    const lines = [
+      ...drift.changed.map((f) => `  changed: ${f}`),
+      ...drift.missing.map((f) => `  missing: ${f}`),
+      ...drift.stale.map((f) => `  stale:   ${f} (its project has no definitions any more)`),
+    ];
+    if (lines.length === 0) {
+      process.stdout.write(`${out}/ is up to date with ${options.apps}\n`);
+      return 0;
+    }
+    process.stderr.write(
+      `${out}/ is out of date with ${options.apps}; run npm run synth and commit:\n${lines.join('\n')}\n`,
+    );
+    return 1;
+  }
+  const files = writeManifests(definitions, options.out, buildOptions);
+  const projects = files.length;
+  process.stdout.write(
+    `Synthesized ${definitions.length} application${definitions.length === 1 ? '' : 's'} of ${projects} project${projects === 1 ? '' : 's'} into ${out}/: ${files.join(', ')}\n`,
+  );
+  return 0;
+}
+
+function main(argv: readonly string[]): number {
+  const program = new Command('synth')
+    .description(
+      'Synthesize application definitions into Kubernetes manifests, one file per project.',
+    )
+    .option('--apps <dir>', 'folder (or file) of application definitions', 'apps')
+    .addOption(
+      new Option('--out <dir>', 'output folder').default(
+        process.env.CDK8S_OUTDIR ?? 'dist',
+        'dist, or $CDK8S_OUTDIR under cdk8s synth',
+      ),
+    )
+    .option('--check', 'exit 1 if the output folder is out of date, writing nothing', false)
+    .option('--namespace-prefix <prefix>', 'namespace of a project = prefix + project name', '')
+    .exitOverride()
+    .configureOutput({ writeErr: (text) => process.stderr.write(text) });
+  try {
+    program.parse(argv, { from: 'user' });
+  } catch (error) {
+    if (error instanceof CommanderError) return error.exitCode === 0 ? 0 : 2;
+    throw error;
+  }
+  try {
+    return run(program.opts<SynthOptions>());
+  } catch (error) {
+    if (error instanceof DefinitionError) {
+      process.stderr.write(`${error.message}\nNothing was written.\n`);
+      return 1;
+    }
+    throw error;
+  }
+}
+
+process.exitCode = main(process.argv.slice(2));

@@ -1,0 +1,268 @@
+import { z } from 'zod';
+import {
+  checkAppName,
+  checkDataKey,
+  checkEnvName,
+  checkImage,
+  checkLabelKey,
+  checkLabelValue,
+  checkObjectName,
+  checkProjectName,
+  MAX_APP_NAME_LENGTH,
+} from './field-rules';
+import { isProblem, parseCpu, parseMemory } from './quantity';
+import { Schedule } from './schedule';
+import { checkTimeZone } from './time-zone';
+
+/**
+ * The one schema of application definitions. The TypeScript types, the runtime validation,
+ * the JSON Schema for editors (`schema/definition.schema.json`) and later the API's OpenAPI
+ * document all come from here.
+ */
+
+/** The `apiVersion` of every application definition. */
+export const API_VERSION = 'hks.hexabase.io/v1';
+
+/** A string checked by one of the shared field rules. */
+function ruledString(check: (value: string) => string | undefined, description: string) {
+  return z
+    .string()
+    .superRefine((value, ctx) => {
+      const problem = check(value);
+      if (problem) ctx.addIssue({ code: 'custom', message: problem, input: value });
+    })
+    .meta({ description });
+}
+
+const cpuQuantity = z
+  .union([z.string(), z.number()])
+  .superRefine((value, ctx) => {
+    const parsed = parseCpu(value);
+    if (isProblem(parsed)) ctx.addIssue({ code: 'custom', message: parsed, input: value });
+  })
+  .meta({ description: 'CPU, e.g. 250m, 0.5 or 2' });
+
+const memoryQuantity = z
+  .union([z.string(), z.number()])
+  .superRefine((value, ctx) => {
+    const parsed = parseMemory(value);
+    if (isProblem(parsed)) ctx.addIssue({ code: 'custom', message: parsed, input: value });
+  })
+  .meta({ description: 'Memory, a whole number of mebibytes, e.g. 128Mi or 1Gi' });
+
+const count = (min: number, max: number, description: string) =>
+  z.number().int().min(min).max(max).meta({ description });
+
+const envName = ruledString(checkEnvName, 'Environment variable name');
+const objectName = (what: string) => ruledString(checkObjectName, what);
+
+const metadataSchema = z.strictObject({
+  name: ruledString(
+    checkAppName,
+    `DNS-1123 label, at most ${MAX_APP_NAME_LENGTH} characters, starting with a letter`,
+  ),
+  project: ruledString(checkProjectName, 'The tenant; becomes the namespace'),
+  labels: z
+    .record(ruledString(checkLabelKey, 'Label key'), ruledString(checkLabelValue, 'Label value'))
+    .optional()
+    .meta({ description: 'Copied to every object of the application' }),
+});
+
+const resourcesSchema = z
+  .strictObject({
+    cpu: cpuQuantity.optional().meta({ description: 'CPU request. Default 100m' }),
+    memory: memoryQuantity.optional().meta({ description: 'Memory request. Default 128Mi' }),
+    cpuLimit: cpuQuantity.optional().meta({ description: 'CPU limit. Default: none' }),
+    memoryLimit: memoryQuantity
+      .optional()
+      .meta({ description: 'Memory limit. Default: the memory request' }),
+  })
+  .superRefine((resources, ctx) => {
+    const pairs = [
+      ['cpu', 'cpuLimit', parseCpu, 'millicores'],
+      ['memory', 'memoryLimit', parseMemory, 'mebibytes'],
+    ] as const;
+    for (const [requestKey, limitKey, parse, unit] of pairs) {
+      const request = resources[requestKey];
+      const limit = resources[limitKey];
+      if (request === undefined || limit === undefined) continue;
+      const requestAmount = parse(request);
+      const limitAmount = parse(limit);
+      if (isProblem(requestAmount) || isProblem(limitAmount)) continue;
+      const amount = (q: object) => (q as Record<string, number>)[unit];
+      if (amount(limitAmount) < amount(requestAmount)) {
+        ctx.addIssue({
+          code: 'custom',
+          path: [limitKey],
+          input: limit,
+          message: `given ${JSON.stringify(limit)}, expected at least the ${requestKey} request ${JSON.stringify(request)}`,
+        });
+      }
+    }
+  });
+
+const envFromSchema = z
+  .strictObject({
+    configMap: objectName('ConfigMap whose keys become variables').optional(),
+    secret: objectName('Secret whose keys become variables').optional(),
+    prefix: z.string().optional().meta({ description: 'Prefix for every variable name' }),
+  })
+  .superRefine((source, ctx) => {
+    if ((source.configMap === undefined) === (source.secret === undefined)) {
+      ctx.addIssue({
+        code: 'custom',
+        input: source,
+        message: `given ${source.configMap === undefined ? 'neither' : 'both'} configMap and secret, expected exactly one of them`,
+      });
+    }
+  });
+
+/** Fields of the container that a CronJob can copy from its template. */
+const containerShape = {
+  image: ruledString(checkImage, 'Container image reference').optional(),
+  command: z.array(z.string()).optional().meta({ description: "Replaces the image's ENTRYPOINT" }),
+  args: z.array(z.string()).optional().meta({ description: "Replaces the image's CMD" }),
+  env: z
+    .record(envName, z.union([z.string(), z.number(), z.boolean()]))
+    .optional()
+    .meta({ description: 'Plain environment variables' }),
+  secretEnv: z
+    .record(
+      envName,
+      z.strictObject({
+        secret: objectName('Secret name'),
+        key: ruledString(checkDataKey, 'Key in the Secret'),
+      }),
+    )
+    .optional()
+    .meta({ description: 'Environment variables read from Secret keys' }),
+  envFrom: z.array(envFromSchema).optional(),
+  resources: resourcesSchema.optional(),
+  serviceAccount: objectName('ServiceAccount the pods run as. Default: hks-workload').optional(),
+};
+
+function noEnvClash(
+  spec: { env?: Record<string, unknown>; secretEnv?: Record<string, unknown> },
+  ctx: z.RefinementCtx,
+) {
+  for (const name of Object.keys(spec.secretEnv ?? {})) {
+    if (spec.env && name in spec.env) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['secretEnv', name],
+        input: name,
+        message: `given ${JSON.stringify(name)} in both env and secretEnv, expected each variable once`,
+      });
+    }
+  }
+}
+
+const statelessSpecSchema = z
+  .strictObject({
+    ...containerShape,
+    image: containerShape.image.unwrap(),
+    port: count(
+      1,
+      65535,
+      'Port the container listens on; a Service is created when set',
+    ).optional(),
+    replicas: count(0, 1000, 'Number of pods. Default 1').optional(),
+  })
+  .superRefine(noEnvClash);
+
+const cronJobSpecSchema = z
+  .strictObject({
+    ...containerShape,
+    template: ruledString(
+      checkAppName,
+      'A StatelessApplication of the same project whose container settings are copied',
+    ).optional(),
+    schedule: ruledString(
+      (value) => Schedule.check(value),
+      '5 cron fields, or @hourly/@daily/@weekly/@monthly/@yearly',
+    ),
+    timeZone: ruledString(checkTimeZone, 'IANA time zone. Default: UTC').optional(),
+    concurrencyPolicy: z.enum(['Allow', 'Forbid', 'Replace']).optional(),
+    suspend: z.boolean().optional(),
+    startingDeadlineSeconds: count(10, 31_536_000, 'Default 300').optional(),
+    activeDeadlineSeconds: count(1, 31_536_000, 'Default: no deadline').optional(),
+    backoffLimit: count(0, 100, 'Default 6').optional(),
+    restartPolicy: z.enum(['Never', 'OnFailure']).optional(),
+    ttlSecondsAfterFinished: count(
+      0,
+      31_536_000,
+      'Default: kept until the history limits',
+    ).optional(),
+    successfulJobsHistoryLimit: count(0, 100, 'Default 3').optional(),
+    failedJobsHistoryLimit: count(0, 100, 'Default 3').optional(),
+  })
+  .superRefine((spec, ctx) => {
+    if ((spec.template === undefined) === (spec.image === undefined)) {
+      ctx.addIssue({
+        code: 'custom',
+        path: [spec.template === undefined ? 'image' : 'template'],
+        input: spec.template ?? spec.image,
+        message:
+          spec.template === undefined
+            ? 'given neither template nor image, expected exactly one of them'
+            : 'given both template and image, expected exactly one of them',
+      });
+    }
+    noEnvClash(spec, ctx);
+  });
+
+function definitionSchema<K extends string, S extends z.ZodType>(kind: K, spec: S) {
+  return z.strictObject({
+    apiVersion: z.literal(API_VERSION),
+    kind: z.literal(kind),
+    metadata: metadataSchema,
+    spec,
+  });
+}
+
+/** A long-running, stateless container: a Deployment, plus a Service when it has a port. */
+export const statelessApplicationSchema = definitionSchema(
+  'StatelessApplication',
+  statelessSpecSchema,
+);
+
+/** A scheduled job, with its own image or cloned from a StatelessApplication. */
+export const cronJobSchema = definitionSchema('CronJob', cronJobSpecSchema);
+
+/** Every kind, by name: the single registry a new kind (e.g. Function) is added to. */
+export const DEFINITION_SCHEMAS = {
+  StatelessApplication: statelessApplicationSchema,
+  CronJob: cronJobSchema,
+} as const;
+
+/** The kinds of application definition. */
+export type DefinitionKind = keyof typeof DEFINITION_SCHEMAS;
+
+/** Any application definition. */
+export const applicationDefinitionSchema = z.discriminatedUnion('kind', [
+  statelessApplicationSchema,
+  cronJobSchema,
+]);
+
+/** A StatelessApplication definition. */
+export type StatelessApplicationDefinition = z.infer<typeof statelessApplicationSchema>;
+/** A CronJob definition. */
+export type CronJobDefinition = z.infer<typeof cronJobSchema>;
+/** Any application definition. */
+export type ApplicationDefinition = z.infer<typeof applicationDefinitionSchema>;
+/** Definition metadata: name, project and labels. */
+export type DefinitionMetadata = z.infer<typeof metadataSchema>;
+/** Container settings shared by the workload kinds. */
+export type ContainerSpec = StatelessApplicationDefinition['spec'];
+/** CPU and memory requests and limits. */
+export type ResourcesSpec = z.infer<typeof resourcesSchema>;
+/** A source of environment variables: a whole ConfigMap or Secret. */
+export type EnvFromSpec = z.infer<typeof envFromSchema>;
+
+/** The JSON Schema of an application definition document, for editors and the API. */
+export function definitionJsonSchema(): Record<string, unknown> {
+  return z.toJSONSchema(applicationDefinitionSchema, { unrepresentable: 'any' }) as Record<
+    string,
+    unknown
+  >;
+}

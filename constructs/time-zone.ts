@@ -1,0 +1,23 @@
+/**
+ * IANA time zone names as the CronJob controller accepts them (it loads them from tzdata,
+ * case-sensitively). cron-parser accepts unknown zones silently, so this check comes first.
+ *
+ * @returns `undefined` when valid, else a sentence with the value given and what is expected
+ */
+export function checkTimeZone(zone: string): string | undefined {
+  const expected = 'expected an IANA time zone such as Asia/Tokyo, Europe/Berlin or UTC';
+  if (zone === '' || zone === 'Local' || /\s/.test(zone)) {
+    return `given ${JSON.stringify(zone)}, ${expected}`;
+  }
+  let resolved: string;
+  try {
+    resolved = new Intl.DateTimeFormat('en-US', { timeZone: zone }).resolvedOptions().timeZone;
+  } catch {
+    return `given ${JSON.stringify(zone)}, ${expected}`;
+  }
+  // Intl matches case-insensitively; tzdata file names do not.
+  if (resolved !== zone && resolved.toLowerCase() === zone.toLowerCase()) {
+    return `given ${JSON.stringify(zone)}, expected the exact spelling ${JSON.stringify(resolved)} (time zone names are case-sensitive)`;
+  }
+  return undefined;
+}

@@ -1,0 +1,161 @@
+import { Size } from 'cdk8s';
+import * as kplus from 'cdk8s-plus-28';
+import { Construct } from 'constructs';
+import { isProblem, parseCpu, parseMemory } from './quantity';
+import { pullsAlways } from './field-rules';
+
+/** A key of a Secret. */
+export interface SecretKeyReference {
+  /** Name of the Secret in the project's namespace. */
+  readonly secret: string;
+  /** Key inside the Secret. */
+  readonly key: string;
+}
+
+/** A whole ConfigMap or Secret turned into environment variables (exactly one of the two). */
+export interface EnvFromSource {
+  /** ConfigMap name. @default - none */
+  readonly configMap?: string;
+  /** Secret name. @default - none */
+  readonly secret?: string;
+  /** Prefix added to every variable name. @default - no prefix */
+  readonly prefix?: string;
+}
+
+/** CPU and memory requests and limits in Kubernetes notation (`250m`, `256Mi`). */
+export interface ResourceRequirements {
+  /** CPU request. @default "100m" */
+  readonly cpu?: string | number;
+  /** Memory request. @default "128Mi" */
+  readonly memory?: string | number;
+  /** CPU limit. @default - no CPU limit (no throttling) */
+  readonly cpuLimit?: string | number;
+  /** Memory limit. @default - the memory request */
+  readonly memoryLimit?: string | number;
+}
+
+/** The container settings every workload kind shares. */
+export interface WorkloadContainerProps {
+  /** Container image reference, e.g. `ghcr.io/acme/api:1.4.2`. */
+  readonly image: string;
+  /** Replaces the image's ENTRYPOINT. @default - the image's ENTRYPOINT */
+  readonly command?: readonly string[];
+  /** Replaces the image's CMD. @default - the image's CMD */
+  readonly args?: readonly string[];
+  /** Plain environment variables. @default - none */
+  readonly env?: Readonly<Record<string, string | number | boolean>>;
+  /** Environment variables read from Secret keys. @default - none */
+  readonly secretEnv?: Readonly<Record<string, SecretKeyReference>>;
+  /** Whole ConfigMaps or Secrets as environment variables. @default - none */
+  readonly envFrom?: readonly EnvFromSource[];
+  /** Requests and limits. @default - 100m CPU and 128Mi memory requested, memory limited to the request */
+  readonly resources?: ResourceRequirements;
+  /** ServiceAccount the pods run as. @default "hks-workload" (created by the project tenancy) */
+  readonly serviceAccount?: string;
+}
+
+/** The ServiceAccount every project has for its workloads; it mounts no token. */
+export const WORKLOAD_SERVICE_ACCOUNT = 'hks-workload';
+
+/** Default requests: small, so that a project's quota fits many applications. */
+export const DEFAULT_RESOURCES = { cpu: '100m', memory: '128Mi' } as const;
+
+/**
+ * Turns shared container settings into cdk8s-plus container props, overriding cdk8s-plus's
+ * own defaults deliberately: small requests instead of 1 CPU / 512Mi, no CPU limit,
+ * Kubernetes' pull-policy rule instead of `Always`, and a restricted security context.
+ */
+export function workloadContainer(
+  scope: Construct,
+  props: WorkloadContainerProps,
+  tmp: kplus.Volume,
+): kplus.ContainerProps {
+  return {
+    name: 'main',
+    image: props.image,
+    command: props.command ? [...props.command] : undefined,
+    args: props.args ? [...props.args] : undefined,
+    imagePullPolicy: pullsAlways(props.image)
+      ? kplus.ImagePullPolicy.ALWAYS
+      : kplus.ImagePullPolicy.IF_NOT_PRESENT,
+    envVariables: environment(scope, props),
+    envFrom: props.envFrom?.map((source, index) => envFrom(scope, source, index)),
+    resources: resources(props.resources ?? {}),
+    securityContext: {
+      ensureNonRoot: true,
+      privileged: false,
+      allowPrivilegeEscalation: false,
+      readOnlyRootFilesystem: true,
+      capabilities: { drop: [kplus.Capability.ALL] },
+      seccompProfile: { type: kplus.SeccompProfileType.RUNTIME_DEFAULT },
+    },
+    // The root filesystem is read-only; most programs still need a scratch folder.
+    volumeMounts: [{ path: '/tmp', volume: tmp }],
+  };
+}
+
+/** Pod-level settings shared by workloads: the service account and the scratch volume. */
+export function workloadPod(scope: Construct, props: WorkloadContainerProps) {
+  const tmp = kplus.Volume.fromEmptyDir(scope, 'TmpVolume', 'tmp');
+  return {
+    tmp,
+    serviceAccount: kplus.ServiceAccount.fromServiceAccountName(
+      scope,
+      'ServiceAccount',
+      props.serviceAccount ?? WORKLOAD_SERVICE_ACCOUNT,
+    ),
+    automountServiceAccountToken: false,
+    securityContext: { ensureNonRoot: true },
+  };
+}
+
+function environment(
+  scope: Construct,
+  props: WorkloadContainerProps,
+): Record<string, kplus.EnvValue> {
+  const variables: Record<string, kplus.EnvValue> = {};
+  for (const [name, value] of Object.entries(props.env ?? {})) {
+    variables[name] = kplus.EnvValue.fromValue(String(value));
+  }
+  for (const [name, ref] of Object.entries(props.secretEnv ?? {})) {
+    const secret = kplus.Secret.fromSecretName(scope, `SecretEnv-${name}`, ref.secret);
+    variables[name] = kplus.EnvValue.fromSecretValue({ secret, key: ref.key });
+  }
+  return variables;
+}
+
+function envFrom(scope: Construct, source: EnvFromSource, index: number): kplus.EnvFrom {
+  if (source.configMap !== undefined) {
+    const configMap = kplus.ConfigMap.fromConfigMapName(scope, `EnvFrom${index}`, source.configMap);
+    return new kplus.EnvFrom(configMap, source.prefix);
+  }
+  const secret = kplus.Secret.fromSecretName(scope, `EnvFrom${index}`, source.secret as string);
+  // Env.fromSecret takes no prefix; the EnvFrom constructor does.
+  return new kplus.EnvFrom(undefined, source.prefix, secret);
+}
+
+function resources(given: ResourceRequirements): kplus.ContainerResources {
+  const cpu = cpuOf(given.cpu ?? DEFAULT_RESOURCES.cpu);
+  const memory = memoryOf(given.memory ?? DEFAULT_RESOURCES.memory);
+  return {
+    cpu: { request: cpu, limit: given.cpuLimit === undefined ? undefined : cpuOf(given.cpuLimit) },
+    memory: {
+      request: memory,
+      limit: given.memoryLimit === undefined ? memory : memoryOf(given.memoryLimit),
+    },
+  };
+}
+
+function cpuOf(value: string | number): kplus.Cpu {
+  const cpu = parseCpu(value);
+  if (isProblem(cpu)) throw new Error(cpu);
+  return cpu.text.endsWith('m')
+    ? kplus.Cpu.millis(cpu.millicores)
+    : kplus.Cpu.units(Number(cpu.text));
+}
+
+function memoryOf(value: string | number): Size {
+  const memory = parseMemory(value);
+  if (isProblem(memory)) throw new Error(memory);
+  return Size.mebibytes(memory.mebibytes);
+}
