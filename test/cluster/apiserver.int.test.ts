@@ -1,3 +1,4 @@
+import { resolve } from 'node:path';
 import { clusterConfig, kubernetesVersion } from './config';
 import { kubeconfigPath } from './kubeconfig';
 import { kubectlJson, kubectlOk } from './kubectl';
@@ -20,7 +21,7 @@ interface NodeList {
 }
 
 /** True when the tests run against the control plane this harness starts. */
-const ownCluster = (): boolean => kubeconfigPath() === clusterConfig().kubeconfig;
+const ownCluster = (): boolean => resolve(kubeconfigPath()) === clusterConfig().kubeconfig;
 
 describe('the test control plane', () => {
   test('serves the Kubernetes version it was built from', async () => {

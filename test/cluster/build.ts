@@ -56,7 +56,7 @@ function runGo(args: readonly string[], cwd: string, logFile: string): Promise<n
   const child = spawn(findGo(), args, {
     cwd,
     stdio: ['ignore', out, out],
-    env: { ...process.env, CGO_ENABLED: '0', GOFLAGS: '-mod=mod', GOTOOLCHAIN: 'local' },
+    env: { ...process.env, CGO_ENABLED: '0', GOFLAGS: '-mod=mod' },
   });
   return new Promise((resolvePromise, reject) => {
     child.on('error', reject);

@@ -48,20 +48,13 @@ export interface UpResult {
   readonly startMs: number;
 }
 
-function adminClient(config: ClusterConfig): ApiClient | undefined {
+/** An admin client from the certificates of a running cluster, if they exist. */
+function existingAdminClient(config: ClusterConfig): ApiClient | undefined {
   const pkiDir = join(config.stateDir, 'pki');
-  const pki = ensurePkiPathsIfPresent(pkiDir);
-  return pki && certClient(apiserverUrl(config), pki.ca, pki.admin);
-}
-
-function ensurePkiPathsIfPresent(
-  pkiDir: string,
-): { ca: string; admin: { cert: string; key: string } } | undefined {
   const ca = join(pkiDir, 'ca.crt');
   const admin = { cert: join(pkiDir, 'admin.crt'), key: join(pkiDir, 'admin.key') };
-  return existsSync(ca) && existsSync(admin.cert) && existsSync(admin.key)
-    ? { ca, admin }
-    : undefined;
+  const present = [ca, admin.cert, admin.key].every((file) => existsSync(file));
+  return present ? certClient(apiserverUrl(config), ca, admin) : undefined;
 }
 
 async function apiserverReady(client: ApiClient): Promise<boolean> {
@@ -77,7 +70,7 @@ export async function isClusterHealthy(config: ClusterConfig = clusterConfig()):
   const allRunning = processNames.every(
     (name) => runningPid(processFiles(config.stateDir, name).pidFile) !== undefined,
   );
-  const client = adminClient(config);
+  const client = existingAdminClient(config);
   if (!allRunning || client === undefined || !existsSync(config.kubeconfig)) {
     return false;
   }
