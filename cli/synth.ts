@@ -71,7 +71,7 @@ function main(argv: readonly string[]): number {
     .option('--apps <dir>', 'folder (or file) of application definitions', 'apps')
     .addOption(
       new Option('--out <dir>', 'output folder').default(
-        process.env.CDK8S_OUTDIR ?? 'dist',
+        process.env.CDK8S_OUTDIR || 'dist',
         'dist, or $CDK8S_OUTDIR under cdk8s synth',
       ),
     )

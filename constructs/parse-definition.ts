@@ -74,6 +74,10 @@ function toFieldProblems(issue: z.core.$ZodIssue): FieldProblem[] {
   if (issue.code === 'unrecognized_keys') {
     return issue.keys.map((key) => ({ path: [...issue.path, key], message: issue.message }));
   }
+  if (issue.code === 'invalid_key') {
+    // A bad record key: the key's own rule says what is wrong with it.
+    return issue.issues.map((inner) => ({ path: issue.path, message: inner.message }));
+  }
   return [{ path: issue.path, message: issue.message }];
 }
 

@@ -48,9 +48,11 @@ export function readDefinitionFiles(
         const line = lineCounter.linePos(error.pos[0]).line;
         problems.push({ source, path: '', message: `YAML: ${error.message.split('\n')[0]}`, line });
       }
-      if (doc.errors.length > 0 || doc.contents === null) return;
+      if (doc.errors.length > 0) return;
+      const document: unknown = doc.toJS();
+      if (document === null || document === undefined) return; // an empty document
       inputs.push({
-        document: doc.toJS(),
+        document,
         source,
         locate: (path) => {
           // The deepest node that exists along the path: a missing field points at its parent.
