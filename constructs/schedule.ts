@@ -89,7 +89,7 @@ export class Schedule {
     }
     const fields = trimmed.split(/\s+/);
     if (fields.length !== 5) {
-      const seconds = fields.length === 6 ? ' (Kubernetes has no seconds field)' : '';
+      const seconds = fields.length === 6 ? '; Kubernetes has no seconds field' : '';
       return `${given} (${fields.length} fields${seconds}), ${EXPECTED}`;
     }
     for (let i = 0; i < FIELDS.length; i++) {

@@ -158,7 +158,7 @@ describe('a single definition', () => {
 
   test('CronJob: schedules, time zones and enums', () => {
     expect(problemsOf(cronJobDoc('job', { schedule: '0 0 3 * * *' }))).toEqual([
-      'apps/test.yaml:1: spec.schedule: given "0 0 3 * * *" (6 fields (Kubernetes has no seconds field)), expected 5 fields "minute hour day-of-month month day-of-week" (e.g. "0 3 * * *") or one of @yearly, @annually, @monthly, @weekly, @daily, @midnight, @hourly',
+      'apps/test.yaml:1: spec.schedule: given "0 0 3 * * *" (6 fields; Kubernetes has no seconds field), expected 5 fields "minute hour day-of-month month day-of-week" (e.g. "0 3 * * *") or one of @yearly, @annually, @monthly, @weekly, @daily, @midnight, @hourly',
     ]);
     expect(problemsOf(cronJobDoc('job', { schedule: '0 25 * * *' }))[0]).toMatch(
       /spec.schedule: given "0 25 \* \* \*": hour field "25": "25" is not allowed, expected values 0-23/,
