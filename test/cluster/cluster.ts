@@ -178,6 +178,7 @@ export async function clusterUp(log: Log): Promise<UpResult> {
       alive,
       250,
     );
+    log(`nodes Ready after ${formatSeconds(Date.now() - started)}`);
     await waitFor(
       'the default service account',
       30_000,

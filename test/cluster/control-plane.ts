@@ -118,6 +118,11 @@ export function controllerManagerProcess(files: ControlPlaneFiles): ProcessSpec 
       `--cluster-signing-key-file=${pki.ca.key}`,
       '--cluster-name=hks-test',
       '--leader-elect=false',
+      // Notices Ready fake nodes (and lifts their not-ready taint) within a second.
+      '--node-monitor-period=1s',
+      // The default client rate limit (20 qps) staggers the start of the ~40 controllers.
+      '--kube-api-qps=100',
+      '--kube-api-burst=200',
       '--profiling=false',
     ],
   };
