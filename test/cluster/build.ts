@@ -40,7 +40,7 @@ function checkWrapperVersion(component: Component): void {
   const found = pinned.exec(goMod)?.[1];
   if (found !== component.version) {
     throw new Error(
-      `test/cluster/go/${component.name}/go.mod requires ${component.module} ${found ?? '(nothing)'}, ` +
+      `test/cluster/go/${component.wrapper}/go.mod requires ${component.module} ${found ?? '(nothing)'}, ` +
         `but components.ts expects ${component.version}; keep them in step`,
     );
   }

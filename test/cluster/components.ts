@@ -3,8 +3,10 @@ import { kubernetesVersion } from './config';
 
 /** One Go wrapper module under test/cluster/go and the binaries built from it. */
 export interface Component {
-  /** Folder name under test/cluster/go and prefix of the cache folder. */
+  /** Prefix of the cache folder. */
   readonly name: string;
+  /** Folder of the wrapper module under test/cluster/go. */
+  readonly wrapper: string;
   /** Upstream release; part of the cache key. Must match the wrapper's go.mod. */
   readonly version: string;
   /** Module the wrapper requires at `version`. */
@@ -31,6 +33,7 @@ function kubernetesVersionVariables(version: string): Record<string, string> {
 /** kube-apiserver, kube-controller-manager and kube-scheduler from k8s.io/kubernetes. */
 export const kubernetes: Component = {
   name: 'kubernetes',
+  wrapper: 'kubernetes',
   version: kubernetesVersion,
   module: 'k8s.io/kubernetes',
   packages: ['kube-apiserver', 'kube-controller-manager', 'kube-scheduler'].map((binary) => ({
@@ -40,9 +43,23 @@ export const kubernetes: Component = {
   linkerVariables: kubernetesVersionVariables(kubernetesVersion),
 };
 
+/**
+ * kubectl of the same release, so the tests need nothing but Go on the machine.
+ * Cached apart from the server binaries, from the same wrapper module.
+ */
+export const kubectl: Component = {
+  name: 'kubectl',
+  wrapper: 'kubernetes',
+  version: kubernetesVersion,
+  module: 'k8s.io/kubernetes',
+  packages: [{ pkg: 'k8s.io/kubernetes/cmd/kubectl', binary: 'kubectl' }],
+  linkerVariables: kubernetesVersionVariables(kubernetesVersion),
+};
+
 /** The etcd server. */
 export const etcd: Component = {
   name: 'etcd',
+  wrapper: 'etcd',
   version: 'v3.6.16',
   module: 'go.etcd.io/etcd/server/v3',
   packages: [{ pkg: 'go.etcd.io/etcd/server/v3', binary: 'etcd' }],
@@ -52,6 +69,7 @@ export const etcd: Component = {
 /** The kwok controller: fake nodes whose pods run to completion. */
 export const kwok: Component = {
   name: 'kwok',
+  wrapper: 'kwok',
   version: 'v0.7.0',
   module: 'sigs.k8s.io/kwok',
   packages: [{ pkg: 'sigs.k8s.io/kwok/cmd/kwok', binary: 'kwok' }],
@@ -59,9 +77,9 @@ export const kwok: Component = {
 };
 
 /** Every component, in build order (largest first). */
-export const components: readonly Component[] = [kubernetes, etcd, kwok];
+export const components: readonly Component[] = [kubernetes, etcd, kwok, kubectl];
 
 /** Folder of the Go wrapper module of a component. */
 export function moduleDir(component: Component): string {
-  return join(__dirname, 'go', component.name);
+  return join(__dirname, 'go', component.wrapper);
 }

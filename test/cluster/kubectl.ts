@@ -1,5 +1,17 @@
 import { execFile } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { binaryPath } from './build';
+import { kubectl as kubectlComponent } from './components';
 import { kubeconfigPath } from './kubeconfig';
+
+/**
+ * The kubectl the tests run: `HKS_KUBECTL`, else the one built next to the control plane
+ * (same release), else `kubectl` on PATH.
+ */
+export function kubectlBinary(): string {
+  const built = binaryPath(kubectlComponent, 'kubectl');
+  return process.env.HKS_KUBECTL ?? (existsSync(built) ? built : 'kubectl');
+}
 
 /** Output of one kubectl run. */
 export interface KubectlResult {
@@ -23,7 +35,7 @@ export function kubectl(
 ): Promise<KubectlResult> {
   return new Promise((resolvePromise, reject) => {
     const child = execFile(
-      process.env.HKS_KUBECTL ?? 'kubectl',
+      kubectlBinary(),
       ['--kubeconfig', kubeconfig, ...args],
       { maxBuffer: 64 * 1024 * 1024 },
       (error, stdout, stderr) => {
