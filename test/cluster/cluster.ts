@@ -149,9 +149,9 @@ export async function clusterUp(log: Log): Promise<UpResult> {
     return { started: false, kubeconfig: config.kubeconfig, startMs: 0 };
   }
   await clusterDown(() => undefined);
+  await checkPortsFree(config);
   await buildAll(log);
   const started = Date.now();
-  await checkPortsFree(config);
   const files = prepareFiles(config);
   const client = certClient(apiserverUrl(config), files.pki.ca.cert, files.pki.admin);
   const specs: ProcessSpec[] = [];

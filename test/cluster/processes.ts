@@ -76,6 +76,17 @@ export function runningPid(pidFile: string): number | undefined {
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
+/** Sends a signal; a process that exited in the meantime is fine. */
+function signal(pid: number, name: NodeJS.Signals): void {
+  try {
+    process.kill(pid, name);
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== 'ESRCH') {
+      throw error;
+    }
+  }
+}
+
 /**
  * Stops the process named by a pid file: SIGTERM, then SIGKILL after `graceMs`.
  * Does nothing when the process is gone; removes the pid file either way.
@@ -83,13 +94,13 @@ const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms
 export async function stopProcess(pidFile: string, graceMs = 10_000): Promise<void> {
   const pid = runningPid(pidFile);
   if (pid !== undefined) {
-    process.kill(pid, 'SIGTERM');
+    signal(pid, 'SIGTERM');
     const deadline = Date.now() + graceMs;
     while (runningPid(pidFile) !== undefined && Date.now() < deadline) {
       await sleep(50);
     }
     if (runningPid(pidFile) !== undefined) {
-      process.kill(pid, 'SIGKILL');
+      signal(pid, 'SIGKILL');
       while (runningPid(pidFile) !== undefined) {
         await sleep(50);
       }
