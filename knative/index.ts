@@ -1,0 +1,2 @@
+export * as serving from './imports/serving.knative.dev';
+export * from './import-crds';
