@@ -1,0 +1,323 @@
+"""HKS function runtime for Python (3.9+, standard library only).
+
+Serves one handler over HTTP. Configured by environment variables:
+
+  HKS_FUNCTION_DIR      folder holding the function's code   (default /var/hks/function)
+  HKS_HANDLER           module.function, e.g. main.handler   (required)
+  HKS_FUNCTION_NAME     name reported in context and logs    (default: the handler)
+  HKS_TIMEOUT_SECONDS   per-invocation time limit            (default 30)
+  HKS_DEBUG             1: error responses include the stack (default off)
+  PORT                  port to listen on                    (default 8080)
+
+GET /healthz answers 200 once the handler is loaded; POST to any path invokes it with
+handler(event, context). Sync handlers run in a thread of their own, async ones in an event
+loop in that thread, so a handler past its timeout gets a 504 while the server goes on serving.
+An async handler is cancelled at the timeout; a sync one cannot be stopped and runs on in the
+background (its result is discarded).
+"""
+
+import importlib
+import json
+import os
+import signal
+import socket
+import sys
+import threading
+import time
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+DEFAULT_DIR = "/var/hks/function"
+
+
+def log(record):
+    """Writes one JSON line to stdout."""
+    record.setdefault("time", round(time.time(), 3))
+    sys.stdout.write(json.dumps(record, default=str) + "\n")
+    sys.stdout.flush()
+
+
+class Logger:
+    """The context's logger: JSON lines tagged with the function and request id."""
+
+    def __init__(self, function_name, request_id):
+        self._fields = {"function": function_name, "requestId": request_id}
+
+    def _log(self, level, message, fields):
+        log(dict(self._fields, level=level, message=str(message), **fields))
+
+    def debug(self, message, **fields):
+        self._log("debug", message, fields)
+
+    def info(self, message, **fields):
+        self._log("info", message, fields)
+
+    def warning(self, message, **fields):
+        self._log("warning", message, fields)
+
+    def error(self, message, **fields):
+        self._log("error", message, fields)
+
+
+class Context:
+    """What a handler knows about its invocation."""
+
+    def __init__(self, function_name, request_id, deadline):
+        self.function_name = function_name
+        self.request_id = request_id
+        self.deadline = deadline  # seconds since the epoch
+        self.logger = Logger(function_name, request_id)
+
+    def remaining_seconds(self):
+        return max(0.0, self.deadline - time.time())
+
+
+class LoadError(Exception):
+    pass
+
+
+def load_handler(directory, spec):
+    """Imports module.function from directory, or raises LoadError saying what is wrong."""
+    module_name, _, function_name = spec.rpartition(".")
+    if not module_name or not function_name:
+        raise LoadError(
+            'HKS_HANDLER: given "%s", expected module.function, e.g. main.handler' % spec
+        )
+    if not os.path.isdir(directory):
+        raise LoadError("HKS_FUNCTION_DIR: given %s, which is not a folder" % directory)
+    sys.path.insert(0, directory)
+    try:
+        module = importlib.import_module(module_name)
+    except ModuleNotFoundError as error:
+        if error.name is not None and module_name.startswith(error.name):
+            raise LoadError(
+                'HKS_HANDLER: given "%s", but there is no module "%s" in %s (files: %s)'
+                % (spec, module_name, directory, ", ".join(sorted(os.listdir(directory))))
+            )
+        raise LoadError('module "%s" failed to import: %r' % (module_name, error))
+    except Exception as error:  # a syntax error or an exception at import time
+        raise LoadError('module "%s" failed to import: %r' % (module_name, error))
+    handler = getattr(module, function_name, None)
+    if not callable(handler):
+        names = [n for n in dir(module) if not n.startswith("_") and callable(getattr(module, n))]
+        raise LoadError(
+            'HKS_HANDLER: given "%s", but module "%s" has no function "%s" (functions: %s)'
+            % (spec, module_name, function_name, ", ".join(names) or "none")
+        )
+    return handler
+
+
+def parse_event(body):
+    if not body:
+        return None
+    try:
+        return json.loads(body)
+    except ValueError:
+        pass
+    try:
+        return body.decode("utf-8")
+    except UnicodeDecodeError:
+        return body
+
+
+def encode_body(body):
+    """Response bytes and content type of a handler's body value."""
+    if isinstance(body, (bytes, bytearray)):
+        return bytes(body), "application/octet-stream"
+    if isinstance(body, str):
+        return body.encode("utf-8"), "text/plain; charset=utf-8"
+    return json.dumps(body, default=str).encode("utf-8"), "application/json"
+
+
+def to_response(result):
+    """(status, headers, bytes) of a handler's return value."""
+    if isinstance(result, dict) and "statusCode" in result:
+        payload, content_type = encode_body(result.get("body", ""))
+        headers = {str(k): str(v) for k, v in (result.get("headers") or {}).items()}
+        if not any(k.lower() == "content-type" for k in headers):
+            headers["Content-Type"] = content_type
+        return int(result["statusCode"]), headers, payload
+    payload, content_type = encode_body(result)
+    return 200, {"Content-Type": content_type}, payload
+
+
+def run_handler(handler, event, context, timeout):
+    """Runs the handler in its own thread. Returns ("ok", value), ("error", exc) or ("timeout",)."""
+    outcome = []
+
+    def target():
+        try:
+            result = handler(event, context)
+            if hasattr(result, "__await__"):
+                import asyncio
+
+                async def bounded():
+                    return await asyncio.wait_for(result, max(0.0, context.remaining_seconds()))
+
+                try:
+                    result = asyncio.run(bounded())
+                except asyncio.TimeoutError:
+                    outcome.append(("timeout",))
+                    return
+            outcome.append(("ok", result))
+        except BaseException as error:  # noqa: B902 - reported to the caller
+            outcome.append(("error", error))
+
+    thread = threading.Thread(target=target, name="handler-" + context.request_id, daemon=True)
+    thread.start()
+    thread.join(timeout)
+    return outcome[0] if outcome else ("timeout",)
+
+
+def make_request_handler(state):
+    class RequestHandler(BaseHTTPRequestHandler):
+        protocol_version = "HTTP/1.1"
+        server_version = "hks-python"
+
+        timeout = 60  # idle keep-alive connections are closed after a minute
+
+        def log_message(self, *args):  # one JSON line per invocation instead
+            pass
+
+        def setup(self):
+            BaseHTTPRequestHandler.setup(self)
+            self.busy = False
+            with state["lock"]:
+                state["connections"].add(self)
+
+        def finish(self):
+            with state["lock"]:
+                state["connections"].discard(self)
+            BaseHTTPRequestHandler.finish(self)
+
+        def handle_one_request(self):
+            BaseHTTPRequestHandler.handle_one_request(self)
+            if state["draining"]:
+                self.close_connection = True
+
+        def send(self, status, headers, payload):
+            self.send_response(status)
+            for key, value in headers.items():
+                self.send_header(key, value)
+            self.send_header("Content-Length", str(len(payload)))
+            self.end_headers()
+            self.wfile.write(payload)
+
+        def send_json(self, status, value, extra=None):
+            headers = {"Content-Type": "application/json"}
+            headers.update(extra or {})
+            self.send(status, headers, json.dumps(value).encode("utf-8"))
+
+        def do_GET(self):
+            if self.path.split("?")[0] == "/healthz":
+                self.send_json(200, {"status": "ok", "function": state["name"]})
+            else:
+                self.send_json(405, {"error": {"type": "MethodNotAllowed", "message": "use POST to invoke, GET /healthz for health"}}, {"Allow": "POST"})
+
+        def do_POST(self):
+            self.busy = True
+            try:
+                self.invoke()
+            finally:
+                self.busy = False
+
+        def invoke(self):
+            started = time.time()
+            request_id = self.headers.get("X-Request-Id") or os.urandom(8).hex()
+            length = int(self.headers.get("Content-Length") or 0)
+            body = self.rfile.read(length) if length > 0 else b""
+            context = Context(state["name"], request_id, started + state["timeout"])
+            event = parse_event(body)
+            outcome = run_handler(state["handler"], event, context, state["timeout"])
+            record = {"level": "info", "message": "invocation", "function": state["name"], "requestId": request_id}
+            extra = {"X-Request-Id": request_id}
+            if outcome[0] == "ok":
+                try:
+                    status, headers, payload = to_response(outcome[1])
+                    headers.update(extra)
+                    self.send(status, headers, payload)
+                except Exception as error:
+                    status = 500
+                    self.send_error_json(error, record, extra)
+            elif outcome[0] == "timeout":
+                status = 504
+                record["level"] = "error"
+                record["error"] = "timed out after %ss" % state["timeout"]
+                self.send_json(504, {"error": {"type": "Timeout", "message": "the function did not finish within %s seconds" % state["timeout"]}}, extra)
+            else:
+                status = 500
+                self.send_error_json(outcome[1], record, extra)
+            record["status"] = status
+            record["durationMs"] = round((time.time() - started) * 1000, 1)
+            log(record)
+
+        def send_error_json(self, error, record, extra):
+            import traceback
+
+            stack = "".join(traceback.format_exception(type(error), error, error.__traceback__))
+            record["level"] = "error"
+            record["error"] = {"type": type(error).__name__, "message": str(error), "stack": stack}
+            body = {"type": type(error).__name__, "message": str(error)}
+            if state["debug"]:
+                body["stack"] = stack
+            self.send_json(500, {"error": body}, extra)
+
+    return RequestHandler
+
+
+def main():
+    sys.stdout.reconfigure(line_buffering=True)  # handler prints reach the logs at once
+    directory = os.environ.get("HKS_FUNCTION_DIR") or DEFAULT_DIR
+    spec = os.environ.get("HKS_HANDLER", "")
+    raw_timeout = os.environ.get("HKS_TIMEOUT_SECONDS") or "30"
+    raw_port = os.environ.get("PORT") or "8080"
+    try:
+        timeout = float(raw_timeout)
+        if timeout <= 0:
+            raise ValueError
+    except ValueError:
+        sys.stderr.write('hks: HKS_TIMEOUT_SECONDS: given "%s", expected a positive number of seconds\n' % raw_timeout)
+        return 2
+    if not raw_port.isdigit() or not 0 < int(raw_port) < 65536:
+        sys.stderr.write('hks: PORT: given "%s", expected a port number 1-65535\n' % raw_port)
+        return 2
+    try:
+        handler = load_handler(directory, spec)
+    except LoadError as error:
+        sys.stderr.write("hks: cannot start: %s\n" % error)
+        return 1
+    state = {
+        "handler": handler,
+        "name": os.environ.get("HKS_FUNCTION_NAME") or spec,
+        "timeout": timeout,
+        "debug": os.environ.get("HKS_DEBUG") in ("1", "true"),
+        "draining": False,
+        "connections": set(),
+        "lock": threading.Lock(),
+    }
+    server = ThreadingHTTPServer(("", int(raw_port)), make_request_handler(state))
+    server.daemon_threads = False  # server_close() waits for in-flight requests
+
+    def drain(signum, _frame):
+        """Stops accepting, closes idle connections; busy ones close after their response."""
+        log({"level": "info", "message": "draining", "function": state["name"], "signal": signum})
+        state["draining"] = True
+        with state["lock"]:
+            idle = [c for c in state["connections"] if not c.busy]
+        for connection in idle:
+            try:
+                connection.connection.shutdown(socket.SHUT_RD)
+            except OSError:
+                pass
+        threading.Thread(target=server.shutdown, daemon=True).start()
+
+    signal.signal(signal.SIGTERM, drain)
+    signal.signal(signal.SIGINT, drain)
+    log({"level": "info", "message": "listening", "function": state["name"], "port": server.server_address[1], "handler": spec})
+    server.serve_forever(poll_interval=0.1)
+    server.server_close()
+    log({"level": "info", "message": "stopped", "function": state["name"]})
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
