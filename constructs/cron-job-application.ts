@@ -152,6 +152,10 @@ export class CronJobApplication extends Construct {
       volumes: [pod.tmp],
       containers: [workloadContainer(this, this.container, pod.tmp)],
     });
+    // Jobs carry the CronJob's labels, so their executions can be found and recorded.
+    ApiObject.of(this.cronJob).addJsonPatch(
+      JsonPatch.add('/spec/jobTemplate/metadata', { labels }),
+    );
     if (props.ttlSecondsAfterFinished !== undefined) {
       // cdk8s-plus refuses a TTL next to history limits; Kubernetes allows both.
       ApiObject.of(this.cronJob).addJsonPatch(
