@@ -5,9 +5,12 @@ import {
   CronJobDefinition,
   DEFINITION_SCHEMAS,
   DefinitionKind,
+  FunctionDefinition,
   StatelessApplicationDefinition,
 } from './definition-schema';
 import { CronJobApplication } from './cron-job-application';
+import { FunctionService } from './function-service';
+import { SourceRuntimeName } from './function-rules';
 import { ProjectChart } from './project-chart';
 import { ProjectTenancyOptions } from './project-tenancy';
 import { Schedule } from './schedule';
@@ -25,6 +28,11 @@ export interface BuildProjectChartsOptions {
    * @default - the defaults of {@link ProjectTenancyOptions}
    */
   readonly tenancy?: ProjectTenancyOptions;
+  /**
+   * Images that run source Functions, e.g. a private registry mirror.
+   * @default - python:3.12-slim and node:20-slim
+   */
+  readonly functionRuntimeImages?: Readonly<Partial<Record<SourceRuntimeName, string>>>;
 }
 
 /** Applications already built in a chart, by name (CronJobs look their templates up here). */
@@ -34,6 +42,7 @@ type Builder<D extends ApplicationDefinition> = (
   chart: ProjectChart,
   definition: D,
   built: BuiltApplications,
+  options: BuildProjectChartsOptions,
 ) => Construct;
 
 /**
@@ -52,6 +61,20 @@ const BUILDERS: {
       template: template === undefined ? undefined : (built.get(template) as StatelessApplication),
       schedule: Schedule.cron(schedule),
       labels: d.metadata.labels,
+    });
+  },
+  Function: (chart, d: FunctionDefinition, _built, options) => {
+    // `source` is a path the YAML door has read into `files` (see checkDefinitions).
+    const { source, ...spec } = d.spec;
+    if (source !== undefined && spec.files === undefined) {
+      throw new Error(
+        `Function ${JSON.stringify(d.metadata.name)}: spec.source ${JSON.stringify(source)} was not read; load definitions with loadDefinitions, or give code or files`,
+      );
+    }
+    return new FunctionService(chart, d.metadata.name, {
+      ...spec,
+      labels: d.metadata.labels,
+      runtimeImages: options.functionRuntimeImages,
     });
   },
 };
@@ -85,7 +108,7 @@ export function buildProjectCharts(
       );
     for (const definition of ordered) {
       const build = BUILDERS[definition.kind] as Builder<ApplicationDefinition>;
-      built.set(definition.metadata.name, build(chart, definition, built));
+      built.set(definition.metadata.name, build(chart, definition, built, options));
     }
     return chart;
   });

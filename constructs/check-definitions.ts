@@ -5,7 +5,14 @@ import {
   DefinitionSource,
   formatPath,
 } from './definition-problem';
+import {
+  checkHandlerFile,
+  checkSourceSize,
+  DEFAULT_HANDLERS,
+  isSourceRuntime,
+} from './function-rules';
 import { parseDefinition } from './parse-definition';
+import { FunctionSourceRead } from './read-function-source';
 
 /** One document handed in through any door (YAML file, API JSON, code). */
 export interface DefinitionInput {
@@ -13,6 +20,11 @@ export interface DefinitionInput {
   readonly source: DefinitionSource;
   /** Finds the 1-based line of a field, when the door knows it. */
   readonly locate?: (path: readonly PropertyKey[]) => number | undefined;
+  /**
+   * Reads a Function's `source` path, relative to where the document came from. Only doors
+   * that come from files have it; elsewhere a Function gives `code` or `files`.
+   */
+  readonly readSource?: (source: string) => FunctionSourceRead;
 }
 
 /** A definition that passed every check, with where it came from. */
@@ -45,7 +57,11 @@ export function checkDefinitions(inputs: readonly DefinitionInput[]): CheckedDef
       for (const problem of parsed.problems) report(input, problem.path, problem.message);
       continue;
     }
-    const entry = { definition: parsed.definition, source: input.source };
+    const definition = withSourceFiles(parsed.definition, input, (message) =>
+      report(input, ['spec', 'source'], message),
+    );
+    if (!definition) continue;
+    const entry = { definition, source: input.source };
     checked.push(entry);
     inputOf.set(entry, input);
   }
@@ -94,4 +110,38 @@ export function checkDefinitions(inputs: readonly DefinitionInput[]): CheckedDef
 
   if (problems.length > 0) throw new DefinitionError(problems);
   return checked;
+}
+
+/**
+ * A Function with a `source` path gets the files read from it (`spec.files`), checked like
+ * files given directly. Other definitions pass as they are.
+ * @returns the definition, or undefined after reporting why its source is unusable
+ */
+function withSourceFiles(
+  definition: ApplicationDefinition,
+  input: DefinitionInput,
+  report: (message: string) => void,
+): ApplicationDefinition | undefined {
+  if (definition.kind !== 'Function' || definition.spec.source === undefined) return definition;
+  const { runtime, source } = definition.spec;
+  if (!input.readSource) {
+    report(
+      `given ${JSON.stringify(source)}, expected code or files: a source path can only be read from a definition file`,
+    );
+    return undefined;
+  }
+  const read = input.readSource(source);
+  if (!read.ok) {
+    report(read.message);
+    return undefined;
+  }
+  if (isSourceRuntime(runtime)) {
+    const handler = definition.spec.handler ?? DEFAULT_HANDLERS[runtime];
+    const problem = checkSourceSize(read.files) ?? checkHandlerFile(runtime, handler, read.files);
+    if (problem) {
+      report(problem);
+      return undefined;
+    }
+  }
+  return { ...definition, spec: { ...definition.spec, files: read.files } };
 }

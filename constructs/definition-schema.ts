@@ -10,6 +10,17 @@ import {
   checkProjectName,
   MAX_APP_NAME_LENGTH,
 } from './field-rules';
+import {
+  checkFunctionEnvName,
+  checkHandler,
+  checkHandlerFile,
+  checkSourcePath,
+  checkSourceSize,
+  DEFAULT_HANDLERS,
+  FUNCTION_RUNTIMES,
+  isSourceRuntime,
+  MAX_FUNCTION_TIMEOUT_SECONDS,
+} from './function-rules';
 import { isProblem, parseCpu, parseMemory } from './quantity';
 import { Schedule } from './schedule';
 import { checkTimeZone } from './time-zone';
@@ -211,6 +222,119 @@ const cronJobSpecSchema = z
     noEnvClash(spec, ctx);
   });
 
+const scalingSchema = z
+  .strictObject({
+    minScale: count(0, 1000, 'Fewest pods, 0 = scale to zero. Default 0').optional(),
+    maxScale: count(0, 1000, 'Most pods, 0 = no limit. Default 10').optional(),
+    target: count(
+      1,
+      10000,
+      'Concurrent requests per pod the autoscaler aims at. Default 100',
+    ).optional(),
+    containerConcurrency: count(
+      0,
+      1000,
+      'Hard limit of concurrent requests per pod, 0 = no limit. Default 0',
+    ).optional(),
+  })
+  .superRefine((scaling, ctx) => {
+    const { minScale, maxScale, target, containerConcurrency } = scaling;
+    if (minScale !== undefined && maxScale !== undefined && maxScale > 0 && minScale > maxScale) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['minScale'],
+        input: minScale,
+        message: `given ${minScale}, expected at most maxScale ${maxScale}`,
+      });
+    }
+    if (target !== undefined && containerConcurrency && target > containerConcurrency) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['target'],
+        input: target,
+        message: `given ${target}, expected at most containerConcurrency ${containerConcurrency}`,
+      });
+    }
+  });
+
+const functionSpecSchema = z
+  .strictObject({
+    runtime: z.enum(FUNCTION_RUNTIMES).meta({
+      description: 'python3.12 or nodejs20 (source run by the platform), or image (prebuilt)',
+    }),
+    handler: z.string().optional().meta({
+      description:
+        'module.function (python, default main.handler) or file.export (node, default index.handler)',
+    }),
+    source: z.string().min(1).optional().meta({
+      description: 'A file or folder of source code, relative to the definition file',
+    }),
+    code: z.string().min(1).optional().meta({
+      description: "Inline source code, written to the handler's module (e.g. main.py)",
+    }),
+    files: z
+      .record(ruledString(checkSourcePath, 'Relative file path'), z.string())
+      .optional()
+      .meta({ description: 'Source files by relative path (what source is read into)' }),
+    image: ruledString(
+      checkImage,
+      'Image of an HTTP server listening on $PORT (runtime: image)',
+    ).optional(),
+    env: containerShape.env,
+    secretEnv: containerShape.secretEnv,
+    timeoutSeconds: count(
+      1,
+      MAX_FUNCTION_TIMEOUT_SECONDS,
+      'Time limit of one request. Default 30',
+    ).optional(),
+    scaling: scalingSchema.optional(),
+    resources: resourcesSchema.optional(),
+    visibility: z
+      .enum(['public', 'cluster-local'])
+      .optional()
+      .meta({ description: 'public (through the ingress) or cluster-local. Default public' }),
+  })
+  .superRefine((spec, ctx) => {
+    const issue = (path: PropertyKey[], input: unknown, message: string) =>
+      ctx.addIssue({ code: 'custom', path, input, message });
+    const given = (['source', 'code', 'files'] as const).filter((key) => spec[key] !== undefined);
+    if (!isSourceRuntime(spec.runtime)) {
+      if (spec.image === undefined)
+        issue(['image'], undefined, 'missing, expected an image reference for runtime: image');
+      for (const key of [...given, ...(spec.handler === undefined ? [] : ['handler' as const])])
+        issue([key], spec[key], `given ${key} with runtime: image, expected no ${key}`);
+    } else {
+      const handler = spec.handler ?? DEFAULT_HANDLERS[spec.runtime];
+      const handlerProblem = checkHandler(spec.runtime, handler);
+      if (handlerProblem) issue(['handler'], handler, handlerProblem);
+      if (spec.image !== undefined)
+        issue(
+          ['image'],
+          spec.image,
+          `given an image with runtime: ${spec.runtime}, expected no image (or runtime: image)`,
+        );
+      if (given.length !== 1)
+        issue(
+          [given[1] ?? 'source'],
+          undefined,
+          `given ${given.length === 0 ? 'none' : given.join(' and ')} of source, code and files, expected exactly one of them`,
+        );
+      const files =
+        spec.files ?? (spec.code === undefined ? undefined : { 'inline code': spec.code });
+      const key = spec.files ? 'files' : 'code';
+      const sizeProblem = files && checkSourceSize(files);
+      if (sizeProblem) issue([key], undefined, sizeProblem);
+      const fileProblem =
+        spec.files && !handlerProblem && checkHandlerFile(spec.runtime, handler, spec.files);
+      if (fileProblem) issue(['files'], undefined, fileProblem);
+    }
+    for (const name of [...Object.keys(spec.env ?? {}), ...Object.keys(spec.secretEnv ?? {})]) {
+      const problem = checkFunctionEnvName(name);
+      if (problem) issue([name in (spec.env ?? {}) ? 'env' : 'secretEnv', name], name, problem);
+    }
+    noEnvClash(spec, ctx);
+  });
+
 function definitionSchema<K extends string, S extends z.ZodType>(kind: K, spec: S) {
   return z.strictObject({
     apiVersion: z.literal(API_VERSION),
@@ -229,10 +353,17 @@ export const statelessApplicationSchema = definitionSchema(
 /** A scheduled job, with its own image or cloned from a StatelessApplication. */
 export const cronJobSchema = definitionSchema('CronJob', cronJobSpecSchema);
 
-/** Every kind, by name: the single registry a new kind (e.g. Function) is added to. */
+/**
+ * Source code (python, node) or a prebuilt image served by Knative Serving, scaled to zero
+ * when idle.
+ */
+export const functionSchema = definitionSchema('Function', functionSpecSchema);
+
+/** Every kind, by name: the single registry a new kind is added to. */
 export const DEFINITION_SCHEMAS = {
   StatelessApplication: statelessApplicationSchema,
   CronJob: cronJobSchema,
+  Function: functionSchema,
 } as const;
 
 /** The kinds of application definition. */
@@ -242,12 +373,17 @@ export type DefinitionKind = keyof typeof DEFINITION_SCHEMAS;
 export const applicationDefinitionSchema = z.discriminatedUnion('kind', [
   statelessApplicationSchema,
   cronJobSchema,
+  functionSchema,
 ]);
 
 /** A StatelessApplication definition. */
 export type StatelessApplicationDefinition = z.infer<typeof statelessApplicationSchema>;
 /** A CronJob definition. */
 export type CronJobDefinition = z.infer<typeof cronJobSchema>;
+/** A Function definition. */
+export type FunctionDefinition = z.infer<typeof functionSchema>;
+/** Autoscaling settings of a Function. */
+export type FunctionScalingSpec = z.infer<typeof scalingSchema>;
 /** Any application definition. */
 export type ApplicationDefinition = z.infer<typeof applicationDefinitionSchema>;
 /** Definition metadata: name, project and labels. */

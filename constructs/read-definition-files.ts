@@ -3,6 +3,7 @@ import { join, relative } from 'node:path';
 import { isNode, LineCounter, parseAllDocuments } from 'yaml';
 import { DefinitionProblem } from './definition-problem';
 import { DefinitionInput } from './check-definitions';
+import { readFunctionSource } from './read-function-source';
 
 const YAML_FILE = /\.ya?ml$/;
 
@@ -54,6 +55,7 @@ export function readDefinitionFiles(
       inputs.push({
         document,
         source,
+        readSource: (path) => readFunctionSource(file, path, label),
         locate: (path) => {
           // The deepest node that exists along the path: a missing field points at its parent.
           for (let depth = path.length; depth >= 0; depth--) {

@@ -1,0 +1,364 @@
+import { createHash } from 'node:crypto';
+import { k8s } from 'cdk8s-plus-28';
+import { Construct } from 'constructs';
+import * as serving from '../knative/imports/serving.knative.dev';
+import { checkProps } from './check-props';
+import { checkImage } from './field-rules';
+import {
+  DEFAULT_HANDLERS,
+  FunctionRuntimeName,
+  handlerFiles,
+  isSourceRuntime,
+  SourceRuntimeName,
+} from './function-rules';
+import {
+  DEFAULT_RUNTIME_IMAGES,
+  FUNCTION_DIR,
+  RUNTIME_DIR,
+  SourceRuntime,
+  sourceRuntime,
+} from './function-runtimes';
+import { applicationLabels } from './labels';
+import { ProjectChart } from './project-chart';
+import { isProblem, parseCpu, parseMemory } from './quantity';
+import { DEFAULT_RESOURCES, ResourceRequirements, SecretKeyReference } from './workload-container';
+
+/** How a Function scales (Knative Pod Autoscaler). */
+export interface FunctionScaling {
+  /** Fewest pods; 0 scales to zero when idle. @default 0 */
+  readonly minScale?: number;
+  /** Most pods; 0 means no limit. @default 10 */
+  readonly maxScale?: number;
+  /** Concurrent requests per pod the autoscaler aims at. @default 100 */
+  readonly target?: number;
+  /** Hard limit of concurrent requests per pod; 0 means no limit. @default 0 */
+  readonly containerConcurrency?: number;
+}
+
+/** Who can call a Function. */
+export type FunctionVisibility = 'public' | 'cluster-local';
+
+/** Props of a {@link FunctionService}. */
+export interface FunctionServiceProps {
+  /**
+   * Name of the Knative Service, its ServiceAccount and the pods' `app` label.
+   * @default - the construct id
+   */
+  readonly name?: string;
+  /** `python3.12` or `nodejs20` (source run by the platform's bootstrap), or `image`. */
+  readonly runtime: FunctionRuntimeName;
+  /**
+   * `module.function` (python) or `file.export` (node). Source runtimes only.
+   * @default "main.handler" (python3.12), "index.handler" (nodejs20)
+   */
+  readonly handler?: string;
+  /**
+   * Inline source, written to the handler's module (`main.py`, `index.js`). Exactly one of
+   * `code` and `files` for source runtimes.
+   * @default - none
+   */
+  readonly code?: string;
+  /**
+   * Source files by relative path (`lib/util.py`), UTF-8 text, at most
+   * {@link MAX_FUNCTION_SOURCE_BYTES} in all.
+   * @default - none
+   */
+  readonly files?: Readonly<Record<string, string>>;
+  /**
+   * Image of an HTTP server listening on `$PORT` (runtime `image` only). It must run as a
+   * non-root user.
+   * @default - none
+   */
+  readonly image?: string;
+  /** Plain environment variables. @default - none */
+  readonly env?: Readonly<Record<string, string | number | boolean>>;
+  /** Environment variables read from Secret keys. @default - none */
+  readonly secretEnv?: Readonly<Record<string, SecretKeyReference>>;
+  /** Time limit of one request, in seconds (at most 600). @default 30 */
+  readonly timeoutSeconds?: number;
+  /** Autoscaling. @default - 0 to 10 pods, target 100 concurrent requests per pod */
+  readonly scaling?: FunctionScaling;
+  /** Requests and limits. @default - 100m CPU and 128Mi memory requested, memory limited to the request */
+  readonly resources?: ResourceRequirements;
+  /** `public` (through the ingress) or `cluster-local`. @default "public" */
+  readonly visibility?: FunctionVisibility;
+  /** Labels copied to every object and pod. @default - the platform's labels only */
+  readonly labels?: Readonly<Record<string, string>>;
+  /**
+   * Images that run source runtimes, e.g. a private registry mirror.
+   * @default - {@link DEFAULT_RUNTIME_IMAGES}: python:3.12-slim and node:20-slim
+   */
+  readonly runtimeImages?: Readonly<Partial<Record<SourceRuntimeName, string>>>;
+}
+
+/** The defaults of a Function, in one place (README "Defaults"). */
+export const FUNCTION_DEFAULTS = {
+  timeoutSeconds: 30,
+  minScale: 0,
+  maxScale: 10,
+  target: 100,
+  containerConcurrency: 0,
+  visibility: 'public',
+} as const;
+
+/**
+ * The user (and group) that source runtimes run as: the stock language images run as root,
+ * which Pod Security `restricted` refuses.
+ */
+export const FUNCTION_RUN_AS_USER = 65532;
+
+/** Port the container listens on; Knative passes it as `$PORT`. */
+const CONTAINER_PORT = 8080;
+
+/** Annotation on the pod template holding the hash of the source and bootstrap. */
+export const SOURCE_HASH_ANNOTATION = 'hks.hexabase.io/source-hash';
+
+/**
+ * A Function: a Knative Service (`serving.knative.dev/v1`) that runs source code on a stock
+ * language image with the platform's bootstrap, or a prebuilt image. Source functions get a
+ * ConfigMap (source and bootstrap) named after the content hash, so a change of source rolls
+ * a new revision while older revisions keep their own code. Pods pass Pod Security
+ * `restricted` and run under a ServiceAccount of their own that mounts no token.
+ */
+export class FunctionService extends Construct {
+  /** The function name. */
+  public readonly name: string;
+  /** The project the function belongs to. */
+  public readonly project: string;
+  /** The Knative Service. */
+  public readonly service: serving.Service;
+  /** The ConfigMap with the source and bootstrap (source runtimes only). */
+  public readonly configMap?: k8s.KubeConfigMap;
+  /** The ServiceAccount the pods run as. */
+  public readonly serviceAccount: k8s.KubeServiceAccount;
+  /** Hash of the source and bootstrap (source runtimes only). */
+  public readonly sourceHash?: string;
+
+  constructor(scope: Construct, id: string, props: FunctionServiceProps) {
+    super(scope, id);
+    const chart = ProjectChart.find(this);
+    this.name = props.name ?? id;
+    this.project = chart.project;
+    const { name: _name, labels: userLabels, runtimeImages = {}, ...spec } = props;
+    checkProps('Function', this.name, this.project, userLabels, spec);
+    const imageProblems = Object.entries(runtimeImages)
+      .map(([runtime, image]) => [runtime, checkImage(image ?? '')])
+      .filter(([, problem]) => problem)
+      .map(([runtime, problem]) => `  runtimeImages.${runtime}: ${problem}`);
+    if (imageProblems.length > 0) {
+      throw new Error(
+        `Function ${JSON.stringify(this.name)} in project ${JSON.stringify(this.project)} is invalid:\n${imageProblems.join('\n')}`,
+      );
+    }
+
+    const labels = applicationLabels(this.project, this.name, 'Function', userLabels);
+    const visibility = props.visibility ?? FUNCTION_DEFAULTS.visibility;
+    const scaling = props.scaling ?? {};
+    const timeoutSeconds = props.timeoutSeconds ?? FUNCTION_DEFAULTS.timeoutSeconds;
+
+    this.serviceAccount = new k8s.KubeServiceAccount(this, 'ServiceAccount', {
+      metadata: { name: this.name, labels },
+      automountServiceAccountToken: false,
+    });
+
+    let container: serving.ServiceSpecTemplateSpecContainers;
+    let volumes: serving.ServiceSpecTemplateSpecVolumes[] = [];
+    const annotations: Record<string, string> = {
+      'autoscaling.knative.dev/min-scale': String(scaling.minScale ?? FUNCTION_DEFAULTS.minScale),
+      'autoscaling.knative.dev/max-scale': String(scaling.maxScale ?? FUNCTION_DEFAULTS.maxScale),
+      'autoscaling.knative.dev/target': String(scaling.target ?? FUNCTION_DEFAULTS.target),
+    };
+    const env = environment(props);
+    const base = {
+      name: 'function',
+      ports: [{ name: 'http1', containerPort: CONTAINER_PORT }],
+      resources: resources(props.resources ?? {}),
+      // Knative probes the serving port when none is given.
+      readinessProbe: { httpGet: { path: '/healthz' }, periodSeconds: 2 },
+      livenessProbe: { httpGet: { path: '/healthz' }, periodSeconds: 10, failureThreshold: 3 },
+    };
+    if (isSourceRuntime(props.runtime)) {
+      const runtime = sourceRuntime(props.runtime);
+      const handler = props.handler ?? DEFAULT_HANDLERS[props.runtime];
+      const files = props.files ?? { [handlerFiles(props.runtime, handler)[0]]: props.code ?? '' };
+      this.sourceHash = contentHash(props.runtime, handler, files, runtime);
+      const data = configMapData(files, runtime);
+      this.configMap = new k8s.KubeConfigMap(this, 'ConfigMap', {
+        metadata: { name: `${this.name}-${this.sourceHash}`, labels },
+        immutable: true,
+        data: Object.fromEntries(data.map(({ key, content }) => [key, content])),
+      });
+      annotations[SOURCE_HASH_ANNOTATION] = this.sourceHash;
+      const items = (mount: 'function' | 'runtime') =>
+        data.filter((d) => d.mount === mount).map(({ key, path }) => ({ key, path }));
+      volumes = [
+        {
+          name: 'function',
+          configMap: { name: this.configMap.name, items: items('function'), defaultMode: 0o444 },
+        },
+        {
+          name: 'runtime',
+          configMap: { name: this.configMap.name, items: items('runtime'), defaultMode: 0o444 },
+        },
+        { name: 'tmp', emptyDir: {} },
+      ];
+      container = {
+        ...base,
+        image: runtimeImages[props.runtime] ?? DEFAULT_RUNTIME_IMAGES[props.runtime],
+        imagePullPolicy: 'IfNotPresent',
+        command: [...runtime.command],
+        env: [
+          ...Object.entries({
+            HKS_FUNCTION_DIR: FUNCTION_DIR,
+            HKS_HANDLER: handler,
+            HKS_FUNCTION_NAME: this.name,
+            HKS_TIMEOUT_SECONDS: String(timeoutSeconds),
+            ...runtime.env,
+          }).map(([name, value]) => ({ name, value })),
+          ...env,
+        ],
+        securityContext: securityContext(FUNCTION_RUN_AS_USER),
+        volumeMounts: [
+          { name: 'function', mountPath: FUNCTION_DIR, readOnly: true },
+          { name: 'runtime', mountPath: RUNTIME_DIR, readOnly: true },
+          { name: 'tmp', mountPath: '/tmp' },
+        ],
+      };
+    } else {
+      volumes = [{ name: 'tmp', emptyDir: {} }];
+      container = {
+        ...base,
+        image: props.image as string,
+        env: env.length > 0 ? env : undefined,
+        securityContext: securityContext(undefined),
+        volumeMounts: [{ name: 'tmp', mountPath: '/tmp' }],
+      };
+    }
+
+    this.service = new serving.Service(this, 'Service', {
+      metadata: {
+        name: this.name,
+        labels:
+          visibility === 'cluster-local'
+            ? { ...labels, 'networking.knative.dev/visibility': 'cluster-local' }
+            : labels,
+      },
+      spec: {
+        template: {
+          metadata: { labels, annotations },
+          spec: {
+            serviceAccountName: this.serviceAccount.name,
+            automountServiceAccountToken: false,
+            containerConcurrency:
+              scaling.containerConcurrency ?? FUNCTION_DEFAULTS.containerConcurrency,
+            timeoutSeconds,
+            containers: [container],
+            volumes,
+          },
+        },
+      },
+    });
+  }
+}
+
+/** One ConfigMap key: a source file or the bootstrap, and where it is mounted. */
+interface ConfigMapEntry {
+  readonly key: string;
+  readonly path: string;
+  readonly content: string;
+  readonly mount: 'function' | 'runtime';
+}
+
+/**
+ * ConfigMap keys cannot hold `/`: source files are keyed `src.<path with / as __>` and mapped
+ * back to their paths by the volume's items; the bootstrap is keyed `hks-<file>`.
+ */
+function configMapData(
+  files: Readonly<Record<string, string>>,
+  runtime: SourceRuntime,
+): ConfigMapEntry[] {
+  const entries: ConfigMapEntry[] = Object.keys(files)
+    .sort()
+    .map((path) => ({
+      key: `src.${path.split('/').join('__')}`,
+      path,
+      content: files[path],
+      mount: 'function',
+    }));
+  entries.push({
+    key: `hks-${runtime.bootstrapFile}`,
+    path: runtime.bootstrapFile,
+    content: runtime.bootstrap,
+    mount: 'runtime',
+  });
+  return entries;
+}
+
+/** 10 hex characters of SHA-256 over everything the pods run. */
+function contentHash(
+  runtime: SourceRuntimeName,
+  handler: string,
+  files: Readonly<Record<string, string>>,
+  bootstrap: SourceRuntime,
+): string {
+  const hash = createHash('sha256');
+  hash.update(JSON.stringify([runtime, handler, bootstrap.bootstrap]));
+  for (const path of Object.keys(files).sort()) hash.update(JSON.stringify([path, files[path]]));
+  return hash.digest('hex').slice(0, 10);
+}
+
+function environment(props: FunctionServiceProps): serving.ServiceSpecTemplateSpecContainersEnv[] {
+  return [
+    ...Object.entries(props.env ?? {}).map(([name, value]) => ({ name, value: String(value) })),
+    ...Object.entries(props.secretEnv ?? {}).map(([name, ref]) => ({
+      name,
+      valueFrom: { secretKeyRef: { name: ref.secret, key: ref.key } },
+    })),
+  ];
+}
+
+/**
+ * Restricted: non-root, read-only root filesystem, no privilege escalation, no capabilities,
+ * RuntimeDefault seccomp. Container level only: Knative refuses most pod-level fields.
+ */
+function securityContext(
+  runAsUser: number | undefined,
+): serving.ServiceSpecTemplateSpecContainersSecurityContext {
+  return {
+    runAsNonRoot: true,
+    runAsUser,
+    runAsGroup: runAsUser,
+    readOnlyRootFilesystem: true,
+    allowPrivilegeEscalation: false,
+    capabilities: { drop: ['ALL'] },
+    seccompProfile: {
+      type: 'RuntimeDefault',
+    },
+  };
+}
+
+function resources(
+  given: ResourceRequirements,
+): serving.ServiceSpecTemplateSpecContainersResources {
+  const cpu = quantity(parseCpu(given.cpu ?? DEFAULT_RESOURCES.cpu));
+  const memory = quantity(parseMemory(given.memory ?? DEFAULT_RESOURCES.memory));
+  const cpuLimit = given.cpuLimit === undefined ? undefined : quantity(parseCpu(given.cpuLimit));
+  const memoryLimit =
+    given.memoryLimit === undefined ? memory : quantity(parseMemory(given.memoryLimit));
+  const { Requests, Limits } = {
+    Requests: serving.ServiceSpecTemplateSpecContainersResourcesRequests,
+    Limits: serving.ServiceSpecTemplateSpecContainersResourcesLimits,
+  };
+  return {
+    requests: { cpu: Requests.fromString(cpu), memory: Requests.fromString(memory) },
+    limits: {
+      ...(cpuLimit === undefined ? {} : { cpu: Limits.fromString(cpuLimit) }),
+      memory: Limits.fromString(memoryLimit),
+    },
+  };
+}
+
+function quantity(parsed: { text: string } | string): string {
+  if (isProblem(parsed)) throw new Error(parsed);
+  return parsed.text;
+}
