@@ -1,0 +1,257 @@
+import * as k8s from '@pulumi/kubernetes';
+import * as pulumi from '@pulumi/pulumi';
+import { API_CLUSTER_ROLE_RULES, API_NAMES, API_PORT } from '../api';
+
+/** Labels of every platform object. */
+export const PLATFORM_LABELS = {
+  'app.kubernetes.io/part-of': 'hks-platform',
+  'app.kubernetes.io/managed-by': 'pulumi',
+} as const;
+
+/** Labels of the API's pods (and its selector). */
+export const API_POD_LABELS = { 'app.kubernetes.io/name': 'hks-api' } as const;
+
+/** Where the API keeps its embedded SQLite store when no database URL is given. */
+export const API_DATA_DIR = '/var/lib/hks';
+
+/** Settings of the API Deployment. */
+export interface HksApiArgs {
+  /** Container image. */
+  readonly image: string;
+  /** Replicas. @default 1 */
+  readonly replicas?: number;
+  /**
+   * PostgreSQL URL of the execution store (a Pulumi secret).
+   * @default - the embedded SQLite store under /var/lib/hks (an emptyDir: lost with the pod)
+   */
+  readonly databaseUrl?: pulumi.Input<string>;
+  /** Secret that signs API tokens (a Pulumi secret). */
+  readonly jwtSecret: pulumi.Input<string>;
+}
+
+/** Arguments of {@link HksPlatform}. */
+export interface HksPlatformArgs {
+  /** The API, or nothing to install only the namespace and its network policies. @default - no API */
+  readonly api?: HksApiArgs;
+  /** Do not wait for the API Deployment to become Available. @default false */
+  readonly skipAwait?: boolean;
+}
+
+/**
+ * The platform: the `hks-system` namespace (Pod Security `restricted`, deny-by-default network
+ * policies) and, when asked for, the API: its ServiceAccount bound to a least-privilege
+ * ClusterRole (`API_CLUSTER_ROLE_RULES`), a Secret with its configuration, a Deployment and a
+ * Service.
+ */
+export class HksPlatform extends pulumi.ComponentResource {
+  public readonly namespace: k8s.core.v1.Namespace;
+  /** The API's ClusterRole, when the API is installed. */
+  public readonly clusterRole?: k8s.rbac.v1.ClusterRole;
+  /** The API's configuration Secret, when the API is installed. */
+  public readonly configSecret?: k8s.core.v1.Secret;
+  /** In-cluster URL of the API, or empty when it is not installed. */
+  public readonly apiUrl: pulumi.Output<string>;
+
+  constructor(name: string, args: HksPlatformArgs, opts?: pulumi.ComponentResourceOptions) {
+    super('hks:platform:HksPlatform', name, {}, opts);
+    const ns = API_NAMES.namespace;
+    const meta = (objectName: string, namespaced = true) => ({
+      name: objectName,
+      ...(namespaced ? { namespace: ns } : {}),
+      labels: PLATFORM_LABELS,
+    });
+    const child = { parent: this };
+    this.namespace = new k8s.core.v1.Namespace(
+      `${name}-namespace`,
+      {
+        metadata: {
+          ...meta(ns, false),
+          labels: {
+            ...PLATFORM_LABELS,
+            'pod-security.kubernetes.io/enforce': 'restricted',
+            'pod-security.kubernetes.io/warn': 'restricted',
+            'pod-security.kubernetes.io/audit': 'restricted',
+          },
+        },
+      },
+      child,
+    );
+    const inNamespace = { parent: this, dependsOn: [this.namespace] };
+    for (const [id, spec] of Object.entries(networkPolicies(args.api?.databaseUrl !== undefined))) {
+      new k8s.networking.v1.NetworkPolicy(
+        `${name}-${id}`,
+        { metadata: meta(id), spec },
+        inNamespace,
+      );
+    }
+    if (args.api === undefined) {
+      this.apiUrl = pulumi.output('');
+      this.registerOutputs({ apiUrl: this.apiUrl });
+      return;
+    }
+    const api = args.api;
+    const serviceAccount = new k8s.core.v1.ServiceAccount(
+      `${name}-api-sa`,
+      { metadata: meta(API_NAMES.serviceAccount) },
+      inNamespace,
+    );
+    this.clusterRole = new k8s.rbac.v1.ClusterRole(
+      `${name}-api-role`,
+      {
+        metadata: meta(API_NAMES.clusterRole, false),
+        rules: API_CLUSTER_ROLE_RULES.map((r) => ({
+          apiGroups: [...r.apiGroups],
+          resources: [...r.resources],
+          verbs: [...r.verbs],
+        })),
+      },
+      child,
+    );
+    new k8s.rbac.v1.ClusterRoleBinding(
+      `${name}-api-binding`,
+      {
+        metadata: meta(API_NAMES.clusterRoleBinding, false),
+        roleRef: {
+          apiGroup: 'rbac.authorization.k8s.io',
+          kind: 'ClusterRole',
+          name: API_NAMES.clusterRole,
+        },
+        subjects: [{ kind: 'ServiceAccount', name: API_NAMES.serviceAccount, namespace: ns }],
+      },
+      { parent: this, dependsOn: [this.clusterRole, serviceAccount] },
+    );
+    const stringData: Record<string, pulumi.Input<string>> = {
+      HKS_JWT_SECRET: pulumi.secret(api.jwtSecret),
+    };
+    if (api.databaseUrl !== undefined) stringData.HKS_DATABASE_URL = pulumi.secret(api.databaseUrl);
+    this.configSecret = new k8s.core.v1.Secret(
+      `${name}-api-config`,
+      { metadata: meta(API_NAMES.configSecret), type: 'Opaque', stringData },
+      inNamespace,
+    );
+    const deployment = new k8s.apps.v1.Deployment(
+      `${name}-api`,
+      {
+        metadata: {
+          ...meta(API_NAMES.deployment),
+          annotations: args.skipAwait ? { 'pulumi.com/skipAwait': 'true' } : {},
+        },
+        spec: apiDeploymentSpec(api),
+      },
+      { parent: this, dependsOn: [this.namespace, serviceAccount, this.configSecret] },
+    );
+    new k8s.core.v1.Service(
+      `${name}-api-service`,
+      {
+        metadata: {
+          ...meta(API_NAMES.service),
+          annotations: args.skipAwait ? { 'pulumi.com/skipAwait': 'true' } : {},
+        },
+        spec: {
+          type: 'ClusterIP',
+          selector: API_POD_LABELS,
+          ports: [{ name: 'http', port: 80, targetPort: 'http', protocol: 'TCP' }],
+        },
+      },
+      { parent: this, dependsOn: [deployment] },
+    );
+    this.apiUrl = pulumi.output(`http://${API_NAMES.service}.${ns}.svc`);
+    this.registerOutputs({ apiUrl: this.apiUrl });
+  }
+}
+
+/** The API Deployment: restricted Pod Security, read-only root, config from the Secret. */
+function apiDeploymentSpec(api: HksApiArgs): k8s.types.input.apps.v1.DeploymentSpec {
+  return {
+    replicas: api.replicas ?? 1,
+    selector: { matchLabels: API_POD_LABELS },
+    template: {
+      metadata: { labels: { ...PLATFORM_LABELS, ...API_POD_LABELS } },
+      spec: {
+        serviceAccountName: API_NAMES.serviceAccount,
+        automountServiceAccountToken: true,
+        securityContext: {
+          runAsNonRoot: true,
+          runAsUser: 65532,
+          runAsGroup: 65532,
+          fsGroup: 65532,
+          seccompProfile: { type: 'RuntimeDefault' },
+        },
+        containers: [
+          {
+            name: 'api',
+            image: api.image,
+            imagePullPolicy: api.image.endsWith(':latest') ? 'Always' : 'IfNotPresent',
+            ports: [{ name: 'http', containerPort: API_PORT, protocol: 'TCP' }],
+            env: [
+              { name: 'PORT', value: String(API_PORT) },
+              { name: 'HKS_DATA_DIR', value: API_DATA_DIR },
+            ],
+            envFrom: [{ secretRef: { name: API_NAMES.configSecret } }],
+            readinessProbe: { tcpSocket: { port: 'http' }, periodSeconds: 5 },
+            resources: {
+              requests: { cpu: '100m', memory: '128Mi' },
+              limits: { memory: '256Mi' },
+            },
+            securityContext: {
+              allowPrivilegeEscalation: false,
+              readOnlyRootFilesystem: true,
+              capabilities: { drop: ['ALL'] },
+            },
+            volumeMounts: [
+              { name: 'tmp', mountPath: '/tmp' },
+              { name: 'data', mountPath: API_DATA_DIR },
+            ],
+          },
+        ],
+        volumes: [
+          { name: 'tmp', emptyDir: {} },
+          { name: 'data', emptyDir: {} },
+        ],
+      },
+    },
+  };
+}
+
+/**
+ * Network policies of `hks-system`: deny everything, then allow DNS, the API's port from
+ * anywhere, and the API's egress to the Kubernetes API server (and to PostgreSQL when a
+ * database URL is given).
+ */
+export function networkPolicies(
+  withDatabase: boolean,
+): Record<string, k8s.types.input.networking.v1.NetworkPolicySpec> {
+  const tcp = (port: number) => ({ protocol: 'TCP', port });
+  return {
+    'hks-default-deny': { podSelector: {}, policyTypes: ['Ingress', 'Egress'] },
+    'hks-allow-dns': {
+      podSelector: {},
+      policyTypes: ['Egress'],
+      egress: [
+        {
+          to: [
+            {
+              namespaceSelector: {
+                matchLabels: { 'kubernetes.io/metadata.name': 'kube-system' },
+              },
+            },
+          ],
+          ports: [
+            { protocol: 'UDP', port: 53 },
+            { protocol: 'TCP', port: 53 },
+          ],
+        },
+      ],
+    },
+    'hks-api-ingress': {
+      podSelector: { matchLabels: API_POD_LABELS },
+      policyTypes: ['Ingress'],
+      ingress: [{ ports: [tcp(API_PORT)] }],
+    },
+    'hks-api-egress': {
+      podSelector: { matchLabels: API_POD_LABELS },
+      policyTypes: ['Egress'],
+      egress: [{ ports: [tcp(443), tcp(6443), ...(withDatabase ? [tcp(5432)] : [])] }],
+    },
+  };
+}

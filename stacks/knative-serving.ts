@@ -1,0 +1,115 @@
+import * as k8s from '@pulumi/kubernetes';
+import * as pulumi from '@pulumi/pulumi';
+import {
+  downloadManifests,
+  KnativeInstallObjects,
+  KnativeManifests,
+  KOURIER_SERVICE,
+  KourierServiceType,
+  readLocalManifests,
+  transformKnativeManifests,
+} from '../knative';
+
+/** Labels the stack adds to every Knative and Kourier object. */
+export const KNATIVE_INSTALL_LABELS = { 'app.kubernetes.io/part-of': 'hks-platform' } as const;
+
+/** Arguments of {@link KnativeServing}. */
+export interface KnativeServingArgs {
+  /** Knative Serving and net-kourier release, e.g. `1.13.0`. */
+  readonly version: string;
+  /**
+   * Folder of the manifests: release files (`serving-core.yaml`, `kourier.yaml`) or the
+   * upstream source trees, for air-gapped clusters.
+   * @default - the official release files are downloaded
+   */
+  readonly manifestDir?: string;
+  /** Domain of function URLs. @default - Knative's default domain */
+  readonly domain?: string;
+  /** How the Kourier gateway Service is exposed. @default 'LoadBalancer' */
+  readonly kourierServiceType?: KourierServiceType;
+  /** Install the sslip.io default-domain Job. @default false */
+  readonly magicDns?: boolean;
+  /** Do not wait for Deployments and Services to become ready. @default false */
+  readonly skipAwait?: boolean;
+}
+
+/**
+ * Knative Serving with Kourier as its ingress: two ConfigGroups, Kourier after Serving, made
+ * of the release manifests with the settings written into the objects (see
+ * `transformKnativeManifests`).
+ */
+export class KnativeServing extends pulumi.ComponentResource {
+  /** The Serving group (CRDs, core, webhooks). */
+  public readonly serving: k8s.yaml.v2.ConfigGroup;
+  /** The Kourier group (controller, gateway, optionally the magic DNS Job). */
+  public readonly kourier: k8s.yaml.v2.ConfigGroup;
+  /**
+   * Where the gateway is reached: the load balancer's IP or host name (empty until it has
+   * one), `<clusterIP>:80` for ClusterIP, `<any-node-ip>:<nodePort>` for NodePort.
+   */
+  public readonly kourierAddress: pulumi.Output<string>;
+  /** The domain written to config-domain, or empty when Knative's default applies. */
+  public readonly domain: pulumi.Output<string>;
+  /** The Knative release installed. */
+  public readonly knativeVersion: pulumi.Output<string>;
+
+  constructor(name: string, args: KnativeServingArgs, opts?: pulumi.ComponentResourceOptions) {
+    super('hks:platform:KnativeServing', name, {}, opts);
+    const objects: Promise<KnativeInstallObjects> = loadManifests(args).then((manifests) =>
+      transformKnativeManifests(manifests, {
+        domain: args.domain,
+        kourierServiceType: args.kourierServiceType,
+        magicDns: args.magicDns,
+        labels: KNATIVE_INSTALL_LABELS,
+      }),
+    );
+    const skipAwait = args.skipAwait ?? false;
+    this.serving = new k8s.yaml.v2.ConfigGroup(
+      `${name}-serving`,
+      { objs: objects.then((o) => o.serving), skipAwait },
+      { parent: this },
+    );
+    this.kourier = new k8s.yaml.v2.ConfigGroup(
+      `${name}-kourier`,
+      { objs: objects.then((o) => o.kourier), skipAwait },
+      { parent: this, dependsOn: [this.serving] },
+    );
+    const gateway = k8s.core.v1.Service.get(
+      `${name}-kourier-gateway`,
+      `${KOURIER_SERVICE.namespace}/${KOURIER_SERVICE.name}`,
+      { parent: this, dependsOn: [this.kourier] },
+    );
+    this.kourierAddress = pulumi
+      .all([gateway.spec, gateway.status])
+      .apply(([spec, status]) => serviceAddress(spec, status));
+    this.domain = pulumi.output(args.domain ?? '');
+    this.knativeVersion = pulumi.output(args.version);
+    this.registerOutputs({
+      kourierAddress: this.kourierAddress,
+      domain: this.domain,
+      knativeVersion: this.knativeVersion,
+    });
+  }
+}
+
+function loadManifests(args: KnativeServingArgs): Promise<KnativeManifests> {
+  return args.manifestDir === undefined
+    ? downloadManifests(args.version, args.magicDns ?? false)
+    : Promise.resolve().then(() => readLocalManifests(args.manifestDir as string));
+}
+
+/** How a Service is reached from outside, by its type. */
+export function serviceAddress(
+  spec: k8s.types.output.core.v1.ServiceSpec | undefined,
+  status: k8s.types.output.core.v1.ServiceStatus | undefined,
+): string {
+  if (spec?.type === 'LoadBalancer') {
+    const ingress = status?.loadBalancer?.ingress?.[0];
+    return ingress?.ip ?? ingress?.hostname ?? '';
+  }
+  if (spec?.type === 'NodePort') {
+    const port = spec.ports?.find((p) => p.port === 80) ?? spec.ports?.[0];
+    return `<any-node-ip>:${port?.nodePort ?? ''}`;
+  }
+  return spec?.clusterIP ? `${spec.clusterIP}:80` : '';
+}

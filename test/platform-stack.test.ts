@@ -1,0 +1,283 @@
+/**
+ * The Pulumi stack's resource graph, with Pulumi's mocks (no CLI, no engine, no cluster).
+ * The mocks are installed before any resource is created; the program module is imported
+ * only after that.
+ */
+import * as pulumi from '@pulumi/pulumi';
+import { resolve } from 'node:path';
+import { API_CLUSTER_ROLE_RULES } from '../api';
+import { KOURIER_INGRESS_CLASS, KubeObject } from '../knative';
+import type { StackConfig } from '../stacks';
+import { knativeManifestDir } from './support/knative-dir';
+import { installMocks, RegisteredResource, settled, valueOf } from './support/pulumi-mocks';
+
+jest.setTimeout(60_000);
+const registered = installMocks();
+
+// imported after the mocks, as the Pulumi testing guide asks
+let stacks: typeof import('../stacks');
+beforeAll(async () => {
+  stacks = await import('../stacks');
+});
+
+/** Pulumi's wire marker of a secret value (sdk/nodejs/runtime/rpc.ts specialSigKey/specialSecretSig). */
+const SECRET_SIG_KEY = '4dabf18193072939515e22adb298388d';
+const SECRET_SIG = '1b47061264138c4ac30d75fd1eb44270';
+
+const appsDir = resolve(__dirname, '..', 'apps');
+
+const base: StackConfig = {
+  knativeVersion: '1.13.0',
+  knativeManifestDir: knativeManifestDir(),
+  kourierServiceType: 'LoadBalancer',
+  magicDns: false,
+  skipAwait: false,
+  api: { image: 'ghcr.io/acme/hks-api:0.1.0', replicas: 1, hasDatabaseUrl: false },
+};
+
+async function build(settings: StackConfig, secrets = { apiJwtSecret: pulumi.secret('s3cret') }) {
+  const stack = stacks.createPlatformStack(settings, secrets);
+  await valueOf(stack.kourierAddress);
+  await settled(registered);
+  return stack;
+}
+
+function one(type: string, name: string): RegisteredResource {
+  const found = registered.filter((r) => r.type === type && r.name === name);
+  if (found.length !== 1) {
+    throw new Error(
+      `expected one ${type} ${name}, found ${found.length} among ${registered.map((r) => `${r.type}::${r.name}`).join(', ')}`,
+    );
+  }
+  return found[0];
+}
+
+const objs = (r: RegisteredResource): KubeObject[] => r.inputs.objs as KubeObject[];
+const dependsOn = (r: RegisteredResource, name: string): boolean =>
+  r.dependencies.some((urn) => urn.endsWith(`::${name}`));
+const named = (objects: KubeObject[], kind: string, name: string): KubeObject | undefined =>
+  objects.find((o) => o.kind === kind && o.metadata.name === name);
+
+describe('default config', () => {
+  let stack: import('../stacks').PlatformStack;
+  beforeAll(async () => {
+    registered.splice(0);
+    stack = await build(base);
+  });
+
+  it('registers Knative, Kourier and the platform with the API', () => {
+    expect(registered.map((r) => `${r.type}::${r.name}`).sort()).toEqual(
+      [
+        'hks:platform:KnativeServing::knative',
+        'kubernetes:yaml/v2:ConfigGroup::knative-serving',
+        'kubernetes:yaml/v2:ConfigGroup::knative-kourier',
+        'kubernetes:core/v1:Service::knative-kourier-gateway',
+        'hks:platform:HksPlatform::hks',
+        'kubernetes:core/v1:Namespace::hks-namespace',
+        'kubernetes:networking.k8s.io/v1:NetworkPolicy::hks-hks-default-deny',
+        'kubernetes:networking.k8s.io/v1:NetworkPolicy::hks-hks-allow-dns',
+        'kubernetes:networking.k8s.io/v1:NetworkPolicy::hks-hks-api-ingress',
+        'kubernetes:networking.k8s.io/v1:NetworkPolicy::hks-hks-api-egress',
+        'kubernetes:core/v1:ServiceAccount::hks-api-sa',
+        'kubernetes:rbac.authorization.k8s.io/v1:ClusterRole::hks-api-role',
+        'kubernetes:rbac.authorization.k8s.io/v1:ClusterRoleBinding::hks-api-binding',
+        'kubernetes:core/v1:Secret::hks-api-config',
+        'kubernetes:apps/v1:Deployment::hks-api',
+        'kubernetes:core/v1:Service::hks-api-service',
+      ].sort(),
+    );
+  });
+
+  it('hands Serving core (CRDs once) to one ConfigGroup and Kourier to another that depends on it', () => {
+    const serving = one('kubernetes:yaml/v2:ConfigGroup', 'knative-serving');
+    const kourier = one('kubernetes:yaml/v2:ConfigGroup', 'knative-kourier');
+    const crds = objs(serving).filter((o) => o.kind === 'CustomResourceDefinition');
+    expect(new Set(crds.map((o) => o.metadata.name)).size).toBe(crds.length);
+    expect(crds.length).toBe(12);
+    expect(objs(kourier).some((o) => o.kind === 'CustomResourceDefinition')).toBe(false);
+    expect(dependsOn(kourier, 'knative-serving')).toBe(true);
+    expect(dependsOn(serving, 'knative-kourier')).toBe(false);
+    expect(serving.inputs.skipAwait).toBe(false);
+  });
+
+  it('writes Kourier as the ingress class and keeps the LoadBalancer gateway, without magic DNS', () => {
+    const serving = objs(one('kubernetes:yaml/v2:ConfigGroup', 'knative-serving'));
+    const kourier = objs(one('kubernetes:yaml/v2:ConfigGroup', 'knative-kourier'));
+    expect(named(serving, 'ConfigMap', 'config-network')?.data).toMatchObject({
+      'ingress-class': KOURIER_INGRESS_CLASS,
+    });
+    expect(named(kourier, 'Service', 'kourier')?.spec).toMatchObject({ type: 'LoadBalancer' });
+    expect(named(kourier, 'Job', 'default-domain')).toBeUndefined();
+  });
+
+  it('reads the gateway Service after Kourier and exports its address, the domain and version', async () => {
+    const gateway = one('kubernetes:core/v1:Service', 'knative-kourier-gateway');
+    expect(gateway.id).toBe('kourier-system/kourier');
+    expect(dependsOn(gateway, 'knative-kourier')).toBe(true);
+    expect(await valueOf(stack.kourierAddress)).toBe('203.0.113.10');
+    expect(await valueOf(stack.domain)).toBe('');
+    expect(await valueOf(stack.knativeVersion)).toBe('1.13.0');
+    expect(await valueOf(stack.apiUrl)).toBe('http://hks-api.hks-system.svc');
+  });
+
+  it('binds the API ServiceAccount to a ClusterRole made of api/rbac.ts, without Secrets', () => {
+    const role = one('kubernetes:rbac.authorization.k8s.io/v1:ClusterRole', 'hks-api-role');
+    expect(role.inputs.rules).toEqual(API_CLUSTER_ROLE_RULES);
+    const rules = role.inputs.rules as { resources: string[] }[];
+    expect(rules.flatMap((r) => r.resources)).not.toContain('secrets');
+    const binding = one(
+      'kubernetes:rbac.authorization.k8s.io/v1:ClusterRoleBinding',
+      'hks-api-binding',
+    );
+    expect(binding.inputs).toMatchObject({
+      roleRef: { kind: 'ClusterRole', name: 'hks-api' },
+      subjects: [{ kind: 'ServiceAccount', name: 'hks-api', namespace: 'hks-system' }],
+    });
+  });
+
+  it('runs the API restricted-compliant in a restricted namespace', () => {
+    const ns = one('kubernetes:core/v1:Namespace', 'hks-namespace');
+    expect((ns.inputs.metadata as KubeObject['metadata']).labels).toMatchObject({
+      'pod-security.kubernetes.io/enforce': 'restricted',
+    });
+    const deployment = one('kubernetes:apps/v1:Deployment', 'hks-api');
+    const pod = (deployment.inputs.spec as { template: { spec: Record<string, unknown> } }).template
+      .spec;
+    expect(pod.securityContext).toMatchObject({
+      runAsNonRoot: true,
+      seccompProfile: { type: 'RuntimeDefault' },
+    });
+    const [container] = pod.containers as { securityContext: unknown; envFrom: unknown }[];
+    expect(container.securityContext).toEqual({
+      allowPrivilegeEscalation: false,
+      readOnlyRootFilesystem: true,
+      capabilities: { drop: ['ALL'] },
+    });
+    expect(container.envFrom).toEqual([{ secretRef: { name: 'hks-api-config' } }]);
+    expect(dependsOn(deployment, 'hks-api-config')).toBe(true);
+  });
+
+  it('keeps the API configuration in a Secret whose data are Pulumi secrets', async () => {
+    const secret = one('kubernetes:core/v1:Secret', 'hks-api-config');
+    // what the engine receives: the value wrapped as a secret (Pulumi's wire format)
+    expect(secret.inputs.stringData).toEqual({
+      [SECRET_SIG_KEY]: SECRET_SIG,
+      value: { HKS_JWT_SECRET: 's3cret' },
+    });
+    const configSecret = stack.platform.configSecret;
+    if (configSecret === undefined) throw new Error('no config Secret');
+    expect(await pulumi.isSecret(configSecret.stringData)).toBe(true);
+  });
+});
+
+describe('non-default config', () => {
+  let stack: import('../stacks').PlatformStack;
+  beforeAll(async () => {
+    registered.splice(0);
+    stack = await build({
+      ...base,
+      domain: 'fn.example.com',
+      kourierServiceType: 'NodePort',
+      skipAwait: true,
+      api: undefined,
+      appsDir,
+    });
+  });
+
+  it('installs no API objects when installApi is false', () => {
+    const types = registered.map((r) => r.type);
+    expect(types).not.toContain('kubernetes:apps/v1:Deployment');
+    expect(types).not.toContain('kubernetes:rbac.authorization.k8s.io/v1:ClusterRole');
+    expect(types).toContain('kubernetes:core/v1:Namespace');
+  });
+
+  it('writes the domain and the NodePort gateway, and skips awaiting', async () => {
+    const serving = one('kubernetes:yaml/v2:ConfigGroup', 'knative-serving');
+    const kourier = one('kubernetes:yaml/v2:ConfigGroup', 'knative-kourier');
+    expect(named(objs(serving), 'ConfigMap', 'config-domain')?.data).toMatchObject({
+      'fn.example.com': '',
+    });
+    expect(named(objs(kourier), 'Service', 'kourier')?.spec).toMatchObject({ type: 'NodePort' });
+    expect(serving.inputs.skipAwait).toBe(true);
+    expect(kourier.inputs.skipAwait).toBe(true);
+    expect(await valueOf(stack.domain)).toBe('fn.example.com');
+  });
+
+  it('deploys apps/ through the constructs into a ConfigGroup after Knative and the platform', async () => {
+    const apps = one('kubernetes:yaml/v2:ConfigGroup', 'apps-objects');
+    expect(dependsOn(apps, 'knative-serving')).toBe(true);
+    expect(dependsOn(apps, 'knative-kourier')).toBe(true);
+    expect(dependsOn(apps, 'hks-namespace')).toBe(true);
+    expect(objs(apps)).toEqual(stacks.appManifests(appsDir));
+    expect(named(objs(apps), 'Namespace', 'shop')).toBeDefined();
+    expect(apps.inputs.skipAwait).toBe(true);
+    expect(await valueOf(stack.appObjectCount)).toBe(objs(apps).length);
+  });
+});
+
+describe('magic DNS', () => {
+  it('adds the default-domain Job to the Kourier group', async () => {
+    registered.splice(0);
+    await build({ ...base, magicDns: true });
+    const kourier = objs(one('kubernetes:yaml/v2:ConfigGroup', 'knative-kourier'));
+    expect(named(kourier, 'Job', 'default-domain')?.metadata.annotations).toMatchObject({
+      'pulumi.com/skipAwait': 'true',
+    });
+  });
+});
+
+describe('readStackConfig', () => {
+  afterEach(() => pulumi.runtime.setAllConfig({}));
+
+  it('reads the secrets as secret outputs and applies defaults', async () => {
+    pulumi.runtime.setAllConfig(
+      {
+        'hks-platform:apiImage': 'ghcr.io/acme/hks-api:0.1.0',
+        'hks-platform:apiJwtSecret': 'jwt',
+        'hks-platform:apiDatabaseUrl': 'postgres://hks@db/hks',
+        'hks-platform:apiReplicas': '2',
+      },
+      ['hks-platform:apiJwtSecret', 'hks-platform:apiDatabaseUrl'],
+    );
+    const { settings, secrets } = stacks.readStackConfig(new pulumi.Config('hks-platform'));
+    expect(settings).toEqual({
+      knativeVersion: '1.13.0',
+      knativeManifestDir: undefined,
+      domain: undefined,
+      kourierServiceType: 'LoadBalancer',
+      magicDns: false,
+      skipAwait: false,
+      api: { image: 'ghcr.io/acme/hks-api:0.1.0', replicas: 2, hasDatabaseUrl: true },
+      appsDir: undefined,
+    });
+    if (!secrets.apiJwtSecret || !secrets.apiDatabaseUrl) throw new Error('secrets not read');
+    expect(await pulumi.isSecret(secrets.apiJwtSecret)).toBe(true);
+    expect(await pulumi.isSecret(secrets.apiDatabaseUrl)).toBe(true);
+  });
+
+  it('names the key, the value given and what is expected', () => {
+    pulumi.runtime.setAllConfig({ 'hks-platform:kourierServiceType': 'Ingress' });
+    expect(() => stacks.readStackConfig(new pulumi.Config('hks-platform'))).toThrow(
+      'hks-platform:kourierServiceType: given "Ingress", expected one of LoadBalancer, NodePort, ClusterIP',
+    );
+  });
+});
+
+describe('the program (stacks/main.ts)', () => {
+  it('exports the outputs for a config of local manifests, no load balancer and no API', async () => {
+    registered.splice(0);
+    pulumi.runtime.setAllConfig({
+      'hks-platform:knativeManifestDir': knativeManifestDir(),
+      'hks-platform:kourierServiceType': 'ClusterIP',
+      'hks-platform:installApi': 'false',
+      'hks-platform:skipAwait': 'true',
+    });
+    const program = await import('../stacks/main');
+    expect(await valueOf(program.knativeVersion)).toBe('1.13.0');
+    expect(await valueOf(program.apiUrl)).toBe('');
+    await settled(registered);
+    const kourier = objs(one('kubernetes:yaml/v2:ConfigGroup', 'knative-kourier'));
+    expect(named(kourier, 'Service', 'kourier')?.spec).toMatchObject({ type: 'ClusterIP' });
+    pulumi.runtime.setAllConfig({});
+  });
+});

@@ -1,0 +1,90 @@
+import * as pulumi from '@pulumi/pulumi';
+
+/** One resource registered with the mock engine. */
+export interface RegisteredResource {
+  readonly type: string;
+  readonly name: string;
+  readonly urn: string;
+  readonly parent: string;
+  readonly dependencies: readonly string[];
+  /** Inputs as the engine received them (secrets unwrapped). */
+  readonly inputs: Record<string, unknown>;
+  /** Set for resources read with `.get`. */
+  readonly id?: string;
+}
+
+/** Answers for `kubernetes:core/v1:Service` reads (the Kourier gateway). */
+export const GATEWAY_STATE = {
+  spec: {
+    type: 'LoadBalancer',
+    clusterIP: '10.96.0.10',
+    ports: [{ name: 'http2', port: 80, nodePort: 31080 }],
+  },
+  status: { loadBalancer: { ingress: [{ ip: '203.0.113.10' }] } },
+};
+
+interface RegisterRequest {
+  getType(): string;
+  getName(): string;
+  getParent(): string;
+  getDependenciesList(): string[];
+}
+
+/**
+ * Installs Pulumi mocks (no CLI, no engine) and records every resource registration with its
+ * parent and dependencies. Call before the program under test is created.
+ */
+export function installMocks(): RegisteredResource[] {
+  const registered: RegisteredResource[] = [];
+  const requests = new Map<string, RegisterRequest>();
+  pulumi.runtime.setMocks(
+    {
+      newResource: (args) => {
+        const request = requests.get(`${args.type}::${args.name}`);
+        registered.push({
+          type: args.type,
+          name: args.name,
+          urn: `${args.type}::${args.name}`,
+          parent: request?.getParent() ?? '',
+          dependencies: request?.getDependenciesList() ?? [],
+          inputs: args.inputs as Record<string, unknown>,
+          id: args.id,
+        });
+        if (args.id !== undefined) return { id: args.id, state: GATEWAY_STATE };
+        return { id: `${args.name}-id`, state: args.inputs };
+      },
+      call: (args) => args.inputs,
+    },
+    'hks-platform',
+    'test',
+    false,
+  );
+  const monitor = pulumi.runtime.getMonitor() as unknown as {
+    registerResource(request: RegisterRequest, callback: unknown): unknown;
+    readResource(request: RegisterRequest, callback: unknown): unknown;
+  };
+  for (const method of ['registerResource', 'readResource'] as const) {
+    const original = monitor[method].bind(monitor);
+    monitor[method] = (request, callback) => {
+      requests.set(`${request.getType()}::${request.getName()}`, request);
+      return original(request, callback);
+    };
+  }
+  return registered;
+}
+
+/** Resolves an output (mock mode resolves every output). */
+export function valueOf<T>(output: pulumi.Output<T>): Promise<T> {
+  return new Promise((resolve) => output.apply(resolve));
+}
+
+/** Waits until no new resource has been registered for a few turns of the event loop. */
+export async function settled(registered: readonly unknown[]): Promise<void> {
+  let last = -1;
+  let quiet = 0;
+  while (quiet < 5) {
+    await new Promise((r) => setTimeout(r, 10));
+    quiet = registered.length === last ? quiet + 1 : 0;
+    last = registered.length;
+  }
+}
