@@ -48,7 +48,7 @@ describe('a single definition', () => {
 
   test('unknown kinds name the kinds there are', () => {
     expect(problemsOf({ ...statelessDoc(), kind: 'Deployment' })).toEqual([
-      'apps/test.yaml:1: kind: given "Deployment", expected one of StatelessApplication, CronJob',
+      'apps/test.yaml:1: kind: given "Deployment", expected one of StatelessApplication, CronJob, Function',
     ]);
     expect(problemsOf({ metadata: {} })).toEqual([
       'apps/test.yaml:1: kind: given nothing, expected one of StatelessApplication, CronJob',
@@ -299,6 +299,8 @@ describe('YAML files', () => {
       'CronJob/cart-cleanup',
       'CronJob/db-backup',
       'CronJob/nightly-report',
+      'Function/greet',
+      'Function/thumbnail-url',
       'StatelessApplication/api',
     ]);
   });

@@ -42,5 +42,5 @@ test('schema/definition.schema.json is generated from the current schema', () =>
   const schema = JSON.parse(committed);
   expect(
     schema.oneOf.map((s: { properties: { kind: { const: string } } }) => s.properties.kind.const),
-  ).toEqual(['StatelessApplication', 'CronJob']);
+  ).toEqual(['StatelessApplication', 'CronJob', 'Function']);
 });
