@@ -215,7 +215,8 @@ export function checkDomain(domain: string, field = 'domain'): void {
 }
 
 function update(object: KubeObject, change: (o: MutableObject) => void): KubeObject {
-  const copy = structuredClone(object) as unknown as MutableObject;
+  // a JSON copy: manifests are JSON data, and the copy lives in the caller's realm (jest)
+  const copy = JSON.parse(JSON.stringify(object)) as MutableObject;
   change(copy);
   return copy as unknown as KubeObject;
 }

@@ -1,0 +1,332 @@
+/**
+ * The objects the Pulumi stack hands to Pulumi (captured with Pulumi's mocks: no CLI), applied
+ * to the real control plane with server-side apply in the order Pulumi applies them:
+ *
+ * 1. Serving: CRDs and Namespaces first (ConfigGroup does so), then everything else but the
+ *    webhook configurations, Deployments awaited Available; then the webhook configurations,
+ *    which the transform makes depend on the webhook Deployment and the config maps;
+ * 2. Kourier (its ConfigGroup depends on Serving), Deployments awaited;
+ * 3. the platform: hks-system (Pod Security restricted), the API and its RBAC.
+ *
+ * Knative's webhook pod does not really serve on kwok's fake nodes, so its admission webhooks
+ * (failurePolicy Fail) would reject any later serving.knative.dev object in the whole cluster.
+ * They are checked to be accepted and then deleted again at once, so that other tests sharing
+ * the cluster are not affected.
+ *
+ * Then the API's ServiceAccount, bound to the stack's ClusterRole, is checked to be allowed what
+ * the API needs and denied the rest (Secrets, RBAC), by impersonation and with a real token.
+ */
+import * as pulumi from '@pulumi/pulumi';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { stringify } from 'yaml';
+import { KubeObject } from '../knative';
+import type { StackConfig } from '../stacks';
+import { kubeconfigPath } from './cluster/kubeconfig';
+import { kubectl, kubectlOk } from './cluster/kubectl';
+import { knativeManifestDir } from './support/knative-dir';
+import { installMocks, RegisteredResource, settled, valueOf } from './support/pulumi-mocks';
+
+jest.setTimeout(300_000);
+
+const registered = installMocks();
+const SECRET_SIG_KEY = '4dabf18193072939515e22adb298388d';
+const SA = 'system:serviceaccount:hks-system:hks-api';
+const WEBHOOK_KINDS = ['ValidatingWebhookConfiguration', 'MutatingWebhookConfiguration'];
+
+let serving: KubeObject[] = [];
+let kourier: KubeObject[] = [];
+let platform: KubeObject[] = [];
+const timings: Record<string, number> = {};
+
+/** Pulumi's secret wrapper removed: what the provider would send to the API server. */
+function unwrapSecrets(value: unknown): unknown {
+  if (Array.isArray(value)) return value.map(unwrapSecrets);
+  if (typeof value !== 'object' || value === null) return value;
+  const record = value as Record<string, unknown>;
+  if (SECRET_SIG_KEY in record) return unwrapSecrets(record.value);
+  return Object.fromEntries(Object.entries(record).map(([k, v]) => [k, unwrapSecrets(v)]));
+}
+
+const isK8sObject = (r: RegisteredResource): boolean =>
+  r.type.startsWith('kubernetes:') && !r.type.startsWith('kubernetes:yaml') && !r.id;
+
+async function apply(objects: readonly KubeObject[]): Promise<void> {
+  if (objects.length === 0) return;
+  const list = { apiVersion: 'v1', kind: 'List', items: objects };
+  await kubectlOk(
+    ['apply', '--server-side', '--field-manager=pulumi-kubernetes', '-f', '-'],
+    JSON.stringify(list),
+  );
+}
+
+async function waitAvailable(objects: readonly KubeObject[]): Promise<void> {
+  for (const d of objects.filter((o) => o.kind === 'Deployment')) {
+    await kubectlOk([
+      'wait',
+      '--for=condition=Available',
+      '--timeout=180s',
+      '-n',
+      d.metadata.namespace ?? '',
+      `deployment/${d.metadata.name}`,
+    ]);
+  }
+}
+
+/** Applies one ConfigGroup's objects as Pulumi orders them. */
+async function applyGroup(objects: readonly KubeObject[]): Promise<void> {
+  const first = objects.filter((o) => ['CustomResourceDefinition', 'Namespace'].includes(o.kind));
+  const last = objects.filter((o) => o.metadata.annotations?.['config.kubernetes.io/depends-on']);
+  const middle = objects.filter((o) => !first.includes(o) && !last.includes(o));
+  await apply(first);
+  if (first.some((o) => o.kind === 'CustomResourceDefinition')) {
+    await kubectlOk([
+      'wait',
+      '--for=condition=Established',
+      '--timeout=60s',
+      'crd',
+      '-l',
+      'knative.dev/crd-install=true',
+    ]);
+  }
+  await apply(middle);
+  await waitAvailable(middle);
+  await apply(last);
+}
+
+const canI = async (...args: string[]): Promise<boolean> =>
+  (await kubectl(['auth', 'can-i', `--as=${SA}`, ...args])).stdout.trim() === 'yes';
+
+beforeAll(async () => {
+  const stacks = await import('../stacks');
+  const settings: StackConfig = {
+    knativeVersion: '1.13.0',
+    knativeManifestDir: knativeManifestDir(),
+    kourierServiceType: 'NodePort',
+    domain: 'fn.example.com',
+    magicDns: false,
+    skipAwait: false,
+    api: { image: 'ghcr.io/acme/hks-api:0.1.0', replicas: 1, hasDatabaseUrl: false },
+  };
+  const stack = stacks.createPlatformStack(settings, { apiJwtSecret: pulumi.secret('jwt') });
+  await valueOf(stack.kourierAddress);
+  await settled(registered);
+  const group = (name: string) =>
+    registered.find((r) => r.type === 'kubernetes:yaml/v2:ConfigGroup' && r.name === name)?.inputs
+      .objs as KubeObject[];
+  serving = group('knative-serving');
+  kourier = group('knative-kourier');
+  platform = registered.filter(isK8sObject).map((r) => unwrapSecrets(r.inputs) as KubeObject);
+});
+
+afterAll(async () => {
+  for (const kind of WEBHOOK_KINDS) {
+    await kubectl([
+      'delete',
+      kind,
+      '-l',
+      'app.kubernetes.io/part-of=hks-platform',
+      '--ignore-not-found',
+    ]);
+  }
+  for (const ns of ['knative-serving', 'kourier-system', 'hks-system', 'hks-rbac-check']) {
+    await kubectl(['delete', 'namespace', ns, '--wait=false', '--ignore-not-found']);
+  }
+  process.stderr.write(`pulumi-stack.int: timings (ms) ${JSON.stringify(timings)}\n`);
+});
+
+test('the stack hands Pulumi Serving core, Kourier and the platform objects', () => {
+  expect(serving.length).toBeGreaterThan(50);
+  expect(kourier.length).toBeGreaterThan(10);
+  expect(platform.map((o) => `${o.kind}/${o.metadata.name}`).sort()).toEqual(
+    [
+      'ClusterRole/hks-api',
+      'ClusterRoleBinding/hks-api',
+      'Deployment/hks-api',
+      'Namespace/hks-system',
+      'NetworkPolicy/hks-allow-dns',
+      'NetworkPolicy/hks-api-egress',
+      'NetworkPolicy/hks-api-ingress',
+      'NetworkPolicy/hks-default-deny',
+      'Secret/hks-api-config',
+      'Service/hks-api',
+      'ServiceAccount/hks-api',
+    ].sort(),
+  );
+});
+
+test('Serving core is accepted by the API server and its Deployments become Available', async () => {
+  const started = Date.now();
+  await applyGroup(serving);
+  timings.serving = Date.now() - started;
+  const deployments = await kubectlOk([
+    'get',
+    'deployments',
+    '-n',
+    'knative-serving',
+    '-o',
+    'name',
+  ]);
+  expect(deployments.split('\n').filter(Boolean).sort()).toEqual([
+    'deployment.apps/activator',
+    'deployment.apps/autoscaler',
+    'deployment.apps/controller',
+    'deployment.apps/webhook',
+  ]);
+  const network = JSON.parse(
+    await kubectlOk(['get', 'configmap', 'config-network', '-n', 'knative-serving', '-o', 'json']),
+  ) as { data: Record<string, string> };
+  expect(network.data['ingress-class']).toBe('kourier.ingress.networking.knative.dev');
+  const domain = JSON.parse(
+    await kubectlOk(['get', 'configmap', 'config-domain', '-n', 'knative-serving', '-o', 'json']),
+  ) as { data: Record<string, string> };
+  expect(domain.data['fn.example.com']).toBe('');
+  // the webhook configurations were applied last; remove them at once (see the file comment)
+  for (const kind of WEBHOOK_KINDS) {
+    const names = await kubectlOk([
+      'get',
+      kind,
+      '-l',
+      'app.kubernetes.io/part-of=hks-platform',
+      '-o',
+      'name',
+    ]);
+    expect(names.trim()).not.toBe('');
+    await kubectlOk(['delete', kind, '-l', 'app.kubernetes.io/part-of=hks-platform']);
+  }
+});
+
+test('Kourier is accepted after Serving; its gateway is a NodePort Service', async () => {
+  const started = Date.now();
+  await applyGroup(kourier);
+  timings.kourier = Date.now() - started;
+  const gateway = JSON.parse(
+    await kubectlOk(['get', 'service', 'kourier', '-n', 'kourier-system', '-o', 'json']),
+  ) as { spec: { type: string; ports: { nodePort?: number }[] } };
+  expect(gateway.spec.type).toBe('NodePort');
+  expect(gateway.spec.ports[0].nodePort).toBeGreaterThan(0);
+  await kubectlOk([
+    'wait',
+    '--for=condition=Available',
+    '--timeout=60s',
+    '-n',
+    'knative-serving',
+    'deployment/net-kourier-controller',
+  ]);
+});
+
+test('the platform: the API runs under Pod Security restricted in hks-system', async () => {
+  const started = Date.now();
+  await applyGroup(platform);
+  timings.platform = Date.now() - started;
+  const ns = JSON.parse(await kubectlOk(['get', 'namespace', 'hks-system', '-o', 'json'])) as {
+    metadata: { labels: Record<string, string> };
+  };
+  expect(ns.metadata.labels['pod-security.kubernetes.io/enforce']).toBe('restricted');
+  const pods = await kubectlOk([
+    'get',
+    'pods',
+    '-n',
+    'hks-system',
+    '-l',
+    'app.kubernetes.io/name=hks-api',
+    '-o',
+    'jsonpath={.items[*].status.phase}',
+  ]);
+  expect(pods).toBe('Running');
+});
+
+describe("the API's ServiceAccount and ClusterRole", () => {
+  it.each(
+    [
+      ['create', 'deployments.apps', '-n', 'shop'],
+      ['patch', 'deployments.apps', '-n', 'shop'],
+      ['delete', 'deployments.apps', '-n', 'shop'],
+      ['create', 'services', '-n', 'shop'],
+      ['patch', 'cronjobs.batch', '-n', 'shop'],
+      ['delete', 'jobs.batch', '-n', 'shop'],
+      ['watch', 'jobs.batch', '-n', 'shop'],
+      ['patch', 'configmaps', '-n', 'shop'],
+      ['create', 'serviceaccounts', '-n', 'shop'],
+      ['patch', 'networkpolicies.networking.k8s.io', '-n', 'shop'],
+      ['patch', 'resourcequotas', '-n', 'shop'],
+      ['patch', 'limitranges', '-n', 'shop'],
+      ['create', 'namespaces'],
+      ['delete', 'namespaces'],
+      ['create', 'services.serving.knative.dev', '-n', 'shop'],
+      ['delete', 'services.serving.knative.dev', '-n', 'shop'],
+      ['get', 'pods', '-n', 'shop'],
+      ['get', 'pods', '--subresource=log', '-n', 'shop'],
+      ['watch', 'events', '-n', 'shop'],
+    ].map((args) => [args.join(' '), args]),
+  )('may %s', async (_name, args) => {
+    expect(await canI(...args)).toBe(true);
+  });
+
+  it.each(
+    [
+      ['get', 'secrets', '-n', 'shop'],
+      ['list', 'secrets', '-n', 'hks-system'],
+      ['list', 'secrets', '--all-namespaces'],
+      ['create', 'secrets', '-n', 'shop'],
+      ['create', 'rolebindings.rbac.authorization.k8s.io', '-n', 'shop'],
+      ['create', 'clusterrolebindings.rbac.authorization.k8s.io'],
+      ['create', 'pods', '-n', 'shop'],
+      ['create', 'pods', '--subresource=exec', '-n', 'shop'],
+      ['delete', 'nodes'],
+      ['patch', 'configurations.serving.knative.dev', '-n', 'shop'],
+    ].map((args) => [args.join(' '), args]),
+  )('may not %s', async (_name, args) => {
+    expect(await canI(...args)).toBe(false);
+  });
+
+  it('with a real token: server-side applies a namespace and a ConfigMap, and is refused Secrets', async () => {
+    const token = (
+      await kubectlOk(['create', 'token', 'hks-api', '-n', 'hks-system', '--duration=10m'])
+    ).trim();
+    const admin = kubeconfigPath();
+    const config = JSON.parse(
+      await kubectlOk(['config', 'view', '--raw', '--minify', '-o', 'json']),
+    ) as { clusters: { cluster: Record<string, string> }[] };
+    const kubeconfig = join(mkdtempSync(join(tmpdir(), 'hks-api-sa-')), 'kubeconfig');
+    writeFileSync(
+      kubeconfig,
+      stringify({
+        apiVersion: 'v1',
+        kind: 'Config',
+        clusters: [{ name: 'c', cluster: config.clusters[0].cluster }],
+        users: [{ name: 'hks-api', user: { token } }],
+        contexts: [{ name: 'c', context: { cluster: 'c', user: 'hks-api' } }],
+        'current-context': 'c',
+      }),
+      { mode: 0o600 },
+    );
+    expect(admin).not.toBe(kubeconfig);
+    const objects = {
+      apiVersion: 'v1',
+      kind: 'List',
+      items: [
+        { apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'hks-rbac-check' } },
+        {
+          apiVersion: 'v1',
+          kind: 'ConfigMap',
+          metadata: { name: 'settings', namespace: 'hks-rbac-check' },
+          data: { a: 'b' },
+        },
+      ],
+    };
+    const applied = await kubectl(
+      ['apply', '--server-side', '--field-manager=hks-api', '-f', '-'],
+      JSON.stringify(objects),
+      kubeconfig,
+    );
+    expect(applied.stderr).toBe('');
+    expect(applied.code).toBe(0);
+    const secrets = await kubectl(['get', 'secrets', '-n', 'hks-system'], undefined, kubeconfig);
+    expect(secrets.code).not.toBe(0);
+    expect(secrets.stderr).toContain(
+      `User "${SA}" cannot list resource "secrets" in API group "" in the namespace "hks-system"`,
+    );
+  });
+});
