@@ -81,8 +81,8 @@ function toFieldProblems(issue: z.core.$ZodIssue): FieldProblem[] {
   return [{ path: issue.path, message: issue.message }];
 }
 
-/** Error map: every message says what was given and what is expected. */
-function describeIssue(issue: z.core.$ZodRawIssue): string | undefined {
+/** zod error map: every message says what was given and what is expected. */
+export function describeIssue(issue: z.core.$ZodRawIssue): string | undefined {
   const given = `given ${describeValue(issue.input)}`;
   switch (issue.code) {
     case 'invalid_type': {

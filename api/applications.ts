@@ -1,0 +1,223 @@
+import { App } from 'cdk8s';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import {
+  ApplicationDefinition,
+  buildProjectCharts,
+  checkDefinitions,
+  DefinitionError,
+  DefinitionInput,
+  LABELS,
+  MANAGER,
+  synthesizeDefinitions,
+} from '../constructs';
+import { Kube, KubeObject } from './kube';
+import { Problem } from './problem';
+import { StoredApplication, Store } from './store/store';
+
+/** The result of applying one definition. */
+export interface ApplyResult {
+  readonly application: StoredApplication;
+  readonly objects: KubeObject[];
+  /** Objects of an earlier version that were deleted. */
+  readonly pruned: string[];
+  /** CronJobs re-applied because their template changed. */
+  readonly dependents: string[];
+}
+
+const REQUEST_SOURCE = { file: 'request body', document: 1 };
+
+/**
+ * Applications of a project: definitions validated with the same schema as YAML files,
+ * synthesized by the same constructs, applied with server-side apply after a server dry run
+ * of every object (whole or not at all), pruned, and stored with a version.
+ */
+export class Applications {
+  constructor(
+    /** The definitions' store. */
+    public readonly store: Store,
+    private readonly kube: Kube,
+    private readonly namespacePrefix: string,
+  ) {}
+
+  /** The namespace of a project. */
+  public namespaceOf(project: string): string {
+    return `${this.namespacePrefix}${project}`;
+  }
+
+  /**
+   * Validates a request body as a definition of `project` (and `name`, for PUT), against the
+   * project's other stored definitions (templates, unique names).
+   * @throws Problem 400 listing every failing field
+   */
+  public async validate(
+    project: string,
+    body: unknown,
+    name?: string,
+  ): Promise<ApplicationDefinition> {
+    const metadata = (body as { metadata?: { project?: unknown; name?: unknown } } | null)
+      ?.metadata;
+    const errors = [];
+    if (metadata && metadata.project !== project) {
+      errors.push({
+        path: 'metadata.project',
+        message: `given ${JSON.stringify(metadata.project)}, expected ${JSON.stringify(project)} (the project in the URL)`,
+      });
+    }
+    if (name !== undefined && metadata && metadata.name !== name) {
+      errors.push({
+        path: 'metadata.name',
+        message: `given ${JSON.stringify(metadata.name)}, expected ${JSON.stringify(name)} (the name in the URL)`,
+      });
+    }
+    if (errors.length)
+      throw new Problem(
+        400,
+        'Invalid definition',
+        errors.map((e) => `${e.path}: ${e.message}`).join('; '),
+        errors,
+      );
+    const others = (await this.store.listApplications(project)).filter(
+      (a) => a.name !== (metadata?.name as string | undefined),
+    );
+    const inputs: DefinitionInput[] = [
+      ...others.map((a, i) => ({
+        document: a.definition,
+        source: { file: 'stored', document: i + 1 },
+      })),
+      { document: body, source: REQUEST_SOURCE },
+    ];
+    try {
+      const checked = checkDefinitions(inputs);
+      return checked[checked.length - 1].definition;
+    } catch (error) {
+      if (!(error instanceof DefinitionError)) throw error;
+      const fieldErrors = error.problems
+        .filter((p) => p.source.file === REQUEST_SOURCE.file)
+        .map((p) => ({ path: p.path, message: p.message }));
+      throw new Problem(
+        400,
+        'Invalid definition',
+        fieldErrors.map((e) => `${e.path || '(document)'}: ${e.message}`).join('; '),
+        fieldErrors,
+      );
+    }
+  }
+
+  /** The objects a definition becomes, tenancy first (what synth would write for it). */
+  public async manifestsFor(definition: ApplicationDefinition): Promise<KubeObject[]> {
+    const needed = [definition];
+    if (definition.kind === 'CronJob' && definition.spec.template) {
+      const template = await this.store.getApplication(
+        definition.metadata.project,
+        definition.spec.template,
+      );
+      if (template) needed.push(template.definition);
+    }
+    const app = new App();
+    const [chart] = buildProjectCharts(app, needed, {
+      namespaceForProject: (p) => this.namespaceOf(p),
+    });
+    const objects = chart.toJson() as KubeObject[];
+    return objects.filter((o) => {
+      const owner = o.metadata.labels?.[LABELS.app];
+      return owner === undefined || owner === definition.metadata.name;
+    });
+  }
+
+  /**
+   * Applies a definition: server dry run of every object, then server-side apply, then pruning
+   * of objects the new version no longer has; stores it; re-applies CronJobs templated on it.
+   */
+  public async apply(definition: ApplicationDefinition): Promise<ApplyResult> {
+    const objects = await this.manifestsFor(definition);
+    const namespaceObject = objects.filter((o) => o.kind === 'Namespace');
+    const rest = objects.filter((o) => o.kind !== 'Namespace');
+    // A dry run persists nothing, so the project's namespace must exist for the others' dry run.
+    for (const ns of namespaceObject) await this.kube.apply(ns);
+    await Promise.all(rest.map((o) => this.kube.apply(o, true)));
+    await Promise.all(rest.map((o) => this.kube.apply(o)));
+    const pruned = await this.prune(definition, objects);
+    const application = await this.store.saveApplication(definition);
+    const dependents: string[] = [];
+    if (definition.kind === 'StatelessApplication') {
+      for (const dependent of await this.dependentsOf(
+        definition.metadata.project,
+        definition.metadata.name,
+      )) {
+        await this.apply(dependent.definition);
+        dependents.push(dependent.name);
+      }
+    }
+    return { application, objects, pruned, dependents };
+  }
+
+  /** CronJobs of a project that use `name` as their template. */
+  public async dependentsOf(project: string, name: string): Promise<StoredApplication[]> {
+    return (await this.store.listApplications(project)).filter(
+      (a) => a.definition.kind === 'CronJob' && a.definition.spec.template === name,
+    );
+  }
+
+  /**
+   * Deletes an application's objects (their Jobs and pods cascade) and its definition.
+   * @throws Problem 409 when CronJobs still use it as their template
+   */
+  public async remove(
+    project: string,
+    name: string,
+    purgeHistory: boolean,
+  ): Promise<{ deleted: string[] }> {
+    const stored = await this.store.getApplication(project, name);
+    if (!stored)
+      throw new Problem(
+        404,
+        'Not found',
+        `No application ${JSON.stringify(name)} in project ${JSON.stringify(project)}`,
+      );
+    const dependents = await this.dependentsOf(project, name);
+    if (dependents.length) {
+      throw new Problem(
+        409,
+        'In use',
+        `CronJobs ${dependents.map((d) => d.name).join(', ')} use ${JSON.stringify(name)} as their template; delete or change them first`,
+      );
+    }
+    const live = await this.kube.listManaged(
+      this.namespaceOf(project),
+      `${LABELS.managedBy}=${MANAGER},${LABELS.app}=${name}`,
+    );
+    await Promise.all(live.map((o) => this.kube.delete(o)));
+    await this.store.deleteApplication(project, name);
+    if (purgeHistory) await this.store.purgeExecutions(project, name);
+    return { deleted: live.map((o) => `${o.kind}/${o.metadata.name}`) };
+  }
+
+  /** The whole project as multi-document YAML, exactly what `npm run synth` writes. */
+  public async projectManifests(project: string): Promise<string> {
+    const definitions = (await this.store.listApplications(project)).map((a) => a.definition);
+    if (definitions.length === 0)
+      throw new Problem(404, 'Not found', `Project ${JSON.stringify(project)} has no applications`);
+    const dir = mkdtempSync(join(tmpdir(), 'hks-manifests-'));
+    try {
+      const [file] = synthesizeDefinitions(definitions, dir, {
+        namespaceForProject: (p) => this.namespaceOf(p),
+      });
+      return readFileSync(join(dir, file), 'utf8');
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  }
+
+  private async prune(definition: ApplicationDefinition, wanted: KubeObject[]): Promise<string[]> {
+    const keep = new Set(wanted.map((o) => `${o.kind}/${o.metadata.name}`));
+    const live = await this.kube.listManaged(
+      this.namespaceOf(definition.metadata.project),
+      `${LABELS.managedBy}=${MANAGER},${LABELS.app}=${definition.metadata.name}`,
+    );
+    const stale = live.filter((o) => !keep.has(`${o.kind}/${o.metadata.name}`));
+    await Promise.all(stale.map((o) => this.kube.delete(o)));
+    return stale.map((o) => `${o.kind}/${o.metadata.name}`);
+  }
+}

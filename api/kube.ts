@@ -1,0 +1,220 @@
+import {
+  ApiException,
+  BatchV1Api,
+  CoreV1Api,
+  KubeConfig,
+  KubernetesObject,
+  KubernetesObjectApi,
+  Log,
+  PatchStrategy,
+  V1CronJob,
+  V1Job,
+  V1Pod,
+  Watch,
+} from '@kubernetes/client-node';
+import type { Writable } from 'node:stream';
+import { Problem } from './problem';
+
+/** The field manager of every server-side apply the API makes. */
+export const FIELD_MANAGER = 'hks-api';
+
+/** Kinds the constructs produce per application (what pruning looks for). */
+export const APPLICATION_KINDS: readonly { apiVersion: string; kind: string }[] = [
+  { apiVersion: 'apps/v1', kind: 'Deployment' },
+  { apiVersion: 'v1', kind: 'Service' },
+  { apiVersion: 'batch/v1', kind: 'CronJob' },
+];
+
+/** A Kubernetes object with the fields the API relies on. */
+export type KubeObject = KubernetesObject & { metadata: { name: string; namespace?: string } };
+
+/** Loads the cluster connection: `KUBECONFIG`, else the in-cluster service account. */
+export function loadKubeConfig(): KubeConfig {
+  const kc = new KubeConfig();
+  kc.loadFromDefault();
+  return kc;
+}
+
+/**
+ * The API's Kubernetes access: server-side apply, pruning, Jobs, pods and logs. Every
+ * Kubernetes error becomes a {@link Problem} carrying the server's own message.
+ */
+export class Kube {
+  private readonly objects: KubernetesObjectApi;
+  private readonly core: CoreV1Api;
+  private readonly batch: BatchV1Api;
+
+  constructor(public readonly config: KubeConfig) {
+    this.objects = KubernetesObjectApi.makeApiClient(config);
+    this.core = config.makeApiClient(CoreV1Api);
+    this.batch = config.makeApiClient(BatchV1Api);
+  }
+
+  /** Server-side apply of one object (or a server dry run of it). */
+  public async apply(object: KubeObject, dryRun = false): Promise<KubeObject> {
+    return call(`apply ${describe(object)}`, () =>
+      this.objects.patch(
+        object,
+        undefined,
+        dryRun ? 'All' : undefined,
+        FIELD_MANAGER,
+        true,
+        PatchStrategy.ServerSideApply,
+      ),
+    );
+  }
+
+  /** Objects of the application kinds in a namespace matching a label selector. */
+  public async listManaged(namespace: string, labelSelector: string): Promise<KubeObject[]> {
+    const lists = await Promise.all(
+      APPLICATION_KINDS.map(({ apiVersion, kind }) =>
+        call(`list ${kind}`, () =>
+          this.objects.list<KubeObject>(
+            apiVersion,
+            kind,
+            namespace,
+            undefined,
+            undefined,
+            undefined,
+            undefined,
+            labelSelector,
+          ),
+        ).then((list) => list.items.map((item) => ({ ...item, apiVersion, kind }))),
+      ),
+    );
+    return lists.flat();
+  }
+
+  /** Deletes an object; its Jobs and pods are removed by the garbage collector. */
+  public async delete(object: KubeObject): Promise<void> {
+    try {
+      await this.objects.delete(object, undefined, undefined, undefined, undefined, 'Background');
+    } catch (error) {
+      if (error instanceof ApiException && error.code === 404) return;
+      throw toProblem(`delete ${describe(object)}`, error);
+    }
+  }
+
+  public async getCronJob(namespace: string, name: string): Promise<V1CronJob | undefined> {
+    try {
+      return await this.batch.readNamespacedCronJob({ namespace, name });
+    } catch (error) {
+      if (error instanceof ApiException && error.code === 404) return undefined;
+      throw toProblem(`read CronJob ${namespace}/${name}`, error);
+    }
+  }
+
+  public async createJob(namespace: string, job: V1Job): Promise<V1Job> {
+    return call(`create Job in ${namespace}`, () =>
+      this.batch.createNamespacedJob({ namespace, body: job }),
+    );
+  }
+
+  public async listJobs(
+    namespace: string | undefined,
+    labelSelector: string,
+  ): Promise<{ items: V1Job[]; resourceVersion?: string }> {
+    const list = await call('list Jobs', () =>
+      namespace
+        ? this.batch.listNamespacedJob({ namespace, labelSelector })
+        : this.batch.listJobForAllNamespaces({ labelSelector }),
+    );
+    return { items: list.items, resourceVersion: list.metadata?.resourceVersion };
+  }
+
+  public async listPods(namespace: string, labelSelector: string): Promise<V1Pod[]> {
+    return (
+      await call('list Pods', () => this.core.listNamespacedPod({ namespace, labelSelector }))
+    ).items;
+  }
+
+  /** The log of a pod's first container, at most `limitBytes`. */
+  public async podLog(namespace: string, name: string, limitBytes: number): Promise<string> {
+    return call(`read log of pod ${namespace}/${name}`, () =>
+      this.core.readNamespacedPodLog({ namespace, name, limitBytes }),
+    );
+  }
+
+  /** Streams a pod's log into `stream` until the container ends. */
+  public async followLog(
+    namespace: string,
+    pod: string,
+    container: string,
+    stream: Writable,
+  ): Promise<void> {
+    await new Promise<void>((resolve, reject) => {
+      new Log(this.config)
+        .log(
+          namespace,
+          pod,
+          container,
+          stream,
+          (error: unknown) => (error ? reject(toProblem('follow log', error)) : resolve()),
+          { follow: true },
+        )
+        .catch((error: unknown) => reject(toProblem('follow log', error)));
+    });
+  }
+
+  /** Watches a path from a resource version; resolves with the watch's abort controller. */
+  public watch(
+    path: string,
+    query: Record<string, string | boolean>,
+    onEvent: (type: string, object: V1Job) => void,
+    onDone: (error: unknown) => void,
+  ): Promise<AbortController> {
+    return new Watch(this.config).watch(path, query, onEvent, onDone);
+  }
+
+  /** Whether the API server answers. */
+  public async ping(): Promise<void> {
+    await call('reach the API server', () => this.core.listNamespace({ limit: 1 }));
+  }
+}
+
+function describe(object: KubeObject): string {
+  return `${object.kind} ${object.metadata.namespace ? `${object.metadata.namespace}/` : ''}${object.metadata.name}`;
+}
+
+async function call<T>(what: string, run: () => Promise<T>): Promise<T> {
+  try {
+    return await run();
+  } catch (error) {
+    throw toProblem(what, error);
+  }
+}
+
+/** A Kubernetes rejection keeps the server's message; an unreachable server is a 502. */
+export function toProblem(what: string, error: unknown): Problem {
+  if (error instanceof Problem) return error;
+  if (error instanceof ApiException) {
+    const body = parseBody(error.body);
+    const message = body?.message ?? String(error.body ?? error.message);
+    const status =
+      error.code >= 400 && error.code < 500
+        ? error.code === 404
+          ? 404
+          : error.code === 409
+            ? 409
+            : 422
+        : 502;
+    return new Problem(status, 'Kubernetes rejected the request', `Could not ${what}: ${message}`);
+  }
+  return new Problem(
+    502,
+    'Kubernetes unavailable',
+    `Could not ${what}: ${(error as Error)?.message ?? String(error)}`,
+  );
+}
+
+function parseBody(body: unknown): { message?: string } | undefined {
+  if (typeof body === 'object' && body !== null) return body as { message?: string };
+  if (typeof body === 'string') {
+    try {
+      return JSON.parse(body) as { message?: string };
+    } catch {
+      return { message: body };
+    }
+  }
+  return undefined;
+}

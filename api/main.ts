@@ -1,0 +1,70 @@
+/**
+ * `npm start` — the HKS API. Configuration comes from environment variables (see README);
+ * the cluster from KUBECONFIG or the in-cluster service account.
+ */
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { tokenVerifier } from './auth';
+import { ConfigError, loadConfig } from './config';
+import { Kube, loadKubeConfig } from './kube';
+import { ApiMetrics } from './metrics';
+import { Recorder } from './recorder';
+import { createServer } from './server';
+import { Store } from './store/store';
+
+function log(msg: string, fields: Record<string, unknown> = {}): void {
+  process.stdout.write(
+    `${JSON.stringify({ time: new Date().toISOString(), level: 'info', msg, ...fields })}\n`,
+  );
+}
+
+async function main(): Promise<void> {
+  let config;
+  try {
+    config = loadConfig();
+  } catch (error) {
+    if (error instanceof ConfigError) {
+      process.stderr.write(`${error.message}\n`);
+      process.exit(2);
+    }
+    throw error;
+  }
+  const version = (
+    JSON.parse(readFileSync(join(__dirname, '..', 'package.json'), 'utf8')) as { version: string }
+  ).version;
+  const store = await Store.open(config);
+  const kube = new Kube(loadKubeConfig());
+  const metrics = new ApiMetrics();
+  const recorder = new Recorder(kube, store, config.logLimitBytes, metrics, log);
+  const app = createServer({
+    store,
+    kube,
+    verify: tokenVerifier(config),
+    metrics,
+    namespacePrefix: config.namespacePrefix,
+    version,
+  });
+  const server = app.listen(config.port, () =>
+    log('listening', { port: config.port, store: config.databaseUrl ? 'postgres' : 'sqlite' }),
+  );
+  if (config.recorder) {
+    recorder.start().then(
+      () => log('execution recorder started'),
+      (error: unknown) =>
+        log('execution recorder failed to start; retrying through its watch loop', {
+          error: String(error),
+        }),
+    );
+  }
+  const shutdown = () => {
+    log('shutting down');
+    recorder.stop();
+    server.close(() => {
+      void store.close().then(() => process.exit(0));
+    });
+  };
+  process.on('SIGTERM', shutdown);
+  process.on('SIGINT', shutdown);
+}
+
+void main();

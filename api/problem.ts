@@ -1,0 +1,81 @@
+import type { ErrorRequestHandler, Response } from 'express';
+
+/** One failing field of a request. */
+export interface FieldError {
+  /** Field path such as `spec.schedule`. */
+  readonly path: string;
+  /** What was given and what is expected. */
+  readonly message: string;
+}
+
+/** An RFC 9457 problem, thrown by handlers and rendered as `application/problem+json`. */
+export class Problem extends Error {
+  constructor(
+    public readonly status: number,
+    public readonly title: string,
+    public readonly detail: string,
+    public readonly errors: readonly FieldError[] = [],
+  ) {
+    super(detail);
+    this.name = 'Problem';
+  }
+}
+
+const TYPES: Record<number, string> = {
+  400: 'bad-request',
+  401: 'unauthorized',
+  403: 'forbidden',
+  404: 'not-found',
+  409: 'conflict',
+  422: 'rejected-by-kubernetes',
+  500: 'internal',
+  502: 'kubernetes-unavailable',
+};
+
+/** Writes a problem response. */
+export function sendProblem(res: Response, problem: Problem, instance?: string): void {
+  res
+    .status(problem.status)
+    .type('application/problem+json')
+    .json({
+      type: `https://hks.hexabase.io/problems/${TYPES[problem.status] ?? 'error'}`,
+      title: problem.title,
+      status: problem.status,
+      detail: problem.detail,
+      ...(instance ? { instance } : {}),
+      ...(problem.errors.length ? { errors: problem.errors } : {}),
+    });
+}
+
+/** The last middleware: every error becomes a problem; unknown errors are 500s and logged. */
+export const problemHandler: ErrorRequestHandler = (error, req, res, _next) => {
+  if (error instanceof Problem) {
+    sendProblem(res, error, req.originalUrl);
+    return;
+  }
+  const status = (error as { status?: number; type?: string }).status;
+  if (status === 400 && (error as { type?: string }).type === 'entity.parse.failed') {
+    sendProblem(
+      res,
+      new Problem(
+        400,
+        'Invalid JSON',
+        `The request body is not valid JSON: ${(error as Error).message}`,
+      ),
+      req.originalUrl,
+    );
+    return;
+  }
+  if (status === 413) {
+    sendProblem(res, new Problem(400, 'Body too large', (error as Error).message), req.originalUrl);
+    return;
+  }
+  process.stderr.write(
+    `${JSON.stringify({ level: 'error', msg: 'unhandled error', url: req.originalUrl, error: String((error as Error).stack ?? error) })}\n`,
+  );
+  sendProblem(
+    res,
+    new Problem(500, 'Internal error', 'The server failed to handle the request; see its logs.'),
+    req.originalUrl,
+  );
+};

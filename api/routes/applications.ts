@@ -1,0 +1,150 @@
+import { z } from 'zod';
+import { Applications } from '../applications';
+import { ApiMetrics } from '../metrics';
+import { Problem } from '../problem';
+import { parseRequest, queryFlag } from '../validate-request';
+import { StoredApplication } from '../store/store';
+import { Route } from './route';
+
+const dryRunQuery = z.strictObject({ dryRun: queryFlag });
+const deleteQuery = z.strictObject({ purgeHistory: queryFlag });
+
+function view(a: StoredApplication) {
+  return {
+    name: a.name,
+    kind: a.kind,
+    version: a.version,
+    createdAt: a.createdAt,
+    updatedAt: a.updatedAt,
+    definition: a.definition,
+  };
+}
+
+/** Routes of `/projects/{project}/applications` and `/projects/{project}/manifests`. */
+export function applicationRoutes(applications: Applications, metrics: ApiMetrics): Route[] {
+  const applyBody = async (project: string, body: unknown, dryRun: boolean, name?: string) => {
+    const definition = await applications.validate(project, body, name);
+    if (dryRun) {
+      return {
+        status: 200,
+        body: { dryRun: true, manifests: await applications.manifestsFor(definition) },
+      };
+    }
+    const done = metrics.timeApply(definition.kind);
+    try {
+      const result = await applications.apply(definition);
+      done('ok');
+      return {
+        status: 200,
+        body: {
+          ...view(result.application),
+          objects: result.objects.map((o) => `${o.kind}/${o.metadata.name}`),
+          pruned: result.pruned,
+          dependents: result.dependents,
+        },
+      };
+    } catch (error) {
+      done('error');
+      throw error;
+    }
+  };
+
+  return [
+    {
+      method: 'post',
+      path: '/projects/:project/applications',
+      summary:
+        'Create an application from a definition (any kind); ?dryRun=true returns its manifests without applying',
+      query: dryRunQuery,
+      body: 'definition',
+      status: 201,
+      handle: async (req, res) => {
+        const { dryRun } = parseRequest(dryRunQuery, req.query, 'query');
+        const project = String(req.params.project);
+        const name = (req.body as { metadata?: { name?: unknown } } | undefined)?.metadata?.name;
+        if (typeof name === 'string' && (await applications.store.getApplication(project, name))) {
+          throw new Problem(
+            409,
+            'Already exists',
+            `Application ${JSON.stringify(name)} exists in project ${JSON.stringify(project)}; PUT /applications/${name} replaces it`,
+          );
+        }
+        const result = await applyBody(project, req.body, dryRun);
+        res.status(dryRun ? 200 : 201).json(result.body);
+      },
+    },
+    {
+      method: 'get',
+      path: '/projects/:project/applications',
+      summary: 'List the applications of a project',
+      handle: async (req, res) => {
+        const items = await applications.store.listApplications(String(req.params.project));
+        res.json({ items: items.map(view) });
+      },
+    },
+    {
+      method: 'get',
+      path: '/projects/:project/applications/:name',
+      summary: 'An application: its stored definition and version',
+      handle: async (req, res) => {
+        const found = await applications.store.getApplication(
+          String(req.params.project),
+          String(req.params.name),
+        );
+        if (!found)
+          throw new Problem(
+            404,
+            'Not found',
+            `No application ${JSON.stringify(req.params.name)} in project ${JSON.stringify(req.params.project)}`,
+          );
+        res.json(view(found));
+      },
+    },
+    {
+      method: 'put',
+      path: '/projects/:project/applications/:name',
+      summary:
+        'Create or replace an application; objects the new version no longer produces are pruned',
+      query: dryRunQuery,
+      body: 'definition',
+      handle: async (req, res) => {
+        const { dryRun } = parseRequest(dryRunQuery, req.query, 'query');
+        const result = await applyBody(
+          String(req.params.project),
+          req.body,
+          dryRun,
+          String(req.params.name),
+        );
+        res.status(result.status).json(result.body);
+      },
+    },
+    {
+      method: 'delete',
+      path: '/projects/:project/applications/:name',
+      summary:
+        'Delete an application and its objects (jobs and pods cascade); ?purgeHistory=true also deletes its execution history',
+      query: deleteQuery,
+      handle: async (req, res) => {
+        const { purgeHistory } = parseRequest(deleteQuery, req.query, 'query');
+        res.json(
+          await applications.remove(
+            String(req.params.project),
+            String(req.params.name),
+            purgeHistory,
+          ),
+        );
+      },
+    },
+    {
+      method: 'get',
+      path: '/projects/:project/manifests',
+      summary: 'The whole project as multi-document YAML, exactly what synth writes',
+      produces: 'application/yaml',
+      handle: async (req, res) => {
+        res
+          .type('application/yaml')
+          .send(await applications.projectManifests(String(req.params.project)));
+      },
+    },
+  ];
+}

@@ -1,0 +1,291 @@
+import { randomBytes } from 'node:crypto';
+import { PassThrough } from 'node:stream';
+import { z } from 'zod';
+import { CronJobDefinition, Schedule, checkTimeZone } from '../../constructs';
+import { Applications } from '../applications';
+import { Kube } from '../kube';
+import { Problem } from '../problem';
+import { CursorError, Execution } from '../store/store';
+import { parseRequest, queryFlag } from '../validate-request';
+import { Route } from './route';
+
+const scheduleBody = z
+  .strictObject({
+    schedule: z.string().optional(),
+    timeZone: z.string().nullable().optional(),
+  })
+  .superRefine((body, ctx) => {
+    if (body.schedule === undefined && body.timeZone === undefined) {
+      ctx.addIssue({
+        code: 'custom',
+        message: 'given neither schedule nor timeZone, expected at least one of them',
+        input: body,
+      });
+    }
+    const scheduleProblem = body.schedule === undefined ? undefined : Schedule.check(body.schedule);
+    if (scheduleProblem)
+      ctx.addIssue({
+        code: 'custom',
+        path: ['schedule'],
+        message: scheduleProblem,
+        input: body.schedule,
+      });
+    const zoneProblem =
+      typeof body.timeZone === 'string' ? checkTimeZone(body.timeZone) : undefined;
+    if (zoneProblem)
+      ctx.addIssue({
+        code: 'custom',
+        path: ['timeZone'],
+        message: zoneProblem,
+        input: body.timeZone,
+      });
+  });
+
+const executionsQuery = z.strictObject({
+  limit: z.coerce.number().int().min(1).max(100).optional(),
+  cursor: z.string().optional(),
+  status: z.enum(['running', 'succeeded', 'failed']).optional(),
+});
+const logsQuery = z.strictObject({ follow: queryFlag });
+
+function executionView(e: Execution) {
+  const { logs: _logs, logsCaptured: _captured, jobUid: _uid, ...rest } = e;
+  return { id: e.jobUid, ...rest };
+}
+
+/** Routes of `/projects/{project}/cronjobs/{name}`. */
+export function cronJobRoutes(applications: Applications, kube: Kube): Route[] {
+  const store = applications.store;
+
+  const definitionOf = async (project: string, name: string): Promise<CronJobDefinition> => {
+    const found = await store.getApplication(project, name);
+    if (!found || found.definition.kind !== 'CronJob') {
+      throw new Problem(
+        404,
+        'Not found',
+        `No CronJob ${JSON.stringify(name)} in project ${JSON.stringify(project)}`,
+      );
+    }
+    return found.definition;
+  };
+
+  const reapply = async (definition: CronJobDefinition) => {
+    const result = await applications.apply(definition);
+    return {
+      name: result.application.name,
+      version: result.application.version,
+      definition: result.application.definition,
+    };
+  };
+
+  const execution = async (project: string, name: string, id: string) => {
+    const found = await store.getExecution(project, name, id);
+    if (!found)
+      throw new Problem(
+        404,
+        'Not found',
+        `No execution ${JSON.stringify(id)} of CronJob ${JSON.stringify(name)}`,
+      );
+    return found;
+  };
+
+  return [
+    {
+      method: 'get',
+      path: '/projects/:project/cronjobs/:name',
+      summary: 'A CronJob: definition, live status and the next 5 run times in its time zone',
+      handle: async (req, res) => {
+        const project = String(req.params.project);
+        const definition = await definitionOf(project, String(req.params.name));
+        const live = await kube.getCronJob(
+          applications.namespaceOf(project),
+          definition.metadata.name,
+        );
+        const timeZone = definition.spec.timeZone ?? 'UTC';
+        res.json({
+          name: definition.metadata.name,
+          definition,
+          status: {
+            exists: live !== undefined,
+            suspended: live?.spec?.suspend ?? definition.spec.suspend ?? false,
+            lastScheduleTime: live?.status?.lastScheduleTime,
+            lastSuccessfulTime: live?.status?.lastSuccessfulTime,
+            activeJobs: (live?.status?.active ?? []).map((ref) => ref.name),
+          },
+          timeZone,
+          nextRuns: Schedule.cron(definition.spec.schedule)
+            .nextRuns(5, { timeZone })
+            .map((d) => d.toISOString()),
+        });
+      },
+    },
+    {
+      method: 'patch',
+      path: '/projects/:project/cronjobs/:name/schedule',
+      summary: 'Change the schedule and/or time zone (null removes the time zone)',
+      body: scheduleBody,
+      handle: async (req, res) => {
+        const body = parseRequest(scheduleBody, req.body, 'body');
+        const definition = await definitionOf(String(req.params.project), String(req.params.name));
+        const spec = { ...definition.spec };
+        if (body.schedule !== undefined) spec.schedule = body.schedule.trim();
+        if (body.timeZone === null) delete spec.timeZone;
+        else if (body.timeZone !== undefined) spec.timeZone = body.timeZone;
+        res.json(await reapply({ ...definition, spec }));
+      },
+    },
+    ...(['suspend', 'resume'] as const).map((action): Route => ({
+      method: 'post',
+      path: `/projects/:project/cronjobs/:name/${action}`,
+      summary: action === 'suspend' ? 'Stop scheduling new runs' : 'Resume scheduling',
+      handle: async (req, res) => {
+        const definition = await definitionOf(String(req.params.project), String(req.params.name));
+        res.json(
+          await reapply({
+            ...definition,
+            spec: { ...definition.spec, suspend: action === 'suspend' },
+          }),
+        );
+      },
+    })),
+    {
+      method: 'post',
+      path: '/projects/:project/cronjobs/:name/trigger',
+      summary:
+        "Run now: a Job from the CronJob's job template, owned by it, annotated as a manual run",
+      status: 201,
+      handle: async (req, res) => {
+        const project = String(req.params.project);
+        const definition = await definitionOf(project, String(req.params.name));
+        const namespace = applications.namespaceOf(project);
+        const cronJob = await kube.getCronJob(namespace, definition.metadata.name);
+        if (!cronJob?.spec)
+          throw new Problem(
+            409,
+            'Not applied',
+            `CronJob ${definition.metadata.name} does not exist in namespace ${namespace}; apply its definition first`,
+          );
+        const template = cronJob.spec.jobTemplate;
+        const job = await kube.createJob(namespace, {
+          apiVersion: 'batch/v1',
+          kind: 'Job',
+          metadata: {
+            // Like kubectl create job --from: <cronjob>-manual-<suffix>, within 63 characters.
+            name: `${definition.metadata.name.slice(0, 48)}-manual-${randomBytes(3).toString('hex')}`,
+            namespace,
+            labels: { ...template.metadata?.labels },
+            annotations: {
+              ...template.metadata?.annotations,
+              'cronjob.kubernetes.io/instantiate': 'manual',
+            },
+            ownerReferences: [
+              {
+                apiVersion: 'batch/v1',
+                kind: 'CronJob',
+                name: definition.metadata.name,
+                uid: cronJob.metadata?.uid ?? '',
+                controller: true,
+                blockOwnerDeletion: true,
+              },
+            ],
+          },
+          spec: template.spec,
+        });
+        res.status(201).json({ job: job.metadata?.name, id: job.metadata?.uid });
+      },
+    },
+    {
+      method: 'get',
+      path: '/projects/:project/cronjobs/:name/executions',
+      summary: 'Execution history, newest first, with cursor paging (?limit=&cursor=&status=)',
+      query: executionsQuery,
+      handle: async (req, res) => {
+        const query = parseRequest(executionsQuery, req.query, 'query');
+        const project = String(req.params.project);
+        const name = String(req.params.name);
+        await definitionOf(project, name).catch(async (error: unknown) => {
+          // A deleted CronJob keeps its history; only an unknown one with no history is 404.
+          const page = await store.listExecutions(project, name, { limit: 1 });
+          if (page.items.length === 0) throw error;
+        });
+        try {
+          const page = await store.listExecutions(project, name, {
+            limit: query.limit ?? 20,
+            cursor: query.cursor,
+            status: query.status,
+          });
+          res.json({ items: page.items.map(executionView), nextCursor: page.nextCursor });
+        } catch (error) {
+          if (error instanceof CursorError)
+            throw new Problem(400, 'Invalid request query', `query.cursor: ${error.message}`, [
+              { path: 'cursor', message: error.message },
+            ]);
+          throw error;
+        }
+      },
+    },
+    {
+      method: 'get',
+      path: '/projects/:project/cronjobs/:name/executions/:id',
+      summary: 'One execution: trigger, times, status and exit code',
+      handle: async (req, res) => {
+        res.json(
+          executionView(
+            await execution(
+              String(req.params.project),
+              String(req.params.name),
+              String(req.params.id),
+            ),
+          ),
+        );
+      },
+    },
+    {
+      method: 'get',
+      path: '/projects/:project/cronjobs/:name/executions/:id/logs',
+      summary: 'The logs of an execution (?follow=true streams while the job runs)',
+      query: logsQuery,
+      produces: 'text/plain',
+      handle: async (req, res) => {
+        const { follow } = parseRequest(logsQuery, req.query, 'query');
+        const found = await execution(
+          String(req.params.project),
+          String(req.params.name),
+          String(req.params.id),
+        );
+        if (found.logsCaptured) {
+          res.type('text/plain').send(found.logs ?? '');
+          return;
+        }
+        // Not finished yet: read (or follow) the newest pod of the Job.
+        const pods = await kube.listPods(
+          found.namespace,
+          `batch.kubernetes.io/controller-uid=${found.jobUid}`,
+        );
+        const pod = pods.sort(
+          (a, b) =>
+            new Date(b.metadata?.creationTimestamp ?? 0).getTime() -
+            new Date(a.metadata?.creationTimestamp ?? 0).getTime(),
+        )[0];
+        res.type('text/plain');
+        if (!pod?.metadata?.name) {
+          res.send('');
+          return;
+        }
+        if (!follow) {
+          res.send(await kube.podLog(found.namespace, pod.metadata.name, 1024 * 1024));
+          return;
+        }
+        const stream = new PassThrough();
+        stream.pipe(res);
+        await kube.followLog(
+          found.namespace,
+          pod.metadata.name,
+          pod.spec?.containers[0]?.name ?? 'main',
+          stream,
+        );
+        stream.end();
+      },
+    },
+  ];
+}

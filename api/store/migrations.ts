@@ -1,0 +1,57 @@
+import type { Knex } from 'knex';
+
+/** A schema change; the same code runs on SQLite and PostgreSQL through knex's schema builder. */
+interface Migration {
+  readonly name: string;
+  up(db: Knex): Promise<void>;
+  down(db: Knex): Promise<void>;
+}
+
+const MIGRATIONS: readonly Migration[] = [
+  {
+    name: '001_applications_and_executions',
+    async up(db) {
+      await db.schema.createTable('applications', (t) => {
+        t.string('project', 63).notNullable();
+        t.string('name', 63).notNullable();
+        t.string('kind', 40).notNullable();
+        t.integer('version').notNullable();
+        t.text('definition').notNullable();
+        t.string('created_at', 30).notNullable();
+        t.string('updated_at', 30).notNullable();
+        t.primary(['project', 'name']);
+      });
+      await db.schema.createTable('executions', (t) => {
+        t.string('job_uid', 64).primary();
+        t.string('project', 63).notNullable();
+        t.string('cronjob', 63).notNullable();
+        t.string('job_name', 253).notNullable();
+        t.string('namespace', 63).notNullable();
+        t.string('trigger', 16).notNullable();
+        t.string('status', 16).notNullable();
+        t.string('started_at', 30).notNullable();
+        t.string('completed_at', 30);
+        t.integer('exit_code');
+        t.text('logs');
+        t.boolean('logs_truncated').notNullable().defaultTo(false);
+        t.boolean('logs_captured').notNullable().defaultTo(false);
+        t.string('updated_at', 30).notNullable();
+        t.index(['project', 'cronjob', 'started_at', 'job_uid'], 'executions_by_cronjob');
+      });
+    },
+    async down(db) {
+      await db.schema.dropTable('executions');
+      await db.schema.dropTable('applications');
+    },
+  },
+];
+
+/** knex migration source over the list above (no files to find at run time). */
+export const migrationSource: Knex.MigrationSource<Migration> = {
+  getMigrations: async () => [...MIGRATIONS],
+  getMigrationName: (migration) => migration.name,
+  getMigration: async (migration) => ({
+    up: (db) => migration.up(db),
+    down: (db) => migration.down(db),
+  }),
+};

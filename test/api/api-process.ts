@@ -1,0 +1,112 @@
+import { ChildProcess, spawn } from 'node:child_process';
+import { mkdtempSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { SignJWT } from 'jose';
+import { kubeconfigPath } from '../cluster/kubeconfig';
+
+const ROOT = join(__dirname, '..', '..');
+
+/** The JWT secret the test API processes use. */
+export const TEST_JWT_SECRET = 'test-secret-of-at-least-thirty-two-bytes!';
+
+/** A signed HS256 token for the given projects. */
+export async function token(
+  projects: string[],
+  secret = TEST_JWT_SECRET,
+  expiresIn = '10m',
+): Promise<string> {
+  return new SignJWT({ projects })
+    .setProtectedHeader({ alg: 'HS256' })
+    .setSubject('test')
+    .setIssuedAt()
+    .setExpirationTime(expiresIn)
+    .sign(new TextEncoder().encode(secret));
+}
+
+/** A free TCP port on 127.0.0.1. */
+export function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.listen(0, '127.0.0.1', () => {
+      const address = server.address();
+      server.close(() =>
+        typeof address === 'object' && address
+          ? resolve(address.port)
+          : reject(new Error('no port')),
+      );
+    });
+  });
+}
+
+/** A running API process. */
+export interface ApiProcess {
+  readonly url: string;
+  readonly child: ChildProcess;
+  readonly output: () => string;
+  stop(signal?: NodeJS.Signals): Promise<void>;
+}
+
+/** The stores the API suites run against: SQLite always, PostgreSQL when a URL is given. */
+export function testStores(): { name: string; env: () => Record<string, string> }[] {
+  const stores = [
+    {
+      name: 'sqlite',
+      env: () => ({ HKS_SQLITE_PATH: join(mkdtempSync(join(tmpdir(), 'hks-api-')), 'api.sqlite') }),
+    },
+  ];
+  const pg = process.env.HKS_TEST_DATABASE_URL;
+  if (pg) stores.push({ name: 'postgres', env: () => ({ HKS_DATABASE_URL: pg }) });
+  else if (process.env.CI)
+    throw new Error(
+      'HKS_TEST_DATABASE_URL must be set in CI so the API suites also run against PostgreSQL',
+    );
+  return stores;
+}
+
+/**
+ * Starts `api/main.ts` as a real process against the test cluster and waits for /healthz.
+ * @param env extra environment (store, prefix...)
+ */
+export async function startApi(env: Record<string, string> = {}): Promise<ApiProcess> {
+  const port = await freePort();
+  const child = spawn(join(ROOT, 'node_modules', '.bin', 'tsx'), [join(ROOT, 'api', 'main.ts')], {
+    cwd: ROOT,
+    env: {
+      ...process.env,
+      KUBECONFIG: kubeconfigPath(),
+      PORT: String(port),
+      HKS_JWT_SECRET: TEST_JWT_SECRET,
+      ...env,
+    },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let output = '';
+  child.stdout?.on('data', (d: Buffer) => (output += d.toString()));
+  child.stderr?.on('data', (d: Buffer) => (output += d.toString()));
+  const url = `http://127.0.0.1:${port}`;
+  const deadline = Date.now() + 30_000;
+  for (;;) {
+    if (child.exitCode !== null)
+      throw new Error(`the API exited with ${child.exitCode}:\n${output}`);
+    try {
+      if ((await fetch(`${url}/healthz`)).ok) break;
+    } catch {
+      // not listening yet
+    }
+    if (Date.now() > deadline) throw new Error(`the API did not start within 30 s:\n${output}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  return {
+    url,
+    child,
+    output: () => output,
+    stop: (signal = 'SIGTERM') =>
+      new Promise((resolve) => {
+        if (child.exitCode !== null) return resolve();
+        child.once('exit', () => resolve());
+        child.kill(signal);
+      }),
+  };
+}
