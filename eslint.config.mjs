@@ -22,8 +22,8 @@ export default tseslint.config(
     },
   },
   {
-    // The function runtimes run as plain Node.js programs.
-    files: ['runtimes/node/**/*.js'],
+    // The function runtimes and example handlers run as plain Node.js programs.
+    files: ['runtimes/node/**/*.js', 'test/fixtures/functions/node/**/*.js'],
     languageOptions: {
       globals: {
         Buffer: 'readonly',

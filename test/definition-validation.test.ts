@@ -51,7 +51,7 @@ describe('a single definition', () => {
       'apps/test.yaml:1: kind: given "Deployment", expected one of StatelessApplication, CronJob, Function',
     ]);
     expect(problemsOf({ metadata: {} })).toEqual([
-      'apps/test.yaml:1: kind: given nothing, expected one of StatelessApplication, CronJob',
+      'apps/test.yaml:1: kind: given nothing, expected one of StatelessApplication, CronJob, Function',
       'apps/test.yaml:1: apiVersion: given nothing, expected "hks.hexabase.io/v1"',
     ]);
   });

@@ -145,8 +145,10 @@ function main() {
     return;
   }
   const port = Number(rawPort);
-  if (!/^\d+$/.test(rawPort) || port < 1 || port > 65535) {
-    process.stderr.write(`hks: PORT: given "${rawPort}", expected a port number 1-65535\n`);
+  if (!/^\d+$/.test(rawPort) || port > 65535) {
+    process.stderr.write(
+      `hks: PORT: given "${rawPort}", expected a port number (0: any free port)\n`,
+    );
     process.exitCode = 2;
     return;
   }
@@ -275,7 +277,8 @@ function serve({ handler, name, timeout, debug, port, spec }) {
   process.once('SIGTERM', () => drain('SIGTERM'));
   process.once('SIGINT', () => drain('SIGINT'));
   server.listen(port, () => {
-    log({ level: 'info', message: 'listening', function: name, port, handler: spec });
+    const { port: bound } = server.address();
+    log({ level: 'info', message: 'listening', function: name, port: bound, handler: spec });
   });
 }
 

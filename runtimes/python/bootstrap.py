@@ -277,8 +277,8 @@ def main():
     except ValueError:
         sys.stderr.write('hks: HKS_TIMEOUT_SECONDS: given "%s", expected a positive number of seconds\n' % raw_timeout)
         return 2
-    if not raw_port.isdigit() or not 0 < int(raw_port) < 65536:
-        sys.stderr.write('hks: PORT: given "%s", expected a port number 1-65535\n' % raw_port)
+    if not raw_port.isdigit() or int(raw_port) > 65535:
+        sys.stderr.write('hks: PORT: given "%s", expected a port number (0: any free port)\n' % raw_port)
         return 2
     try:
         handler = load_handler(directory, spec)

@@ -1,0 +1,208 @@
+import type { SourceRuntimeName } from '../constructs';
+import { failedStart, RunningRuntime, startRuntime } from './support/runtime-process';
+
+/**
+ * The python and node bootstraps, run as the real processes they are in the container, on
+ * the example handlers of test/fixtures/functions/. Both follow the same rules.
+ */
+const RUNTIMES: SourceRuntimeName[] = ['python3.12', 'nodejs20'];
+const MODULE = { 'python3.12': 'module', nodejs20: 'file' } as const;
+
+jest.setTimeout(30_000);
+
+async function invoke(
+  runtime: RunningRuntime,
+  body: string | undefined,
+  headers: Record<string, string> = {},
+  path = '/',
+) {
+  const response = await fetch(`${runtime.url}${path}`, { method: 'POST', body, headers });
+  return { status: response.status, headers: response.headers, body: await response.text() };
+}
+
+const json = (value: unknown) => JSON.stringify(value);
+
+describe.each(RUNTIMES)('%s bootstrap', (name) => {
+  const running: RunningRuntime[] = [];
+  const start = async (handler: string, env: Record<string, string> = {}) => {
+    const runtime = await startRuntime(name, {
+      HKS_HANDLER: `handlers.${handler}`,
+      HKS_FUNCTION_NAME: 'fn',
+      ...env,
+    });
+    running.push(runtime);
+    return runtime;
+  };
+  afterEach(async () => {
+    await Promise.all(running.splice(0).map((r) => r.stop()));
+  });
+
+  test('GET /healthz answers once the handler is loaded; other GETs are refused', async () => {
+    const runtime = await start('echo');
+    const health = await fetch(`${runtime.url}/healthz`);
+    expect(health.status).toBe(200);
+    expect(await health.json()).toEqual({ status: 'ok', function: 'fn' });
+    const get = await fetch(`${runtime.url}/`);
+    expect(get.status).toBe(405);
+    expect(get.headers.get('allow')).toBe('POST');
+  });
+
+  test('a JSON body is the event; context has name, request id and deadline', async () => {
+    const runtime = await start('echo');
+    const response = await invoke(runtime, json({ a: [1, 'x'] }), {
+      'Content-Type': 'application/json',
+      'X-Request-Id': 'req-1',
+    });
+    expect(response.status).toBe(200);
+    expect(response.headers.get('content-type')).toBe('application/json');
+    expect(response.headers.get('x-request-id')).toBe('req-1');
+    expect(JSON.parse(response.body)).toEqual({
+      event: { a: [1, 'x'] },
+      functionName: 'fn',
+      requestId: 'req-1',
+      deadlineInFuture: true,
+    });
+  });
+
+  test('any path invokes; a non-JSON body is text; no body is null; ids are generated', async () => {
+    const runtime = await start('echo');
+    const text = JSON.parse((await invoke(runtime, 'not json {', {}, '/some/path')).body);
+    expect(text.event).toBe('not json {');
+    expect(text.requestId).toMatch(/^[0-9a-f]{16}$/);
+    expect(JSON.parse((await invoke(runtime, undefined)).body).event).toBeNull();
+  });
+
+  test('{statusCode, headers, body} sets the response; strings and bytes pass as they are', async () => {
+    const explicit = await invoke(await start('explicit'), '{}');
+    expect(explicit.status).toBe(201);
+    expect(explicit.headers.get('x-custom')).toBe('yes');
+    expect(JSON.parse(explicit.body)).toEqual({ created: true });
+
+    const text = await invoke(await start('text'), '{}');
+    expect(text.body).toBe('plain text');
+    expect(text.headers.get('content-type')).toBe('text/plain; charset=utf-8');
+
+    const runtime = await start('raw_bytes');
+    const bytes = await fetch(`${runtime.url}/`, { method: 'POST' });
+    expect(bytes.headers.get('content-type')).toBe('application/octet-stream');
+    expect([...new Uint8Array(await bytes.arrayBuffer())]).toEqual([0, 1, 2]);
+  });
+
+  test('async handlers are awaited', async () => {
+    const response = await invoke(await start('async_echo'), json({ n: 1 }));
+    expect(JSON.parse(response.body)).toEqual({ async: true, event: { n: 1 } });
+  });
+
+  test('a handler error is a 500 with type and message; the stack goes to the logs only', async () => {
+    const runtime = await start('fail');
+    const response = await invoke(runtime, '{}', { 'X-Request-Id': 'req-err' });
+    expect(response.status).toBe(500);
+    const type = name === 'python3.12' ? 'ValueError' : 'TypeError';
+    expect(JSON.parse(response.body)).toEqual({ error: { type, message: 'bad input' } });
+    const [line] = await runtime.waitForLines((l) => l.requestId === 'req-err', 1);
+    expect(line).toMatchObject({
+      level: 'error',
+      status: 500,
+      error: { type, message: 'bad input' },
+    });
+    expect(JSON.stringify(line)).toMatch(/fail/); // the stack names the handler
+
+    const asyncFailure = await invoke(await start('async_fail'), '{}');
+    expect(asyncFailure.status).toBe(500);
+    expect(JSON.parse(asyncFailure.body).error.type).toBe(
+      name === 'python3.12' ? 'KeyError' : 'RangeError',
+    );
+  });
+
+  test('HKS_DEBUG=1 adds the stack to error responses', async () => {
+    const response = await invoke(await start('fail', { HKS_DEBUG: '1' }), '{}');
+    expect(JSON.parse(response.body).error.stack).toMatch(/bad input/);
+  });
+
+  test('past the timeout the caller gets a 504 and the runtime serves the next request', async () => {
+    const runtime = await start('async_sleep', { HKS_TIMEOUT_SECONDS: '0.5' });
+    const started = Date.now();
+    const slow = await invoke(runtime, json({ seconds: 3 }));
+    expect(slow.status).toBe(504);
+    expect(JSON.parse(slow.body).error.type).toBe('Timeout');
+    expect(Date.now() - started).toBeLessThan(2000);
+    const quick = await invoke(runtime, json({ seconds: 0.01 }));
+    expect(quick.status).toBe(200);
+    expect(quick.body).toBe('slept');
+  });
+
+  test('a synchronous handler past the timeout also gets a 504', async () => {
+    const runtime = await start('sleep', { HKS_TIMEOUT_SECONDS: '0.5' });
+    const slow = await invoke(runtime, json({ seconds: 1 }));
+    expect(slow.status).toBe(504);
+    // Python runs it in a thread of its own and answers at the timeout; Node when it returns.
+    expect((await invoke(runtime, json({ seconds: 0 }))).status).toBe(200);
+  });
+
+  test('one JSON log line per invocation, after what the handler printed and logged', async () => {
+    const runtime = await start('chatty');
+    await invoke(runtime, '{}', { 'X-Request-Id': 'req-log' });
+    expect(runtime.stdout()).toContain('printed by the handler\n');
+    const lines = await runtime.waitForLines((l) => l.requestId === 'req-log', 2);
+    expect(lines).toHaveLength(2);
+    expect(lines[0]).toMatchObject({
+      message: 'logged by the handler',
+      answer: 42,
+      function: 'fn',
+    });
+    expect(lines[1]).toMatchObject({
+      level: 'info',
+      message: 'invocation',
+      function: 'fn',
+      status: 200,
+    });
+    expect(typeof lines[1].durationMs).toBe('number');
+  });
+
+  test('SIGTERM lets in-flight requests finish, then exits 0', async () => {
+    const runtime = await start('async_sleep');
+    const inFlight = invoke(runtime, json({ seconds: 1 }));
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    runtime.process.kill('SIGTERM');
+    const response = await inFlight;
+    expect(response.status).toBe(200);
+    expect(response.body).toBe('slept');
+    expect(await runtime.exited).toBe(0);
+    expect(runtime.logLines().map((l) => l.message)).toEqual(
+      expect.arrayContaining(['draining', 'invocation', 'stopped']),
+    );
+  });
+
+  test.each([
+    ['nohandler', 'HKS_HANDLER: given "nohandler", expected'],
+    ['', 'HKS_HANDLER: given "", expected'],
+    ['missing.handler', `there is no ${MODULE[name]} "missing"`],
+    ['handlers.nope', 'no function "nope"'],
+    ['handlers.not_callable', 'no function "not_callable"'],
+    ['broken.handler', 'broken at import time'],
+  ])('refuses to start with HKS_HANDLER=%j', async (handler, message) => {
+    const result = await failedStart(name, { HKS_HANDLER: handler });
+    expect(result.code).toBe(1);
+    expect(result.stderr).toContain('hks: cannot start: ');
+    expect(result.stderr).toContain(message);
+    expect(result.stdout).not.toContain('listening');
+  });
+
+  test('refuses a bad timeout, port or function folder', async () => {
+    const timeout = await failedStart(name, {
+      HKS_HANDLER: 'handlers.echo',
+      HKS_TIMEOUT_SECONDS: 'soon',
+    });
+    expect(timeout.code).toBe(2);
+    expect(timeout.stderr).toContain('HKS_TIMEOUT_SECONDS: given "soon"');
+    const port = await failedStart(name, { HKS_HANDLER: 'handlers.echo', PORT: 'http' });
+    expect(port.code).toBe(2);
+    expect(port.stderr).toContain('PORT: given "http"');
+    const dir = await failedStart(name, {
+      HKS_HANDLER: 'handlers.echo',
+      HKS_FUNCTION_DIR: '/nonexistent/fn',
+    });
+    expect(dir.code).toBe(1);
+    expect(dir.stderr).toContain('/nonexistent/fn');
+  });
+});
