@@ -50,7 +50,7 @@ export interface ApiProcess {
 
 /** The stores the API suites run against: SQLite always, PostgreSQL when a URL is given. */
 export function testStores(): { name: string; env: () => Record<string, string> }[] {
-  const stores = [
+  const stores: { name: string; env: () => Record<string, string> }[] = [
     {
       name: 'sqlite',
       env: () => ({ HKS_SQLITE_PATH: join(mkdtempSync(join(tmpdir(), 'hks-api-')), 'api.sqlite') }),
