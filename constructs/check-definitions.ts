@@ -50,61 +50,55 @@ export function checkDefinitions(inputs: readonly DefinitionInput[]): CheckedDef
       line: input.locate?.(path),
     });
 
-  const inputOf = new Map<CheckedDefinition, DefinitionInput>();
+  // Cross-document rules use what each document says of itself, even when other fields of
+  // it are invalid, so that every problem is reported in one pass.
+  const identities: Identity[] = [];
   for (const input of inputs) {
     const parsed = parseDefinition(input.document);
-    if (!parsed.ok) {
+    if (parsed.ok) {
+      const definition = withSourceFiles(parsed.definition, input, (message) =>
+        report(input, ['spec', 'source'], message),
+      );
+      if (definition) checked.push({ definition, source: input.source });
+    } else {
       for (const problem of parsed.problems) report(input, problem.path, problem.message);
-      continue;
     }
-    const definition = withSourceFiles(parsed.definition, input, (message) =>
-      report(input, ['spec', 'source'], message),
-    );
-    if (!definition) continue;
-    const entry = { definition, source: input.source };
-    checked.push(entry);
-    inputOf.set(entry, input);
+    const identity = identityOf(input);
+    if (identity) identities.push(identity);
   }
 
-  const byKey = new Map<string, CheckedDefinition>();
-  for (const entry of checked) {
-    const { name, project } = entry.definition.metadata;
-    const key = `${project}/${name}`;
+  const byKey = new Map<string, Identity>();
+  for (const entry of identities) {
+    const key = `${entry.project}/${entry.name}`;
     const first = byKey.get(key);
     if (first) {
       report(
-        inputOf.get(entry)!,
+        entry.input,
         ['metadata', 'name'],
-        `given ${JSON.stringify(name)}, expected a name not used elsewhere in project ${JSON.stringify(project)} (already used by the ${first.definition.kind} at ${first.source.file}:${first.source.document})`,
+        `given ${JSON.stringify(entry.name)}, expected a name not used elsewhere in project ${JSON.stringify(entry.project)} (already used by the ${first.kind} at ${first.input.source.file}:${first.input.source.document})`,
       );
     } else {
       byKey.set(key, entry);
     }
   }
 
-  for (const entry of checked) {
-    const definition = entry.definition;
-    if (definition.kind !== 'CronJob' || definition.spec.template === undefined) continue;
-    const template = definition.spec.template;
-    const target = byKey.get(`${definition.metadata.project}/${template}`);
-    if (target?.definition.kind === 'StatelessApplication') continue;
-    const candidates = checked
-      .filter(
-        (c) =>
-          c.definition.kind === 'StatelessApplication' &&
-          c.definition.metadata.project === definition.metadata.project,
-      )
-      .map((c) => c.definition.metadata.name);
+  for (const entry of identities) {
+    if (entry.kind !== 'CronJob' || entry.template === undefined) continue;
+    const target = byKey.get(`${entry.project}/${entry.template}`);
+    if (target?.kind === 'StatelessApplication') continue;
+    const candidates = identities
+      .filter((c) => c.kind === 'StatelessApplication' && c.project === entry.project)
+      .map((c) => c.name);
     const found = target
-      ? `, which is a ${target.definition.kind}`
-      : ` (not found in project ${JSON.stringify(definition.metadata.project)})`;
+      ? `, which is a ${target.kind}`
+      : ` (not found in project ${JSON.stringify(entry.project)})`;
     const expected = candidates.length
       ? `one of ${candidates.join(', ')}`
-      : `a StatelessApplication of project ${JSON.stringify(definition.metadata.project)}, but it has none`;
+      : `a StatelessApplication of project ${JSON.stringify(entry.project)}, but it has none`;
     report(
-      inputOf.get(entry)!,
+      entry.input,
       ['spec', 'template'],
-      `given ${JSON.stringify(template)}${found}, expected ${expected}`,
+      `given ${JSON.stringify(entry.template)}${found}, expected ${expected}`,
     );
   }
 
@@ -144,4 +138,37 @@ function withSourceFiles(
     }
   }
   return { ...definition, spec: { ...definition.spec, files: read.files } };
+}
+
+/** What a document says of itself, read leniently for the cross-document rules. */
+interface Identity {
+  readonly input: DefinitionInput;
+  readonly kind: string;
+  readonly project: string;
+  readonly name: string;
+  readonly template?: string;
+}
+
+function identityOf(input: DefinitionInput): Identity | undefined {
+  const doc = input.document as
+    | {
+        kind?: unknown;
+        metadata?: { name?: unknown; project?: unknown };
+        spec?: { template?: unknown };
+      }
+    | null
+    | undefined;
+  const kind = doc?.kind;
+  const name = doc?.metadata?.name;
+  const project = doc?.metadata?.project;
+  if (typeof kind !== 'string' || typeof name !== 'string' || typeof project !== 'string')
+    return undefined;
+  const template = doc?.spec?.template;
+  return {
+    input,
+    kind,
+    project,
+    name,
+    template: typeof template === 'string' ? template : undefined,
+  };
 }
