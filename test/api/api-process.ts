@@ -4,6 +4,8 @@ import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { SignJWT } from 'jose';
+import { randomBytes } from 'node:crypto';
+import { Client } from 'pg';
 import { kubeconfigPath } from '../cluster/kubeconfig';
 
 const ROOT = join(__dirname, '..', '..');
@@ -48,21 +50,48 @@ export interface ApiProcess {
   stop(signal?: NodeJS.Signals): Promise<void>;
 }
 
-/** The stores the API suites run against: SQLite always, PostgreSQL when a URL is given. */
-export function testStores(): { name: string; env: () => Record<string, string> }[] {
-  const stores: { name: string; env: () => Record<string, string> }[] = [
+/** A store the API suites run against; `env()` makes a fresh, empty one. */
+export interface TestStore {
+  readonly name: string;
+  env(): Promise<Record<string, string>>;
+}
+
+/** SQLite always; PostgreSQL too when HKS_TEST_DATABASE_URL is set (required in CI). */
+export function testStores(): TestStore[] {
+  const stores: TestStore[] = [
     {
       name: 'sqlite',
-      env: () => ({ HKS_SQLITE_PATH: join(mkdtempSync(join(tmpdir(), 'hks-api-')), 'api.sqlite') }),
+      env: async () => ({
+        HKS_SQLITE_PATH: join(mkdtempSync(join(tmpdir(), 'hks-api-')), 'api.sqlite'),
+      }),
     },
   ];
   const pg = process.env.HKS_TEST_DATABASE_URL;
-  if (pg) stores.push({ name: 'postgres', env: () => ({ HKS_DATABASE_URL: pg }) });
+  if (pg)
+    stores.push({
+      name: 'postgres',
+      env: async () => ({ HKS_DATABASE_URL: await freshDatabase(pg) }),
+    });
   else if (process.env.CI)
     throw new Error(
       'HKS_TEST_DATABASE_URL must be set in CI so the API suites also run against PostgreSQL',
     );
   return stores;
+}
+
+/** Creates an empty database next to the one in `url` and returns its URL. */
+async function freshDatabase(url: string): Promise<string> {
+  const name = `hks_test_${randomBytes(4).toString('hex')}`;
+  const client = new Client({ connectionString: url });
+  await client.connect();
+  try {
+    await client.query(`create database ${name}`);
+  } finally {
+    await client.end();
+  }
+  const fresh = new URL(url);
+  fresh.pathname = `/${name}`;
+  return fresh.toString();
 }
 
 /**

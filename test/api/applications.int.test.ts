@@ -45,7 +45,11 @@ describe.each(testStores())('applications through the API ($name store)', (store
     (await kubectl(['get', kind, name, '-n', namespace])).code === 0;
 
   beforeAll(async () => {
-    api = await startApi({ ...store.env(), HKS_NAMESPACE_PREFIX: prefix, HKS_RECORDER: 'off' });
+    api = await startApi({
+      ...(await store.env()),
+      HKS_NAMESPACE_PREFIX: prefix,
+      HKS_RECORDER: 'off',
+    });
     headers = {
       authorization: `Bearer ${await token(['shop'])}`,
       'content-type': 'application/json',
@@ -255,13 +259,22 @@ describe.each(testStores())('applications through the API ($name store)', (store
       ['apply', '-f', '-'],
       JSON.stringify({ apiVersion: 'v1', kind: 'List', items: [policy, binding] }),
     );
-    // The policy takes a moment to be loaded by the API server.
-    let res = await request('POST', '/applications', stateless('forbidden-web'));
-    for (let i = 0; i < 50 && res.status !== 422; i++) {
-      await request('DELETE', '/applications/forbidden-web');
+    // The policy takes a moment to be loaded by the API server: wait until it denies a probe.
+    for (let i = 0; i < 100; i++) {
+      const probe = await kubectl([
+        'create',
+        'service',
+        'clusterip',
+        'forbidden-probe',
+        '--tcp=80',
+        '-n',
+        namespace,
+        '--dry-run=server',
+      ]);
+      if (probe.code !== 0) break;
       await new Promise((r) => setTimeout(r, 200));
-      res = await request('POST', '/applications', stateless('forbidden-web'));
     }
+    const res = await request('POST', '/applications', stateless('forbidden-web'));
     expect(res.status).toBe(422);
     expect(res.json.detail).toContain('services named forbidden* are not allowed here');
     // The Deployment passed its own dry run, but the Service failed, so neither was applied.

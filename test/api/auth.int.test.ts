@@ -9,11 +9,15 @@ let api: ApiProcess;
 let operations: { method: string; path: string }[];
 
 beforeAll(async () => {
-  api = await startApi({ ...testStores()[0].env(), HKS_RECORDER: 'off' });
-  const doc = (await (await fetch(`${api.url}/openapi.json`)).json()) as { paths: Record<string, Record<string, unknown>> };
+  api = await startApi({ ...(await testStores()[0].env()), HKS_RECORDER: 'off' });
+  const doc = (await (await fetch(`${api.url}/openapi.json`)).json()) as {
+    paths: Record<string, Record<string, unknown>>;
+  };
   operations = Object.entries(doc.paths)
     .filter(([path]) => path.startsWith('/api/v1/'))
-    .flatMap(([path, methods]) => Object.keys(methods).map((method) => ({ method: method.toUpperCase(), path })));
+    .flatMap(([path, methods]) =>
+      Object.keys(methods).map((method) => ({ method: method.toUpperCase(), path })),
+    );
 }, 60_000);
 
 afterAll(async () => {
@@ -26,13 +30,26 @@ const concrete = (path: string, project: string) =>
 async function call(method: string, path: string, authorization?: string) {
   const headers: Record<string, string> = { 'content-type': 'application/json' };
   if (authorization) headers.authorization = authorization;
-  const res = await fetch(`${api.url}${path}`, { method, headers, body: ['POST', 'PUT', 'PATCH'].includes(method) ? '{}' : undefined });
-  return { status: res.status, type: res.headers.get('content-type'), body: (await res.text()) as string };
+  const res = await fetch(`${api.url}${path}`, {
+    method,
+    headers,
+    body: ['POST', 'PUT', 'PATCH'].includes(method) ? '{}' : undefined,
+  });
+  return {
+    status: res.status,
+    type: res.headers.get('content-type'),
+    body: (await res.text()) as string,
+  };
 }
 
 test('the OpenAPI document lists the routes', () => {
   expect(operations.length).toBeGreaterThanOrEqual(13);
-  expect(operations).toEqual(expect.arrayContaining([{ method: 'POST', path: '/api/v1/projects/{project}/applications' }, { method: 'POST', path: '/api/v1/projects/{project}/cronjobs/{name}/trigger' }]));
+  expect(operations).toEqual(
+    expect.arrayContaining([
+      { method: 'POST', path: '/api/v1/projects/{project}/applications' },
+      { method: 'POST', path: '/api/v1/projects/{project}/cronjobs/{name}/trigger' },
+    ]),
+  );
 });
 
 test('no token: 401 on every route, as problem+json', async () => {
@@ -45,8 +62,14 @@ test('no token: 401 on every route, as problem+json', async () => {
 
 test('bad tokens: 401 on every route', async () => {
   const wrongKey = await token(['shop'], 'another-secret-of-at-least-thirty-two-bytes');
-  const expired = await new SignJWT({ projects: ['shop'] }).setProtectedHeader({ alg: 'HS256' }).setExpirationTime(Math.floor(Date.now() / 1000) - 60).sign(new TextEncoder().encode('test-secret-of-at-least-thirty-two-bytes!'));
-  const noProjects = await new SignJWT({}).setProtectedHeader({ alg: 'HS256' }).setExpirationTime('5m').sign(new TextEncoder().encode('test-secret-of-at-least-thirty-two-bytes!'));
+  const expired = await new SignJWT({ projects: ['shop'] })
+    .setProtectedHeader({ alg: 'HS256' })
+    .setExpirationTime(Math.floor(Date.now() / 1000) - 60)
+    .sign(new TextEncoder().encode('test-secret-of-at-least-thirty-two-bytes!'));
+  const noProjects = await new SignJWT({})
+    .setProtectedHeader({ alg: 'HS256' })
+    .setExpirationTime('5m')
+    .sign(new TextEncoder().encode('test-secret-of-at-least-thirty-two-bytes!'));
   for (const op of operations) {
     for (const [label, header] of [
       ['garbage', 'Bearer not-a-jwt'],
@@ -78,7 +101,10 @@ test('another project: 403 on every route; the granted project and "*" pass auth
 
 test('probes, metrics and the OpenAPI document need no token', async () => {
   for (const path of ['/healthz', '/readyz', '/metrics', '/openapi.json']) {
-    expect({ path, status: (await fetch(`${api.url}${path}`)).status }).toEqual({ path, status: 200 });
+    expect({ path, status: (await fetch(`${api.url}${path}`)).status }).toEqual({
+      path,
+      status: 200,
+    });
   }
   expect(await (await fetch(`${api.url}/readyz`)).json()).toEqual({ cluster: 'ok', store: 'ok' });
   const metrics = await (await fetch(`${api.url}/metrics`)).text();
