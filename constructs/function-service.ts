@@ -171,7 +171,7 @@ export class FunctionService extends Construct {
     const env = environment(props);
     const base = {
       name: 'function',
-      ports: [{ name: 'http1', containerPort: CONTAINER_PORT }],
+      ports: [{ name: 'http1', containerPort: CONTAINER_PORT, protocol: 'TCP' }],
       resources: resources(props.resources ?? {}),
       // Knative probes the serving port when none is given.
       readinessProbe: { httpGet: { path: '/healthz' }, periodSeconds: 2 },
