@@ -22,8 +22,12 @@ export default tseslint.config(
     },
   },
   {
-    // The function runtimes and example handlers run as plain Node.js programs.
-    files: ['runtimes/node/**/*.js', 'test/fixtures/functions/node/**/*.js'],
+    // The function runtimes and function handlers run as plain Node.js programs.
+    files: [
+      'runtimes/node/**/*.js',
+      'test/fixtures/functions/node/**/*.js',
+      'apps/functions/**/*.js',
+    ],
     languageOptions: {
       globals: {
         Buffer: 'readonly',
