@@ -62,6 +62,9 @@ async function main(): Promise<void> {
     server.close(() => {
       void store.close().then(() => process.exit(0));
     });
+    // Idle keep-alive connections would hold close() open; in-flight requests get 10 s.
+    server.closeIdleConnections();
+    setTimeout(() => process.exit(0), 10_000).unref();
   };
   process.on('SIGTERM', shutdown);
   process.on('SIGINT', shutdown);

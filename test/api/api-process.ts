@@ -134,7 +134,11 @@ export async function startApi(env: Record<string, string> = {}): Promise<ApiPro
     stop: (signal = 'SIGTERM') =>
       new Promise((resolve) => {
         if (child.exitCode !== null) return resolve();
-        child.once('exit', () => resolve());
+        const timer = setTimeout(() => child.kill('SIGKILL'), 15_000);
+        child.once('exit', () => {
+          clearTimeout(timer);
+          resolve();
+        });
         child.kill(signal);
       }),
   };
