@@ -34,6 +34,9 @@ const REQUEST_SOURCE = { file: 'request body', document: 1 };
  * of every object (whole or not at all), pruned, and stored with a version.
  */
 export class Applications {
+  /** Per project, the tenancy objects this process last applied (as JSON). */
+  private readonly appliedTenancy = new Map<string, string>();
+
   constructor(
     /** The definitions' store. */
     public readonly store: Store,
@@ -131,21 +134,36 @@ export class Applications {
    * of objects the new version no longer has; stores it; re-applies CronJobs templated on it.
    */
   public async apply(definition: ApplicationDefinition): Promise<ApplyResult> {
+    const project = definition.metadata.project;
     const objects = await this.manifestsFor(definition);
-    const namespaceObject = objects.filter((o) => o.kind === 'Namespace');
-    const rest = objects.filter((o) => o.kind !== 'Namespace');
-    // A dry run persists nothing, so the project's namespace must exist for the others' dry run.
-    for (const ns of namespaceObject) await this.kube.apply(ns);
-    await Promise.all(rest.map((o) => this.kube.apply(o, true)));
-    await Promise.all(rest.map((o) => this.kube.apply(o)));
-    const pruned = await this.prune(definition, objects);
+    const isTenancy = (o: KubeObject) => o.metadata.labels?.[LABELS.app] === undefined;
+    const tenancy = objects.filter(isTenancy);
+    const tenancyKey = JSON.stringify(tenancy);
+    // The project's tenancy objects are the same for all its applications: apply them once
+    // per process (and again whenever they change), not with every definition.
+    const toApply =
+      this.appliedTenancy.get(project) === tenancyKey
+        ? objects.filter((o) => !isTenancy(o))
+        : objects;
+    const namespaceObject = toApply.filter((o) => o.kind === 'Namespace');
+    const rest = toApply.filter((o) => o.kind !== 'Namespace');
+    try {
+      // A dry run persists nothing, so the project's namespace must exist for the others' dry run.
+      for (const ns of namespaceObject) await this.kube.apply(ns);
+      await Promise.all(rest.map((o) => this.kube.apply(o, true)));
+      await Promise.all(rest.map((o) => this.kube.apply(o)));
+    } catch (error) {
+      this.appliedTenancy.delete(project);
+      throw error;
+    }
+    this.appliedTenancy.set(project, tenancyKey);
+    // A first version has nothing to prune.
+    const previous = await this.store.getApplication(project, definition.metadata.name);
+    const pruned = previous ? await this.prune(definition, objects) : [];
     const application = await this.store.saveApplication(definition);
     const dependents: string[] = [];
     if (definition.kind === 'StatelessApplication') {
-      for (const dependent of await this.dependentsOf(
-        definition.metadata.project,
-        definition.metadata.name,
-      )) {
+      for (const dependent of await this.dependentsOf(project, definition.metadata.name)) {
         await this.apply(dependent.definition);
         dependents.push(dependent.name);
       }
@@ -211,12 +229,13 @@ export class Applications {
   }
 
   private async prune(definition: ApplicationDefinition, wanted: KubeObject[]): Promise<string[]> {
-    const keep = new Set(wanted.map((o) => `${o.kind}/${o.metadata.name}`));
+    const id = (o: KubeObject) => `${o.apiVersion}/${o.kind}/${o.metadata.name}`;
+    const keep = new Set(wanted.map(id));
     const live = await this.kube.listManaged(
       this.namespaceOf(definition.metadata.project),
       `${LABELS.managedBy}=${MANAGER},${LABELS.app}=${definition.metadata.name}`,
     );
-    const stale = live.filter((o) => !keep.has(`${o.kind}/${o.metadata.name}`));
+    const stale = live.filter((o) => !keep.has(id(o)));
     await Promise.all(stale.map((o) => this.kube.delete(o)));
     return stale.map((o) => `${o.kind}/${o.metadata.name}`);
   }

@@ -23,6 +23,9 @@ export const APPLICATION_KINDS: readonly { apiVersion: string; kind: string }[] 
   { apiVersion: 'apps/v1', kind: 'Deployment' },
   { apiVersion: 'v1', kind: 'Service' },
   { apiVersion: 'batch/v1', kind: 'CronJob' },
+  { apiVersion: 'v1', kind: 'ConfigMap' },
+  { apiVersion: 'v1', kind: 'ServiceAccount' },
+  { apiVersion: 'serving.knative.dev/v1', kind: 'Service' },
 ];
 
 /** A Kubernetes object with the fields the API relies on. */
@@ -68,8 +71,8 @@ export class Kube {
   public async listManaged(namespace: string, labelSelector: string): Promise<KubeObject[]> {
     const lists = await Promise.all(
       APPLICATION_KINDS.map(({ apiVersion, kind }) =>
-        call(`list ${kind}`, () =>
-          this.objects.list<KubeObject>(
+        this.objects
+          .list<KubeObject>(
             apiVersion,
             kind,
             namespace,
@@ -78,8 +81,15 @@ export class Kube {
             undefined,
             undefined,
             labelSelector,
-          ),
-        ).then((list) => list.items.map((item) => ({ ...item, apiVersion, kind }))),
+          )
+          .then((list) => list.items.map((item) => ({ ...item, apiVersion, kind })))
+          .catch((error: unknown) => {
+            // Knative may not be installed: a kind the server does not know has no objects.
+            if (error instanceof ApiException && error.code === 404) return [];
+            if (error instanceof Error && /Unrecognized API version and kind/.test(error.message))
+              return [];
+            throw toProblem(`list ${kind}`, error);
+          }),
       ),
     );
     return lists.flat();
