@@ -143,3 +143,35 @@ export async function startApi(env: Record<string, string> = {}): Promise<ApiPro
       }),
   };
 }
+
+/** A response of the API, parsed. */
+export interface ApiResponse {
+  readonly status: number;
+  readonly type: string;
+  readonly json: Record<string, unknown>;
+  readonly text: string;
+}
+
+/** Calls `/api/v1/projects/{project}{path}` with the given headers; JSON bodies are parsed. */
+export async function projectRequest(
+  api: ApiProcess,
+  project: string,
+  headers: Record<string, string>,
+  method: string,
+  path: string,
+  body?: unknown,
+): Promise<ApiResponse> {
+  const res = await fetch(`${api.url}/api/v1/projects/${project}${path}`, {
+    method,
+    headers,
+    body: body === undefined ? undefined : JSON.stringify(body),
+  });
+  const text = await res.text();
+  let json: Record<string, unknown>;
+  try {
+    json = JSON.parse(text) as Record<string, unknown>;
+  } catch {
+    json = { text };
+  }
+  return { status: res.status, type: res.headers.get('content-type') ?? '', json, text };
+}

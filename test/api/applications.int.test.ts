@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { API_VERSION, synthesizeDefinitions } from '../../constructs';
 import { kubectl, kubectlJson, kubectlOk } from '../cluster/kubectl';
-import { ApiProcess, startApi, testStores, token } from './api-process';
+import { ApiProcess, projectRequest, startApi, testStores, token } from './api-process';
 
 const stateless = (name: string, spec: Record<string, unknown> = {}) => ({
   apiVersion: API_VERSION,
@@ -26,21 +26,8 @@ describe.each(testStores())('applications through the API ($name store)', (store
   const namespace = `${prefix}shop`;
   let api: ApiProcess;
   let headers: Record<string, string>;
-  const request = async (method: string, path: string, body?: unknown) => {
-    const res = await fetch(`${api.url}/api/v1/projects/shop${path}`, {
-      method,
-      headers,
-      body: body === undefined ? undefined : JSON.stringify(body),
-    });
-    const text = await res.text();
-    let json: Record<string, unknown> = {};
-    try {
-      json = JSON.parse(text) as Record<string, unknown>;
-    } catch {
-      json = { text };
-    }
-    return { status: res.status, type: res.headers.get('content-type') ?? '', json, text };
-  };
+  const request = (method: string, path: string, body?: unknown) =>
+    projectRequest(api, 'shop', headers, method, path, body);
   const exists = async (kind: string, name: string) =>
     (await kubectl(['get', kind, name, '-n', namespace])).code === 0;
 

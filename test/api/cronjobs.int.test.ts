@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { API_VERSION } from '../../constructs';
 import { kubectlJson, kubectlOk } from '../cluster/kubectl';
 import { waitFor } from '../cluster/wait';
-import { ApiProcess, startApi, testStores, token } from './api-process';
+import { ApiProcess, projectRequest, startApi, testStores, token } from './api-process';
 
 jest.setTimeout(180_000);
 
@@ -47,21 +47,8 @@ describe.each(testStores())(
     let env: Record<string, string>;
     let api: ApiProcess;
     let headers: Record<string, string>;
-    const request = async (method: string, path: string, body?: unknown) => {
-      const res = await fetch(`${api.url}/api/v1/projects/shop${path}`, {
-        method,
-        headers,
-        body: body === undefined ? undefined : JSON.stringify(body),
-      });
-      const text = await res.text();
-      let json: Record<string, unknown> = {};
-      try {
-        json = JSON.parse(text) as Record<string, unknown>;
-      } catch {
-        json = { text };
-      }
-      return { status: res.status, json, text };
-    };
+    const request = (method: string, path: string, body?: unknown) =>
+      projectRequest(api, 'shop', headers, method, path, body);
     const executions = async (cronjob: string, query = '') =>
       (await request('GET', `/cronjobs/${cronjob}/executions${query}`)).json
         .items as ExecutionView[];
