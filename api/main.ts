@@ -35,7 +35,14 @@ async function main(): Promise<void> {
   const store = await Store.open(config);
   const kube = new Kube(loadKubeConfig());
   const metrics = new ApiMetrics();
-  const recorder = new Recorder(kube, store, config.logLimitBytes, metrics, log);
+  const recorder = new Recorder(
+    kube,
+    store,
+    config.logLimitBytes,
+    config.namespacePrefix,
+    metrics,
+    log,
+  );
   const app = createServer({
     store,
     kube,

@@ -33,6 +33,7 @@ export class Recorder {
     private readonly kube: Kube,
     private readonly store: Store,
     private readonly logLimitBytes: number,
+    private readonly namespacePrefix: string,
     private readonly metrics: RecorderMetrics,
     private readonly log: (message: string, fields?: Record<string, unknown>) => void,
   ) {}
@@ -117,6 +118,8 @@ export class Recorder {
     const namespace = job.metadata?.namespace;
     const uid = job.metadata?.uid;
     if (!project || !cronjob || !namespace || !uid) return;
+    // Another installation (another namespace prefix) on the same cluster records its own jobs.
+    if (namespace !== `${this.namespacePrefix}${project}`) return;
     const status = jobStatus(job);
     const base = {
       jobUid: uid,
