@@ -1,17 +1,21 @@
 /** Unit tests run alone; integration tests (`*.int.test.ts`) share one real control plane. */
 const transform = { '^.+\\.ts$': ['@swc/jest'] };
+// Only test/ holds tests; elsewhere (e.g. etcd's *.snap files under .hks/) is not jest's.
+const roots = ['<rootDir>/test'];
 
 /** @type {import('jest').Config} */
 module.exports = {
   projects: [
     {
       displayName: 'unit',
+      roots,
       testMatch: ['<rootDir>/test/**/*.test.ts'],
       testPathIgnorePatterns: ['\\.int\\.test\\.ts$'],
       transform,
     },
     {
       displayName: 'integration',
+      roots,
       testMatch: ['<rootDir>/test/**/*.int.test.ts'],
       transform,
       globalSetup: '<rootDir>/test/cluster/global-setup.ts',

@@ -94,13 +94,20 @@ async function freshDatabase(url: string): Promise<string> {
   return fresh.toString();
 }
 
+/** API processes still running; none may outlive the test process that started them. */
+const running = new Set<ChildProcess>();
+process.once('exit', () => {
+  for (const child of running) child.kill('SIGKILL');
+});
+
 /**
  * Starts `api/main.ts` as a real process against the test cluster and waits for /healthz.
  * @param env extra environment (store, prefix...)
  */
 export async function startApi(env: Record<string, string> = {}): Promise<ApiProcess> {
   const port = await freePort();
-  const child = spawn(join(ROOT, 'node_modules', '.bin', 'tsx'), [join(ROOT, 'api', 'main.ts')], {
+  // One process (node with tsx's loader), not the tsx wrapper: SIGKILL must hit the API itself.
+  const child = spawn(process.execPath, ['--import', 'tsx', join(ROOT, 'api', 'main.ts')], {
     cwd: ROOT,
     env: {
       ...process.env,
@@ -111,6 +118,8 @@ export async function startApi(env: Record<string, string> = {}): Promise<ApiPro
     },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
+  running.add(child);
+  child.once('exit', () => running.delete(child));
   let output = '';
   child.stdout?.on('data', (d: Buffer) => (output += d.toString()));
   child.stderr?.on('data', (d: Buffer) => (output += d.toString()));
