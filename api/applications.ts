@@ -189,9 +189,7 @@ export class Applications {
   ): Promise<{ deleted: string[] }> {
     const stored = await this.store.getApplication(project, name);
     if (!stored)
-      throw new Problem(
-        404,
-        'Not found',
+      throw Problem.notFound(
         `No application ${JSON.stringify(name)} in project ${JSON.stringify(project)}`,
       );
     const dependents = await this.dependentsOf(project, name);
@@ -216,7 +214,7 @@ export class Applications {
   public async projectManifests(project: string): Promise<string> {
     const definitions = (await this.store.listApplications(project)).map((a) => a.definition);
     if (definitions.length === 0)
-      throw new Problem(404, 'Not found', `Project ${JSON.stringify(project)} has no applications`);
+      throw Problem.notFound(`Project ${JSON.stringify(project)} has no applications`);
     const dir = mkdtempSync(join(tmpdir(), 'hks-manifests-'));
     try {
       const [file] = synthesizeDefinitions(definitions, dir, {

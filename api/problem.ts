@@ -19,6 +19,11 @@ export class Problem extends Error {
     super(detail);
     this.name = 'Problem';
   }
+
+  /** A 404 for something the caller named. */
+  public static notFound(detail: string): Problem {
+    return new Problem(404, 'Not found', detail);
+  }
 }
 
 const TYPES: Record<number, string> = {

@@ -68,12 +68,10 @@ export function createServer(deps: ServerDependencies): Express {
     );
   }
   api.use((req, _res, next) =>
-    next(new Problem(404, 'Not found', `No route ${req.method} ${req.baseUrl}${req.path}`)),
+    next(Problem.notFound(`No route ${req.method} ${req.baseUrl}${req.path}`)),
   );
   app.use('/api/v1', api);
-  app.use((req, _res, next) =>
-    next(new Problem(404, 'Not found', `No route ${req.method} ${req.path}`)),
-  );
+  app.use((req, _res, next) => next(Problem.notFound(`No route ${req.method} ${req.path}`)));
   app.use(problemHandler);
   return app;
 }

@@ -7,7 +7,8 @@
  * air-gapped clusters: copy the folder over and set the stack's `knativeManifestDir` to it.
  * Exit codes: 0 downloaded, 1 download failed, 2 bad usage.
  */
-import { Command, CommanderError } from 'commander';
+import { Command } from 'commander';
+import { parseArguments } from './parse-arguments';
 import { homedir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { checkKnativeVersion, downloadReleaseFiles } from '../knative';
@@ -21,15 +22,9 @@ export function defaultCacheDir(version: string): string {
 async function main(argv: readonly string[]): Promise<number> {
   const program = new Command('knative:fetch')
     .argument('<version>', 'Knative release, e.g. 1.13.0')
-    .option('--out <dir>', 'folder to write to (default: ~/.cache/hks/knative/v<version>)')
-    .exitOverride()
-    .configureOutput({ writeErr: (s) => process.stderr.write(s) });
-  try {
-    program.parse([...argv], { from: 'user' });
-  } catch (error) {
-    if (error instanceof CommanderError) return error.exitCode === 0 ? 0 : 2;
-    throw error;
-  }
+    .option('--out <dir>', 'folder to write to (default: ~/.cache/hks/knative/v<version>)');
+  const usage = parseArguments(program, argv);
+  if (usage !== undefined) return usage;
   let version: string;
   try {
     version = checkKnativeVersion(program.args[0], 'version');

@@ -11,7 +11,8 @@ import { spawn } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
-import { Command, CommanderError } from 'commander';
+import { Command } from 'commander';
+import { parseArguments } from './parse-arguments';
 import {
   DEFAULT_HANDLERS,
   DefinitionError,
@@ -108,15 +109,9 @@ async function main(argv: readonly string[]): Promise<number> {
     .argument('<path>', 'definition file, or folder of definitions')
     .option('--name <function>', 'which Function, when there are several')
     .option('--port <port>', 'port to listen on', '8080')
-    .option('--debug', 'include stacks in error responses (HKS_DEBUG=1)', false)
-    .exitOverride()
-    .configureOutput({ writeErr: (text) => process.stderr.write(text) });
-  try {
-    program.parse(argv, { from: 'user' });
-  } catch (error) {
-    if (error instanceof CommanderError) return error.exitCode === 0 ? 0 : 2;
-    throw error;
-  }
+    .option('--debug', 'include stacks in error responses (HKS_DEBUG=1)', false);
+  const usage = parseArguments(program, argv);
+  if (usage !== undefined) return usage;
   try {
     return await run(program.args[0], program.opts<RunLocalOptions>());
   } catch (error) {

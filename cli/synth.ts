@@ -5,7 +5,8 @@
  * Synthesizes the application definitions of a folder into one manifest file per project.
  * Exit codes: 0 done (or up to date), 1 invalid definitions or out-of-date output, 2 bad usage.
  */
-import { Command, CommanderError, Option } from 'commander';
+import { Command, Option } from 'commander';
+import { parseArguments } from './parse-arguments';
 import { relative } from 'node:path';
 import {
   checkManifests,
@@ -76,15 +77,9 @@ function main(argv: readonly string[]): number {
       ),
     )
     .option('--check', 'exit 1 if the output folder is out of date, writing nothing', false)
-    .option('--namespace-prefix <prefix>', 'namespace of a project = prefix + project name', '')
-    .exitOverride()
-    .configureOutput({ writeErr: (text) => process.stderr.write(text) });
-  try {
-    program.parse(argv, { from: 'user' });
-  } catch (error) {
-    if (error instanceof CommanderError) return error.exitCode === 0 ? 0 : 2;
-    throw error;
-  }
+    .option('--namespace-prefix <prefix>', 'namespace of a project = prefix + project name', '');
+  const usage = parseArguments(program, argv);
+  if (usage !== undefined) return usage;
   try {
     return run(program.opts<SynthOptions>());
   } catch (error) {

@@ -2,21 +2,17 @@
  * `npm run token -- --projects shop[,billing|*] [--expires 1h]` — prints an HS256 API token
  * signed with HKS_JWT_SECRET, for trying the API and for scripts.
  */
-import { Command, CommanderError } from 'commander';
+import { Command } from 'commander';
+import { parseArguments } from './parse-arguments';
 import { SignJWT } from 'jose';
 
 async function main(argv: readonly string[]): Promise<number> {
   const program = new Command('token')
     .requiredOption('--projects <list>', 'comma-separated projects the token grants, or *')
     .option('--expires <duration>', 'lifetime such as 10m, 1h, 7d', '1h')
-    .option('--subject <sub>', 'the sub claim', 'cli')
-    .exitOverride();
-  try {
-    program.parse(argv, { from: 'user' });
-  } catch (error) {
-    if (error instanceof CommanderError) return error.exitCode === 0 ? 0 : 2;
-    throw error;
-  }
+    .option('--subject <sub>', 'the sub claim', 'cli');
+  const usage = parseArguments(program, argv);
+  if (usage !== undefined) return usage;
   const options = program.opts<{ projects: string; expires: string; subject: string }>();
   const secret = process.env.HKS_JWT_SECRET;
   if (!secret || Buffer.byteLength(secret) < 32) {

@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseAllDocuments } from 'yaml';
 import { loadDefinitions, synthesizeDefinitions } from '../constructs';
-import { knativeServingCrdFiles } from './cluster/knative';
+import { installKnativeServingCrds } from './cluster/knative';
 import { kubectl, kubectlJson, kubectlOk } from './cluster/kubectl';
 import { waitFor } from './cluster/wait';
 
@@ -20,24 +20,7 @@ let documents: { apiVersion: string; kind: string; metadata: { name: string } }[
 
 beforeAll(async () => {
   // Functions are Knative Services: their CRDs (no webhooks, no controller) come first.
-  for (const file of knativeServingCrdFiles()) {
-    await kubectlOk([
-      'apply',
-      '--server-side',
-      '--force-conflicts',
-      '--field-manager=hks-tests',
-      '-f',
-      file,
-    ]);
-  }
-  await kubectlOk([
-    'wait',
-    '--for=condition=Established',
-    '--timeout=30s',
-    'crd',
-    '-l',
-    'knative.dev/crd-install=true',
-  ]);
+  await installKnativeServingCrds();
   const out = mkdtempSync(join(tmpdir(), 'hks-apps-'));
   const definitions = loadDefinitions(join(__dirname, '..', 'apps')).map((c) => c.definition);
   const [file] = synthesizeDefinitions(definitions, out, {

@@ -92,9 +92,7 @@ export function applicationRoutes(applications: Applications, metrics: ApiMetric
           String(req.params.name),
         );
         if (!found)
-          throw new Problem(
-            404,
-            'Not found',
+          throw Problem.notFound(
             `No application ${JSON.stringify(req.params.name)} in project ${JSON.stringify(req.params.project)}`,
           );
         res.json(view(found));

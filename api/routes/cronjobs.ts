@@ -60,9 +60,7 @@ export function cronJobRoutes(applications: Applications, kube: Kube): Route[] {
   const definitionOf = async (project: string, name: string): Promise<CronJobDefinition> => {
     const found = await store.getApplication(project, name);
     if (!found || found.definition.kind !== 'CronJob') {
-      throw new Problem(
-        404,
-        'Not found',
+      throw Problem.notFound(
         `No CronJob ${JSON.stringify(name)} in project ${JSON.stringify(project)}`,
       );
     }
@@ -81,9 +79,7 @@ export function cronJobRoutes(applications: Applications, kube: Kube): Route[] {
   const execution = async (project: string, name: string, id: string) => {
     const found = await store.getExecution(project, name, id);
     if (!found)
-      throw new Problem(
-        404,
-        'Not found',
+      throw Problem.notFound(
         `No execution ${JSON.stringify(id)} of CronJob ${JSON.stringify(name)}`,
       );
     return found;

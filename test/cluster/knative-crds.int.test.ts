@@ -1,5 +1,5 @@
 import { stringify } from 'yaml';
-import { knativeServingCrdFiles } from './knative';
+import { installKnativeServingCrds } from './knative';
 import { kubectl, kubectlOk } from './kubectl';
 import { createTestNamespace, deleteTestNamespace } from './namespace';
 
@@ -16,24 +16,7 @@ describe('Knative Serving CRDs', () => {
   let namespace = '';
 
   beforeAll(async () => {
-    for (const file of knativeServingCrdFiles()) {
-      await kubectlOk([
-        'apply',
-        '--server-side',
-        '--force-conflicts',
-        '--field-manager=hks-tests',
-        '-f',
-        file,
-      ]);
-    }
-    await kubectlOk([
-      'wait',
-      '--for=condition=Established',
-      '--timeout=30s',
-      'crd',
-      '-l',
-      'knative.dev/crd-install=true',
-    ]);
+    await installKnativeServingCrds();
     namespace = await createTestNamespace('knative');
   }, 60_000);
 

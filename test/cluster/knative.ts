@@ -1,6 +1,7 @@
 import { existsSync, readdirSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { repoRoot } from './config';
+import { kubectlOk } from './kubectl';
 
 /**
  * Folder of the Knative release manifests: `HKS_KNATIVE_DIR`, by default
@@ -28,4 +29,29 @@ export function knativeServingCrdFiles(): string[] {
     .filter((f) => f.endsWith('.yaml'))
     .sort()
     .map((f) => join(dir, f));
+}
+
+/**
+ * Installs the Knative Serving CRDs (server-side apply, one file at a time; no webhooks, no
+ * controller) and waits until they are Established.
+ */
+export async function installKnativeServingCrds(): Promise<void> {
+  for (const file of knativeServingCrdFiles()) {
+    await kubectlOk([
+      'apply',
+      '--server-side',
+      '--force-conflicts',
+      '--field-manager=hks-tests',
+      '-f',
+      file,
+    ]);
+  }
+  await kubectlOk([
+    'wait',
+    '--for=condition=Established',
+    '--timeout=30s',
+    'crd',
+    '-l',
+    'knative.dev/crd-install=true',
+  ]);
 }
