@@ -17,6 +17,7 @@ import {
 } from './control-plane';
 import { writeKubeconfig } from './kubeconfig';
 import { writeKwokConfig } from './kwok-config';
+import { installKwokLogsCrd } from './kwok-logs-crd';
 import { type Log, formatSeconds } from './log';
 import { createFakeNodes, unreadyNodes } from './nodes';
 import {
@@ -169,6 +170,8 @@ export async function clusterUp(log: Log): Promise<UpResult> {
     log(`kube-apiserver ready after ${formatSeconds(Date.now() - started)}`);
     start(controllerManagerProcess(files));
     start(schedulerProcess(files));
+    // kwok watches Logs objects (per-pod log files); its CRD must exist before kwok starts.
+    await installKwokLogsCrd(client);
     start(kwokProcess(config, files));
     await createFakeNodes(client, config.nodeNames);
     await waitFor(

@@ -147,7 +147,9 @@ export function schedulerProcess(files: ControlPlaneFiles): ProcessSpec {
 
 /**
  * kwok: keeps the annotated fake nodes Ready, moves their pods through the stages in
- * kwok.yaml and serves the kubelet API (pod logs) on 127.0.0.1 for every node.
+ * kwok.yaml and serves the kubelet API (pod logs) on 127.0.0.1 for every node. Pod logs come
+ * from a `Logs` object named like the pod when there is one (`--enable-crds=Logs`, CRD from
+ * kwok-logs-crd.ts), else from the static ClusterLogs in kwok.yaml.
  */
 export function kwokProcess(config: ClusterConfig, files: ControlPlaneFiles): ProcessSpec {
   const { pki } = files;
@@ -166,6 +168,7 @@ export function kwokProcess(config: ClusterConfig, files: ControlPlaneFiles): Pr
       `--tls-private-key-file=${pki.kwokServing.key}`,
       '--node-lease-duration-seconds=40',
       '--cidr=10.244.0.1/16',
+      '--enable-crds=Logs',
     ],
   };
 }
