@@ -1,0 +1,64 @@
+"""Python SDK of the HKS Platform API (standard library only).
+
+- :class:`FunctionExecutor` runs code once (internal API, internal token).
+- :class:`Functions` deploys, invokes and inspects the functions of a project (user API).
+
+Errors are :class:`HksError`: :class:`ProblemError` (and a subclass per status) for error
+responses, :class:`TransportError` when there is no response.
+"""
+
+from ._version import __version__
+from .errors import (
+    BadGatewayError,
+    BadRequestError,
+    ConflictError,
+    ExecutionError,
+    FieldError,
+    ForbiddenError,
+    GatewayTimeoutError,
+    HksError,
+    NotFoundError,
+    ProblemError,
+    RequestTimeoutError,
+    ServiceUnavailableError,
+    TransportError,
+    UnauthorizedError,
+    UnprocessableError,
+)
+from .executor import ErrorInfo, ExecutionResult, FunctionExecutor
+from .functions import (
+    FunctionInfo,
+    Functions,
+    InvokeResponse,
+    NotReadyError,
+    Revision,
+    TrafficTarget,
+)
+
+__all__ = [
+    "__version__",
+    "BadGatewayError",
+    "BadRequestError",
+    "ConflictError",
+    "ErrorInfo",
+    "ExecutionError",
+    "ExecutionResult",
+    "FieldError",
+    "ForbiddenError",
+    "FunctionExecutor",
+    "FunctionInfo",
+    "Functions",
+    "GatewayTimeoutError",
+    "HksError",
+    "InvokeResponse",
+    "NotFoundError",
+    "NotReadyError",
+    "ProblemError",
+    "RequestTimeoutError",
+    "Revision",
+    "ServiceUnavailableError",
+    "TrafficTarget",
+    "TransportError",
+    "UnauthorizedError",
+    "UnprocessableError",
+]

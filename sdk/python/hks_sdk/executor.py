@@ -1,0 +1,144 @@
+"""Execute-once: run a piece of code as a temporary function and get its result."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Dict, Mapping, Optional
+
+from ._http import DEFAULT_REQUEST_TIMEOUT, HttpClient, from_env, require
+from .errors import ExecutionError
+
+DEFAULT_TIMEOUT_MARGIN = 120.0
+"""Seconds the HTTP request of :meth:`FunctionExecutor.execute` may take beyond the
+code's own timeout: deploying, waiting for readiness and cleaning up."""
+
+
+@dataclass(frozen=True)
+class ErrorInfo:
+    """What the user code raised."""
+
+    type: str
+    """Exception class name, e.g. ``ValueError``."""
+    message: str
+    stack: Optional[str] = None
+    """The traceback, when the API sends it."""
+
+    @classmethod
+    def from_json(cls, doc: Mapping[str, Any]) -> "ErrorInfo":
+        return cls(str(doc.get("type", "")), str(doc.get("message", "")), doc.get("stack"))
+
+
+@dataclass(frozen=True)
+class ExecutionResult:
+    """The outcome of one execution.
+
+    A failure of the user code is data, not an exception: ``status`` is ``"failed"``
+    and ``error`` says what was raised; ``"timeout"`` when the code ran past its timeout.
+    Call :meth:`raise_for_error` to turn both into an :class:`~hks_sdk.ExecutionError`.
+    """
+
+    id: str
+    status: str
+    """``"succeeded"``, ``"failed"`` or ``"timeout"``."""
+    result: Any = None
+    """What the handler returned, decoded from JSON (None unless succeeded)."""
+    error: Optional[ErrorInfo] = None
+    logs: str = ""
+    """The function's stdout and stderr (``print`` output included)."""
+    duration_ms: int = 0
+    """Time of the whole execution, deploy and clean-up included."""
+    timings: Dict[str, int] = field(default_factory=dict)
+    """Milliseconds per phase: ``deploy``, ``ready``, ``invoke``, ``cleanup``."""
+
+    @classmethod
+    def from_json(cls, doc: Mapping[str, Any]) -> "ExecutionResult":
+        error = doc.get("error")
+        return cls(
+            id=str(doc.get("id", "")),
+            status=str(doc.get("status", "")),
+            result=doc.get("result"),
+            error=ErrorInfo.from_json(error) if isinstance(error, dict) else None,
+            logs=str(doc.get("logs") or ""),
+            duration_ms=int(doc.get("durationMs") or 0),
+            timings=dict(doc.get("timings") or {}),
+        )
+
+    @property
+    def succeeded(self) -> bool:
+        """True when the handler returned normally."""
+        return self.status == "succeeded"
+
+    def raise_for_error(self) -> "ExecutionResult":
+        """Raises :class:`~hks_sdk.ExecutionError` unless succeeded; returns self otherwise."""
+        if not self.succeeded:
+            raise ExecutionError(self)
+        return self
+
+
+class FunctionExecutor:
+    """Runs code once on the platform: deploy a temporary function, invoke it, clean up.
+
+    Uses the internal API (``POST /internal/v1/operations/execute``), which needs an
+    *internal* token (audience ``hks-internal``); a user token gets a 403
+    :class:`~hks_sdk.ForbiddenError`.
+
+    :param api_url: base URL of the API, e.g. ``http://127.0.0.1:8080`` (a trailing slash
+        is fine). Default: the ``HKS_API_URL`` environment variable.
+    :param token: internal token. Default: ``HKS_INTERNAL_TOKEN``, else ``HKS_TOKEN``.
+    :param project: project to run in. Default: ``HKS_PROJECT``; when neither is set the API
+        uses the token's only project.
+    :param timeout_margin: seconds the request may take beyond the code's timeout.
+    :param request_timeout: seconds other requests may take.
+    """
+
+    def __init__(
+        self,
+        api_url: Optional[str] = None,
+        token: Optional[str] = None,
+        project: Optional[str] = None,
+        timeout_margin: float = DEFAULT_TIMEOUT_MARGIN,
+        request_timeout: float = DEFAULT_REQUEST_TIMEOUT,
+    ) -> None:
+        self._http = HttpClient(
+            require(api_url, "api_url", "HKS_API_URL"),
+            require(token, "token", "HKS_INTERNAL_TOKEN", "HKS_TOKEN"),
+            request_timeout,
+        )
+        self.project = from_env(project, "HKS_PROJECT")
+        self.timeout_margin = timeout_margin
+
+    def execute(
+        self,
+        code: str,
+        input: Any = None,
+        timeout: int = 30,
+        runtime: str = "python3.12",
+        handler: Optional[str] = None,
+        env: Optional[Mapping[str, str]] = None,
+    ) -> ExecutionResult:
+        """Runs ``code`` once with ``input`` and returns the outcome.
+
+        :param code: the source of one module holding the handler.
+        :param input: the event passed to the handler (anything JSON can encode).
+        :param timeout: seconds the handler may run, 1 to 600.
+        :param runtime: ``"python3.12"`` or ``"nodejs20"``.
+        :param handler: ``module.function``. Default: ``main.handler`` / ``index.handler``.
+        :param env: environment variables of the function.
+        :returns: the :class:`ExecutionResult`; the handler raising or timing out is
+            reported there, not raised.
+        :raises BadRequestError: the code does not compile (``detail`` names the line,
+            ``errors[0].path`` is ``"code"``) or an argument is invalid.
+        :raises ForbiddenError: the token is not an internal token for the project.
+        :raises TransportError: no response (``RequestTimeoutError`` after
+            ``timeout + timeout_margin`` seconds).
+        """
+        body: Dict[str, Any] = {"runtime": runtime, "code": code, "timeoutSeconds": timeout}
+        optional = {"project": self.project, "handler": handler, "input": input, "env": env}
+        body.update({k: v for k, v in optional.items() if v is not None})
+        doc = self._http.json(
+            "POST",
+            "/internal/v1/operations/execute",
+            body,
+            timeout=timeout + self.timeout_margin,
+        )
+        return ExecutionResult.from_json(doc)

@@ -1,0 +1,368 @@
+"""Functions of a project: deploy, invoke, read logs, split traffic between revisions."""
+
+from __future__ import annotations
+
+import json
+import time
+from dataclasses import dataclass, field
+from typing import Any, Dict, Iterator, List, Mapping, Optional, Sequence, Union
+
+from ._http import (
+    DEFAULT_REQUEST_TIMEOUT,
+    NO_TIMEOUT,
+    HttpClient,
+    Response,
+    quote,
+    require,
+)
+from .errors import HksError, ProblemError
+
+API_VERSION = "hks.hexabase.io/v1"
+"""``apiVersion`` of the definitions :meth:`Functions.deploy` sends."""
+
+
+@dataclass(frozen=True)
+class TrafficTarget:
+    """One entry of a function's traffic split."""
+
+    percent: int
+    revision: Optional[str] = None
+    """Revision name, e.g. ``hello-00002``; None with ``latest_revision``."""
+    latest_revision: bool = False
+    """True: this entry follows the latest ready revision."""
+    tag: Optional[str] = None
+    """Name of a tagged route; ``invoke(name, tag=...)`` reaches it."""
+    url: Optional[str] = None
+
+    @classmethod
+    def from_json(cls, doc: Mapping[str, Any]) -> "TrafficTarget":
+        return cls(
+            percent=int(doc.get("percent") or 0),
+            revision=doc.get("revision"),
+            latest_revision=bool(doc.get("latestRevision", False)),
+            tag=doc.get("tag"),
+            url=doc.get("url"),
+        )
+
+    def to_json(self) -> Dict[str, Any]:
+        doc: Dict[str, Any] = {"percent": self.percent}
+        if self.revision is not None:
+            doc["revision"] = self.revision
+        if self.latest_revision:
+            doc["latestRevision"] = True
+        if self.tag is not None:
+            doc["tag"] = self.tag
+        return doc
+
+
+@dataclass(frozen=True)
+class FunctionInfo:
+    """A deployed function as the API reports it (``GET /functions/{name}``)."""
+
+    name: str
+    project: str
+    runtime: str
+    ready: bool
+    timeout_seconds: int
+    ephemeral: bool
+    created_at: str
+    reason: Optional[str] = None
+    message: Optional[str] = None
+    url: Optional[str] = None
+    address: Optional[str] = None
+    latest_created_revision: Optional[str] = None
+    latest_ready_revision: Optional[str] = None
+    traffic: List[TrafficTarget] = field(default_factory=list)
+    expires_at: Optional[str] = None
+
+    @classmethod
+    def from_json(cls, doc: Mapping[str, Any]) -> "FunctionInfo":
+        return cls(
+            name=str(doc.get("name", "")),
+            project=str(doc.get("project", "")),
+            runtime=str(doc.get("runtime", "")),
+            ready=bool(doc.get("ready", False)),
+            timeout_seconds=int(doc.get("timeoutSeconds") or 0),
+            ephemeral=bool(doc.get("ephemeral", False)),
+            created_at=str(doc.get("createdAt", "")),
+            reason=doc.get("reason"),
+            message=doc.get("message"),
+            url=doc.get("url"),
+            address=doc.get("address"),
+            latest_created_revision=doc.get("latestCreatedRevision"),
+            latest_ready_revision=doc.get("latestReadyRevision"),
+            traffic=[TrafficTarget.from_json(t) for t in doc.get("traffic") or []],
+            expires_at=doc.get("expiresAt"),
+        )
+
+
+@dataclass(frozen=True)
+class Revision:
+    """One revision of a function (one per change of its code or settings)."""
+
+    name: str
+    generation: int
+    ready: bool
+    created_at: str
+    percent: int = 0
+    """Share of the traffic it receives."""
+    tags: List[str] = field(default_factory=list)
+    reason: Optional[str] = None
+    message: Optional[str] = None
+
+    @classmethod
+    def from_json(cls, doc: Mapping[str, Any]) -> "Revision":
+        return cls(
+            name=str(doc.get("name", "")),
+            generation=int(doc.get("generation") or 0),
+            ready=bool(doc.get("ready", False)),
+            created_at=str(doc.get("createdAt", "")),
+            percent=int(doc.get("percent") or 0),
+            tags=[str(t) for t in doc.get("tags") or []],
+            reason=doc.get("reason"),
+            message=doc.get("message"),
+        )
+
+
+@dataclass(frozen=True)
+class InvokeResponse:
+    """The function's own HTTP response, from ``invoke(..., raw=True)``."""
+
+    status: int
+    headers: Dict[str, str]
+    """Header names in lower case."""
+    body: bytes
+
+    @property
+    def text(self) -> str:
+        return self.body.decode("utf-8", errors="replace")
+
+    def json(self) -> Any:
+        """The body decoded from JSON."""
+        return json.loads(self.text)
+
+
+class NotReadyError(HksError):
+    """:meth:`Functions.deploy` waited ``wait_timeout`` seconds and the function is not ready.
+
+    ``function`` is the last :class:`FunctionInfo` seen (its ``reason`` and ``message`` say why).
+    """
+
+    def __init__(self, function: FunctionInfo, waited: float) -> None:
+        self.function = function
+        why = ": %s %s" % (function.reason or "", function.message or "") if function.reason else ""
+        super().__init__(
+            "function %r is not ready after %.0f s%s" % (function.name, waited, why.rstrip())
+        )
+
+
+TrafficEntry = Union[TrafficTarget, Mapping[str, Any]]
+
+
+class Functions:
+    """The functions of one project, through the user API (``/api/v1/projects/{project}``).
+
+    :param api_url: base URL of the API (a trailing slash is fine). Default: ``HKS_API_URL``.
+    :param token: user token granting the project. Default: ``HKS_TOKEN``.
+    :param project: the project. Default: ``HKS_PROJECT``.
+    :param request_timeout: seconds a request may take.
+    """
+
+    def __init__(
+        self,
+        api_url: Optional[str] = None,
+        token: Optional[str] = None,
+        project: Optional[str] = None,
+        request_timeout: float = DEFAULT_REQUEST_TIMEOUT,
+    ) -> None:
+        self._http = HttpClient(
+            require(api_url, "api_url", "HKS_API_URL"),
+            require(token, "token", "HKS_TOKEN"),
+            request_timeout,
+        )
+        self.project = require(project, "project", "HKS_PROJECT")
+        self._base = "/api/v1/projects/" + quote(self.project)
+
+    def _function(self, name: str, tail: str = "") -> str:
+        return "%s/functions/%s%s" % (self._base, quote(name), tail)
+
+    def deploy(
+        self,
+        name: str,
+        code: Optional[str] = None,
+        files: Optional[Mapping[str, str]] = None,
+        runtime: str = "python3.12",
+        handler: Optional[str] = None,
+        env: Optional[Mapping[str, str]] = None,
+        timeout_seconds: Optional[int] = None,
+        replace: bool = True,
+        wait: bool = True,
+        wait_timeout: float = 120.0,
+        **spec: Any,
+    ) -> FunctionInfo:
+        """Creates the function, or replaces it when it exists.
+
+        The definition is a ``Function`` application; ``replace=True`` (the default) sends it
+        with ``PUT /applications/{name}``, which creates or replaces, so deploying twice is
+        harmless. ``replace=False`` creates with ``POST /applications`` and raises
+        :class:`~hks_sdk.ConflictError` when the name is taken.
+
+        :param code: source of a single module (``main.py`` / ``index.js``).
+        :param files: several source files, ``{relative path: content}``; instead of ``code``.
+        :param runtime: ``"python3.12"``, ``"nodejs20"`` or ``"image"``.
+        :param handler: ``module.function``. Default: ``main.handler`` / ``index.handler``.
+        :param env: environment variables.
+        :param timeout_seconds: per-invocation time limit. Default: the platform's (30).
+        :param wait: wait until the function is ready before returning.
+        :param wait_timeout: seconds to wait; then :class:`NotReadyError`.
+        :param spec: further spec fields as the API names them (``scaling``, ``resources``,
+            ``visibility``, ``image``...).
+        :returns: the function as the API reports it after the deploy (and the wait).
+        :raises BadRequestError: the definition is invalid; ``errors`` name the fields.
+        """
+        body_spec: Dict[str, Any] = {"runtime": runtime}
+        optional = {
+            "code": code,
+            "files": dict(files) if files is not None else None,
+            "handler": handler,
+            "env": dict(env) if env is not None else None,
+            "timeoutSeconds": timeout_seconds,
+        }
+        body_spec.update({k: v for k, v in optional.items() if v is not None})
+        body_spec.update(spec)
+        definition = {
+            "apiVersion": API_VERSION,
+            "kind": "Function",
+            "metadata": {"name": name, "project": self.project},
+            "spec": body_spec,
+        }
+        if replace:
+            self._http.json("PUT", "%s/applications/%s" % (self._base, quote(name)), definition)
+        else:
+            self._http.json("POST", self._base + "/applications", definition)
+        return self.wait_ready(name, wait_timeout) if wait else self.get(name)
+
+    def wait_ready(self, name: str, timeout: float = 120.0, interval: float = 0.25) -> FunctionInfo:
+        """Polls until the function is ready and its latest revision serves; returns it.
+
+        :raises NotReadyError: not ready within ``timeout`` seconds.
+        """
+        start = time.monotonic()
+        while True:
+            info = self.get(name)
+            if info.ready and info.latest_ready_revision == info.latest_created_revision:
+                return info
+            waited = time.monotonic() - start
+            if waited >= timeout:
+                raise NotReadyError(info, waited)
+            time.sleep(interval)
+
+    def list(self) -> List[FunctionInfo]:
+        """The functions of the project."""
+        doc = self._http.json("GET", self._base + "/functions")
+        return [FunctionInfo.from_json(item) for item in doc.get("items") or []]
+
+    def get(self, name: str) -> FunctionInfo:
+        """One function. :raises NotFoundError: no such function."""
+        return FunctionInfo.from_json(self._http.json("GET", self._function(name)))
+
+    def invoke(
+        self,
+        name: str,
+        input: Any = None,
+        tag: Optional[str] = None,
+        raw: bool = False,
+        timeout: Optional[float] = None,
+    ) -> Any:
+        """Calls the function with ``input`` as its JSON event.
+
+        :param input: the event (anything JSON can encode); None sends no body.
+        :param tag: a traffic tag; the call goes to that tagged revision.
+        :param raw: return the :class:`InvokeResponse` (status, headers, body) as it is,
+            whatever the status, instead of the decoded body.
+        :param timeout: seconds the request may take. Default: the client's request timeout.
+        :returns: the decoded body: JSON as Python values, text as ``str``, other content
+            types as ``bytes``.
+        :raises ProblemError: (unless raw) a status of 400 or more: the function's own
+            error response, or the API's problem, e.g. :class:`~hks_sdk.ServiceUnavailableError`
+            when not ready, :class:`~hks_sdk.GatewayTimeoutError` past the function's timeout.
+        """
+        data = None if input is None else json.dumps(input).encode("utf-8")
+        args = {
+            "query": {"tag": tag},
+            "body": data,
+            "content_type": None if data is None else "application/json",
+            "timeout": timeout,
+        }
+        path = self._function(name, "/invoke")
+        if raw:
+            try:
+                response = self._http.request("POST", path, **args)
+            except ProblemError as error:
+                return InvokeResponse(error.status, error.headers, error.body_bytes)
+            return InvokeResponse(response.status, response.headers, response.body)
+        return _decode(self._http.request("POST", path, **args))
+
+    def logs(self, name: str, since: Optional[str] = None, tail: Optional[int] = None) -> str:
+        """The function's recent output (stdout and stderr of its pods).
+
+        :param since: how far back, e.g. ``"30s"``, ``"5m"``, ``"1h"``.
+        :param tail: at most this many lines, the last ones.
+        """
+        response = self._http.request(
+            "GET", self._function(name, "/logs"), query={"since": since, "tail": tail}
+        )
+        return response.body.decode("utf-8", errors="replace")
+
+    def follow_logs(
+        self,
+        name: str,
+        since: Optional[str] = None,
+        tail: Optional[int] = None,
+        idle_timeout: Optional[float] = None,
+    ) -> Iterator[str]:
+        """Yields the function's log lines as they are written, until the stream ends or the
+        caller stops iterating (close the generator to close the connection).
+
+        :param idle_timeout: raise :class:`~hks_sdk.RequestTimeoutError` when no line comes
+            for this many seconds. Default: wait forever.
+        """
+        return self._http.lines(
+            self._function(name, "/logs"),
+            query={"since": since, "tail": tail, "follow": True},
+            timeout=NO_TIMEOUT if idle_timeout is None else idle_timeout,
+        )
+
+    def revisions(self, name: str) -> List[Revision]:
+        """The function's revisions, with each one's share of the traffic and tags."""
+        doc = self._http.json("GET", self._function(name, "/revisions"))
+        return [Revision.from_json(item) for item in doc.get("items") or []]
+
+    def set_traffic(self, name: str, traffic: Sequence[TrafficEntry]) -> FunctionInfo:
+        """Splits the traffic between revisions; the percentages must add up to 100.
+
+        Entries are :class:`TrafficTarget` or dicts as the API names them, e.g.
+        ``{"revision": "hello-00001", "percent": 90}``,
+        ``{"latestRevision": True, "percent": 10, "tag": "canary"}``.
+        """
+        entries = [t.to_json() if isinstance(t, TrafficTarget) else dict(t) for t in traffic]
+        doc = self._http.json("PUT", self._function(name, "/traffic"), {"traffic": entries})
+        return FunctionInfo.from_json(doc)
+
+    def delete(self, name: str) -> None:
+        """Deletes the function (its application and every object of it).
+
+        :raises NotFoundError: no such application.
+        """
+        self._http.request("DELETE", "%s/applications/%s" % (self._base, quote(name)))
+
+
+def _decode(response: Response) -> Any:
+    content_type = response.content_type
+    if not response.body:
+        return None
+    if "json" in content_type:
+        return response.json()
+    if content_type.startswith("text/"):
+        return response.body.decode("utf-8", errors="replace")
+    return response.body
