@@ -1,0 +1,7 @@
+export * from './applications';
+export * from './client';
+export * from './cron-jobs';
+export * from './errors';
+export * from './functions';
+export * from './operations';
+export * from './types';

@@ -1,0 +1,313 @@
+import type {
+  ApplicationDefinition,
+  CronJobDefinition,
+  FunctionDefinition,
+  SourceRuntimeName,
+} from '../../constructs';
+
+export type { ApplicationDefinition, CronJobDefinition, FunctionDefinition, SourceRuntimeName };
+
+/** A stored application: its definition and version. */
+export interface ApplicationView {
+  readonly name: string;
+  readonly kind: ApplicationDefinition['kind'];
+  /** Starts at 1; every replace adds one. */
+  readonly version: number;
+  readonly createdAt: string;
+  readonly updatedAt: string;
+  readonly definition: ApplicationDefinition;
+}
+
+/** What creating or replacing an application did. */
+export interface ApplyResult extends ApplicationView {
+  /** Objects applied, as `Kind/name`. */
+  readonly objects: string[];
+  /** Objects of the previous version no longer produced, deleted, as `Kind/name`. */
+  readonly pruned: string[];
+  /** CronJobs re-applied because they use this application as their template. */
+  readonly dependents: string[];
+}
+
+/** A Kubernetes object as the API shows it. */
+export interface KubeObjectView {
+  readonly apiVersion: string;
+  readonly kind: string;
+  readonly metadata: { readonly name: string; readonly namespace?: string } & Record<
+    string,
+    unknown
+  >;
+  readonly [field: string]: unknown;
+}
+
+/** The manifests a definition would produce (`?dryRun=true`). */
+export interface DryRunResult {
+  readonly dryRun: true;
+  readonly manifests: KubeObjectView[];
+}
+
+/** What deleting an application removed. */
+export interface DeleteResult {
+  /** Deleted objects, as `Kind/name`. */
+  readonly deleted: string[];
+}
+
+/** A list response. */
+export interface ItemList<T> {
+  readonly items: T[];
+}
+
+/** A CronJob: definition, live status and the next run times. */
+export interface CronJobView {
+  readonly name: string;
+  readonly definition: CronJobDefinition;
+  readonly status: {
+    /** Whether the CronJob object exists in the cluster. */
+    readonly exists: boolean;
+    readonly suspended: boolean;
+    readonly lastScheduleTime?: string;
+    readonly lastSuccessfulTime?: string;
+    /** Names of the Jobs running now. */
+    readonly activeJobs: string[];
+  };
+  /** IANA zone the schedule is read in (`UTC` when the definition names none). */
+  readonly timeZone: string;
+  /** The next 5 run times, ISO 8601. */
+  readonly nextRuns: string[];
+}
+
+/** The result of changing a CronJob's schedule, or suspending / resuming it. */
+export interface CronJobChange {
+  readonly name: string;
+  readonly version: number;
+  readonly definition: CronJobDefinition;
+}
+
+/** New schedule and/or time zone of a CronJob (at least one). */
+export interface ScheduleChange {
+  /** 5 fields or a macro such as `@daily`. @default - unchanged */
+  readonly schedule?: string;
+  /** IANA zone; `null` removes it. @default - unchanged */
+  readonly timeZone?: string | null;
+}
+
+/** Status of one run of a CronJob. */
+export type ExecutionStatus = 'running' | 'succeeded' | 'failed';
+
+/** One run (Job) of a CronJob. */
+export interface ExecutionView {
+  /** The Job's UID. */
+  readonly id: string;
+  readonly project: string;
+  readonly cronjob: string;
+  readonly jobName: string;
+  readonly namespace: string;
+  readonly trigger: 'scheduled' | 'manual';
+  readonly status: ExecutionStatus;
+  readonly startedAt: string;
+  readonly completedAt?: string;
+  readonly exitCode?: number;
+  readonly logsTruncated: boolean;
+}
+
+/** A page of executions, newest first. */
+export interface ExecutionPage {
+  readonly items: ExecutionView[];
+  /** Pass as `cursor` for the next page; absent on the last page. */
+  readonly nextCursor?: string;
+}
+
+/** Paging and filter of an execution history. */
+export interface ExecutionQuery {
+  /** Items per page, 1 to 100. @default 20 */
+  readonly limit?: number;
+  /** `nextCursor` of the previous page. @default - the first page */
+  readonly cursor?: string;
+  /** Only executions in this status. @default - all */
+  readonly status?: ExecutionStatus;
+}
+
+/** The Job a manual trigger created. */
+export interface TriggerResult {
+  /** The Job's name. */
+  readonly job: string;
+  /** The Job's UID: the execution id. */
+  readonly id: string;
+}
+
+/** One traffic target of a Function. */
+export interface FunctionTrafficView {
+  readonly revision?: string;
+  readonly latestRevision: boolean;
+  readonly tag?: string;
+  readonly percent: number;
+  readonly url?: string;
+}
+
+/** A Function as Knative serves it. */
+export interface FunctionView {
+  readonly name: string;
+  readonly project: string;
+  readonly runtime: FunctionDefinition['spec']['runtime'];
+  readonly ready: boolean;
+  /** Why it is not ready (Knative's condition reason). */
+  readonly reason?: string;
+  readonly message?: string;
+  readonly url?: string;
+  readonly address?: string;
+  readonly latestCreatedRevision?: string;
+  readonly latestReadyRevision?: string;
+  readonly traffic: FunctionTrafficView[];
+  readonly timeoutSeconds: number;
+  /** A temporary function of the internal API (`deploy-function`). */
+  readonly ephemeral: boolean;
+  readonly expiresAt?: string;
+  readonly createdAt: string;
+}
+
+/** One revision of a Function. */
+export interface RevisionView {
+  readonly name: string;
+  readonly generation: number;
+  readonly ready: boolean;
+  readonly reason?: string;
+  readonly message?: string;
+  readonly createdAt: string;
+  /** Share of the traffic it gets. */
+  readonly percent: number;
+  readonly tags: string[];
+}
+
+/** One traffic target to set. The percentages of all targets add up to 100. */
+export interface TrafficTarget {
+  /** A revision name; or `latestRevision: true`. @default - none */
+  readonly revision?: string;
+  /** Follow the latest ready revision. @default false */
+  readonly latestRevision?: boolean;
+  /** Tag for addressing the target directly (`Knative-Serving-Tag` header). @default - none */
+  readonly tag?: string;
+  /** 0 to 100. */
+  readonly percent: number;
+}
+
+/** Options of a Function invocation. */
+export interface InvokeOptions {
+  /** Invoke the revision with this traffic tag. @default - split by the traffic percentages */
+  readonly tag?: string;
+}
+
+/** A Function's answer as it is: status, headers and body. */
+export interface RawInvokeResult {
+  readonly status: number;
+  readonly headers: Headers;
+  readonly body: Uint8Array;
+  /** The body decoded as UTF-8. */
+  readonly text: string;
+  /** The `X-Request-Id` of the invocation, when the answer has one. */
+  readonly requestId?: string;
+}
+
+/** A raw request body for a Function. */
+export interface RawInvokeRequest extends InvokeOptions {
+  readonly body: string | Uint8Array;
+  /** @default "application/octet-stream" for bytes, "text/plain" for strings */
+  readonly contentType?: string;
+}
+
+/** Which logs of a Function. */
+export interface FunctionLogOptions {
+  /** Only lines newer than this, e.g. `30s`, `5m`, `1h`. @default - all the pods keep */
+  readonly since?: string;
+  /** Only the last n lines. @default - all */
+  readonly tail?: number;
+}
+
+/** Options of a log stream. */
+export interface FollowOptions {
+  /** Stops the stream when aborted. @default - runs until the server ends it */
+  readonly signal?: AbortSignal;
+}
+
+/** Options of waiting for a Function to become ready. */
+export interface WaitOptions {
+  /** @default 120000 */
+  readonly timeoutMs?: number;
+  /** Time between two polls. @default 1000 */
+  readonly intervalMs?: number;
+  /** Called with the Function after every poll. @default - nothing */
+  readonly onProgress?: (view: FunctionView) => void;
+  /** Stops waiting when aborted. @default - none */
+  readonly signal?: AbortSignal;
+}
+
+/** Source runtimes of the internal API. */
+export type OperationRuntime = SourceRuntimeName;
+
+/** `POST /internal/v1/operations/execute`: deploy, invoke once, clean up. */
+export interface ExecuteRequest {
+  /** @default - the one project the token grants */
+  readonly project?: string;
+  readonly runtime: OperationRuntime;
+  readonly code: string;
+  /** @default "main.handler" (python3.12), "index.handler" (nodejs20) */
+  readonly handler?: string;
+  /** The event passed to the handler. @default null */
+  readonly input?: unknown;
+  /** @default - none */
+  readonly env?: Readonly<Record<string, string>>;
+  /** 1 to 600. @default 30 */
+  readonly timeoutSeconds?: number;
+}
+
+/** Milliseconds spent in each phase of an operation. */
+export interface OperationTimings {
+  readonly deploy?: number;
+  readonly ready?: number;
+  readonly invoke?: number;
+  readonly cleanup?: number;
+}
+
+/** The outcome of running code once. */
+export interface ExecuteResult {
+  readonly id: string;
+  readonly status: 'succeeded' | 'failed' | 'timeout';
+  /** The handler's return value (`succeeded`). */
+  readonly result?: unknown;
+  /** Why it failed (`failed`, `timeout`). */
+  readonly error?: { readonly type: string; readonly message: string; readonly stack?: string };
+  readonly logs: string;
+  readonly durationMs: number;
+  readonly timings: OperationTimings;
+}
+
+/** The outcome of invoking a deployed temporary function: as execute, without a deploy. */
+export type InvokeFunctionResult = ExecuteResult;
+
+/** `POST /internal/v1/operations/deploy-function`: a temporary function. */
+export interface DeployFunctionRequest {
+  /** @default - the one project the token grants */
+  readonly project?: string;
+  readonly runtime: OperationRuntime;
+  /** Inline code; or `files`. */
+  readonly code?: string;
+  /** Source files by relative path; or `code`. */
+  readonly files?: Readonly<Record<string, string>>;
+  /** @default "main.handler" (python3.12), "index.handler" (nodejs20) */
+  readonly handler?: string;
+  /** @default - none */
+  readonly env?: Readonly<Record<string, string>>;
+  /** 1 to 600. @default 30 */
+  readonly timeoutSeconds?: number;
+  /** Lifetime, 60 to 86400. @default 3600 */
+  readonly ttlSeconds?: number;
+}
+
+/** A temporary function that was deployed. */
+export interface DeployedFunction {
+  readonly id: string;
+  readonly project: string;
+  readonly name: string;
+  readonly url?: string;
+  readonly ready: boolean;
+  readonly expiresAt: string;
+  readonly timings: OperationTimings;
+}
