@@ -15,10 +15,14 @@ from ._http import (
     quote,
     require,
 )
-from .errors import HksError, ProblemError
+from .errors import HksError, NotFoundError, ProblemError
 
 API_VERSION = "hks.hexabase.io/v1"
 """``apiVersion`` of the definitions :meth:`Functions.deploy` sends."""
+
+SETTLE_SECONDS = 5.0
+"""After a redeploy, seconds :meth:`Functions.wait_ready` waits for a new revision before
+taking the function as it is (a change that does not make a new revision)."""
 
 
 @dataclass(frozen=True)
@@ -213,7 +217,8 @@ class Functions:
         :param handler: ``module.function``. Default: ``main.handler`` / ``index.handler``.
         :param env: environment variables.
         :param timeout_seconds: per-invocation time limit. Default: the platform's (30).
-        :param wait: wait until the function is ready before returning.
+        :param wait: wait until the function is ready before returning; when it replaces a
+            function, until the new revision is ready (see :meth:`wait_ready`).
         :param wait_timeout: seconds to wait; then :class:`NotReadyError`.
         :param spec: further spec fields as the API names them (``scaling``, ``resources``,
             ``visibility``, ``image``...).
@@ -236,23 +241,46 @@ class Functions:
             "metadata": {"name": name, "project": self.project},
             "spec": body_spec,
         }
-        if replace:
-            self._http.json("PUT", "%s/applications/%s" % (self._base, quote(name)), definition)
-        else:
+        if not replace:
             self._http.json("POST", self._base + "/applications", definition)
-        return self.wait_ready(name, wait_timeout) if wait else self.get(name)
+            return self.wait_ready(name, wait_timeout) if wait else self.get(name)
+        previous = self._latest_revision(name) if wait else None
+        self._http.json("PUT", "%s/applications/%s" % (self._base, quote(name)), definition)
+        return self.wait_ready(name, wait_timeout, previous) if wait else self.get(name)
 
-    def wait_ready(self, name: str, timeout: float = 120.0, interval: float = 0.25) -> FunctionInfo:
+    def _latest_revision(self, name: str) -> Optional[str]:
+        try:
+            return self.get(name).latest_created_revision
+        except NotFoundError:
+            return None
+
+    def wait_ready(
+        self,
+        name: str,
+        timeout: float = 120.0,
+        previous_revision: Optional[str] = None,
+        interval: float = 0.25,
+    ) -> FunctionInfo:
         """Polls until the function is ready and its latest revision serves; returns it.
 
+        :param previous_revision: the latest revision before a change: wait for a newer one
+            to be ready too. When none comes within :data:`SETTLE_SECONDS` while the
+            function is ready (the change did not touch the revision template), the
+            function is taken as it is.
         :raises NotReadyError: not ready within ``timeout`` seconds.
         """
         start = time.monotonic()
         while True:
             info = self.get(name)
-            if info.ready and info.latest_ready_revision == info.latest_created_revision:
-                return info
             waited = time.monotonic() - start
+            serving = info.ready and info.latest_ready_revision == info.latest_created_revision
+            moved_on = (
+                previous_revision is None
+                or info.latest_created_revision != previous_revision
+                or waited >= SETTLE_SECONDS
+            )
+            if serving and moved_on:
+                return info
             if waited >= timeout:
                 raise NotReadyError(info, waited)
             time.sleep(interval)

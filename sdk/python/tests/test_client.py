@@ -225,6 +225,7 @@ def test_missing_settings_are_named(monkeypatch):
 
 def test_deploy_puts_the_definition_and_waits_until_ready(server):
     server.reply(
+        problem(404, "Not found", "no function"),
         json_reply(200, {"name": "hello", "version": 1}),
         json_reply(200, dict(FUNCTION, ready=False, latestReadyRevision=None)),
         json_reply(200, dict(FUNCTION, latestCreatedRevision="hello-00002")),
@@ -239,7 +240,7 @@ def test_deploy_puts_the_definition_and_waits_until_ready(server):
         timeout_seconds=10,
         scaling={"minScale": 0},
     )
-    put = server.requests[0]
+    put = server.requests[1]
     assert (put.method, put.path) == ("PUT", "/api/v1/projects/shop/applications/hello")
     assert put.json() == {
         "apiVersion": "hks.hexabase.io/v1",
@@ -254,9 +255,24 @@ def test_deploy_puts_the_definition_and_waits_until_ready(server):
             "scaling": {"minScale": 0},
         },
     }
-    assert [r.path for r in server.requests[1:]] == ["/api/v1/projects/shop/functions/hello"] * 3
+    polls = [r.path for i, r in enumerate(server.requests) if i != 1]
+    assert polls == ["/api/v1/projects/shop/functions/hello"] * 4
     assert info.ready and info.latest_ready_revision == "hello-00001"
     assert info.traffic == [TrafficTarget(100, "hello-00001", True)]
+
+
+def test_a_redeploy_waits_for_the_new_revision(server):
+    two = dict(FUNCTION, latestCreatedRevision="hello-00002")
+    server.reply(
+        json_reply(200, FUNCTION),
+        json_reply(200, {"name": "hello", "version": 2}),
+        json_reply(200, FUNCTION),  # not reconciled yet: the old revision still looks ready
+        json_reply(200, dict(two, ready=False)),
+        json_reply(200, dict(two, latestReadyRevision="hello-00002")),
+    )
+    info = Functions(server.url, "tok", "shop").deploy("hello", code="v2")
+    assert info.latest_ready_revision == "hello-00002"
+    assert len(server.requests) == 5
 
 
 def test_deploy_without_replace_posts_and_a_taken_name_is_a_conflict(server):
@@ -270,7 +286,7 @@ def test_deploy_without_replace_posts_and_a_taken_name_is_a_conflict(server):
 
 def test_deploy_gives_up_waiting_with_the_reason(server):
     not_ready = dict(FUNCTION, ready=False, reason="RevisionFailed", message="exit 1")
-    server.reply(json_reply(200, {}), *[json_reply(200, not_ready)] * 50)
+    server.reply(json_reply(200, not_ready), json_reply(200, {}), *[json_reply(200, not_ready)] * 50)
     with pytest.raises(NotReadyError, match="not ready after .*RevisionFailed exit 1") as raised:
         Functions(server.url, "tok", "shop").deploy("hello", code="x", wait_timeout=0.3)
     assert raised.value.function.reason == "RevisionFailed"
