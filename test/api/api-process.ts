@@ -27,6 +27,24 @@ export async function token(
     .sign(new TextEncoder().encode(secret));
 }
 
+/**
+ * A signed HS256 internal token (audience `hks-internal`) for the given projects; the API
+ * accepts internal tokens that expire at most 10 minutes after they were issued.
+ */
+export async function internalToken(
+  projects: string[],
+  expiresIn = '5m',
+  secret = TEST_JWT_SECRET,
+): Promise<string> {
+  return new SignJWT({ projects })
+    .setProtectedHeader({ alg: 'HS256' })
+    .setSubject('test-internal')
+    .setAudience('hks-internal')
+    .setIssuedAt()
+    .setExpirationTime(expiresIn)
+    .sign(new TextEncoder().encode(secret));
+}
+
 /** A free TCP port on 127.0.0.1. */
 export function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
