@@ -156,9 +156,8 @@ export class Http {
 
 function describeNetworkError(error: unknown): string {
   const cause = (error as { cause?: { code?: string; message?: string } })?.cause;
-  if (cause?.code)
-    return `could not reach the API (${cause.code}${cause.message ? `: ${cause.message}` : ''})`;
-  return `could not reach the API (${error instanceof Error ? error.message : String(error)})`;
+  const why = [cause?.code, cause?.message].filter(Boolean).join(': ');
+  return `could not reach the API (${why || (error instanceof Error ? error.message : String(error))})`;
 }
 
 /** `encodeURIComponent` for one path segment. */
