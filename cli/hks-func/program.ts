@@ -28,6 +28,7 @@ export function hksFuncProgram(io: CliIo): Command {
         ),
     })
     .showHelpAfterError('(add --help for usage)')
+    .configureHelp({ showGlobalOptions: true })
     .option(
       '--api-url <url>',
       'API root URL, e.g. http://localhost:8080 (env HKS_API_URL)',
@@ -50,9 +51,13 @@ export function hksFuncProgram(io: CliIo): Command {
   registerFunctionCommands(program, io);
   registerRunLocal(program, io);
   registerCron(program, io);
-  for (const command of program.commands) {
-    command.addHelpText('after', EXIT_CODES_HELP);
-  }
+  const addEpilog = (commands: readonly Command[]) => {
+    for (const command of commands) {
+      command.addHelpText('after', EXIT_CODES_HELP);
+      addEpilog(command.commands);
+    }
+  };
+  addEpilog(program.commands);
   return program;
 }
 
