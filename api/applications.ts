@@ -12,6 +12,7 @@ import {
   MANAGER,
   synthesizeDefinitions,
 } from '../constructs';
+import { SourceChecker } from './check-source';
 import { Kube, KubeObject } from './kube';
 import { Problem } from './problem';
 import { StoredApplication, Store } from './store/store';
@@ -28,6 +29,9 @@ export interface ApplyResult {
 
 const REQUEST_SOURCE = { file: 'request body', document: 1 };
 
+/** Tenancy objects (namespace, quotas, policies) belong to the project, not to an application. */
+const isTenancy = (o: KubeObject) => o.metadata.labels?.[LABELS.app] === undefined;
+
 /**
  * Applications of a project: definitions validated with the same schema as YAML files,
  * synthesized by the same constructs, applied with server-side apply after a server dry run
@@ -42,6 +46,8 @@ export class Applications {
     public readonly store: Store,
     private readonly kube: Kube,
     private readonly namespacePrefix: string,
+    /** Syntax checks of Function source. @default - no check beyond the schema */
+    private readonly sourceChecker?: SourceChecker,
   ) {}
 
   /** The namespace of a project. */
@@ -84,6 +90,7 @@ export class Applications {
     const others = (await this.store.listApplications(project)).filter(
       (a) => a.name !== (metadata?.name as string | undefined),
     );
+    let definition: ApplicationDefinition;
     const inputs: DefinitionInput[] = [
       ...others.map((a, i) => ({
         document: a.definition,
@@ -93,7 +100,7 @@ export class Applications {
     ];
     try {
       const checked = checkDefinitions(inputs);
-      return checked[checked.length - 1].definition;
+      definition = checked[checked.length - 1].definition;
     } catch (error) {
       if (!(error instanceof DefinitionError)) throw error;
       const fieldErrors = error.problems
@@ -106,6 +113,8 @@ export class Applications {
         fieldErrors,
       );
     }
+    await this.sourceChecker?.check(definition);
+    return definition;
   }
 
   /** The objects a definition becomes, tenancy first (what synth would write for it). */
@@ -136,27 +145,10 @@ export class Applications {
   public async apply(definition: ApplicationDefinition): Promise<ApplyResult> {
     const project = definition.metadata.project;
     const objects = await this.manifestsFor(definition);
-    const isTenancy = (o: KubeObject) => o.metadata.labels?.[LABELS.app] === undefined;
-    const tenancy = objects.filter(isTenancy);
-    const tenancyKey = JSON.stringify(tenancy);
-    // The project's tenancy objects are the same for all its applications: apply them once
-    // per process (and again whenever they change), not with every definition.
-    const toApply =
-      this.appliedTenancy.get(project) === tenancyKey
-        ? objects.filter((o) => !isTenancy(o))
-        : objects;
-    const namespaceObject = toApply.filter((o) => o.kind === 'Namespace');
-    const rest = toApply.filter((o) => o.kind !== 'Namespace');
-    try {
-      // A dry run persists nothing, so the project's namespace must exist for the others' dry run.
-      for (const ns of namespaceObject) await this.kube.apply(ns);
+    await this.withTenancy(project, objects, async (rest) => {
       await Promise.all(rest.map((o) => this.kube.apply(o, true)));
       await Promise.all(rest.map((o) => this.kube.apply(o)));
-    } catch (error) {
-      this.appliedTenancy.delete(project);
-      throw error;
-    }
-    this.appliedTenancy.set(project, tenancyKey);
+    });
     // A first version has nothing to prune.
     const previous = await this.store.getApplication(project, definition.metadata.name);
     const pruned = previous ? await this.prune(definition, objects) : [];
@@ -169,6 +161,52 @@ export class Applications {
       }
     }
     return { application, objects, pruned, dependents };
+  }
+
+  /**
+   * Applies a definition's objects without dry run, store or pruning: for short-lived
+   * (ephemeral) functions, which the caller deletes again. A Knative Service is applied after
+   * its ConfigMap and ServiceAccount, so the controller finds them.
+   * @returns the application's own objects (not the project's tenancy objects)
+   */
+  public async applyUnstored(definition: ApplicationDefinition): Promise<KubeObject[]> {
+    const objects = await this.manifestsFor(definition);
+    const own = objects.filter((o) => !isTenancy(o));
+    await this.withTenancy(definition.metadata.project, objects, async (rest) => {
+      const isKnative = (o: KubeObject) => (o.apiVersion ?? '').startsWith('serving.knative.dev/');
+      await Promise.all(rest.filter((o) => !isKnative(o)).map((o) => this.kube.apply(o)));
+      await Promise.all(rest.filter(isKnative).map((o) => this.kube.apply(o)));
+    });
+    return own;
+  }
+
+  /**
+   * Applies the namespace and (when this process has not yet) the project's tenancy objects,
+   * then runs `apply` on the rest.
+   */
+  private async withTenancy(
+    project: string,
+    objects: KubeObject[],
+    apply: (rest: KubeObject[]) => Promise<void>,
+  ): Promise<void> {
+    const tenancyKey = JSON.stringify(objects.filter(isTenancy));
+    // The project's tenancy objects are the same for all its applications: apply them once
+    // per process (and again whenever they change), not with every definition.
+    const toApply =
+      this.appliedTenancy.get(project) === tenancyKey
+        ? objects.filter((o) => !isTenancy(o))
+        : objects;
+    const namespaceObject = toApply.filter((o) => o.kind === 'Namespace');
+    const rest = toApply.filter((o) => o.kind !== 'Namespace');
+    try {
+      // A dry run persists nothing, so the project's namespace must exist for the others' dry run.
+      for (const ns of namespaceObject) await this.kube.apply(ns);
+      await apply(rest);
+    } catch (error) {
+      this.appliedTenancy.delete(project);
+      throw error;
+    }
+    this.appliedTenancy.set(project, tenancyKey);
   }
 
   /** CronJobs of a project that use `name` as their template. */

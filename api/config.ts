@@ -25,6 +25,18 @@ export interface ApiConfig {
   readonly logLimitBytes: number;
   /** `HKS_RECORDER`: "off" disables the execution recorder (e.g. a read-only replica). @default "on" */
   readonly recorder: boolean;
+  /**
+   * `HKS_FUNCTION_GATEWAY`: where function invocations go, e.g. the Kourier service
+   * `http://kourier.kourier-system.svc.cluster.local`; the request carries the function's host.
+   * @default - the function's cluster-local address from its Knative status
+   */
+  readonly functionGateway?: URL;
+  /** `HKS_READY_TIMEOUT_SECONDS`: how long execute-once and deploy-function wait for Ready. @default 60 */
+  readonly readyTimeoutSeconds: number;
+  /** `HKS_JANITOR_INTERVAL_SECONDS`: how often expired ephemeral functions are removed; 0 disables. @default 30 */
+  readonly janitorIntervalSeconds: number;
+  /** `HKS_PYTHON`: the Python that syntax-checks python sources before deploying. @default "python3" */
+  readonly python: string;
 }
 
 /** Thrown when the environment is invalid; lists every problem. */
@@ -85,6 +97,20 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd = process.c
     problems.push('HKS_JWT_SECRET or HKS_JWKS_URL: given neither, expected exactly one of them');
   }
 
+  const readyTimeoutSeconds = integer('HKS_READY_TIMEOUT_SECONDS', 60, 1, 600);
+  const janitorIntervalSeconds = integer('HKS_JANITOR_INTERVAL_SECONDS', 30, 0, 86400);
+  let functionGateway: URL | undefined;
+  if (env.HKS_FUNCTION_GATEWAY) {
+    try {
+      functionGateway = new URL(env.HKS_FUNCTION_GATEWAY);
+      if (!/^https?:$/.test(functionGateway.protocol)) throw new Error('scheme');
+    } catch {
+      problems.push(
+        `${given('HKS_FUNCTION_GATEWAY')}, expected an http:// or https:// URL such as http://kourier.kourier-system.svc.cluster.local`,
+      );
+    }
+  }
+
   const namespacePrefix = env.HKS_NAMESPACE_PREFIX ?? '';
   if (!/^([a-z][-a-z0-9]*)?$/.test(namespacePrefix) || namespacePrefix.length > 23) {
     problems.push(
@@ -107,5 +133,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd = process.c
     namespacePrefix,
     logLimitBytes,
     recorder: recorder === 'on',
+    functionGateway,
+    readyTimeoutSeconds,
+    janitorIntervalSeconds,
+    python: env.HKS_PYTHON || 'python3',
   };
 }

@@ -28,6 +28,16 @@ export const APPLICATION_KINDS: readonly { apiVersion: string; kind: string }[] 
   { apiVersion: 'serving.knative.dev/v1', kind: 'Service' },
 ];
 
+/** Which part of a container log to read. */
+export interface LogLimits {
+  /** Only lines newer than this many seconds. @default - all */
+  readonly sinceSeconds?: number;
+  /** Only the last lines. @default - all */
+  readonly tailLines?: number;
+  /** At most this many bytes. @default - no limit */
+  readonly limitBytes?: number;
+}
+
 /** A Kubernetes object with the fields the API relies on. */
 export type KubeObject = KubernetesObject & { metadata: { name: string; namespace?: string } };
 
@@ -145,25 +155,46 @@ export class Kube {
     );
   }
 
-  /** Streams a pod's log into `stream` until the container ends. */
+  /** The log of one container of a pod, limited by time, lines and bytes. */
+  public async containerLog(
+    namespace: string,
+    pod: string,
+    container: string,
+    limits: LogLimits,
+  ): Promise<string> {
+    return call(`read log of pod ${namespace}/${pod}`, () =>
+      this.core.readNamespacedPodLog({ namespace, name: pod, container, ...limits }),
+    );
+  }
+
+  /**
+   * Streams a pod's log into `stream` (which is ended with the log) until the container ends
+   * or `signal` aborts.
+   */
   public async followLog(
     namespace: string,
     pod: string,
     container: string,
     stream: Writable,
+    limits: Omit<LogLimits, 'limitBytes'> = {},
+    signal?: AbortSignal,
   ): Promise<void> {
-    await new Promise<void>((resolve, reject) => {
-      new Log(this.config)
-        .log(
-          namespace,
-          pod,
-          container,
-          stream,
-          (error: unknown) => (error ? reject(toProblem('follow log', error)) : resolve()),
-          { follow: true },
-        )
-        .catch((error: unknown) => reject(toProblem('follow log', error)));
+    // The client pipes the response into the stream; its end is the end of the log.
+    const ended = new Promise<void>((resolve) => {
+      stream.once('finish', resolve);
+      stream.once('close', resolve);
     });
+    const controller = await call(`follow log of pod ${namespace}/${pod}`, () =>
+      new Log(this.config).log(namespace, pod, container, stream, { follow: true, ...limits }),
+    );
+    const abort = () => {
+      controller.abort();
+      stream.end();
+    };
+    if (signal?.aborted) abort();
+    signal?.addEventListener('abort', abort, { once: true });
+    await ended;
+    signal?.removeEventListener('abort', abort);
   }
 
   /** Watches a path from a resource version; resolves with the watch's abort controller. */

@@ -6,6 +6,8 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { tokenVerifier } from './auth';
 import { ConfigError, loadConfig } from './config';
+import { Janitor } from './janitor';
+import { KnativeApi } from './knative';
 import { Kube, loadKubeConfig } from './kube';
 import { ApiMetrics } from './metrics';
 import { Recorder } from './recorder';
@@ -33,7 +35,9 @@ async function main(): Promise<void> {
     JSON.parse(readFileSync(join(__dirname, '..', 'package.json'), 'utf8')) as { version: string }
   ).version;
   const store = await Store.open(config);
-  const kube = new Kube(loadKubeConfig());
+  const kubeConfig = loadKubeConfig();
+  const kube = new Kube(kubeConfig);
+  const knative = new KnativeApi(kubeConfig);
   const metrics = new ApiMetrics();
   const recorder = new Recorder(
     kube,
@@ -46,11 +50,18 @@ async function main(): Promise<void> {
   const app = createServer({
     store,
     kube,
+    knative,
     verify: tokenVerifier(config),
     metrics,
     namespacePrefix: config.namespacePrefix,
     version,
+    userAudience: config.jwtAudience,
+    functionGateway: config.functionGateway,
+    readyTimeoutMs: config.readyTimeoutSeconds * 1000,
+    python: config.python,
   });
+  const janitor = new Janitor(knative, kube, config.namespacePrefix, metrics, log);
+  if (config.janitorIntervalSeconds > 0) janitor.start(config.janitorIntervalSeconds * 1000);
   const server = app.listen(config.port, () =>
     log('listening', { port: config.port, store: config.databaseUrl ? 'postgres' : 'sqlite' }),
   );
@@ -66,6 +77,7 @@ async function main(): Promise<void> {
   const shutdown = () => {
     log('shutting down');
     recorder.stop();
+    janitor.stop();
     server.close(() => {
       void store.close().then(() => process.exit(0));
     });

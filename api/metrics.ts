@@ -2,8 +2,21 @@ import { Counter, Histogram, Registry, collectDefaultMetrics } from 'prom-client
 import type { RequestHandler } from 'express';
 import type { RecorderMetrics } from './recorder';
 
+/** How an invocation ended. */
+export type InvocationOutcome = 'success' | 'error' | 'timeout' | 'unreachable';
+
+/** Metrics of function invocations and execute-once operations. */
+export interface FunctionMetrics {
+  /** Starts timing one invocation; call the result with its outcome. */
+  timeInvocation(project: string, name: string): (outcome: InvocationOutcome) => void;
+  /** Counts one execute-once operation and its phases (milliseconds). */
+  executed(status: string, timings: Readonly<Record<string, number>>): void;
+  /** Counts ephemeral functions the janitor removed. */
+  expired(count: number): void;
+}
+
 /** The API's Prometheus metrics. */
-export class ApiMetrics implements RecorderMetrics {
+export class ApiMetrics implements RecorderMetrics, FunctionMetrics {
   public readonly registry = new Registry();
   private readonly requests = new Histogram({
     name: 'hks_http_request_duration_seconds',
@@ -27,6 +40,38 @@ export class ApiMetrics implements RecorderMetrics {
     name: 'hks_job_watch_restarts_total',
     help: 'Restarts of the Job watch (410 Gone, errors, closed connections)',
     labelNames: ['reason'],
+    registers: [this.registry],
+  });
+
+  private readonly invocations = new Counter({
+    name: 'hks_function_invocations_total',
+    help: 'Function invocations through the API by outcome (success, error, timeout, unreachable)',
+    labelNames: ['project', 'function', 'outcome'],
+    registers: [this.registry],
+  });
+  private readonly invocationSeconds = new Histogram({
+    name: 'hks_function_invocation_duration_seconds',
+    help: 'Latency of function invocations through the API, including the function',
+    labelNames: ['project', 'function'],
+    buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60],
+    registers: [this.registry],
+  });
+  private readonly operations = new Counter({
+    name: 'hks_execute_operations_total',
+    help: 'Execute-once operations by status (succeeded, failed, timeout, error)',
+    labelNames: ['status'],
+    registers: [this.registry],
+  });
+  private readonly operationPhases = new Histogram({
+    name: 'hks_execute_phase_duration_seconds',
+    help: 'Duration of execute-once phases (deploy, ready, invoke, cleanup)',
+    labelNames: ['phase'],
+    buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30],
+    registers: [this.registry],
+  });
+  private readonly expiredFunctions = new Counter({
+    name: 'hks_ephemeral_functions_expired_total',
+    help: 'Ephemeral functions removed by the janitor after their expiry',
     registers: [this.registry],
   });
 
@@ -57,5 +102,26 @@ export class ApiMetrics implements RecorderMetrics {
 
   public watchRestarted(reason: string): void {
     this.watchRestarts.inc({ reason });
+  }
+
+  public timeInvocation(project: string, name: string): (outcome: InvocationOutcome) => void {
+    const started = performance.now();
+    return (outcome) => {
+      this.invocations.inc({ project, function: name, outcome });
+      this.invocationSeconds.observe(
+        { project, function: name },
+        (performance.now() - started) / 1000,
+      );
+    };
+  }
+
+  public executed(status: string, timings: Readonly<Record<string, number>>): void {
+    this.operations.inc({ status });
+    for (const [phase, ms] of Object.entries(timings))
+      this.operationPhases.observe({ phase }, ms / 1000);
+  }
+
+  public expired(count: number): void {
+    this.expiredFunctions.inc(count);
   }
 }

@@ -1,12 +1,18 @@
-import express, { Express, NextFunction, Request, Response } from 'express';
+import express, { Express, NextFunction, Request, Response, Router } from 'express';
 import { Applications } from './applications';
-import { authenticate, authorizeProject, TokenVerifier } from './auth';
+import { authenticate, authorizeProject, TokenFamily, TokenVerifier } from './auth';
+import { SourceChecker } from './check-source';
+import { Functions } from './functions';
+import { KnativeApi } from './knative';
 import { Kube } from './kube';
 import { ApiMetrics } from './metrics';
-import { openApiDocument } from './openapi';
+import { openApiDocument, RouteGroup } from './openapi';
+import { Operations } from './operations';
 import { Problem, problemHandler } from './problem';
 import { applicationRoutes } from './routes/applications';
 import { cronJobRoutes } from './routes/cronjobs';
+import { functionRoutes } from './routes/functions';
+import { operationRoutes } from './routes/operations';
 import { Route } from './routes/route';
 import { Store } from './store/store';
 
@@ -14,29 +20,69 @@ import { Store } from './store/store';
 export interface ServerDependencies {
   readonly store: Store;
   readonly kube: Kube;
+  readonly knative: KnativeApi;
   readonly verify: TokenVerifier;
   readonly metrics: ApiMetrics;
   readonly namespacePrefix: string;
   readonly version: string;
+  /** `aud` user tokens must carry. @default - not checked */
+  readonly userAudience?: string;
+  /** Gateway for function invocations. @default - each function's cluster-local address */
+  readonly functionGateway?: URL;
+  /** How long execute-once waits for Ready. */
+  readonly readyTimeoutMs: number;
+  /** The Python that syntax-checks python sources. */
+  readonly python: string;
 }
 
-/** Every `/api/v1` route, in one table (registration and OpenAPI come from it). */
-export function apiRoutes(deps: ServerDependencies): Route[] {
-  const applications = new Applications(deps.store, deps.kube, deps.namespacePrefix);
+/** Largest request body: a function's source (900 KiB) as JSON, with room for escaping. */
+const BODY_LIMIT = '2mb';
+
+/** Every route, by base path: registration and OpenAPI come from these tables. */
+export function routeGroups(deps: ServerDependencies): RouteGroup[] {
+  const applications = new Applications(
+    deps.store,
+    deps.kube,
+    deps.namespacePrefix,
+    new SourceChecker(deps.python),
+  );
+  const functions = new Functions(
+    applications,
+    deps.knative,
+    deps.kube,
+    deps.metrics,
+    deps.functionGateway,
+  );
+  const operations = new Operations(
+    applications,
+    functions,
+    deps.knative,
+    deps.kube,
+    deps.metrics,
+    deps.readyTimeoutMs,
+  );
   return [
-    ...applicationRoutes(applications, deps.metrics),
-    ...cronJobRoutes(applications, deps.kube),
+    {
+      base: '/api/v1',
+      security: 'bearer',
+      routes: [
+        ...applicationRoutes(applications, deps.metrics),
+        ...cronJobRoutes(applications, deps.kube),
+        ...functionRoutes(functions),
+      ],
+    },
+    { base: '/internal/v1', security: 'internalBearer', routes: operationRoutes(operations) },
   ];
 }
 
-/** The express app: probes, metrics, OpenAPI, and the authenticated `/api/v1` routes. */
+/** The express app: probes, metrics, OpenAPI, `/api/v1` (user tokens) and `/internal/v1`. */
 export function createServer(deps: ServerDependencies): Express {
   const app = express();
   app.disable('x-powered-by');
   app.set('query parser', 'simple');
   app.use(deps.metrics.middleware());
-  const routes = apiRoutes(deps);
-  const openapi = openApiDocument(routes, deps.version);
+  const groups = routeGroups(deps);
+  const openapi = openApiDocument(groups, deps.version);
 
   app.get('/healthz', (_req, res) => {
     res.json({ status: 'ok' });
@@ -55,23 +101,36 @@ export function createServer(deps: ServerDependencies): Express {
     res.json(openapi);
   });
 
+  for (const group of groups) {
+    const family: TokenFamily =
+      group.security === 'bearer'
+        ? { kind: 'user', audience: deps.userAudience }
+        : { kind: 'internal' };
+    app.use(group.base, router(deps.verify, family, group.routes));
+  }
+  app.use((req, _res, next) => next(Problem.notFound(`No route ${req.method} ${req.path}`)));
+  app.use(problemHandler);
+  return app;
+}
+
+function router(verify: TokenVerifier, family: TokenFamily, routes: readonly Route[]): Router {
   const api = express.Router();
-  api.use(authenticate(deps.verify));
-  api.use(express.json({ limit: '1mb' }));
+  api.use(authenticate(verify, family));
+  // Agents send any JSON value as input, not only objects.
+  const json = express.json({ limit: BODY_LIMIT, strict: family.kind === 'user' });
+  const raw = express.raw({ type: () => true, limit: BODY_LIMIT });
   for (const route of routes) {
-    api[route.method](
-      route.path,
-      authorizeProject,
+    const handlers = [
+      ...(route.path.includes(':project') ? [authorizeProject] : []),
+      route.rawBody ? raw : json,
       (req: Request, res: Response, next: NextFunction) => {
         route.handle(req, res).catch(next);
       },
-    );
+    ];
+    api[route.method](route.path, ...handlers);
   }
   api.use((req, _res, next) =>
     next(Problem.notFound(`No route ${req.method} ${req.baseUrl}${req.path}`)),
   );
-  app.use('/api/v1', api);
-  app.use((req, _res, next) => next(Problem.notFound(`No route ${req.method} ${req.path}`)));
-  app.use(problemHandler);
-  return app;
+  return api;
 }

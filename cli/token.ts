@@ -1,19 +1,33 @@
 /**
- * `npm run token -- --projects shop[,billing|*] [--expires 1h]` — prints an HS256 API token
- * signed with HKS_JWT_SECRET, for trying the API and for scripts.
+ * `npm run token -- --projects shop[,billing|*] [--expires 1h] [--internal]` — prints an HS256
+ * API token signed with HKS_JWT_SECRET, for trying the API and for scripts. `--internal` mints
+ * a token for `/internal/v1` (audience hks-internal, at most 10 minutes).
  */
 import { Command } from 'commander';
 import { parseArguments } from './parse-arguments';
 import { SignJWT } from 'jose';
+import { INTERNAL_AUDIENCE, MAX_INTERNAL_TOKEN_SECONDS } from '../api/auth';
+
+const SECONDS = { s: 1, m: 60, h: 3600, d: 86400 } as const;
 
 async function main(argv: readonly string[]): Promise<number> {
   const program = new Command('token')
     .requiredOption('--projects <list>', 'comma-separated projects the token grants, or *')
-    .option('--expires <duration>', 'lifetime such as 10m, 1h, 7d', '1h')
+    .option(
+      '--expires <duration>',
+      'lifetime such as 10m, 1h, 7d (default 1h; 10m with --internal)',
+    )
+    .option('--internal', `an internal token for /internal/v1 (audience ${INTERNAL_AUDIENCE})`)
     .option('--subject <sub>', 'the sub claim', 'cli');
   const usage = parseArguments(program, argv);
   if (usage !== undefined) return usage;
-  const options = program.opts<{ projects: string; expires: string; subject: string }>();
+  const options = program.opts<{
+    projects: string;
+    expires?: string;
+    subject: string;
+    internal?: boolean;
+  }>();
+  const expires = options.expires ?? (options.internal ? '10m' : '1h');
   const secret = process.env.HKS_JWT_SECRET;
   if (!secret || Buffer.byteLength(secret) < 32) {
     process.stderr.write(
@@ -21,9 +35,16 @@ async function main(argv: readonly string[]): Promise<number> {
     );
     return 2;
   }
-  if (!/^\d+[smhd]$/.test(options.expires)) {
+  if (!/^\d+[smhd]$/.test(expires)) {
     process.stderr.write(
-      `--expires: given ${JSON.stringify(options.expires)}, expected a number and s, m, h or d, e.g. 1h\n`,
+      `--expires: given ${JSON.stringify(expires)}, expected a number and s, m, h or d, e.g. 1h\n`,
+    );
+    return 2;
+  }
+  const seconds = Number(expires.slice(0, -1)) * SECONDS[expires.slice(-1) as keyof typeof SECONDS];
+  if (options.internal && seconds > MAX_INTERNAL_TOKEN_SECONDS) {
+    process.stderr.write(
+      `--expires: given ${expires} with --internal, expected at most ${MAX_INTERNAL_TOKEN_SECONDS / 60}m (internal tokens are short-lived)\n`,
     );
     return 2;
   }
@@ -31,12 +52,13 @@ async function main(argv: readonly string[]): Promise<number> {
     .split(',')
     .map((p) => p.trim())
     .filter(Boolean);
-  const jwt = await new SignJWT({ projects })
+  const claims = new SignJWT({ projects })
     .setProtectedHeader({ alg: 'HS256' })
     .setSubject(options.subject)
     .setIssuedAt()
-    .setExpirationTime(options.expires)
-    .sign(new TextEncoder().encode(secret));
+    .setExpirationTime(`${seconds}s`);
+  if (options.internal) claims.setAudience(INTERNAL_AUDIENCE);
+  const jwt = await claims.sign(new TextEncoder().encode(secret));
   process.stdout.write(`${jwt}\n`);
   return 0;
 }

@@ -88,6 +88,29 @@ export function cronJobRoutes(applications: Applications, kube: Kube): Route[] {
   return [
     {
       method: 'get',
+      path: '/projects/:project/cronjobs',
+      summary: 'List the CronJobs of a project with their schedule, time zone and suspension',
+      handle: async (req, res) => {
+        const project = String(req.params.project);
+        const items = (await store.listApplications(project))
+          .filter((a) => a.definition.kind === 'CronJob')
+          .map((a) => {
+            const definition = a.definition as CronJobDefinition;
+            return {
+              name: a.name,
+              schedule: definition.spec.schedule,
+              timeZone: definition.spec.timeZone ?? 'UTC',
+              suspended: definition.spec.suspend ?? false,
+              template: definition.spec.template,
+              version: a.version,
+              updatedAt: a.updatedAt,
+            };
+          });
+        res.json({ items });
+      },
+    },
+    {
+      method: 'get',
       path: '/projects/:project/cronjobs/:name',
       summary: 'A CronJob: definition, live status and the next 5 run times in its time zone',
       handle: async (req, res) => {

@@ -11,6 +11,8 @@ export interface Route {
   readonly query?: z.ZodType;
   /** Schema of the JSON body, or `definition` for an application definition. @default - no body */
   readonly body?: z.ZodType | 'definition';
+  /** Take the body as raw bytes of any media type (passed on as is). @default false */
+  readonly rawBody?: boolean;
   /** Success status. @default 200 */
   readonly status?: number;
   /** Response media type. @default "application/json" */

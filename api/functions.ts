@@ -1,0 +1,439 @@
+import { randomBytes } from 'node:crypto';
+import { PassThrough, Writable } from 'node:stream';
+import { FunctionDefinition, LABELS, MANAGER } from '../constructs';
+import { Applications } from './applications';
+import { forward, FunctionResponse, InvocationTarget } from './function-proxy';
+import {
+  KnativeApi,
+  KnativeRevision,
+  KnativeService,
+  KnativeTrafficTarget,
+  readyCondition,
+  SERVICE_LABEL,
+} from './knative';
+import { Kube, LogLimits } from './kube';
+import { FunctionMetrics } from './metrics';
+import { Problem } from './problem';
+
+/** Label of ephemeral (execute-once, deploy-function) functions. */
+export const EPHEMERAL_LABEL = 'hks.hexabase.io/ephemeral';
+/** Label holding when an ephemeral function expires, in seconds since the epoch. */
+export const EXPIRES_LABEL = 'hks.hexabase.io/expires-at';
+
+/** The container of a function's pods that runs the user's code. */
+const FUNCTION_CONTAINER = 'function';
+
+/** One traffic target of a function. */
+export interface TrafficView {
+  readonly revision?: string;
+  readonly latestRevision: boolean;
+  readonly tag?: string;
+  readonly percent: number;
+  readonly url?: string;
+}
+
+/** A function as the API shows it: its Knative Service's status in the platform's words. */
+export interface FunctionView {
+  readonly name: string;
+  readonly project: string;
+  readonly runtime: string;
+  readonly ready: boolean;
+  readonly reason?: string;
+  readonly message?: string;
+  readonly url?: string;
+  readonly address?: string;
+  readonly latestCreatedRevision?: string;
+  readonly latestReadyRevision?: string;
+  readonly traffic: TrafficView[];
+  readonly timeoutSeconds: number;
+  readonly ephemeral: boolean;
+  readonly expiresAt?: string;
+  readonly createdAt?: string;
+}
+
+/** One revision of a function. */
+export interface RevisionView {
+  readonly name: string;
+  readonly generation?: number;
+  readonly ready: boolean;
+  readonly reason?: string;
+  readonly message?: string;
+  readonly createdAt?: string;
+  /** Share of traffic it receives now. */
+  readonly percent: number;
+  readonly tags: string[];
+}
+
+/** A traffic target as the API accepts it. */
+export interface TrafficRequest {
+  readonly revision?: string;
+  readonly latestRevision?: boolean;
+  readonly tag?: string;
+  readonly percent: number;
+}
+
+/** The result of one invocation. */
+export interface Invocation {
+  readonly requestId: string;
+  readonly response: FunctionResponse;
+  readonly durationMs: number;
+}
+
+// Commands of the source runtimes' containers, for functions that have no stored definition.
+const RUNTIME_OF_PROGRAM: Readonly<Record<string, string>> = {
+  python3: 'python3.12',
+  node: 'nodejs20',
+};
+
+/**
+ * Functions of a project: their Knative Services, revisions, traffic, logs and invocation.
+ * Deploying is applying a `kind: Function` definition ({@link Applications}).
+ */
+export class Functions {
+  constructor(
+    private readonly applications: Applications,
+    private readonly knative: KnativeApi,
+    private readonly kube: Kube,
+    private readonly metrics: FunctionMetrics,
+    /** Gateway that routes by host (Kourier). @default - each function's cluster-local address */
+    private readonly gateway?: URL,
+  ) {}
+
+  /** Every function of a project, stored or ephemeral. */
+  public async list(project: string): Promise<FunctionView[]> {
+    const [services, stored] = await Promise.all([
+      this.knative.listServices(
+        this.applications.namespaceOf(project),
+        `${LABELS.managedBy}=${MANAGER},${LABELS.kind}=Function`,
+      ),
+      this.applications.store.listApplications(project),
+    ]);
+    const definitions = new Map(
+      stored
+        .filter((a) => a.definition.kind === 'Function')
+        .map((a) => [a.name, a.definition as FunctionDefinition]),
+    );
+    return services
+      .map((s) => viewOf(project, s, definitions.get(s.metadata.name)))
+      .sort((a, b) => a.name.localeCompare(b.name));
+  }
+
+  /** One function. @throws Problem 404 when the project has no such function */
+  public async get(project: string, name: string): Promise<FunctionView> {
+    const { service, definition } = await this.find(project, name);
+    return viewOf(project, service, definition);
+  }
+
+  /** The function's Knative Service and stored definition (none for ephemeral functions). */
+  public async find(
+    project: string,
+    name: string,
+  ): Promise<{ service: KnativeService; definition?: FunctionDefinition }> {
+    const [service, stored] = await Promise.all([
+      this.knative.getService(this.applications.namespaceOf(project), name),
+      this.applications.store.getApplication(project, name),
+    ]);
+    const isFunction = service?.metadata.labels?.[LABELS.kind] === 'Function';
+    if (!service || !isFunction) {
+      throw Problem.notFound(
+        stored && stored.definition.kind !== 'Function'
+          ? `Application ${JSON.stringify(name)} in project ${JSON.stringify(project)} is a ${stored.definition.kind}, not a Function`
+          : `No function ${JSON.stringify(name)} in project ${JSON.stringify(project)}${stored ? ' (its definition is stored but its Knative Service is missing: is Knative installed?)' : ''}`,
+      );
+    }
+    return {
+      service,
+      definition:
+        stored?.definition.kind === 'Function'
+          ? (stored.definition as FunctionDefinition)
+          : undefined,
+    };
+  }
+
+  /**
+   * Sends a request to a function through the gateway (or its cluster-local address).
+   * @throws Problem 503 when it is not ready, 404 for an unknown tag, 504 past its timeout
+   */
+  public async invoke(
+    project: string,
+    name: string,
+    request: {
+      method?: string;
+      path?: string;
+      headers: Record<string, string>;
+      body?: Buffer;
+      tag?: string;
+    },
+    service?: KnativeService,
+  ): Promise<Invocation> {
+    const found = service ?? (await this.find(project, name)).service;
+    const target = this.targetOf(project, found);
+    const timeoutSeconds = found.spec?.template?.spec?.timeoutSeconds ?? 30;
+    if (request.tag !== undefined && !found.status?.traffic?.some((t) => t.tag === request.tag)) {
+      throw Problem.notFound(
+        `Function ${JSON.stringify(name)} has no traffic target tagged ${JSON.stringify(request.tag)} (tags: ${JSON.stringify((found.status?.traffic ?? []).flatMap((t) => (t.tag ? [t.tag] : [])))})`,
+      );
+    }
+    const requestId = request.headers['x-request-id'] ?? randomBytes(8).toString('hex');
+    const started = performance.now();
+    const done = this.metrics.timeInvocation(project, name);
+    try {
+      const response = await forward(target, {
+        method: request.method ?? 'POST',
+        path: request.path ?? '/',
+        headers: {
+          ...request.headers,
+          'x-request-id': requestId,
+          ...(request.tag === undefined ? {} : { 'knative-serving-tag': request.tag }),
+        },
+        body: request.body,
+        // The function answers 504 itself at its timeout; the margin covers the network.
+        timeoutMs: (timeoutSeconds + 5) * 1000,
+      });
+      done(response.status < 400 ? 'success' : response.status === 504 ? 'timeout' : 'error');
+      return { requestId, response, durationMs: performance.now() - started };
+    } catch (error) {
+      done(error instanceof Problem && error.status === 504 ? 'timeout' : 'unreachable');
+      throw error;
+    }
+  }
+
+  /** Where requests to a function go. @throws Problem 503 when it is not ready */
+  private targetOf(project: string, service: KnativeService): InvocationTarget {
+    const ready = readyCondition(service);
+    const url = service.status?.url;
+    const address = service.status?.address?.url ?? url;
+    if (ready?.status !== 'True' || !address || !url) {
+      throw new Problem(
+        503,
+        'Function not ready',
+        `Function ${JSON.stringify(service.metadata.name)} in project ${JSON.stringify(project)} is not ready${ready ? ` (Ready ${ready.status}${ready.reason ? `: ${ready.reason}` : ''}${ready.message ? ` — ${ready.message}` : ''})` : ' (no status yet: is the Knative controller running?)'}`,
+      );
+    }
+    return this.gateway
+      ? { url: this.gateway, host: new URL(url).host }
+      : { url: new URL(address) };
+  }
+
+  /** The logs of a function's pods, oldest pod first. */
+  public async logs(project: string, name: string, limits: LogLimits): Promise<string> {
+    const namespace = this.applications.namespaceOf(project);
+    const pods = await this.pods(project, name);
+    const logs = await Promise.all(
+      pods.map((pod) =>
+        this.kube
+          .containerLog(namespace, pod, FUNCTION_CONTAINER, limits)
+          // A pod that is gone or not started has no log yet.
+          .catch((error: unknown) => {
+            if (error instanceof Problem && (error.status === 404 || error.status === 422))
+              return '';
+            throw error;
+          }),
+      ),
+    );
+    return logs.join('');
+  }
+
+  /** Streams the logs of a function's pods into `out` until they end or `signal` aborts. */
+  public async followLogs(
+    project: string,
+    name: string,
+    limits: Omit<LogLimits, 'limitBytes'>,
+    out: Writable,
+    signal: AbortSignal,
+  ): Promise<void> {
+    const namespace = this.applications.namespaceOf(project);
+    const pods = await this.pods(project, name);
+    await Promise.all(
+      pods.map(async (pod) => {
+        const stream = new PassThrough();
+        stream.pipe(out, { end: false });
+        await this.kube.followLog(namespace, pod, FUNCTION_CONTAINER, stream, limits, signal);
+      }),
+    );
+  }
+
+  private async pods(project: string, name: string): Promise<string[]> {
+    await this.find(project, name);
+    const pods = await this.kube.listPods(
+      this.applications.namespaceOf(project),
+      `${SERVICE_LABEL}=${name}`,
+    );
+    const created = (p: (typeof pods)[number]) => p.metadata?.creationTimestamp?.getTime() ?? 0;
+    return pods
+      .sort((a, b) => created(a) - created(b))
+      .flatMap((p) => (p.metadata?.name ? [p.metadata.name] : []));
+  }
+
+  /** The revisions of a function, oldest first, with their share of traffic. */
+  public async revisions(project: string, name: string): Promise<RevisionView[]> {
+    const { service } = await this.find(project, name);
+    const revisions = await this.knative.listRevisions(
+      this.applications.namespaceOf(project),
+      name,
+    );
+    return revisions.map((r) => revisionView(r, service));
+  }
+
+  /**
+   * Splits traffic between revisions (blue-green, canary) and waits until the controller has
+   * taken it over (at most `waitMs`).
+   * @throws Problem 400 when percentages do not sum to 100, a revision is unknown or a tag repeats
+   */
+  public async setTraffic(
+    project: string,
+    name: string,
+    traffic: readonly TrafficRequest[],
+    waitMs: number,
+  ): Promise<FunctionView> {
+    const { definition } = await this.find(project, name);
+    const namespace = this.applications.namespaceOf(project);
+    const known = new Set(
+      (await this.knative.listRevisions(namespace, name)).map((r) => r.metadata.name),
+    );
+    const errors = checkTraffic(traffic, known);
+    if (errors.length > 0) {
+      throw new Problem(
+        400,
+        'Invalid traffic split',
+        errors.map((e) => `${e.path}: ${e.message}`).join('; '),
+        errors,
+      );
+    }
+    const applied = await this.knative.applyTraffic(
+      namespace,
+      name,
+      traffic.map((t) => ({
+        ...(t.revision === undefined
+          ? { latestRevision: true }
+          : { revisionName: t.revision, latestRevision: false }),
+        ...(t.tag === undefined ? {} : { tag: t.tag }),
+        percent: t.percent,
+      })),
+    );
+    let service = applied;
+    try {
+      service = await this.knative.waitForReadiness(
+        namespace,
+        name,
+        applied.metadata.resourceVersion,
+        waitMs,
+      );
+    } catch (error) {
+      if (!(error instanceof Problem && error.status === 504)) throw error;
+    }
+    return viewOf(project, service, definition);
+  }
+}
+
+/** Problems of a traffic split: unknown revisions, repeated tags, a sum other than 100. */
+export function checkTraffic(
+  traffic: readonly TrafficRequest[],
+  revisions: ReadonlySet<string>,
+): { path: string; message: string }[] {
+  const errors: { path: string; message: string }[] = [];
+  const tags = new Set<string>();
+  traffic.forEach((t, i) => {
+    const hasRevision = t.revision !== undefined;
+    if (hasRevision === (t.latestRevision === true)) {
+      errors.push({
+        path: `traffic[${i}]`,
+        message: `given ${hasRevision ? 'both revision and latestRevision: true' : 'neither revision nor latestRevision: true'}, expected exactly one of them`,
+      });
+    }
+    if (t.revision !== undefined && !revisions.has(t.revision)) {
+      errors.push({
+        path: `traffic[${i}].revision`,
+        message: `given ${JSON.stringify(t.revision)}, expected one of the function's revisions: ${JSON.stringify([...revisions])}`,
+      });
+    }
+    if (t.tag !== undefined) {
+      if (tags.has(t.tag))
+        errors.push({
+          path: `traffic[${i}].tag`,
+          message: `given ${JSON.stringify(t.tag)} twice, expected each tag once`,
+        });
+      tags.add(t.tag);
+    }
+  });
+  const sum = traffic.reduce((total, t) => total + t.percent, 0);
+  if (sum !== 100)
+    errors.push({
+      path: 'traffic',
+      message: `given percentages summing to ${sum}, expected 100`,
+    });
+  return errors;
+}
+
+function runtimeOf(service: KnativeService, definition?: FunctionDefinition): string {
+  if (definition) return definition.spec.runtime;
+  const program = service.spec?.template?.spec?.containers?.[0]?.command?.[0];
+  return (program && RUNTIME_OF_PROGRAM[program]) ?? 'image';
+}
+
+function trafficView(t: KnativeTrafficTarget): TrafficView {
+  return {
+    revision: t.revisionName,
+    latestRevision: t.latestRevision === true,
+    tag: t.tag,
+    percent: t.percent ?? 0,
+    url: t.url,
+  };
+}
+
+/** The view of a function from its Knative Service (and definition, when stored). */
+export function viewOf(
+  project: string,
+  service: KnativeService,
+  definition?: FunctionDefinition,
+): FunctionView {
+  const ready = readyCondition(service);
+  const labels = service.metadata.labels ?? {};
+  const expires = Number(labels[EXPIRES_LABEL]);
+  const current = service.status?.observedGeneration === service.metadata.generation;
+  return {
+    name: service.metadata.name,
+    project,
+    runtime: runtimeOf(service, definition),
+    ready: current && ready?.status === 'True',
+    reason: ready?.reason ?? (ready ? undefined : 'NoStatus'),
+    message:
+      ready?.message ??
+      (ready ? undefined : 'The Knative controller has not reported on this function yet'),
+    url: service.status?.url,
+    address: service.status?.address?.url,
+    latestCreatedRevision: service.status?.latestCreatedRevisionName,
+    latestReadyRevision: service.status?.latestReadyRevisionName,
+    traffic: (service.status?.traffic ?? []).map(trafficView),
+    timeoutSeconds: service.spec?.template?.spec?.timeoutSeconds ?? 30,
+    ephemeral: labels[EPHEMERAL_LABEL] === 'true',
+    expiresAt: Number.isFinite(expires) ? new Date(expires * 1000).toISOString() : undefined,
+    createdAt: service.metadata.creationTimestamp
+      ? new Date(service.metadata.creationTimestamp).toISOString()
+      : undefined,
+  };
+}
+
+function revisionView(revision: KnativeRevision, service: KnativeService): RevisionView {
+  const name = revision.metadata.name;
+  const latestReady = service.status?.latestReadyRevisionName;
+  const targets = (service.status?.traffic ?? []).filter(
+    (t) => t.revisionName === name || (t.latestRevision && latestReady === name),
+  );
+  const ready = readyCondition(revision);
+  const generation = Number(
+    revision.metadata.labels?.['serving.knative.dev/configurationGeneration'],
+  );
+  return {
+    name,
+    generation: Number.isFinite(generation) ? generation : undefined,
+    ready: ready?.status === 'True',
+    reason: ready?.reason,
+    message: ready?.message,
+    createdAt: revision.metadata.creationTimestamp
+      ? new Date(revision.metadata.creationTimestamp).toISOString()
+      : undefined,
+    percent: targets.reduce((sum, t) => sum + (t.percent ?? 0), 0),
+    tags: targets.flatMap((t) => (t.tag ? [t.tag] : [])),
+  };
+}

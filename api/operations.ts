@@ -1,0 +1,439 @@
+import { randomBytes } from 'node:crypto';
+import { API_VERSION, LABELS, MANAGER, SourceRuntimeName } from '../constructs';
+import { Applications } from './applications';
+import { Caller, grants, requireProject } from './auth';
+import { EPHEMERAL_LABEL, EXPIRES_LABEL, Functions, Invocation, viewOf } from './functions';
+import { hasFailed, KnativeApi, KnativeService, readyCondition } from './knative';
+import { Kube, KubeObject } from './kube';
+import { FunctionMetrics } from './metrics';
+import { FieldError, Problem } from './problem';
+
+/** Source of a temporary function. */
+export interface EphemeralSource {
+  readonly project?: string;
+  readonly runtime: SourceRuntimeName;
+  readonly code?: string;
+  readonly files?: Readonly<Record<string, string>>;
+  readonly handler?: string;
+  readonly env?: Readonly<Record<string, string>>;
+  readonly timeoutSeconds?: number;
+}
+
+/** An execute-once request. */
+export interface ExecuteRequest extends EphemeralSource {
+  readonly input?: unknown;
+}
+
+/** A deploy-function request. */
+export interface DeployFunctionRequest extends EphemeralSource {
+  /** Seconds until the janitor removes it. @default 3600 */
+  readonly ttlSeconds?: number;
+}
+
+/** How an execution ended. */
+export type ExecutionStatus = 'succeeded' | 'failed' | 'timeout';
+
+/** An error the function raised (or its failure to start), as data. */
+export interface ExecutionError {
+  readonly type: string;
+  readonly message: string;
+  readonly stack?: string;
+}
+
+/** The outcome of one execution: result or error, the function's logs and where time went. */
+export interface ExecutionResult {
+  readonly id: string;
+  readonly status: ExecutionStatus;
+  readonly result?: unknown;
+  readonly error?: ExecutionError;
+  readonly logs: string;
+  readonly durationMs: number;
+  /** Milliseconds per phase: deploy, ready, invoke, cleanup (those that ran). */
+  readonly timings: Record<string, number>;
+}
+
+/** A deployed temporary function. */
+export interface DeployedFunction {
+  readonly id: string;
+  readonly project: string;
+  readonly name: string;
+  readonly url?: string;
+  readonly ready: boolean;
+  readonly reason?: string;
+  readonly message?: string;
+  readonly expiresAt: string;
+  readonly timings: Record<string, number>;
+}
+
+/** What one invocation (or failed start) gave. */
+type Outcome = Omit<ExecutionResult, 'id' | 'durationMs' | 'timings'>;
+
+/** Time an ephemeral function of execute-once outlives its own limits, for the janitor. */
+const EXPIRY_MARGIN_SECONDS = 60;
+/** Default lifetime of a function from deploy-function. */
+export const DEFAULT_TTL_SECONDS = 3600;
+/** How long logs are awaited after an invocation for its final log line. */
+const LOG_WAIT_MS = 2000;
+
+/**
+ * Execute-once and temporary functions for agents. A temporary function is a `kind: Function`
+ * definition (validated and synthesized like any other) that is not stored, labelled
+ * ephemeral with an expiry; it is deleted after use, or by the janitor once expired.
+ */
+export class Operations {
+  constructor(
+    private readonly applications: Applications,
+    private readonly functions: Functions,
+    private readonly knative: KnativeApi,
+    private readonly kube: Kube,
+    private readonly metrics: FunctionMetrics,
+    private readonly readyTimeoutMs: number,
+  ) {}
+
+  /**
+   * Deploys a temporary function, waits until Ready, invokes it with `input` and deletes it
+   * again, whatever happens.
+   */
+  public async execute(caller: Caller, request: ExecuteRequest): Promise<ExecutionResult> {
+    const started = performance.now();
+    const project = projectOf(caller, request.project);
+    const name = newName('exec');
+    const timeoutSeconds = request.timeoutSeconds ?? 30;
+    const expiresAt =
+      Date.now() / 1000 + this.readyTimeoutMs / 1000 + timeoutSeconds + EXPIRY_MARGIN_SECONDS;
+    const timings: Record<string, number> = {};
+    let status = 'error';
+    const objects = await this.deploy(project, name, request, expiresAt, timings);
+    let outcome: Outcome;
+    try {
+      const service = await this.awaitReady(project, name, objects, timings);
+      outcome = hasFailed(service)
+        ? await this.startFailure(project, name, service)
+        : await this.invokeOnce(project, name, request.input, service, timings);
+      status = outcome.status;
+    } finally {
+      const cleanupStarted = performance.now();
+      await Promise.all(objects.map((o) => this.kube.delete(o)));
+      timings.cleanup = elapsed(cleanupStarted);
+      this.metrics.executed(status, timings);
+    }
+    return { id: name, ...outcome, durationMs: elapsed(started), timings };
+  }
+
+  /** Deploys a temporary function for repeated calls and waits until it is Ready (or failed). */
+  public async deployFunction(
+    caller: Caller,
+    request: DeployFunctionRequest,
+  ): Promise<DeployedFunction> {
+    const project = projectOf(caller, request.project);
+    const name = newName('fn');
+    const expiresAt = Date.now() / 1000 + (request.ttlSeconds ?? DEFAULT_TTL_SECONDS);
+    const timings: Record<string, number> = {};
+    const objects = await this.deploy(project, name, request, expiresAt, timings);
+    let service: KnativeService;
+    try {
+      service = await this.awaitReady(project, name, objects, timings);
+    } catch (error) {
+      await Promise.all(objects.map((o) => this.kube.delete(o)));
+      throw error;
+    }
+    const view = viewOf(project, service);
+    return {
+      id: name,
+      project,
+      name,
+      url: view.url,
+      ready: view.ready,
+      reason: view.ready ? undefined : view.reason,
+      message: view.ready ? undefined : view.message,
+      expiresAt: new Date(Math.floor(expiresAt) * 1000).toISOString(),
+      timings,
+    };
+  }
+
+  /** Invokes a temporary function by id. @throws Problem 404 for an unknown id */
+  public async invokeFunction(
+    caller: Caller,
+    id: string,
+    input: unknown,
+  ): Promise<ExecutionResult> {
+    const started = performance.now();
+    const { project, service } = await this.findEphemeral(caller, id);
+    const timings: Record<string, number> = {};
+    const outcome = hasFailed(service)
+      ? await this.startFailure(project, id, service)
+      : await this.invokeOnce(project, id, input, service, timings);
+    return { id, ...outcome, durationMs: elapsed(started), timings };
+  }
+
+  /** Deletes a temporary function by id. @throws Problem 404 for an unknown id */
+  public async deleteFunction(caller: Caller, id: string): Promise<void> {
+    const { service } = await this.findEphemeral(caller, id);
+    await removeFunction(this.kube, service);
+  }
+
+  private async deploy(
+    project: string,
+    name: string,
+    source: EphemeralSource,
+    expiresAtSeconds: number,
+    timings: Record<string, number>,
+  ): Promise<KubeObject[]> {
+    const body = {
+      apiVersion: API_VERSION,
+      kind: 'Function',
+      metadata: {
+        name,
+        project,
+        labels: { [EPHEMERAL_LABEL]: 'true', [EXPIRES_LABEL]: String(Math.ceil(expiresAtSeconds)) },
+      },
+      spec: {
+        runtime: source.runtime,
+        ...(source.handler === undefined ? {} : { handler: source.handler }),
+        ...(source.files === undefined ? { code: source.code } : { files: source.files }),
+        ...(source.env === undefined ? {} : { env: source.env }),
+        timeoutSeconds: source.timeoutSeconds ?? 30,
+        scaling: { minScale: 0, maxScale: 1 },
+      },
+    };
+    const definition = await this.applications.validate(project, body).catch((error: unknown) => {
+      throw asRequestProblem(error);
+    });
+    const deployStarted = performance.now();
+    const objects = await this.applications.applyUnstored(definition);
+    timings.deploy = elapsed(deployStarted);
+    return objects;
+  }
+
+  private async awaitReady(
+    project: string,
+    name: string,
+    objects: KubeObject[],
+    timings: Record<string, number>,
+  ): Promise<KnativeService> {
+    const readyStarted = performance.now();
+    const applied = objects.find((o) => o.apiVersion === 'serving.knative.dev/v1');
+    const service = await this.knative.waitForReadiness(
+      this.applications.namespaceOf(project),
+      name,
+      applied?.metadata.resourceVersion,
+      this.readyTimeoutMs,
+    );
+    timings.ready = elapsed(readyStarted);
+    return service;
+  }
+
+  /** The function never became ready: its reason and start-up logs, as data. */
+  private async startFailure(
+    project: string,
+    name: string,
+    service: KnativeService,
+  ): Promise<Outcome> {
+    const condition = readyCondition(service);
+    return {
+      status: 'failed',
+      error: {
+        type: condition?.reason ?? 'NotReady',
+        message: condition?.message ?? 'The function did not become ready',
+      },
+      logs: await this.functions.logs(project, name, {}).catch(() => ''),
+    };
+  }
+
+  private async invokeOnce(
+    project: string,
+    name: string,
+    input: unknown,
+    service: KnativeService,
+    timings: Record<string, number>,
+  ): Promise<Outcome> {
+    const invokeStarted = performance.now();
+    let invocation: Invocation;
+    try {
+      invocation = await this.functions.invoke(
+        project,
+        name,
+        {
+          headers: { 'content-type': 'application/json', accept: 'application/json' },
+          body: Buffer.from(JSON.stringify(input ?? null)),
+        },
+        service,
+      );
+    } catch (error) {
+      timings.invoke = elapsed(invokeStarted);
+      if (!(error instanceof Problem && error.status === 504)) throw error;
+      return {
+        status: 'timeout',
+        error: { type: 'Timeout', message: error.detail },
+        logs: await this.functions.logs(project, name, {}).catch(() => ''),
+      };
+    }
+    timings.invoke = elapsed(invokeStarted);
+    const { logs, stack } = await this.logsOf(project, name, invocation.requestId);
+    const outcome = outcomeOf(invocation);
+    return {
+      ...outcome,
+      ...(outcome.error && stack ? { error: { ...outcome.error, stack } } : {}),
+      logs,
+    };
+  }
+
+  /**
+   * The function's output for one invocation: its pods' logs once the bootstrap's record of
+   * that invocation has arrived (log shipping lags the response a little), without the
+   * bootstrap's own records. The record's stack trace is returned with a failure.
+   */
+  private async logsOf(
+    project: string,
+    name: string,
+    requestId: string,
+  ): Promise<{ logs: string; stack?: string }> {
+    const deadline = Date.now() + LOG_WAIT_MS;
+    for (;;) {
+      const raw = await this.functions.logs(project, name, {}).catch(() => '');
+      const record = invocationRecord(raw, requestId);
+      if (record || Date.now() > deadline) {
+        return { logs: userLines(raw), stack: record?.error?.stack };
+      }
+      await new Promise((resolve) => setTimeout(resolve, 25));
+    }
+  }
+
+  /** A temporary function the caller may use. */
+  private async findEphemeral(
+    caller: Caller,
+    id: string,
+  ): Promise<{ project: string; service: KnativeService }> {
+    const services = /^[a-z][-a-z0-9]{0,62}$/.test(id)
+      ? await this.knative.listServices(
+          undefined,
+          `${LABELS.managedBy}=${MANAGER},${EPHEMERAL_LABEL}=true,${LABELS.app}=${id}`,
+        )
+      : [];
+    const service = services.find((s) => {
+      const project = s.metadata.labels?.[LABELS.project];
+      return (
+        project !== undefined && s.metadata.namespace === this.applications.namespaceOf(project)
+      );
+    });
+    const project = service?.metadata.labels?.[LABELS.project];
+    if (!service || !project) throw Problem.notFound(`No temporary function ${JSON.stringify(id)}`);
+    if (!grants(caller, project)) requireProject(caller, project);
+    return { project, service };
+  }
+}
+
+/** Deletes every object of a function (Knative Service, ConfigMaps, ServiceAccount). */
+export async function removeFunction(kube: Kube, service: KnativeService): Promise<string[]> {
+  const live = await kube.listManaged(
+    service.metadata.namespace,
+    `${LABELS.managedBy}=${MANAGER},${LABELS.app}=${service.metadata.name}`,
+  );
+  await Promise.all(live.map((o) => kube.delete(o)));
+  return live.map((o) => `${o.kind}/${o.metadata.name}`);
+}
+
+function elapsed(since: number): number {
+  return Math.round((performance.now() - since) * 10) / 10;
+}
+
+function newName(prefix: string): string {
+  return `${prefix}-${randomBytes(6).toString('hex')}`;
+}
+
+/**
+ * The project of an operation: the one named (which the token must grant), or the token's
+ * only project.
+ */
+function projectOf(caller: Caller, given: string | undefined): string {
+  if (given !== undefined) {
+    requireProject(caller, given);
+    return given;
+  }
+  const only = caller.projects.length === 1 && caller.projects[0] !== '*';
+  if (only) return caller.projects[0];
+  throw new Problem(
+    400,
+    'Invalid request body',
+    'body.project: missing, expected the project to run in (the token grants several projects)',
+    [
+      {
+        path: 'project',
+        message: `missing, expected one of ${JSON.stringify(caller.projects)} (required when the token grants more than one project)`,
+      },
+    ],
+  );
+}
+
+/** Definition errors name `spec.x`; the operation's body names the same field `x`. */
+function asRequestProblem(error: unknown): unknown {
+  if (!(error instanceof Problem) || error.status !== 400) return error;
+  const errors: FieldError[] = error.errors.map((e) => ({
+    path: e.path.replace(/^spec\./, ''),
+    message: e.message,
+  }));
+  return new Problem(
+    400,
+    error.title,
+    errors.length ? errors.map((e) => `${e.path}: ${e.message}`).join('\n') : error.detail,
+    errors,
+  );
+}
+
+/** Result or error of an invocation's response. */
+function outcomeOf(invocation: Invocation): Pick<ExecutionResult, 'status' | 'result' | 'error'> {
+  const { status, headers, body } = invocation.response;
+  const text = body.toString('utf8');
+  const json = /json/.test(headers['content-type'] ?? '') ? parseJson(text) : undefined;
+  if (status < 400) return { status: 'succeeded', result: json ?? text };
+  const reported = (json as { error?: { type?: unknown; message?: unknown } } | undefined)?.error;
+  const error: ExecutionError = {
+    type: typeof reported?.type === 'string' ? reported.type : `HTTP${status}`,
+    message: typeof reported?.message === 'string' ? reported.message : text,
+  };
+  return { status: status === 504 ? 'timeout' : 'failed', error };
+}
+
+function parseJson(text: string): unknown {
+  try {
+    return JSON.parse(text) as unknown;
+  } catch {
+    return undefined;
+  }
+}
+
+interface BootstrapRecord {
+  message?: string;
+  function?: string;
+  requestId?: string;
+  error?: { stack?: string };
+}
+
+const BOOTSTRAP_MESSAGES = new Set(['listening', 'draining', 'stopped', 'invocation']);
+
+function bootstrapRecord(line: string): BootstrapRecord | undefined {
+  if (!line.startsWith('{')) return undefined;
+  const record = parseJson(line) as BootstrapRecord | undefined;
+  return record && typeof record === 'object' && typeof record.function === 'string'
+    ? record
+    : undefined;
+}
+
+function invocationRecord(logs: string, requestId: string): BootstrapRecord | undefined {
+  for (const line of logs.split('\n')) {
+    const record = bootstrapRecord(line);
+    if (record?.message === 'invocation' && record.requestId === requestId) return record;
+  }
+  return undefined;
+}
+
+/** Log lines without the bootstrap's own lifecycle and invocation records. */
+function userLines(logs: string): string {
+  return logs
+    .split('\n')
+    .filter((line) => {
+      const record = bootstrapRecord(line);
+      return !(record && BOOTSTRAP_MESSAGES.has(record.message ?? ''));
+    })
+    .join('\n');
+}

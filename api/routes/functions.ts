@@ -1,0 +1,153 @@
+import { PassThrough } from 'node:stream';
+import { z } from 'zod';
+import { forwardableHeaders } from '../function-proxy';
+import { Functions } from '../functions';
+import { parseRequest, queryFlag } from '../validate-request';
+import { Route } from './route';
+
+const DNS_LABEL = /^[a-z]([-a-z0-9]{0,61}[a-z0-9])?$/;
+
+const invokeQuery = z.strictObject({
+  tag: z
+    .string()
+    .regex(DNS_LABEL, 'expected a traffic tag (lower-case DNS label)')
+    .optional()
+    .meta({ description: 'Send the request to the revision with this traffic tag' }),
+});
+
+/** `30s`, `5m`, `2h` → seconds. */
+const since = z
+  .string()
+  .regex(/^\d{1,6}[smh]$/, 'expected a duration such as 30s, 5m or 2h')
+  .transform((v) => Number(v.slice(0, -1)) * { s: 1, m: 60, h: 3600 }[v.slice(-1) as 's']);
+
+const logsQuery = z.strictObject({
+  since: since.optional(),
+  tail: z.coerce.number().int().min(1).max(100_000).optional(),
+  follow: queryFlag,
+});
+
+const trafficBody = z.strictObject({
+  traffic: z
+    .array(
+      z.strictObject({
+        revision: z
+          .string()
+          .min(1)
+          .optional()
+          .meta({ description: 'A revision name, e.g. greet-00002' }),
+        latestRevision: z
+          .boolean()
+          .optional()
+          .meta({ description: 'true: whichever revision is latest ready' }),
+        tag: z
+          .string()
+          .regex(DNS_LABEL, 'expected a lower-case DNS label such as canary')
+          .optional(),
+        percent: z.number().int().min(0).max(100),
+      }),
+    )
+    .min(1)
+    .max(20),
+});
+
+/** How long PUT traffic waits for the controller to take the new split over. */
+const TRAFFIC_WAIT_MS = 10_000;
+
+/** Routes of `/projects/{project}/functions`. */
+export function functionRoutes(functions: Functions): Route[] {
+  return [
+    {
+      method: 'get',
+      path: '/projects/:project/functions',
+      summary: 'List the functions of a project with URL, readiness, revisions and traffic',
+      handle: async (req, res) => {
+        res.json({ items: await functions.list(String(req.params.project)) });
+      },
+    },
+    {
+      method: 'get',
+      path: '/projects/:project/functions/:name',
+      summary:
+        'A function: URL, readiness and its reason, latest and ready revisions, traffic (from its Knative Service)',
+      handle: async (req, res) => {
+        res.json(await functions.get(String(req.params.project), String(req.params.name)));
+      },
+    },
+    {
+      method: 'post',
+      path: '/projects/:project/functions/:name/invoke',
+      summary:
+        "Invoke a function: the body and headers go to the function, its status, headers and body come back (?tag= picks a tagged revision); 504 past the function's timeout",
+      query: invokeQuery,
+      rawBody: true,
+      handle: async (req, res) => {
+        const { tag } = parseRequest(invokeQuery, req.query, 'query');
+        const body = Buffer.isBuffer(req.body) ? req.body : undefined;
+        const { requestId, response } = await functions.invoke(
+          String(req.params.project),
+          String(req.params.name),
+          { headers: forwardableHeaders(req.headers), body, tag },
+        );
+        res.status(response.status);
+        for (const [name, value] of Object.entries(response.headers)) res.setHeader(name, value);
+        res.setHeader('x-request-id', requestId);
+        res.end(response.body);
+      },
+    },
+    {
+      method: 'get',
+      path: '/projects/:project/functions/:name/logs',
+      summary:
+        "Logs of the function's pods (?since=5m&tail=100; ?follow=true streams until the pods end or the client leaves)",
+      query: logsQuery,
+      produces: 'text/plain',
+      handle: async (req, res) => {
+        const query = parseRequest(logsQuery, req.query, 'query');
+        const project = String(req.params.project);
+        const name = String(req.params.name);
+        const limits = { sinceSeconds: query.since, tailLines: query.tail };
+        if (!query.follow) {
+          res.type('text/plain').send(await functions.logs(project, name, limits));
+          return;
+        }
+        const abort = new AbortController();
+        res.on('close', () => abort.abort());
+        const out = new PassThrough();
+        res.type('text/plain');
+        res.flushHeaders();
+        out.pipe(res);
+        await functions.followLogs(project, name, limits, out, abort.signal);
+        out.end();
+      },
+    },
+    {
+      method: 'get',
+      path: '/projects/:project/functions/:name/revisions',
+      summary: 'Revisions of a function, oldest first, with readiness, traffic share and tags',
+      handle: async (req, res) => {
+        res.json({
+          items: await functions.revisions(String(req.params.project), String(req.params.name)),
+        });
+      },
+    },
+    {
+      method: 'put',
+      path: '/projects/:project/functions/:name/traffic',
+      summary:
+        'Split traffic between revisions by percent (summing to 100), optionally tagged: blue-green and canary rollouts',
+      body: trafficBody,
+      handle: async (req, res) => {
+        const { traffic } = parseRequest(trafficBody, req.body, 'body');
+        res.json(
+          await functions.setTraffic(
+            String(req.params.project),
+            String(req.params.name),
+            traffic,
+            TRAFFIC_WAIT_MS,
+          ),
+        );
+      },
+    },
+  ];
+}

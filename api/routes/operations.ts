@@ -1,0 +1,120 @@
+import { z } from 'zod';
+import {
+  DEFAULT_HANDLERS,
+  MAX_FUNCTION_TIMEOUT_SECONDS,
+  SourceRuntimeName,
+} from '../../constructs';
+import { callerOf } from '../auth';
+import { DEFAULT_TTL_SECONDS, Operations } from '../operations';
+import { parseRequest } from '../validate-request';
+import { Route } from './route';
+
+const SOURCE_RUNTIMES = Object.keys(DEFAULT_HANDLERS) as [
+  SourceRuntimeName,
+  ...SourceRuntimeName[],
+];
+
+const sourceShape = {
+  project: z
+    .string()
+    .optional()
+    .meta({ description: 'Project to run in. Default: the token’s only project' }),
+  runtime: z.enum(SOURCE_RUNTIMES),
+  handler: z
+    .string()
+    .optional()
+    .meta({
+      description:
+        'module.function (python) or file.export (node). Default main.handler / index.handler',
+    }),
+  env: z.record(z.string(), z.string()).optional(),
+  timeoutSeconds: z
+    .number()
+    .int()
+    .min(1)
+    .max(MAX_FUNCTION_TIMEOUT_SECONDS)
+    .optional()
+    .meta({ description: 'Time limit of the invocation. Default 30' }),
+};
+
+const executeBody = z.strictObject({
+  ...sourceShape,
+  code: z.string().min(1).meta({ description: 'Source of the handler module' }),
+  input: z.unknown().optional().meta({ description: 'The event passed to the handler' }),
+});
+
+const deployBody = z
+  .strictObject({
+    ...sourceShape,
+    code: z.string().min(1).optional(),
+    files: z
+      .record(z.string(), z.string())
+      .optional()
+      .meta({ description: 'Source files by relative path' }),
+    ttlSeconds: z
+      .number()
+      .int()
+      .min(60)
+      .max(86_400)
+      .optional()
+      .meta({
+        description: `Seconds until the function is removed. Default ${DEFAULT_TTL_SECONDS}`,
+      }),
+  })
+  .superRefine((body, ctx) => {
+    if ((body.code === undefined) === (body.files === undefined)) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['code'],
+        input: undefined,
+        message: `given ${body.code === undefined ? 'neither code nor files' : 'both code and files'}, expected exactly one of them`,
+      });
+    }
+  });
+
+/** Routes of `/internal/v1/operations`: for agents holding internal tokens. */
+export function operationRoutes(operations: Operations): Route[] {
+  return [
+    {
+      method: 'post',
+      path: '/operations/execute',
+      summary:
+        'Run code once: deploy a temporary function, wait until Ready, invoke it with input, delete it; returns result or error, logs and timings',
+      body: executeBody,
+      handle: async (req, res) => {
+        const body = parseRequest(executeBody, req.body, 'body');
+        res.json(await operations.execute(callerOf(res), body));
+      },
+    },
+    {
+      method: 'post',
+      path: '/operations/deploy-function',
+      summary:
+        'Deploy a temporary function for repeated calls; it is removed after ttlSeconds (or by DELETE)',
+      body: deployBody,
+      status: 201,
+      handle: async (req, res) => {
+        const body = parseRequest(deployBody, req.body, 'body');
+        res.status(201).json(await operations.deployFunction(callerOf(res), body));
+      },
+    },
+    {
+      method: 'post',
+      path: '/operations/functions/:id/invoke',
+      summary: 'Invoke a temporary function with the JSON body as its input',
+      handle: async (req, res) => {
+        res.json(await operations.invokeFunction(callerOf(res), String(req.params.id), req.body));
+      },
+    },
+    {
+      method: 'delete',
+      path: '/operations/functions/:id',
+      summary: 'Delete a temporary function',
+      status: 204,
+      handle: async (req, res) => {
+        await operations.deleteFunction(callerOf(res), String(req.params.id));
+        res.status(204).end();
+      },
+    },
+  ];
+}
