@@ -35,6 +35,12 @@ export interface ApiConfig {
   readonly readyTimeoutSeconds: number;
   /** `HKS_JANITOR_INTERVAL_SECONDS`: how often expired ephemeral functions are removed; 0 disables. @default 30 */
   readonly janitorIntervalSeconds: number;
+  /**
+   * `HKS_EPHEMERAL_GRACE_SECONDS`: how long an execute-once function outlives its ready and
+   * invocation limits before the janitor may remove it.
+   * @default 60
+   */
+  readonly ephemeralGraceSeconds: number;
   /** `HKS_PYTHON`: the Python that syntax-checks python sources before deploying. @default "python3" */
   readonly python: string;
 }
@@ -98,6 +104,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd = process.c
   }
 
   const readyTimeoutSeconds = integer('HKS_READY_TIMEOUT_SECONDS', 60, 1, 600);
+  const ephemeralGraceSeconds = integer('HKS_EPHEMERAL_GRACE_SECONDS', 60, 0, 3600);
   const janitorIntervalSeconds = integer('HKS_JANITOR_INTERVAL_SECONDS', 30, 0, 86400);
   let functionGateway: URL | undefined;
   if (env.HKS_FUNCTION_GATEWAY) {
@@ -136,6 +143,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd = process.c
     functionGateway,
     readyTimeoutSeconds,
     janitorIntervalSeconds,
+    ephemeralGraceSeconds,
     python: env.HKS_PYTHON || 'python3',
   };
 }

@@ -58,6 +58,7 @@ async function main(): Promise<void> {
     userAudience: config.jwtAudience,
     functionGateway: config.functionGateway,
     readyTimeoutMs: config.readyTimeoutSeconds * 1000,
+    ephemeralGraceSeconds: config.ephemeralGraceSeconds,
     python: config.python,
   });
   const janitor = new Janitor(knative, kube, config.namespacePrefix, metrics, log);

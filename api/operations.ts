@@ -68,8 +68,6 @@ export interface DeployedFunction {
 /** What one invocation (or failed start) gave. */
 type Outcome = Omit<ExecutionResult, 'id' | 'durationMs' | 'timings'>;
 
-/** Time an ephemeral function of execute-once outlives its own limits, for the janitor. */
-const EXPIRY_MARGIN_SECONDS = 60;
 /** Default lifetime of a function from deploy-function. */
 export const DEFAULT_TTL_SECONDS = 3600;
 /** How long logs are awaited after an invocation for its final log line. */
@@ -88,6 +86,8 @@ export class Operations {
     private readonly kube: Kube,
     private readonly metrics: FunctionMetrics,
     private readonly readyTimeoutMs: number,
+    /** How long an execute-once function outlives its limits before it counts as leaked. */
+    private readonly graceSeconds: number,
   ) {}
 
   /**
@@ -100,7 +100,7 @@ export class Operations {
     const name = newName('exec');
     const timeoutSeconds = request.timeoutSeconds ?? 30;
     const expiresAt =
-      Date.now() / 1000 + this.readyTimeoutMs / 1000 + timeoutSeconds + EXPIRY_MARGIN_SECONDS;
+      Date.now() / 1000 + this.readyTimeoutMs / 1000 + timeoutSeconds + this.graceSeconds;
     const timings: Record<string, number> = {};
     let status = 'error';
     const objects = await this.deploy(project, name, request, expiresAt, timings);

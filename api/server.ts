@@ -31,6 +31,8 @@ export interface ServerDependencies {
   readonly functionGateway?: URL;
   /** How long execute-once waits for Ready. */
   readonly readyTimeoutMs: number;
+  /** Seconds an execute-once function outlives its limits before the janitor removes it. */
+  readonly ephemeralGraceSeconds: number;
   /** The Python that syntax-checks python sources. */
   readonly python: string;
 }
@@ -60,6 +62,7 @@ export function routeGroups(deps: ServerDependencies): RouteGroup[] {
     deps.kube,
     deps.metrics,
     deps.readyTimeoutMs,
+    deps.ephemeralGraceSeconds,
   );
   return [
     {
