@@ -1,0 +1,184 @@
+import { type KubeConfig, type V1Pod, Watch } from '@kubernetes/client-node';
+import { KubeRequestError, KubeRest } from './kube-rest';
+import type { KwokLogs } from './pod-manifest';
+import { SERVICE_LABEL } from './revision-manifest';
+import type { KnativeRevision, KnativeService, ServiceStatus } from './types';
+
+const SERVING = '/apis/serving.knative.dev/v1';
+const KWOK = '/apis/kwok.x-k8s.io/v1alpha1';
+
+/** A watch event of a Knative Service. */
+export interface ServiceEvent {
+  readonly type: 'ADDED' | 'MODIFIED' | 'DELETED' | 'BOOKMARK' | 'ERROR';
+  readonly object: KnativeService & { readonly code?: number };
+}
+
+/** Whether an error is the API server's answer with this HTTP status. */
+export function isStatus(error: unknown, code: number): boolean {
+  return error instanceof KubeRequestError && error.code === code;
+}
+
+const enc = encodeURIComponent;
+
+function decode(data: Readonly<Record<string, string>> | undefined): Record<string, string> {
+  return Object.fromEntries(
+    Object.entries(data ?? {}).map(([k, v]) => [k, Buffer.from(v, 'base64').toString('utf8')]),
+  );
+}
+
+/** JSON patch replacing an object's whole status (through the status subresource). */
+function statusPatch(status: object): object[] {
+  return [{ op: 'add', path: '/status', value: status }];
+}
+
+async function orUndefined<T>(call: Promise<T>): Promise<T | undefined> {
+  try {
+    return await call;
+  } catch (error) {
+    if (isStatus(error, 404)) return undefined;
+    throw error;
+  }
+}
+
+/** The Kubernetes calls the stand-in makes, typed to the objects it handles. */
+export class KubeAccess {
+  private readonly rest: KubeRest;
+
+  constructor(private readonly config: KubeConfig) {
+    this.rest = new KubeRest(config);
+  }
+
+  /** Every Knative Service, and the list's resource version to watch from. */
+  public async listServices(): Promise<{ items: KnativeService[]; resourceVersion: string }> {
+    const list = await this.rest.request<{
+      items: KnativeService[];
+      metadata?: { resourceVersion?: string };
+    }>('GET', `${SERVING}/services`);
+    return { items: list.items, resourceVersion: list.metadata?.resourceVersion ?? '' };
+  }
+
+  /**
+   * Watches Knative Services in all namespaces from a resource version.
+   * @returns aborts the watch
+   */
+  public watchServices(
+    resourceVersion: string,
+    onEvent: (event: ServiceEvent) => void,
+    onDone: (error: unknown) => void,
+  ): Promise<AbortController> {
+    return new Watch(this.config).watch(
+      `${SERVING}/services`,
+      { resourceVersion, allowWatchBookmarks: true, timeoutSeconds: 300 },
+      (type: string, object: ServiceEvent['object']) =>
+        onEvent({ type: type as ServiceEvent['type'], object }),
+      onDone,
+    );
+  }
+
+  /** Every Revision, for the Services of all namespaces. */
+  public async listAllRevisions(): Promise<KnativeRevision[]> {
+    return (await this.rest.request<{ items: KnativeRevision[] }>('GET', `${SERVING}/revisions`))
+      .items;
+  }
+
+  /** The Revisions of a Service (by Knative's service label). */
+  public async listRevisions(namespace: string, service: string): Promise<KnativeRevision[]> {
+    const selector = enc(`${SERVICE_LABEL}=${service}`);
+    const path = `${SERVING}/namespaces/${enc(namespace)}/revisions?labelSelector=${selector}`;
+    return (await this.rest.request<{ items: KnativeRevision[] }>('GET', path)).items;
+  }
+
+  public createRevision(revision: KnativeRevision): Promise<KnativeRevision> {
+    const path = `${SERVING}/namespaces/${enc(revision.metadata.namespace)}/revisions`;
+    return this.rest.request('POST', path, revision);
+  }
+
+  /** Deletes a Revision; a missing one is fine. */
+  public async deleteRevision(namespace: string, name: string): Promise<void> {
+    await orUndefined(
+      this.rest.request('DELETE', `${SERVING}/namespaces/${enc(namespace)}/revisions/${enc(name)}`),
+    );
+  }
+
+  public async writeRevisionStatus(
+    revision: KnativeRevision,
+    status: NonNullable<KnativeRevision['status']>,
+  ): Promise<void> {
+    const { namespace, name } = revision.metadata;
+    const path = `${SERVING}/namespaces/${enc(namespace)}/revisions/${enc(name)}/status`;
+    await this.rest.request('PATCH', path, statusPatch(status), 'application/json-patch+json');
+  }
+
+  public async writeServiceStatus(
+    namespace: string,
+    name: string,
+    status: ServiceStatus,
+  ): Promise<void> {
+    const path = `${SERVING}/namespaces/${enc(namespace)}/services/${enc(name)}/status`;
+    await this.rest.request('PATCH', path, statusPatch(status), 'application/json-patch+json');
+  }
+
+  /** A ConfigMap's data, undefined when it does not exist. */
+  public async configMap(
+    namespace: string,
+    name: string,
+  ): Promise<Record<string, string> | undefined> {
+    const path = `/api/v1/namespaces/${enc(namespace)}/configmaps/${enc(name)}`;
+    const map = await orUndefined(
+      this.rest.request<{ data?: Record<string, string> }>('GET', path),
+    );
+    return map === undefined ? undefined : { ...map.data };
+  }
+
+  /** A Secret's data, decoded; undefined when it does not exist. */
+  public async secret(
+    namespace: string,
+    name: string,
+  ): Promise<Record<string, string> | undefined> {
+    const path = `/api/v1/namespaces/${enc(namespace)}/secrets/${enc(name)}`;
+    const secret = await orUndefined(
+      this.rest.request<{ data?: Record<string, string> }>('GET', path),
+    );
+    return secret === undefined ? undefined : decode(secret.data);
+  }
+
+  public createPod(pod: V1Pod): Promise<V1Pod> {
+    const path = `/api/v1/namespaces/${enc(pod.metadata?.namespace ?? '')}/pods`;
+    return this.rest.request('POST', path, pod);
+  }
+
+  /** Names of the pods matching a label selector. */
+  public async podNames(namespace: string, labelSelector: string): Promise<string[]> {
+    const path = `/api/v1/namespaces/${enc(namespace)}/pods?labelSelector=${enc(labelSelector)}`;
+    const list = await this.rest.request<{ items: V1Pod[] }>('GET', path);
+    return list.items.map((pod) => pod.metadata?.name ?? '').filter((name) => name !== '');
+  }
+
+  /** Deletes a pod at once; a missing pod is fine. */
+  public async deletePod(namespace: string, name: string): Promise<void> {
+    const path = `/api/v1/namespaces/${enc(namespace)}/pods/${enc(name)}?gracePeriodSeconds=0`;
+    await orUndefined(this.rest.request('DELETE', path));
+  }
+
+  public async createLogs(logs: KwokLogs): Promise<void> {
+    const path = `${KWOK}/namespaces/${enc(logs.metadata.namespace)}/logs`;
+    await this.rest.request('POST', path, logs);
+  }
+
+  /** Deletes a kwok Logs object; a missing one is fine. */
+  public async deleteLogs(namespace: string, name: string): Promise<void> {
+    await orUndefined(
+      this.rest.request('DELETE', `${KWOK}/namespaces/${enc(namespace)}/logs/${enc(name)}`),
+    );
+  }
+
+  /** Whether the cluster serves kwok's Logs kind (kwok with `--enable-crds=Logs`). */
+  public async hasKwokLogs(): Promise<boolean> {
+    return (await orUndefined(this.rest.request('GET', `${KWOK}/logs?limit=1`))) !== undefined;
+  }
+
+  /** Closes pooled connections. */
+  public close(): void {
+    this.rest.close();
+  }
+}

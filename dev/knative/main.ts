@@ -1,0 +1,83 @@
+#!/usr/bin/env -S npx tsx
+/**
+ * `npm run dev:knative -- [--state-dir <dir>] [--namespace-prefix <prefix>] [--log-format json|plain]`
+ *
+ * The Knative controller stand-in, for development and tests only (never used outside them):
+ * against the cluster of `KUBECONFIG` (e.g. `npm run cluster:up`, which has the Knative
+ * Serving CRDs but no Knative controller) it turns Knative Services into Revisions, runs
+ * source-runtime functions as local processes behind a router on 127.0.0.1 and writes the
+ * Services' status. One line per action on stdout. Ctrl-C (SIGINT) or SIGTERM stops every
+ * process it started. Exit codes: 0 stopped, 1 could not start, 2 bad usage.
+ */
+import { Command } from 'commander';
+import { parseArguments } from '../../cli/parse-arguments';
+import { type ActionLogFormat, consoleActionLog } from './action-log';
+import { startKnativeStandIn } from './stand-in';
+
+interface StandInFlags {
+  readonly stateDir?: string;
+  readonly namespacePrefix?: string;
+  readonly logFormat: string;
+  readonly readyTimeout: string;
+}
+
+async function main(argv: readonly string[]): Promise<number> {
+  const program = new Command('dev:knative')
+    .description(
+      'Knative controller stand-in for development and tests: Revisions, local function processes, routers, Service status',
+    )
+    .option('--state-dir <dir>', 'folder for revision files and logs (default: .hks/knative)')
+    .option('--namespace-prefix <prefix>', 'only handle Services in namespaces with this prefix')
+    .option('--log-format <format>', 'json or plain', 'plain')
+    .option('--ready-timeout <seconds>', 'how long a function may take to become healthy', '30');
+  const exit = parseArguments(program, argv);
+  if (exit !== undefined) return exit;
+  const flags = program.opts<StandInFlags>();
+  if (flags.logFormat !== 'json' && flags.logFormat !== 'plain') {
+    process.stderr.write(
+      `--log-format: given ${JSON.stringify(flags.logFormat)}, expected json or plain\n`,
+    );
+    return 2;
+  }
+  const readyTimeout = Number(flags.readyTimeout);
+  if (!Number.isFinite(readyTimeout) || readyTimeout <= 0) {
+    process.stderr.write(
+      `--ready-timeout: given ${JSON.stringify(flags.readyTimeout)}, expected a number of seconds above 0\n`,
+    );
+    return 2;
+  }
+  const log = consoleActionLog(flags.logFormat as ActionLogFormat);
+  let standIn;
+  try {
+    standIn = await startKnativeStandIn({
+      stateDir: flags.stateDir,
+      namespacePrefix: flags.namespacePrefix,
+      readyTimeoutMs: readyTimeout * 1000,
+      log,
+    });
+  } catch (error) {
+    process.stderr.write(
+      `dev:knative: could not start: ${error instanceof Error ? error.message : String(error)}\n`,
+    );
+    return 1;
+  }
+  const signal = await new Promise<NodeJS.Signals>((resolve) => {
+    // Stay subscribed: npm and tsx pass a terminal's Ctrl-C on as well, and a second signal
+    // must not end the process before its children are stopped.
+    process.on('SIGINT', () => resolve('SIGINT'));
+    process.on('SIGTERM', () => resolve('SIGTERM'));
+  });
+  log('stopping', { signal });
+  await standIn.stop();
+  return 0;
+}
+
+main(process.argv.slice(2)).then(
+  (code) => process.exit(code),
+  (error: unknown) => {
+    process.stderr.write(
+      `${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`,
+    );
+    process.exit(1);
+  },
+);

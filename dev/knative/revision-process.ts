@@ -1,0 +1,162 @@
+import { type ChildProcess, spawn } from 'node:child_process';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { get } from 'node:http';
+import { CriLogFile } from './cri-log';
+import { freePort } from './free-port';
+import { type LocalRuntimePlan, planFolders } from './local-runtime';
+
+/** How a revision's process is started and awaited. */
+export interface RevisionProcessOptions {
+  readonly plan: LocalRuntimePlan;
+  /** CRI-format log file of the process's stdout and stderr. */
+  readonly logFile: string;
+  /** Variables Knative sets besides the container's (`K_SERVICE`, ...); `PORT` is added. */
+  readonly extraEnv: Readonly<Record<string, string>>;
+  /** How long the process may take to answer `GET /healthz` with 200. */
+  readonly readyTimeoutMs: number;
+  /** Pause between health checks. */
+  readonly pollIntervalMs: number;
+}
+
+/** How a start ended: healthy, or why not (a Knative `Ready: False` reason and message). */
+export type StartOutcome =
+  | { readonly ready: true; readonly port: number; readonly startMs: number }
+  | { readonly ready: false; readonly reason: string; readonly message: string };
+
+/** How a process ended. */
+export interface ProcessExit {
+  readonly code: number | null;
+  readonly signal: NodeJS.Signals | null;
+}
+
+/** Time a process gets between SIGTERM and SIGKILL. */
+export const STOP_GRACE_MS = 2_000;
+
+/** Every process started and not yet exited, killed if this process exits first. */
+const running = new Set<ChildProcess>();
+process.once('exit', () => {
+  for (const child of running) child.kill('SIGKILL');
+});
+
+function healthy(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const req = get({ host: '127.0.0.1', port, path: '/healthz', timeout: 1_000 }, (res) => {
+      res.resume();
+      resolve(res.statusCode === 200);
+    });
+    req.on('timeout', () => req.destroy());
+    req.on('error', () => resolve(false));
+  });
+}
+
+function describeExit(exit: ProcessExit): string {
+  return exit.code === null ? `signal ${exit.signal}` : `exit code ${exit.code}`;
+}
+
+/**
+ * A revision's container run as a local process: its files written, stdout and stderr
+ * captured in a CRI-format log file, started on a free port and awaited healthy.
+ */
+export class RevisionProcess {
+  /** Resolves with the start's outcome (healthy, exited or never healthy). */
+  public readonly started: Promise<StartOutcome>;
+  /** Resolves when the process has exited. */
+  public readonly exited: Promise<ProcessExit>;
+  private exit: ProcessExit | undefined;
+
+  private constructor(
+    private readonly child: ChildProcess,
+    public readonly port: number,
+    private readonly log: CriLogFile,
+    options: RevisionProcessOptions,
+  ) {
+    running.add(child);
+    child.stdout?.on('data', (chunk: Buffer) => log.write('stdout', chunk));
+    child.stderr?.on('data', (chunk: Buffer) => log.write('stderr', chunk));
+    this.exited = new Promise((resolve) => {
+      const done = (code: number | null, signal: NodeJS.Signals | null) => {
+        running.delete(child);
+        this.exit = { code, signal };
+        log.close();
+        resolve(this.exit);
+      };
+      child.once('close', done);
+      child.once('error', (error) => {
+        log.write('stderr', `${error.message}\n`);
+        done(127, null);
+      });
+    });
+    this.started = this.awaitHealthy(options);
+  }
+
+  /**
+   * Writes the plan's files and starts its program on a free port.
+   * @returns the running process; {@link started} tells whether it became healthy
+   */
+  public static async start(options: RevisionProcessOptions): Promise<RevisionProcess> {
+    const { plan } = options;
+    for (const folder of planFolders(plan)) mkdirSync(folder, { recursive: true });
+    for (const [file, content] of Object.entries(plan.files)) writeFileSync(file, content);
+    const port = await freePort();
+    const log = new CriLogFile(options.logFile);
+    const child = spawn(plan.program, [...plan.args], {
+      env: {
+        PATH: process.env.PATH ?? '/usr/local/bin:/usr/bin:/bin',
+        ...plan.env,
+        ...options.extraEnv,
+        PORT: String(port),
+      },
+      stdio: ['ignore', 'pipe', 'pipe'],
+      // Its own process group: a terminal's Ctrl-C reaches the stand-in, which drains it.
+      detached: true,
+    });
+    return new RevisionProcess(child, port, log, options);
+  }
+
+  /** The process id (undefined when it could not be spawned). */
+  public get pid(): number | undefined {
+    return this.child.pid;
+  }
+
+  /** The last lines the process printed. */
+  public logTail(): string {
+    return this.log.tail();
+  }
+
+  /** SIGTERM, then SIGKILL after {@link STOP_GRACE_MS}; resolves when it has exited. */
+  public async stop(): Promise<ProcessExit> {
+    if (this.exit !== undefined) return this.exit;
+    this.child.kill('SIGTERM');
+    const timer = setTimeout(() => this.child.kill('SIGKILL'), STOP_GRACE_MS);
+    const exit = await this.exited;
+    clearTimeout(timer);
+    return exit;
+  }
+
+  private async awaitHealthy(options: RevisionProcessOptions): Promise<StartOutcome> {
+    const begin = Date.now();
+    const deadline = begin + options.readyTimeoutMs;
+    let exited = false;
+    void this.exited.then(() => (exited = true));
+    while (!exited && Date.now() < deadline) {
+      if (await healthy(this.port))
+        return { ready: true, port: this.port, startMs: Date.now() - begin };
+      if (exited) break;
+      await new Promise((r) => setTimeout(r, options.pollIntervalMs));
+    }
+    if (exited || this.exit !== undefined) {
+      const exit = await this.exited;
+      return {
+        ready: false,
+        reason: 'ExitCode',
+        message: `Container failed with ${describeExit(exit)}: ${this.logTail() || '(no output)'}`,
+      };
+    }
+    await this.stop();
+    return {
+      ready: false,
+      reason: 'HealthCheckFailed',
+      message: `Container did not answer GET /healthz with 200 within ${options.readyTimeoutMs} ms; it was stopped. Output: ${this.logTail() || '(no output)'}`,
+    };
+  }
+}

@@ -1,0 +1,486 @@
+import { randomBytes } from 'node:crypto';
+import { rmSync } from 'node:fs';
+import { join } from 'node:path';
+import type { ActionLog } from './action-log';
+import { type KubeAccess, isStatus } from './kube-access';
+import { type LocalRuntimePlan, type NotRunnable, planLocalRuntime } from './local-runtime';
+import { STAND_IN_LABEL, buildLogs, buildPod } from './pod-manifest';
+import {
+  REVISION_LABEL,
+  TEMPLATE_HASH_ANNOTATION,
+  buildRevision,
+  revisionGeneration,
+  templateHash,
+} from './revision-manifest';
+import { RevisionProcess } from './revision-process';
+import { type RouteTarget, ServiceRouter } from './router';
+import { serviceStatus, withTransitionTimes } from './service-status';
+import { resolveTraffic } from './traffic';
+import type { KnativeCondition, KnativeRevision, KnativeService } from './types';
+
+/** What every Service's reconciler shares. */
+export interface ReconcilerContext {
+  readonly kube: KubeAccess;
+  readonly log: ActionLog;
+  readonly stateDir: string;
+  readonly readyTimeoutMs: number;
+  readonly healthPollMs: number;
+  /** Node labels of the pods standing for revision processes; undefined: no pods. */
+  readonly podNodeSelector: Readonly<Record<string, string>> | undefined;
+  /** Whether kwok serves per-pod logs from Logs objects. */
+  readonly kwokLogs: boolean;
+}
+
+/** One revision as the stand-in tracks it. */
+interface RevisionState {
+  object: KnativeRevision;
+  readonly name: string;
+  readonly generation: number;
+  readonly hash: string | undefined;
+  /** Resolves with the Revision as stored (with its uid) once created. */
+  created: Promise<KnativeRevision | undefined>;
+  ready: KnativeCondition;
+  process?: RevisionProcess;
+  starting: boolean;
+  pods: string[];
+}
+
+const unknown = (reason: string, message: string): KnativeCondition => ({
+  type: 'Ready',
+  status: 'Unknown',
+  reason,
+  message,
+});
+
+function errorMessage(error: unknown): string {
+  if (typeof error === 'object' && error !== null && 'body' in error) {
+    const body = (error as { body?: unknown }).body;
+    if (typeof body === 'string') {
+      try {
+        return (JSON.parse(body) as { message?: string }).message ?? body;
+      } catch {
+        return body;
+      }
+    }
+  }
+  return error instanceof Error ? error.message : String(error);
+}
+
+/**
+ * Plays Knative's controllers for one Service: a Revision per template change, a local
+ * process per routed revision (with a pod and kwok Logs object standing for it), a router
+ * on 127.0.0.1 splitting requests by the traffic targets, and the Service's status.
+ * Every change is applied in order; status writes are coalesced to the latest state.
+ */
+export class ServiceReconciler {
+  private service: KnativeService;
+  private revisions: RevisionState[] = [];
+  private router: ServiceRouter | undefined;
+  private queue: Promise<void> = Promise.resolve();
+  private closed = false;
+  private conditions: readonly KnativeCondition[] | undefined;
+  private lastWritten = '';
+  private statusDirty = false;
+  private statusWriting: Promise<void> | undefined;
+  /** When the watch event that created the newest revision arrived (for latency figures). */
+  private pendingSince: number | undefined;
+  /** How long the newest healthy process took from spawn to healthy (for latency figures). */
+  private runtimeStartMs: number | undefined;
+
+  /**
+   * @param ctx what every reconciler shares
+   * @param service the Service as first seen
+   * @param existing its Revisions already stored (from an earlier run of the stand-in)
+   */
+  constructor(
+    private readonly ctx: ReconcilerContext,
+    service: KnativeService,
+    existing: readonly KnativeRevision[],
+  ) {
+    this.service = service;
+    this.revisions = existing
+      .filter((object) =>
+        object.metadata.ownerReferences?.some((o) => o.uid === service.metadata.uid),
+      )
+      .map((object) => ({
+        object,
+        name: object.metadata.name,
+        generation: revisionGeneration(object),
+        hash: object.metadata.annotations?.[TEMPLATE_HASH_ANNOTATION],
+        created: Promise.resolve(object),
+        ready: unknown('Restarting', 'The stand-in has not started this revision yet.'),
+        starting: false,
+        pods: [],
+      }))
+      .sort((a, b) => a.generation - b.generation);
+  }
+
+  /** The Service's uid (a Service deleted and created again is a new reconciler). */
+  public get uid(): string | undefined {
+    return this.service.metadata.uid;
+  }
+
+  private get key(): string {
+    return `${this.service.metadata.namespace}/${this.service.metadata.name}`;
+  }
+
+  /** Takes a new version of the Service (seen at `receivedAt`, epoch ms) and reconciles it. */
+  public update(service: KnativeService, receivedAt: number): Promise<void> {
+    this.service = service;
+    return this.enqueue(() => this.reconcile(receivedAt)).then((ok) => {
+      // A failed step (e.g. the API server briefly unavailable) is tried again.
+      if (!ok && !this.closed) setTimeout(() => void this.update(this.service, receivedAt), 1_000);
+    });
+  }
+
+  /**
+   * Stops every process, deletes the pods and Logs objects, closes the router.
+   * @param removeState also delete the Service's local folder (the Service was deleted)
+   */
+  public async shutdown(removeState: boolean): Promise<void> {
+    await this.enqueue(async () => {
+      if (this.closed) return;
+      this.closed = true;
+      const { namespace, name } = this.service.metadata;
+      await Promise.all(
+        this.revisions.map(async (state) => {
+          const exit = await state.process?.stop();
+          if (exit !== undefined) {
+            this.ctx.log('process stopped', {
+              service: this.key,
+              revision: state.name,
+              code: exit.code ?? undefined,
+              signal: exit.signal ?? undefined,
+            });
+          }
+          await Promise.all(state.pods.map((pod) => this.deletePod(namespace, pod)));
+        }),
+      );
+      await this.router?.close();
+      if (removeState)
+        rmSync(join(this.ctx.stateDir, namespace, name), { recursive: true, force: true });
+      this.ctx.log(removeState ? 'service removed' : 'service released', { service: this.key });
+    });
+  }
+
+  /** Runs a step after the ones before it; resolves false when it failed (and was logged). */
+  private enqueue(step: () => Promise<void>): Promise<boolean> {
+    const next = this.queue.then(step).then(
+      () => true,
+      (error: unknown) => {
+        this.ctx.log('error', { service: this.key, message: errorMessage(error) });
+        return false;
+      },
+    );
+    this.queue = next.then(() => undefined);
+    return next;
+  }
+
+  private async reconcile(receivedAt: number): Promise<void> {
+    if (this.closed) return;
+    if (this.router === undefined) {
+      this.router = await ServiceRouter.open();
+      this.ctx.log('service tracked', {
+        service: this.key,
+        url: this.router.url,
+        revisions: this.revisions.length,
+      });
+    }
+
+    const hash = templateHash(this.service.spec.template);
+    if (this.revisions.at(-1)?.hash !== hash) this.createRevision(hash, receivedAt);
+
+    const needed = new Set([this.revisions.at(-1)?.name]);
+    for (const target of this.service.spec.traffic ?? []) needed.add(target.revisionName);
+    for (const state of this.revisions) {
+      if (needed.has(state.name) && state.process === undefined && !state.starting) {
+        this.startRevision(state);
+      }
+    }
+    this.scheduleStatus();
+  }
+
+  private createRevision(hash: string, receivedAt: number): void {
+    const generation = Math.max(0, ...this.revisions.map((r) => r.generation)) + 1;
+    const object = buildRevision(this.service, generation);
+    const state: RevisionState = {
+      object,
+      name: object.metadata.name,
+      generation,
+      hash,
+      created: Promise.resolve(undefined),
+      ready: unknown('Deploying', 'The revision is starting.'),
+      starting: false,
+      pods: [],
+    };
+    state.created = this.storeRevision(object).then(
+      (stored) => {
+        state.object = stored;
+        this.ctx.log('revision created', { service: this.key, revision: state.name });
+        return stored;
+      },
+      (error: unknown) => {
+        this.ctx.log('error', {
+          service: this.key,
+          revision: state.name,
+          message: `create Revision: ${errorMessage(error)}`,
+        });
+        return undefined;
+      },
+    );
+    this.revisions.push(state);
+    this.pendingSince = receivedAt;
+    this.runtimeStartMs = undefined;
+  }
+
+  /**
+   * Creates the Revision; one of the same name left by a deleted Service of the same name
+   * (not yet garbage-collected) is deleted first.
+   */
+  private async storeRevision(object: KnativeRevision): Promise<KnativeRevision> {
+    try {
+      return await this.ctx.kube.createRevision(object);
+    } catch (error) {
+      if (!isStatus(error, 409)) throw error;
+      const { namespace, name } = object.metadata;
+      await this.ctx.kube.deleteRevision(namespace, name);
+      return this.ctx.kube.createRevision(object);
+    }
+  }
+
+  private revisionDir(state: RevisionState): string {
+    const { namespace, name } = this.service.metadata;
+    return join(this.ctx.stateDir, namespace, name, state.name);
+  }
+
+  private startRevision(state: RevisionState): void {
+    state.starting = true;
+    void this.runRevision(state)
+      .catch((error: unknown) => {
+        this.setReady(state, {
+          type: 'Ready',
+          status: 'False',
+          reason: 'InternalError',
+          message: errorMessage(error),
+        });
+      })
+      .finally(() => (state.starting = false));
+  }
+
+  private async runRevision(state: RevisionState): Promise<void> {
+    const { namespace, name } = this.service.metadata;
+    const dir = this.revisionDir(state);
+    rmSync(dir, { recursive: true, force: true });
+    const plan: LocalRuntimePlan | NotRunnable = await planLocalRuntime(state.object.spec, dir, {
+      configMap: (n) => this.ctx.kube.configMap(namespace, n),
+      secret: (n) => this.ctx.kube.secret(namespace, n),
+    });
+    if (!plan.runnable) {
+      this.setReady(state, {
+        type: 'Ready',
+        status: 'False',
+        reason: plan.reason,
+        message: plan.message,
+      });
+      return;
+    }
+    const process = await RevisionProcess.start({
+      plan,
+      logFile: join(dir, 'container.log'),
+      extraEnv: { K_SERVICE: name, K_CONFIGURATION: name, K_REVISION: state.name },
+      readyTimeoutMs: this.ctx.readyTimeoutMs,
+      pollIntervalMs: this.ctx.healthPollMs,
+    });
+    state.process = process;
+    this.ctx.log('process started', {
+      service: this.key,
+      revision: state.name,
+      pid: process.pid,
+      port: process.port,
+      program: plan.program,
+    });
+    const outcome = await process.started;
+    // The pod and Revision status are written after the Service's status: they are not on
+    // the path of anyone waiting for Ready.
+    void this.afterStatus().then(() => this.createPod(state, join(dir, 'container.log')));
+    if (this.closed) return;
+    if (outcome.ready) {
+      this.ctx.log('process healthy', {
+        service: this.key,
+        revision: state.name,
+        startMs: outcome.startMs,
+      });
+      this.setReady(state, { type: 'Ready', status: 'True' }, outcome.startMs);
+      void process.exited.then((exit) => {
+        if (this.closed) return;
+        this.setReady(state, {
+          type: 'Ready',
+          status: 'False',
+          reason: 'ExitCode',
+          message: `Container failed with ${exit.code === null ? `signal ${exit.signal}` : `exit code ${exit.code}`}: ${process.logTail() || '(no output)'}`,
+        });
+      });
+    } else {
+      this.setReady(state, {
+        type: 'Ready',
+        status: 'False',
+        reason: outcome.reason,
+        message: outcome.message,
+      });
+    }
+  }
+
+  private setReady(state: RevisionState, ready: KnativeCondition, startMs?: number): void {
+    state.ready = ready;
+    if (startMs !== undefined) this.runtimeStartMs = startMs;
+    if (ready.status === 'False') {
+      this.ctx.log('revision failed', {
+        service: this.key,
+        revision: state.name,
+        reason: ready.reason,
+        message: ready.message,
+      });
+    }
+    this.scheduleStatus();
+    void Promise.all([state.created, this.afterStatus()]).then(async ([stored]) => {
+      if (stored === undefined || this.closed) return;
+      const conditions = withTransitionTimes(
+        [ready, { ...ready, type: 'ContainerHealthy' }],
+        stored.status?.conditions,
+        new Date(),
+      );
+      await this.ctx.kube
+        .writeRevisionStatus(stored, {
+          observedGeneration: stored.metadata.generation ?? 1,
+          conditions,
+        })
+        .catch((error: unknown) => {
+          if (!isStatus(error, 404)) {
+            this.ctx.log('error', {
+              service: this.key,
+              revision: state.name,
+              message: `write Revision status: ${errorMessage(error)}`,
+            });
+          }
+        });
+    });
+  }
+
+  private async createPod(state: RevisionState, logsFile: string): Promise<void> {
+    const selector = this.ctx.podNodeSelector;
+    const stored = await state.created;
+    if (selector === undefined || stored === undefined || this.closed) return;
+    const { namespace } = this.service.metadata;
+    try {
+      const stale = await this.ctx.kube.podNames(
+        namespace,
+        `${REVISION_LABEL}=${state.name},${STAND_IN_LABEL}=true`,
+      );
+      await Promise.all(stale.map((pod) => this.deletePod(namespace, pod)));
+      const podName = `${state.name}-deployment-${randomBytes(3).toString('hex')}`;
+      const pod = await this.ctx.kube.createPod(buildPod(stored, podName, selector));
+      state.pods.push(podName);
+      if (this.ctx.kwokLogs) await this.ctx.kube.createLogs(buildLogs(pod, logsFile));
+      this.ctx.log('pod created', { service: this.key, revision: state.name, pod: podName });
+      if (this.closed) await this.deletePod(namespace, podName);
+    } catch (error) {
+      this.ctx.log('error', {
+        service: this.key,
+        revision: state.name,
+        message: `create pod: ${errorMessage(error)}`,
+      });
+    }
+  }
+
+  private async deletePod(namespace: string, pod: string): Promise<void> {
+    await Promise.all([
+      this.ctx.kube.deletePod(namespace, pod),
+      this.ctx.kwokLogs ? this.ctx.kube.deleteLogs(namespace, pod) : undefined,
+    ]).catch((error: unknown) =>
+      this.ctx.log('error', {
+        service: this.key,
+        pod,
+        message: `delete pod: ${errorMessage(error)}`,
+      }),
+    );
+  }
+
+  /** Resolves when the status writes under way are done. */
+  private afterStatus(): Promise<void> {
+    return this.statusWriting ?? Promise.resolve();
+  }
+
+  /** Marks the status out of date and writes it (coalescing writes already under way). */
+  private scheduleStatus(): void {
+    this.statusDirty = true;
+    this.statusWriting ??= this.drainStatus().finally(() => (this.statusWriting = undefined));
+  }
+
+  private async drainStatus(): Promise<void> {
+    while (this.statusDirty && !this.closed) {
+      this.statusDirty = false;
+      await this.writeStatus().catch((error: unknown) => {
+        if (!isStatus(error, 404))
+          this.ctx.log('error', {
+            service: this.key,
+            message: `write status: ${errorMessage(error)}`,
+          });
+      });
+    }
+  }
+
+  private async writeStatus(): Promise<void> {
+    const router = this.router;
+    if (router === undefined) return;
+    const { name, namespace, generation } = this.service.metadata;
+    const live = new Map(
+      this.revisions
+        .filter((r) => r.ready.status === 'True' && r.process !== undefined)
+        .map((r) => [r.name, r.process?.port ?? 0]),
+    );
+    const latestReady = [...this.revisions].reverse().find((r) => live.has(r.name))?.name;
+    const traffic = resolveTraffic(name, this.service.spec.traffic, latestReady, (r) =>
+      live.has(r),
+    );
+    router.route(
+      traffic.ok
+        ? traffic.targets.map((t): RouteTarget => ({ ...t, port: live.get(t.revisionName) ?? 0 }))
+        : [],
+    );
+    const latest = this.revisions.at(-1);
+    const status = serviceStatus({
+      serviceName: name,
+      generation: generation ?? 1,
+      url: router.url,
+      latestCreated: latest === undefined ? undefined : { name: latest.name, ready: latest.ready },
+      latestReadyRevisionName: latestReady,
+      traffic,
+      previous: this.conditions,
+    });
+    const text = JSON.stringify(status);
+    if (text === this.lastWritten) return;
+    // Never name a revision in the status before it exists.
+    await Promise.all(this.revisions.map((r) => r.created));
+    await this.ctx.kube.writeServiceStatus(namespace, name, status);
+    this.lastWritten = text;
+    this.conditions = status.conditions;
+    const ready = status.conditions?.find((c) => c.type === 'Ready');
+    const sinceEventMs =
+      this.pendingSince === undefined ? undefined : Date.now() - this.pendingSince;
+    const startMs = this.runtimeStartMs;
+    if (ready?.status !== 'Unknown') this.pendingSince = undefined;
+    this.ctx.log('service status', {
+      service: this.key,
+      ready: ready?.status,
+      reason: ready?.reason,
+      latestReady,
+      traffic: status.traffic
+        ?.map((t) => `${t.revisionName}=${t.percent}${t.tag ? `(${t.tag})` : ''}`)
+        .join(','),
+      sinceEventMs,
+      runtimeStartMs: sinceEventMs === undefined ? undefined : startMs,
+      overheadMs:
+        sinceEventMs === undefined || startMs === undefined ? undefined : sinceEventMs - startMs,
+    });
+  }
+}

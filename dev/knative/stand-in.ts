@@ -1,0 +1,191 @@
+import { mkdirSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { KubeConfig } from '@kubernetes/client-node';
+import { type ActionLog, silentActionLog } from './action-log';
+import { KubeAccess, type ServiceEvent } from './kube-access';
+import { ServiceReconciler } from './service-reconciler';
+import { SERVICE_LABEL } from './revision-manifest';
+import type { KnativeRevision, KnativeService } from './types';
+
+/** Options of {@link startKnativeStandIn}. */
+export interface KnativeStandInOptions {
+  /**
+   * Path of the kubeconfig file of the cluster.
+   * @default - `KUBECONFIG`, else `~/.kube/config`, else the in-cluster service account
+   */
+  readonly kubeconfig?: string;
+  /**
+   * Folder for revisions' files and logs (`<namespace>/<service>/<revision>/`).
+   * @default - `.hks/knative` in the repository
+   */
+  readonly stateDir?: string;
+  /**
+   * Only Services in namespaces starting with this prefix are handled.
+   * @default - every namespace
+   */
+  readonly namespacePrefix?: string;
+  /**
+   * Receives one line per action.
+   * @default - nothing is logged
+   */
+  readonly log?: ActionLog;
+  /**
+   * How long a revision's process may take to answer `GET /healthz` with 200.
+   * @default 30000
+   */
+  readonly readyTimeoutMs?: number;
+  /**
+   * Pause between health checks of a starting process.
+   * @default 20
+   */
+  readonly healthPollMs?: number;
+  /**
+   * Node labels of the pods standing for revision processes (kwok's fake nodes, where nothing
+   * runs for real); `false` creates no pods.
+   * @default { type: 'kwok' }
+   */
+  readonly podNodeSelector?: Readonly<Record<string, string>> | false;
+}
+
+/** A running stand-in. */
+export interface KnativeStandIn {
+  /** Stops watching, stops every process and deletes the pods it created. */
+  stop(): Promise<void>;
+}
+
+/** Pause before listing again after a failed list or watch. */
+const RETRY_MS = 1_000;
+
+/**
+ * Starts the Knative controller stand-in — for development and tests only, never used in
+ * production: it watches `serving.knative.dev/v1` Services in all namespaces and plays
+ * Knative's part for them (Revisions, source-runtime functions run as local processes with
+ * pods and logs on kwok's fake nodes, a router per Service on 127.0.0.1, Service status).
+ * Resolves once the Services already there are listed and the watch runs.
+ */
+export async function startKnativeStandIn(
+  options: KnativeStandInOptions = {},
+): Promise<KnativeStandIn> {
+  const config = loadKubeConfig(options.kubeconfig);
+  const kube = new KubeAccess(config);
+  const log = options.log ?? silentActionLog;
+  const stateDir = resolve(options.stateDir ?? join(__dirname, '..', '..', '.hks', 'knative'));
+  mkdirSync(stateDir, { recursive: true });
+  const prefix = options.namespacePrefix ?? '';
+  const podNodeSelector =
+    options.podNodeSelector === false ? undefined : (options.podNodeSelector ?? { type: 'kwok' });
+  const kwokLogs = podNodeSelector !== undefined && (await kube.hasKwokLogs());
+  if (podNodeSelector !== undefined && !kwokLogs) {
+    log('warning', {
+      message:
+        'kwok Logs objects are not served (kwok needs --enable-crds=Logs and its CRD); pod logs will not show the processes output',
+    });
+  }
+  const ctx = {
+    kube,
+    log,
+    stateDir,
+    readyTimeoutMs: options.readyTimeoutMs ?? 30_000,
+    healthPollMs: options.healthPollMs ?? 20,
+    podNodeSelector,
+    kwokLogs,
+  };
+  const services = new Map<string, ServiceReconciler>();
+  // Revisions stored before this start, by Service: listed once, so that reacting to a new
+  // Service costs no extra call (the stand-in is the only writer of Revisions).
+  const stored = new Map<string, KnativeRevision[]>();
+  for (const revision of await kube.listAllRevisions()) {
+    const service = revision.metadata.labels?.[SERVICE_LABEL];
+    if (service === undefined) continue;
+    const k = `${revision.metadata.namespace}/${service}`;
+    stored.set(k, [...(stored.get(k) ?? []), revision]);
+  }
+  let stopped = false;
+  let watch: AbortController | undefined;
+  let retry: NodeJS.Timeout | undefined;
+
+  const key = (s: KnativeService) => `${s.metadata.namespace}/${s.metadata.name}`;
+  const remove = (k: string) => {
+    const reconciler = services.get(k);
+    services.delete(k);
+    return reconciler?.shutdown(true);
+  };
+  const handle = (service: KnativeService, receivedAt: number) => {
+    if (!service.metadata.namespace.startsWith(prefix)) return;
+    const k = key(service);
+    if (service.metadata.deletionTimestamp !== undefined) {
+      void remove(k);
+      return;
+    }
+    let reconciler = services.get(k);
+    if (reconciler !== undefined && reconciler.uid !== service.metadata.uid) {
+      void remove(k);
+      reconciler = undefined;
+    }
+    if (reconciler === undefined) {
+      reconciler = new ServiceReconciler(ctx, service, stored.get(k) ?? []);
+      stored.delete(k);
+      services.set(k, reconciler);
+    }
+    void reconciler.update(service, receivedAt);
+  };
+  const onEvent = (event: ServiceEvent) => {
+    const receivedAt = Date.now();
+    if (event.type === 'ERROR') {
+      log('watch error', { code: event.object.code });
+      watch?.abort();
+      return;
+    }
+    if (event.type === 'BOOKMARK') return;
+    if (event.type === 'DELETED') {
+      if (event.object.metadata.namespace.startsWith(prefix)) void remove(key(event.object));
+      return;
+    }
+    handle(event.object, receivedAt);
+  };
+  const relist = async (): Promise<void> => {
+    const receivedAt = Date.now();
+    const { items, resourceVersion } = await kube.listServices();
+    const present = new Set(items.map(key));
+    for (const k of [...services.keys()]) if (!present.has(k)) void remove(k);
+    for (const service of items) handle(service, receivedAt);
+    if (stopped) return;
+    watch = await kube.watchServices(resourceVersion, onEvent, (error: unknown) => {
+      if (stopped) return;
+      if (error)
+        log('watch ended', { message: error instanceof Error ? error.message : String(error) });
+      retry = setTimeout(() => void relistLoop(), error ? RETRY_MS : 0);
+    });
+  };
+  const relistLoop = async (): Promise<void> => {
+    try {
+      await relist();
+    } catch (error) {
+      log('error', {
+        message: `list Services: ${error instanceof Error ? error.message : String(error)}`,
+      });
+      if (!stopped) retry = setTimeout(() => void relistLoop(), RETRY_MS);
+    }
+  };
+
+  await relist();
+  log('started', { stateDir, namespacePrefix: prefix || undefined, kwokLogs });
+  return {
+    async stop() {
+      stopped = true;
+      clearTimeout(retry);
+      watch?.abort();
+      await Promise.all([...services.values()].map((r) => r.shutdown(false)));
+      services.clear();
+      kube.close();
+      log('stopped', {});
+    },
+  };
+}
+
+function loadKubeConfig(file: string | undefined): KubeConfig {
+  const config = new KubeConfig();
+  if (file === undefined) config.loadFromDefault();
+  else config.loadFromFile(file);
+  return config;
+}
