@@ -1,4 +1,4 @@
 export * from './action-log';
-export * from './stand-in';
+export * from './start-stand-in';
 export * from './traffic';
 export * from './types';

@@ -12,7 +12,7 @@
 import { Command } from 'commander';
 import { parseArguments } from '../../cli/parse-arguments';
 import { type ActionLogFormat, consoleActionLog } from './action-log';
-import { startKnativeStandIn } from './stand-in';
+import { runKnativeStandIn } from './stand-in';
 
 interface StandInFlags {
   readonly stateDir?: string;
@@ -49,7 +49,7 @@ async function main(argv: readonly string[]): Promise<number> {
   const log = consoleActionLog(flags.logFormat as ActionLogFormat);
   let standIn;
   try {
-    standIn = await startKnativeStandIn({
+    standIn = await runKnativeStandIn({
       stateDir: flags.stateDir,
       namespacePrefix: flags.namespacePrefix,
       readyTimeoutMs: readyTimeout * 1000,

@@ -7,7 +7,7 @@ import { ServiceReconciler } from './service-reconciler';
 import { SERVICE_LABEL } from './revision-manifest';
 import type { KnativeRevision, KnativeService } from './types';
 
-/** Options of {@link startKnativeStandIn}. */
+/** Options of {@link runKnativeStandIn}. */
 export interface KnativeStandInOptions {
   /**
    * Path of the kubeconfig file of the cluster.
@@ -53,17 +53,20 @@ export interface KnativeStandIn {
   stop(): Promise<void>;
 }
 
+// This module loads @kubernetes/client-node, an ES module that jest (CommonJS) cannot
+// require: tests use startKnativeStandIn (index.ts), which runs main.ts as a child process.
+
 /** Pause before listing again after a failed list or watch. */
 const RETRY_MS = 1_000;
 
 /**
- * Starts the Knative controller stand-in — for development and tests only, never used in
- * production: it watches `serving.knative.dev/v1` Services in all namespaces and plays
+ * Runs the Knative controller stand-in in this process — for development and tests only,
+ * never used in production: it watches `serving.knative.dev/v1` Services in all namespaces and plays
  * Knative's part for them (Revisions, source-runtime functions run as local processes with
  * pods and logs on kwok's fake nodes, a router per Service on 127.0.0.1, Service status).
  * Resolves once the Services already there are listed and the watch runs.
  */
-export async function startKnativeStandIn(
+export async function runKnativeStandIn(
   options: KnativeStandInOptions = {},
 ): Promise<KnativeStandIn> {
   const config = loadKubeConfig(options.kubeconfig);
