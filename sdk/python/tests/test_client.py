@@ -29,6 +29,13 @@ from hks_sdk import (
     UnprocessableError,
 )
 
+@pytest.fixture(autouse=True)
+def no_settings_from_the_environment(monkeypatch):
+    """These tests give every setting; the HKS_* variables of the API tests must not leak in."""
+    for name in ("HKS_API_URL", "HKS_TOKEN", "HKS_INTERNAL_TOKEN", "HKS_PROJECT"):
+        monkeypatch.delenv(name, raising=False)
+
+
 EXECUTION = {
     "id": "ex-1",
     "status": "succeeded",
@@ -210,9 +217,7 @@ def test_settings_come_from_the_environment(server, monkeypatch):
     assert server.requests[1].json()["project"] == "billing"
 
 
-def test_missing_settings_are_named(monkeypatch):
-    for name in ("HKS_API_URL", "HKS_TOKEN", "HKS_INTERNAL_TOKEN", "HKS_PROJECT"):
-        monkeypatch.delenv(name, raising=False)
+def test_missing_settings_are_named():
     with pytest.raises(ValueError, match="api_url: not given and HKS_API_URL is not set"):
         Functions()
     with pytest.raises(ValueError, match="token: not given and HKS_INTERNAL_TOKEN / HKS_TOKEN"):
