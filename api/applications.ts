@@ -167,10 +167,22 @@ export class Applications {
    * Applies a definition's objects without dry run, store or pruning: for short-lived
    * (ephemeral) functions, which the caller deletes again. A Knative Service is applied after
    * its ConfigMap and ServiceAccount, so the controller finds them.
+   * @param platformLabels labels in the platform's own domain (which definitions may not set)
+   *   added to the application's objects
    * @returns the application's own objects (not the project's tenancy objects)
    */
-  public async applyUnstored(definition: ApplicationDefinition): Promise<KubeObject[]> {
-    const objects = await this.manifestsFor(definition);
+  public async applyUnstored(
+    definition: ApplicationDefinition,
+    platformLabels: Readonly<Record<string, string>>,
+  ): Promise<KubeObject[]> {
+    const objects = (await this.manifestsFor(definition)).map((o) =>
+      isTenancy(o)
+        ? o
+        : {
+            ...o,
+            metadata: { ...o.metadata, labels: { ...o.metadata.labels, ...platformLabels } },
+          },
+    );
     const own = objects.filter((o) => !isTenancy(o));
     await this.withTenancy(definition.metadata.project, objects, async (rest) => {
       const isKnative = (o: KubeObject) => (o.apiVersion ?? '').startsWith('serving.knative.dev/');

@@ -1,4 +1,5 @@
-import { spawn } from 'node:child_process';
+import { ChildProcessWithoutNullStreams, spawn } from 'node:child_process';
+import { createInterface } from 'node:readline';
 import { compileFunction } from 'node:vm';
 import {
   ApplicationDefinition,
@@ -17,28 +18,83 @@ interface SyntaxProblem {
   readonly excerpt?: string;
 }
 
-// Compiles every file without running it: the `python -m py_compile` check, in one process.
-const PYTHON_CHECK = `
+// Compiles files without running them (the `python -m py_compile` check): one JSON request
+// per line on stdin ({path: source}), one JSON list of problems per line on stdout.
+const PYTHON_CHECKER = `
 import json, sys
-problems = []
-for path, source in json.load(sys.stdin).items():
-    try:
-        compile(source, path, "exec", dont_inherit=True)
-    except SyntaxError as e:
-        text = (e.text or "").rstrip("\\n")
-        caret = (" " * (max(e.offset or 1, 1) - 1) + "^") if text else ""
-        problems.append({"file": path, "line": e.lineno, "message": "%s: %s" % (type(e).__name__, e.msg), "excerpt": (text + "\\n" + caret) if text else None})
-    except ValueError as e:
-        problems.append({"file": path, "message": "ValueError: %s" % e})
-sys.stdout.write(json.dumps(problems))
+for request in sys.stdin:
+    problems = []
+    for path, source in json.loads(request).items():
+        try:
+            compile(source, path, "exec", dont_inherit=True)
+        except SyntaxError as e:
+            text = (e.text or "").rstrip("\\n")
+            caret = (" " * (max(e.offset or 1, 1) - 1) + "^") if text else ""
+            problems.append({"file": path, "line": e.lineno, "message": "%s: %s" % (type(e).__name__, e.msg), "excerpt": (text + "\\n" + caret) if text else None})
+        except ValueError as e:
+            problems.append({"file": path, "message": "ValueError: %s" % e})
+    sys.stdout.write(json.dumps(problems) + "\\n")
+    sys.stdout.flush()
 `;
+
+/**
+ * One long-lived Python process that compiles sources on request: starting an interpreter
+ * (through a version manager's shim, often) costs more than the rest of a deploy.
+ */
+class PythonChecker {
+  private child?: ChildProcessWithoutNullStreams;
+  private pending: { resolve: (line: string) => void; reject: (error: Error) => void }[] = [];
+
+  constructor(private readonly python: string) {}
+
+  public check(files: Record<string, string>): Promise<SyntaxProblem[]> {
+    const child = this.child ?? this.start();
+    return new Promise<string>((resolve, reject) => {
+      this.pending.push({ resolve, reject });
+      child.stdin.write(`${JSON.stringify(files)}\n`);
+    }).then((line) => JSON.parse(line) as SyntaxProblem[]);
+  }
+
+  private start(): ChildProcessWithoutNullStreams {
+    const child = spawn(this.python, ['-I', '-S', '-u', '-c', PYTHON_CHECKER], {
+      stdio: ['pipe', 'pipe', 'pipe'],
+    });
+    let stderr = '';
+    child.stderr.setEncoding('utf8').on('data', (chunk: string) => (stderr += chunk));
+    createInterface({ input: child.stdout }).on('line', (line) =>
+      this.pending.shift()?.resolve(line),
+    );
+    const fail = (reason: string) => {
+      if (this.child === child) this.child = undefined;
+      const problem = new Problem(
+        503,
+        'Source check unavailable',
+        `Could not check Python syntax with ${JSON.stringify(this.python)}: ${reason}; install Python 3 or set HKS_PYTHON`,
+      );
+      for (const waiting of this.pending.splice(0)) waiting.reject(problem);
+    };
+    child.on('error', (error) => fail(error.message));
+    child.on('exit', (code) => fail(stderr.trim() || `it exited with ${code}`));
+    child.stdin.on('error', () => undefined); // reported through 'exit'
+    // The checker must not keep the API alive at shutdown.
+    child.unref();
+    (child.stdout as unknown as { unref?: () => void }).unref?.();
+    this.child = child;
+    return child;
+  }
+}
 
 /**
  * Syntax checks of function source before anything is deployed: Python files are compiled by
  * the configured interpreter, JavaScript files by V8 (the `node --check` equivalent).
  */
 export class SourceChecker {
-  constructor(private readonly python: string) {}
+  private readonly python: PythonChecker;
+
+  /** @param python the interpreter that compiles Python sources */
+  constructor(python: string) {
+    this.python = new PythonChecker(python);
+  }
 
   /**
    * Checks a Function definition's source.
@@ -70,41 +126,9 @@ export class SourceChecker {
     );
   }
 
-  private checkPython(files: Record<string, string>): Promise<SyntaxProblem[]> {
-    if (Object.keys(files).length === 0) return Promise.resolve([]);
-    return new Promise((resolve, reject) => {
-      const child = spawn(this.python, ['-I', '-S', '-c', PYTHON_CHECK], {
-        stdio: ['pipe', 'pipe', 'pipe'],
-      });
-      let out = '';
-      let err = '';
-      child.stdout.setEncoding('utf8').on('data', (chunk: string) => (out += chunk));
-      child.stderr.setEncoding('utf8').on('data', (chunk: string) => (err += chunk));
-      child.on('error', (error) =>
-        reject(
-          new Problem(
-            503,
-            'Source check unavailable',
-            `Could not run ${JSON.stringify(this.python)} to check Python syntax (${error.message}); install Python 3 or set HKS_PYTHON`,
-          ),
-        ),
-      );
-      child.on('close', (code) => {
-        try {
-          if (code !== 0) throw new Error(err.trim() || `exit code ${code}`);
-          resolve(JSON.parse(out) as SyntaxProblem[]);
-        } catch (error) {
-          reject(
-            new Problem(
-              503,
-              'Source check unavailable',
-              `The Python syntax check failed: ${(error as Error).message}`,
-            ),
-          );
-        }
-      });
-      child.stdin.end(JSON.stringify(files));
-    });
+  private async checkPython(files: Record<string, string>): Promise<SyntaxProblem[]> {
+    if (Object.keys(files).length === 0) return [];
+    return this.python.check(files);
   }
 }
 

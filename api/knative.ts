@@ -1,12 +1,5 @@
-import {
-  ApiException,
-  CustomObjectsApi,
-  KubeConfig,
-  KubernetesObjectApi,
-  PatchStrategy,
-  Watch,
-} from '@kubernetes/client-node';
-import { toProblem } from './kube';
+import { ApiException, CustomObjectsApi, KubeConfig, Watch } from '@kubernetes/client-node';
+import { Kube, KubeObject, toProblem } from './kube';
 import { Problem } from './problem';
 
 const GROUP = 'serving.knative.dev';
@@ -102,11 +95,12 @@ export function hasFailed(service: KnativeService): boolean {
 /** Knative Services and Revisions: read, wait for readiness, split traffic. */
 export class KnativeApi {
   private readonly custom: CustomObjectsApi;
-  private readonly objects: KubernetesObjectApi;
 
-  constructor(private readonly config: KubeConfig) {
+  constructor(
+    private readonly config: KubeConfig,
+    private readonly kube: Kube,
+  ) {
     this.custom = config.makeApiClient(CustomObjectsApi);
-    this.objects = KubernetesObjectApi.makeApiClient(config);
   }
 
   /** A Service, or undefined when there is none (or Knative is not installed). */
@@ -169,23 +163,17 @@ export class KnativeApi {
     name: string,
     traffic: readonly KnativeTrafficTarget[],
   ): Promise<KnativeService> {
-    try {
-      return (await this.objects.patch(
-        {
-          apiVersion: `${GROUP}/${VERSION}`,
-          kind: 'Service',
-          metadata: { name, namespace },
-          spec: { traffic },
-        } as never,
-        undefined,
-        undefined,
-        TRAFFIC_FIELD_MANAGER,
-        true,
-        PatchStrategy.ServerSideApply,
-      )) as unknown as KnativeService;
-    } catch (error) {
-      throw toProblem(`set the traffic of ${namespace}/${name}`, error);
-    }
+    const applied = await this.kube.apply(
+      {
+        apiVersion: `${GROUP}/${VERSION}`,
+        kind: 'Service',
+        metadata: { name, namespace },
+        spec: { traffic },
+      } as KubeObject,
+      false,
+      TRAFFIC_FIELD_MANAGER,
+    );
+    return applied as unknown as KnativeService;
   }
 
   /**

@@ -2,11 +2,13 @@ import {
   ApiException,
   BatchV1Api,
   CoreV1Api,
+  CustomObjectsApi,
   KubeConfig,
   KubernetesObject,
   KubernetesObjectApi,
   Log,
   PatchStrategy,
+  setHeaderOptions,
   V1CronJob,
   V1Job,
   V1Pod,
@@ -56,25 +58,71 @@ export class Kube {
   private readonly objects: KubernetesObjectApi;
   private readonly core: CoreV1Api;
   private readonly batch: BatchV1Api;
+  private readonly custom: CustomObjectsApi;
 
   constructor(public readonly config: KubeConfig) {
     this.objects = KubernetesObjectApi.makeApiClient(config);
     this.core = config.makeApiClient(CoreV1Api);
     this.batch = config.makeApiClient(BatchV1Api);
+    this.custom = config.makeApiClient(CustomObjectsApi);
   }
 
-  /** Server-side apply of one object (or a server dry run of it). */
-  public async apply(object: KubeObject, dryRun = false): Promise<KubeObject> {
+  /**
+   * Server-side apply of one object (or a server dry run of it).
+   * @param fieldManager who owns the fields set. @default "hks-api"
+   */
+  public async apply(
+    object: KubeObject,
+    dryRun = false,
+    fieldManager = FIELD_MANAGER,
+  ): Promise<KubeObject> {
+    const [group, version] = (object.apiVersion ?? '').split('/');
+    if (version !== undefined && isCustomGroup(group)) {
+      return call(`apply ${describe(object)}`, () =>
+        this.applyCustom(object, dryRun, fieldManager),
+      );
+    }
     return call(`apply ${describe(object)}`, () =>
       this.objects.patch(
         object,
         undefined,
         dryRun ? 'All' : undefined,
-        FIELD_MANAGER,
+        fieldManager,
         true,
         PatchStrategy.ServerSideApply,
       ),
     );
+  }
+
+  /**
+   * The generic object client serializes a body by version and kind alone, so a Knative
+   * `serving.knative.dev/v1` Service would be cut down to a core v1 Service (losing
+   * `spec.template`). Objects of custom groups go through the custom objects API unserialized.
+   */
+  private async applyCustom(
+    object: KubeObject,
+    dryRun: boolean,
+    fieldManager: string,
+  ): Promise<KubeObject> {
+    const [group, version] = (object.apiVersion ?? '').split('/');
+    const request = {
+      group,
+      version,
+      // The plural of every custom kind the platform applies (Knative's) is kind + "s".
+      plural: `${(object.kind ?? '').toLowerCase()}s`,
+      name: object.metadata.name,
+      body: object,
+      dryRun: dryRun ? 'All' : undefined,
+      fieldManager,
+      force: true,
+    };
+    const options = setHeaderOptions('Content-Type', PatchStrategy.ServerSideApply);
+    return (await (object.metadata.namespace
+      ? this.custom.patchNamespacedCustomObject(
+          { ...request, namespace: object.metadata.namespace },
+          options,
+        )
+      : this.custom.patchClusterCustomObject(request, options))) as KubeObject;
   }
 
   /** Objects of the application kinds in a namespace matching a label selector. */
@@ -211,6 +259,11 @@ export class Kube {
   public async ping(): Promise<void> {
     await call('reach the API server', () => this.core.listNamespace({ limit: 1 }));
   }
+}
+
+/** API groups that are not Kubernetes' own (core, `apps`, `*.k8s.io`, ...). */
+function isCustomGroup(group: string): boolean {
+  return group.includes('.') && !group.endsWith('.k8s.io');
 }
 
 function describe(object: KubeObject): string {

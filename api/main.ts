@@ -37,7 +37,7 @@ async function main(): Promise<void> {
   const store = await Store.open(config);
   const kubeConfig = loadKubeConfig();
   const kube = new Kube(kubeConfig);
-  const knative = new KnativeApi(kubeConfig);
+  const knative = new KnativeApi(kubeConfig, kube);
   const metrics = new ApiMetrics();
   const recorder = new Recorder(
     kube,

@@ -48,7 +48,10 @@ export interface ExecutionResult {
   readonly error?: ExecutionError;
   readonly logs: string;
   readonly durationMs: number;
-  /** Milliseconds per phase: deploy, ready, invoke, cleanup (those that ran). */
+  /**
+   * Milliseconds per phase (those that ran): check (validation and syntax check), deploy,
+   * ready, invoke, logs (collecting the invocation's logs), cleanup.
+   */
   readonly timings: Record<string, number>;
 }
 
@@ -182,11 +185,7 @@ export class Operations {
     const body = {
       apiVersion: API_VERSION,
       kind: 'Function',
-      metadata: {
-        name,
-        project,
-        labels: { [EPHEMERAL_LABEL]: 'true', [EXPIRES_LABEL]: String(Math.ceil(expiresAtSeconds)) },
-      },
+      metadata: { name, project },
       spec: {
         runtime: source.runtime,
         ...(source.handler === undefined ? {} : { handler: source.handler }),
@@ -196,11 +195,16 @@ export class Operations {
         scaling: { minScale: 0, maxScale: 1 },
       },
     };
+    const checkStarted = performance.now();
     const definition = await this.applications.validate(project, body).catch((error: unknown) => {
       throw asRequestProblem(error);
     });
+    timings.check = elapsed(checkStarted);
     const deployStarted = performance.now();
-    const objects = await this.applications.applyUnstored(definition);
+    const objects = await this.applications.applyUnstored(definition, {
+      [EPHEMERAL_LABEL]: 'true',
+      [EXPIRES_LABEL]: String(Math.ceil(expiresAtSeconds)),
+    });
     timings.deploy = elapsed(deployStarted);
     return objects;
   }
@@ -269,7 +273,9 @@ export class Operations {
       };
     }
     timings.invoke = elapsed(invokeStarted);
+    const logsStarted = performance.now();
     const { logs, stack } = await this.logsOf(project, name, invocation.requestId);
+    timings.logs = elapsed(logsStarted);
     const outcome = outcomeOf(invocation);
     return {
       ...outcome,

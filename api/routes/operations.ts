@@ -20,13 +20,10 @@ const sourceShape = {
     .optional()
     .meta({ description: 'Project to run in. Default: the token’s only project' }),
   runtime: z.enum(SOURCE_RUNTIMES),
-  handler: z
-    .string()
-    .optional()
-    .meta({
-      description:
-        'module.function (python) or file.export (node). Default main.handler / index.handler',
-    }),
+  handler: z.string().optional().meta({
+    description:
+      'module.function (python) or file.export (node). Default main.handler / index.handler',
+  }),
   env: z.record(z.string(), z.string()).optional(),
   timeoutSeconds: z
     .number()
