@@ -2,16 +2,22 @@ import { type KubeConfig, type V1Pod, Watch } from '@kubernetes/client-node';
 import { KubeRequestError, KubeRest } from './kube-rest';
 import type { KwokLogs } from './pod-manifest';
 import { SERVICE_LABEL } from './revision-manifest';
-import type { KnativeRevision, KnativeService, ServiceStatus } from './types';
+import type { KnativeRevision, ServiceStatus } from './types';
 
 const SERVING = '/apis/serving.knative.dev/v1';
 const KWOK = '/apis/kwok.x-k8s.io/v1alpha1';
 
-/** A watch event of a Knative Service. */
-export interface ServiceEvent {
+/** One event of a watch. */
+export interface WatchEvent<T> {
   readonly type: 'ADDED' | 'MODIFIED' | 'DELETED' | 'BOOKMARK' | 'ERROR';
-  readonly object: KnativeService & { readonly code?: number };
+  /** The object; for ERROR a Status (with its HTTP `code`, 410 when the version is gone). */
+  readonly object: T & { readonly code?: number };
 }
+
+/** Path of Knative Services in all namespaces. */
+export const SERVICES_PATH = `${SERVING}/services`;
+/** Path of ConfigMaps in all namespaces. */
+export const CONFIG_MAPS_PATH = '/api/v1/configmaps';
 
 /** Whether an error is the API server's answer with this HTTP status. */
 export function isStatus(error: unknown, code: number): boolean {
@@ -48,29 +54,35 @@ export class KubeAccess {
     this.rest = new KubeRest(config);
   }
 
-  /** Every Knative Service, and the list's resource version to watch from. */
-  public async listServices(): Promise<{ items: KnativeService[]; resourceVersion: string }> {
+  /** The objects of a collection, and the list's resource version to watch from. */
+  public async list<T>(
+    path: string,
+    labelSelector?: string,
+  ): Promise<{ items: T[]; resourceVersion: string }> {
+    const query = labelSelector === undefined ? '' : `?labelSelector=${enc(labelSelector)}`;
     const list = await this.rest.request<{
-      items: KnativeService[];
+      items: T[];
       metadata?: { resourceVersion?: string };
-    }>('GET', `${SERVING}/services`);
+    }>('GET', `${path}${query}`);
     return { items: list.items, resourceVersion: list.metadata?.resourceVersion ?? '' };
   }
 
   /**
-   * Watches Knative Services in all namespaces from a resource version.
+   * Watches a collection from a resource version.
    * @returns aborts the watch
    */
-  public watchServices(
+  public watch<T>(
+    path: string,
     resourceVersion: string,
-    onEvent: (event: ServiceEvent) => void,
+    labelSelector: string | undefined,
+    onEvent: (event: WatchEvent<T>) => void,
     onDone: (error: unknown) => void,
   ): Promise<AbortController> {
     return new Watch(this.config).watch(
-      `${SERVING}/services`,
-      { resourceVersion, allowWatchBookmarks: true, timeoutSeconds: 300 },
-      (type: string, object: ServiceEvent['object']) =>
-        onEvent({ type: type as ServiceEvent['type'], object }),
+      path,
+      { resourceVersion, labelSelector, allowWatchBookmarks: true, timeoutSeconds: 300 },
+      (type: string, object: WatchEvent<T>['object']) =>
+        onEvent({ type: type as WatchEvent<T>['type'], object }),
       onDone,
     );
   }
@@ -175,6 +187,16 @@ export class KubeAccess {
   /** Whether the cluster serves kwok's Logs kind (kwok with `--enable-crds=Logs`). */
   public async hasKwokLogs(): Promise<boolean> {
     return (await orUndefined(this.rest.request('GET', `${KWOK}/logs?limit=1`))) !== undefined;
+  }
+
+  /**
+   * Opens a few pooled connections ahead of time, so that the first reaction's concurrent
+   * calls (Revision, status, pod) need no TLS handshake.
+   */
+  public async warmUp(connections = 4): Promise<void> {
+    await Promise.all(
+      Array.from({ length: connections }, () => this.rest.request('GET', '/version')),
+    );
   }
 
   /** Closes pooled connections. */

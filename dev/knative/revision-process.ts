@@ -63,6 +63,8 @@ export class RevisionProcess {
   /** Resolves when the process has exited. */
   public readonly exited: Promise<ProcessExit>;
   private exit: ProcessExit | undefined;
+  /** Ends the pause between health checks early (the process printed something). */
+  private wake: () => void = () => undefined;
 
   private constructor(
     private readonly child: ChildProcess,
@@ -71,8 +73,14 @@ export class RevisionProcess {
     options: RevisionProcessOptions,
   ) {
     running.add(child);
-    child.stdout?.on('data', (chunk: Buffer) => log.write('stdout', chunk));
-    child.stderr?.on('data', (chunk: Buffer) => log.write('stderr', chunk));
+    child.stdout?.on('data', (chunk: Buffer) => {
+      log.write('stdout', chunk);
+      this.wake();
+    });
+    child.stderr?.on('data', (chunk: Buffer) => {
+      log.write('stderr', chunk);
+      this.wake();
+    });
     this.exited = new Promise((resolve) => {
       const done = (code: number | null, signal: NodeJS.Signals | null) => {
         running.delete(child);
@@ -137,12 +145,23 @@ export class RevisionProcess {
     const begin = Date.now();
     const deadline = begin + options.readyTimeoutMs;
     let exited = false;
-    void this.exited.then(() => (exited = true));
+    void this.exited.then(() => {
+      exited = true;
+      this.wake();
+    });
     while (!exited && Date.now() < deadline) {
       if (await healthy(this.port))
         return { ready: true, port: this.port, startMs: Date.now() - begin };
       if (exited) break;
-      await new Promise((r) => setTimeout(r, options.pollIntervalMs));
+      // Poll again after the interval, or at once when the process prints (e.g. "listening").
+      await new Promise<void>((resolve) => {
+        const timer = setTimeout(resolve, options.pollIntervalMs);
+        this.wake = () => {
+          clearTimeout(timer);
+          resolve();
+        };
+      });
+      this.wake = () => undefined;
     }
     if (exited || this.exit !== undefined) {
       const exit = await this.exited;

@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { rmSync } from 'node:fs';
 import { join } from 'node:path';
 import type { ActionLog } from './action-log';
+import type { ConfigMapCache } from './config-map-cache';
 import { type KubeAccess, isStatus } from './kube-access';
 import { type LocalRuntimePlan, type NotRunnable, planLocalRuntime } from './local-runtime';
 import { STAND_IN_LABEL, buildLogs, buildPod } from './pod-manifest';
@@ -21,6 +22,8 @@ import type { KnativeCondition, KnativeRevision, KnativeService } from './types'
 /** What every Service's reconciler shares. */
 export interface ReconcilerContext {
   readonly kube: KubeAccess;
+  /** The Functions' ConfigMaps, kept by a watch. */
+  readonly configMaps: ConfigMapCache;
   readonly log: ActionLog;
   readonly stateDir: string;
   readonly readyTimeoutMs: number;
@@ -39,6 +42,8 @@ interface RevisionState {
   readonly hash: string | undefined;
   /** Resolves with the Revision as stored (with its uid) once created. */
   created: Promise<KnativeRevision | undefined>;
+  /** Lets the Revision be created (after the process is spawned: spawning comes first). */
+  persist: () => void;
   ready: KnativeCondition;
   process?: RevisionProcess;
   starting: boolean;
@@ -83,9 +88,9 @@ export class ServiceReconciler {
   private statusDirty = false;
   private statusWriting: Promise<void> | undefined;
   /** When the watch event that created the newest revision arrived (for latency figures). */
-  private pendingSince: number | undefined;
-  /** How long the newest healthy process took from spawn to healthy (for latency figures). */
-  private runtimeStartMs: number | undefined;
+  private timing:
+    | { eventAt: number; spawnedAt?: number; healthyAt?: number; runtimeStartMs?: number }
+    | undefined;
 
   /**
    * @param ctx what every reconciler shares
@@ -108,6 +113,7 @@ export class ServiceReconciler {
         generation: revisionGeneration(object),
         hash: object.metadata.annotations?.[TEMPLATE_HASH_ANNOTATION],
         created: Promise.resolve(object),
+        persist: () => undefined,
         ready: unknown('Restarting', 'The stand-in has not started this revision yet.'),
         starting: false,
         pods: [],
@@ -209,28 +215,33 @@ export class ServiceReconciler {
       generation,
       hash,
       created: Promise.resolve(undefined),
+      persist: () => undefined,
       ready: unknown('Deploying', 'The revision is starting.'),
       starting: false,
       pods: [],
     };
-    state.created = this.storeRevision(object).then(
-      (stored) => {
-        state.object = stored;
-        this.ctx.log('revision created', { service: this.key, revision: state.name });
-        return stored;
-      },
-      (error: unknown) => {
-        this.ctx.log('error', {
-          service: this.key,
-          revision: state.name,
-          message: `create Revision: ${errorMessage(error)}`,
-        });
-        return undefined;
-      },
-    );
+    // The process is spawned first, then the Revision created: the API calls of both would
+    // otherwise compete, and the spawn is on the path to Ready.
+    const gate = new Promise<void>((resolve) => (state.persist = resolve));
+    state.created = gate
+      .then(() => this.storeRevision(object))
+      .then(
+        (stored) => {
+          state.object = stored;
+          this.ctx.log('revision created', { service: this.key, revision: state.name });
+          return stored;
+        },
+        (error: unknown) => {
+          this.ctx.log('error', {
+            service: this.key,
+            revision: state.name,
+            message: `create Revision: ${errorMessage(error)}`,
+          });
+          return undefined;
+        },
+      );
     this.revisions.push(state);
-    this.pendingSince = receivedAt;
-    this.runtimeStartMs = undefined;
+    this.timing = { eventAt: receivedAt };
   }
 
   /**
@@ -257,6 +268,7 @@ export class ServiceReconciler {
     state.starting = true;
     void this.runRevision(state)
       .catch((error: unknown) => {
+        state.persist();
         this.setReady(state, {
           type: 'Ready',
           status: 'False',
@@ -271,11 +283,13 @@ export class ServiceReconciler {
     const { namespace, name } = this.service.metadata;
     const dir = this.revisionDir(state);
     rmSync(dir, { recursive: true, force: true });
+    const planStart = Date.now();
     const plan: LocalRuntimePlan | NotRunnable = await planLocalRuntime(state.object.spec, dir, {
-      configMap: (n) => this.ctx.kube.configMap(namespace, n),
+      configMap: (n) => this.ctx.configMaps.get(namespace, n),
       secret: (n) => this.ctx.kube.secret(namespace, n),
     });
     if (!plan.runnable) {
+      state.persist();
       this.setReady(state, {
         type: 'Ready',
         status: 'False',
@@ -284,6 +298,7 @@ export class ServiceReconciler {
       });
       return;
     }
+    const spawnStart = Date.now();
     const process = await RevisionProcess.start({
       plan,
       logFile: join(dir, 'container.log'),
@@ -292,12 +307,19 @@ export class ServiceReconciler {
       pollIntervalMs: this.ctx.healthPollMs,
     });
     state.process = process;
+    state.persist();
+    if (this.timing !== undefined && state === this.revisions.at(-1)) {
+      this.timing.spawnedAt = Date.now();
+    }
     this.ctx.log('process started', {
       service: this.key,
       revision: state.name,
       pid: process.pid,
       port: process.port,
       program: plan.program,
+      // Reading the ConfigMap(s) and Secrets, then writing the files and spawning.
+      planMs: spawnStart - planStart,
+      spawnMs: Date.now() - spawnStart,
     });
     const outcome = await process.started;
     // The pod and Revision status are written after the Service's status: they are not on
@@ -332,7 +354,10 @@ export class ServiceReconciler {
 
   private setReady(state: RevisionState, ready: KnativeCondition, startMs?: number): void {
     state.ready = ready;
-    if (startMs !== undefined) this.runtimeStartMs = startMs;
+    if (startMs !== undefined && this.timing !== undefined && state === this.revisions.at(-1)) {
+      this.timing.healthyAt = Date.now();
+      this.timing.runtimeStartMs = startMs;
+    }
     if (ready.status === 'False') {
       this.ctx.log('revision failed', {
         service: this.key,
@@ -465,10 +490,11 @@ export class ServiceReconciler {
     this.lastWritten = text;
     this.conditions = status.conditions;
     const ready = status.conditions?.find((c) => c.type === 'Ready');
-    const sinceEventMs =
-      this.pendingSince === undefined ? undefined : Date.now() - this.pendingSince;
-    const startMs = this.runtimeStartMs;
-    if (ready?.status !== 'Unknown') this.pendingSince = undefined;
+    const timing = this.timing;
+    if (ready?.status !== 'Unknown') this.timing = undefined;
+    const now = Date.now();
+    const since = (at: number | undefined, from: number | undefined) =>
+      at === undefined || from === undefined ? undefined : at - from;
     this.ctx.log('service status', {
       service: this.key,
       ready: ready?.status,
@@ -477,10 +503,15 @@ export class ServiceReconciler {
       traffic: status.traffic
         ?.map((t) => `${t.revisionName}=${t.percent}${t.tag ? `(${t.tag})` : ''}`)
         .join(','),
-      sinceEventMs,
-      runtimeStartMs: sinceEventMs === undefined ? undefined : startMs,
+      // Latency of this reaction: event -> spawn, the runtime's own start, healthy -> status.
+      sinceEventMs: since(now, timing?.eventAt),
+      spawnMs: since(timing?.spawnedAt, timing?.eventAt),
+      runtimeStartMs: timing?.runtimeStartMs,
+      statusMs: since(now, timing?.healthyAt),
       overheadMs:
-        sinceEventMs === undefined || startMs === undefined ? undefined : sinceEventMs - startMs,
+        timing?.runtimeStartMs === undefined
+          ? undefined
+          : now - timing.eventAt - timing.runtimeStartMs,
     });
   }
 }

@@ -2,7 +2,9 @@ import { mkdirSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { KubeConfig } from '@kubernetes/client-node';
 import { type ActionLog, silentActionLog } from './action-log';
-import { KubeAccess, type ServiceEvent } from './kube-access';
+import { ConfigMapCache } from './config-map-cache';
+import { KubeAccess, SERVICES_PATH } from './kube-access';
+import { listAndWatch } from './list-watch';
 import { ServiceReconciler } from './service-reconciler';
 import { SERVICE_LABEL } from './revision-manifest';
 import type { KnativeRevision, KnativeService } from './types';
@@ -56,9 +58,6 @@ export interface KnativeStandIn {
 // This module loads @kubernetes/client-node, an ES module that jest (CommonJS) cannot
 // require: tests use startKnativeStandIn (index.ts), which runs main.ts as a child process.
 
-/** Pause before listing again after a failed list or watch. */
-const RETRY_MS = 1_000;
-
 /**
  * Runs the Knative controller stand-in in this process — for development and tests only,
  * never used in production: it watches `serving.knative.dev/v1` Services in all namespaces and plays
@@ -84,8 +83,10 @@ export async function runKnativeStandIn(
         'kwok Logs objects are not served (kwok needs --enable-crds=Logs and its CRD); pod logs will not show the processes output',
     });
   }
+  const configMaps = new ConfigMapCache(kube, log);
   const ctx = {
     kube,
+    configMaps,
     log,
     stateDir,
     readyTimeoutMs: options.readyTimeoutMs ?? 30_000,
@@ -103,18 +104,14 @@ export async function runKnativeStandIn(
     const k = `${revision.metadata.namespace}/${service}`;
     stored.set(k, [...(stored.get(k) ?? []), revision]);
   }
-  let stopped = false;
-  let watch: AbortController | undefined;
-  let retry: NodeJS.Timeout | undefined;
-
   const key = (s: KnativeService) => `${s.metadata.namespace}/${s.metadata.name}`;
+  const ours = (s: KnativeService) => s.metadata.namespace.startsWith(prefix);
   const remove = (k: string) => {
     const reconciler = services.get(k);
     services.delete(k);
     return reconciler?.shutdown(true);
   };
   const handle = (service: KnativeService, receivedAt: number) => {
-    if (!service.metadata.namespace.startsWith(prefix)) return;
     const k = key(service);
     if (service.metadata.deletionTimestamp !== undefined) {
       void remove(k);
@@ -132,52 +129,31 @@ export async function runKnativeStandIn(
     }
     void reconciler.update(service, receivedAt);
   };
-  const onEvent = (event: ServiceEvent) => {
-    const receivedAt = Date.now();
-    if (event.type === 'ERROR') {
-      log('watch error', { code: event.object.code });
-      watch?.abort();
-      return;
-    }
-    if (event.type === 'BOOKMARK') return;
-    if (event.type === 'DELETED') {
-      if (event.object.metadata.namespace.startsWith(prefix)) void remove(key(event.object));
-      return;
-    }
-    handle(event.object, receivedAt);
-  };
-  const relist = async (): Promise<void> => {
-    const receivedAt = Date.now();
-    const { items, resourceVersion } = await kube.listServices();
-    const present = new Set(items.map(key));
-    for (const k of [...services.keys()]) if (!present.has(k)) void remove(k);
-    for (const service of items) handle(service, receivedAt);
-    if (stopped) return;
-    watch = await kube.watchServices(resourceVersion, onEvent, (error: unknown) => {
-      if (stopped) return;
-      if (error)
-        log('watch ended', { message: error instanceof Error ? error.message : String(error) });
-      retry = setTimeout(() => void relistLoop(), error ? RETRY_MS : 0);
-    });
-  };
-  const relistLoop = async (): Promise<void> => {
-    try {
-      await relist();
-    } catch (error) {
-      log('error', {
-        message: `list Services: ${error instanceof Error ? error.message : String(error)}`,
-      });
-      if (!stopped) retry = setTimeout(() => void relistLoop(), RETRY_MS);
-    }
-  };
 
-  await relist();
+  await Promise.all([configMaps.start(), kube.warmUp()]);
+  const watch = await listAndWatch<KnativeService>(
+    kube,
+    SERVICES_PATH,
+    undefined,
+    {
+      listed: (items, at) => {
+        const present = new Set(items.filter(ours).map(key));
+        for (const k of [...services.keys()]) if (!present.has(k)) void remove(k);
+        for (const service of items.filter(ours)) handle(service, at);
+      },
+      changed: (type, service, at) => {
+        if (!ours(service)) return;
+        if (type === 'DELETED') void remove(key(service));
+        else handle(service, at);
+      },
+    },
+    log,
+  );
   log('started', { stateDir, namespacePrefix: prefix || undefined, kwokLogs });
   return {
     async stop() {
-      stopped = true;
-      clearTimeout(retry);
-      watch?.abort();
+      watch.stop();
+      configMaps.stop();
       await Promise.all([...services.values()].map((r) => r.shutdown(false)));
       services.clear();
       kube.close();
