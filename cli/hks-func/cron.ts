@@ -2,7 +2,7 @@ import { resolve } from 'node:path';
 import { Command, Option } from 'commander';
 import { ExecutionView } from '../../sdk/typescript';
 import { applyDefinitions, readDefinitions } from './apply';
-import { action, age, CliIo, table } from './context';
+import { action, CliIo, table } from './context';
 import { CliError } from './errors';
 import { printLines, toLines } from './functions';
 import { integerOption } from './options';
@@ -40,7 +40,7 @@ export function registerCron(program: Command, io: CliIo): void {
 
   cron
     .command('list')
-    .description('List the CronJobs of the project: schedule, time zone, state, last and next run.')
+    .description('List the CronJobs of the project: schedule, time zone, suspension, template.')
     .action(
       action(io, async (ctx) => {
         const items = await ctx.client().cronJobs.list(ctx.project());
@@ -49,14 +49,14 @@ export function registerCron(program: Command, io: CliIo): void {
             items.length === 0
               ? `No CronJobs in project ${ctx.project()}.`
               : table([
-                  ['NAME', 'SCHEDULE', 'TIMEZONE', 'SUSPENDED', 'LAST RUN', 'NEXT RUN'],
+                  ['NAME', 'SCHEDULE', 'TIMEZONE', 'SUSPENDED', 'TEMPLATE', 'VERSION'],
                   ...items.map((c) => [
                     c.name,
-                    c.definition.spec.schedule,
+                    c.schedule,
                     c.timeZone,
-                    c.status.suspended ? 'yes' : 'no',
-                    c.status.lastScheduleTime ? `${age(c.status.lastScheduleTime)} ago` : '-',
-                    c.nextRuns[0] ?? '-',
+                    c.suspended ? 'yes' : 'no',
+                    c.template ?? '-',
+                    String(c.version),
                   ]),
                 ]),
           { items },

@@ -154,7 +154,7 @@ function describeText(fn: FunctionView, revisions: readonly RevisionView[]): str
     `URL:        ${fn.url ?? '-'}`,
     `Revision:   ${fn.latestReadyRevision ?? '-'} ready, ${fn.latestCreatedRevision ?? '-'} latest`,
     `Timeout:    ${fn.timeoutSeconds}s`,
-    `Created:    ${fn.createdAt}`,
+    `Created:    ${fn.createdAt ?? '-'}`,
   ];
   if (fn.ephemeral) rows.push(`Expires:    ${fn.expiresAt ?? '-'}`);
   rows.push('Traffic:');

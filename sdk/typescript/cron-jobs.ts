@@ -1,6 +1,7 @@
 import { Http, projectPath, segment } from './http';
 import type {
   CronJobChange,
+  CronJobSummary,
   CronJobView,
   ExecutionPage,
   ExecutionQuery,
@@ -16,8 +17,8 @@ export class CronJobsApi {
   constructor(private readonly http: Http) {}
 
   /** The CronJobs of a project. */
-  public async list(project: string): Promise<CronJobView[]> {
-    const list = await this.http.json<ItemList<CronJobView>>({
+  public async list(project: string): Promise<CronJobSummary[]> {
+    const list = await this.http.json<ItemList<CronJobSummary>>({
       method: 'GET',
       path: `${projectPath(project)}/cronjobs`,
     });

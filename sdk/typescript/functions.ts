@@ -104,7 +104,7 @@ export class FunctionsApi {
     });
   }
 
-  /** The revisions of a Function, newest first, with their share of traffic and tags. */
+  /** The revisions of a Function, oldest first, with their share of traffic and tags. */
   public async revisions(project: string, name: string): Promise<RevisionView[]> {
     const list = await this.http.json<ItemList<RevisionView>>({
       method: 'GET',

@@ -75,6 +75,19 @@ export interface CronJobView {
   readonly nextRuns: string[];
 }
 
+/** A CronJob in a project's list. */
+export interface CronJobSummary {
+  readonly name: string;
+  readonly schedule: string;
+  /** IANA zone the schedule is read in (`UTC` when the definition names none). */
+  readonly timeZone: string;
+  readonly suspended: boolean;
+  /** The StatelessApplication it copies its container from, when it has one. */
+  readonly template?: string;
+  readonly version: number;
+  readonly updatedAt: string;
+}
+
 /** The result of changing a CronJob's schedule, or suspending / resuming it. */
 export interface CronJobChange {
   readonly name: string;
@@ -161,17 +174,19 @@ export interface FunctionView {
   /** A temporary function of the internal API (`deploy-function`). */
   readonly ephemeral: boolean;
   readonly expiresAt?: string;
-  readonly createdAt: string;
+  /** When its Knative Service was created. */
+  readonly createdAt?: string;
 }
 
 /** One revision of a Function. */
 export interface RevisionView {
   readonly name: string;
-  readonly generation: number;
+  /** The Service generation it was created for. */
+  readonly generation?: number;
   readonly ready: boolean;
   readonly reason?: string;
   readonly message?: string;
-  readonly createdAt: string;
+  readonly createdAt?: string;
   /** Share of the traffic it gets. */
   readonly percent: number;
   readonly tags: string[];
