@@ -1,5 +1,5 @@
 import { SignJWT } from 'jose';
-import { ApiProcess, startApi, testStores, token } from './api-process';
+import { ApiProcess, internalToken, startApi, testStores, token } from './api-process';
 
 /**
  * Every /api/v1 route, taken from the API's own OpenAPI document: 401 without a token or
@@ -7,17 +7,21 @@ import { ApiProcess, startApi, testStores, token } from './api-process';
  */
 let api: ApiProcess;
 let operations: { method: string; path: string }[];
+let internalOperations: { method: string; path: string }[];
 
 beforeAll(async () => {
   api = await startApi({ ...(await testStores()[0].env()), HKS_RECORDER: 'off' });
   const doc = (await (await fetch(`${api.url}/openapi.json`)).json()) as {
     paths: Record<string, Record<string, unknown>>;
   };
-  operations = Object.entries(doc.paths)
-    .filter(([path]) => path.startsWith('/api/v1/'))
-    .flatMap(([path, methods]) =>
-      Object.keys(methods).map((method) => ({ method: method.toUpperCase(), path })),
-    );
+  const routesUnder = (base: string) =>
+    Object.entries(doc.paths)
+      .filter(([path]) => path.startsWith(base))
+      .flatMap(([path, methods]) =>
+        Object.keys(methods).map((method) => ({ method: method.toUpperCase(), path })),
+      );
+  operations = routesUnder('/api/v1/');
+  internalOperations = routesUnder('/internal/v1/');
 }, 60_000);
 
 afterAll(async () => {
@@ -96,6 +100,23 @@ test('another project: 403 on every route; the granted project and "*" pass auth
       expect({ op, status: allowed.status }).not.toEqual({ op, status: 401 });
       expect({ op, status: allowed.status }).not.toEqual({ op, status: 403 });
     }
+  }
+});
+
+test('internal routes: 401 without a token, 403 for user tokens; internal tokens get 403 on user routes', async () => {
+  expect(internalOperations.length).toBe(4);
+  const user = `Bearer ${await token(['*'])}`;
+  for (const op of internalOperations) {
+    const path = concrete(op.path, 'shop');
+    expect({ op, status: (await call(op.method, path)).status }).toEqual({ op, status: 401 });
+    const denied = await call(op.method, path, user);
+    expect({ op, status: denied.status }).toEqual({ op, status: 403 });
+    expect(JSON.parse(denied.body).detail).toContain('hks-internal');
+  }
+  const internal = `Bearer ${await internalToken(['*'])}`;
+  for (const op of operations) {
+    const res = await call(op.method, concrete(op.path, 'shop'), internal);
+    expect({ op, status: res.status }).toEqual({ op, status: 403 });
   }
 });
 

@@ -1,6 +1,5 @@
 import { randomBytes } from 'node:crypto';
 import { API_VERSION } from '../../constructs';
-import { installKnativeServingCrds } from '../cluster/knative';
 import { waitFor } from '../cluster/wait';
 import { StandInProcess, startStandIn } from '../support/knative-stand-in';
 import { ApiProcess, projectRequest, startApi, testStores, token } from './api-process';
@@ -74,7 +73,6 @@ async function invoke(name: string, body: unknown, query = '') {
 }
 
 beforeAll(async () => {
-  await installKnativeServingCrds();
   standIn = await startStandIn(prefix);
   api = await startApi({
     ...(await testStores()[0].env()),

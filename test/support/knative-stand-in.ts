@@ -2,6 +2,7 @@ import { ChildProcess, spawn } from 'node:child_process';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { installKnativeServingCrds } from '../cluster/knative';
 import { kubeconfigPath } from '../cluster/kubeconfig';
 import { kubectlOk } from '../cluster/kubectl';
 import { waitFor } from '../cluster/wait';
@@ -22,8 +23,10 @@ process.once('exit', () => {
 /**
  * Starts the Knative controller stand-in as its own process (as a developer runs it) against
  * the test cluster, handling only namespaces with `namespacePrefix`, and waits until it watches.
+ * Installs the Knative Serving CRDs first.
  */
 export async function startStandIn(namespacePrefix: string): Promise<StandInProcess> {
+  await installKnativeServingCrds();
   // Freshly installed CRDs answer 429 until their storage is initialised.
   await waitFor('the Knative resources to be served', 30_000, async () => {
     await kubectlOk(['get', 'services.serving.knative.dev,revisions.serving.knative.dev', '-A']);
