@@ -290,6 +290,21 @@ test('code that fails at start makes the Service Ready False with the error in t
       false
     );
   });
+  // Its pod (for the logs) ends Failed with the process's exit code, as a crashing container's.
+  await waitFor('pod Failed', 15_000, async () => {
+    const pods = await kubectlJson<{
+      items: {
+        status?: {
+          phase?: string;
+          containerStatuses?: { state?: { terminated?: { exitCode: number } } }[];
+        };
+      }[];
+    }>(['get', 'pods', '-n', namespace, '-l', 'serving.knative.dev/revision=broken-00001']);
+    const status = pods.items[0]?.status;
+    return (
+      status?.phase === 'Failed' && status.containerStatuses?.[0]?.state?.terminated?.exitCode === 1
+    );
+  });
 });
 
 test('an image function is reported as not supported by the stand-in', async () => {

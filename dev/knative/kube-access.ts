@@ -166,6 +166,23 @@ export class KubeAccess {
     return list.items.map((pod) => pod.metadata?.name ?? '').filter((name) => name !== '');
   }
 
+  /** Adds annotations to a pod (merge patch); a missing pod is fine. */
+  public async annotatePod(
+    namespace: string,
+    name: string,
+    annotations: Readonly<Record<string, string>>,
+  ): Promise<void> {
+    const path = `/api/v1/namespaces/${enc(namespace)}/pods/${enc(name)}`;
+    await orUndefined(
+      this.rest.request(
+        'PATCH',
+        path,
+        { metadata: { annotations } },
+        'application/merge-patch+json',
+      ),
+    );
+  }
+
   /** Deletes a pod at once; a missing pod is fine. */
   public async deletePod(namespace: string, name: string): Promise<void> {
     const path = `/api/v1/namespaces/${enc(namespace)}/pods/${enc(name)}?gracePeriodSeconds=0`;

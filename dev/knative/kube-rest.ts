@@ -14,7 +14,8 @@ export class KubeRequestError extends Error {
 }
 
 /** Content types of the request bodies the stand-in sends. */
-export type BodyType = 'application/json' | 'application/json-patch+json';
+export type BodyType =
+  'application/json' | 'application/json-patch+json' | 'application/merge-patch+json';
 
 /**
  * A minimal JSON client for the API server over one keep-alive connection pool. The

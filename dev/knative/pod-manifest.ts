@@ -29,6 +29,17 @@ export interface KwokLogs {
   };
 }
 
+/**
+ * Annotation the test cluster's kwok stages read: a Running pod carrying it ends Failed with
+ * that exit code (test/cluster/kwok/stages.yaml).
+ */
+export const EXIT_CODE_ANNOTATION = 'hks.dev/exit-code';
+
+/** Annotations making kwok end a pod Failed with `code`. */
+export function exitCodeAnnotations(code: number): Record<string, string> {
+  return { [EXIT_CODE_ANNOTATION]: String(code) };
+}
+
 /** Knative's default user port, given to probes that name none. */
 const DEFAULT_PORT = 8080;
 
@@ -64,11 +75,13 @@ function podContainer(container: V1Container, revision: KnativeRevision): V1Cont
  * @param revision the Revision (with its uid)
  * @param podName the pod's name
  * @param nodeSelector node labels the pod must land on
+ * @param exitCode the process's exit code when it has already exited
  */
 export function buildPod(
   revision: KnativeRevision,
   podName: string,
   nodeSelector: Readonly<Record<string, string>>,
+  exitCode?: number,
 ): V1Pod {
   const { spec } = revision;
   const labels = { ...revision.metadata.labels };
@@ -79,6 +92,7 @@ export function buildPod(
     metadata: {
       name: podName,
       namespace: revision.metadata.namespace,
+      annotations: exitCode === undefined ? undefined : exitCodeAnnotations(exitCode),
       labels: {
         ...labels,
         [SERVICE_LABEL]: labels[SERVICE_LABEL] ?? '',

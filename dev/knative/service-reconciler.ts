@@ -5,7 +5,7 @@ import type { ActionLog } from './action-log';
 import type { ConfigMapCache } from './config-map-cache';
 import { type KubeAccess, isStatus } from './kube-access';
 import { type LocalRuntimePlan, type NotRunnable, planLocalRuntime } from './local-runtime';
-import { STAND_IN_LABEL, buildLogs, buildPod } from './pod-manifest';
+import { STAND_IN_LABEL, buildLogs, buildPod, exitCodeAnnotations } from './pod-manifest';
 import {
   REVISION_LABEL,
   TEMPLATE_HASH_ANNOTATION,
@@ -48,6 +48,8 @@ interface RevisionState {
   process?: RevisionProcess;
   starting: boolean;
   pods: string[];
+  /** The process's exit code once it has exited (its pods then end Failed). */
+  exitCode?: number;
 }
 
 const unknown = (reason: string, message: string): KnativeCondition => ({
@@ -298,6 +300,7 @@ export class ServiceReconciler {
       });
       return;
     }
+    if (this.closed) return;
     const spawnStart = Date.now();
     const process = await RevisionProcess.start({
       plan,
@@ -306,8 +309,14 @@ export class ServiceReconciler {
       readyTimeoutMs: this.ctx.readyTimeoutMs,
       pollIntervalMs: this.ctx.healthPollMs,
     });
+    if (this.closed) {
+      // The Service went away while its files were being read: nothing may outlive it.
+      await process.stop();
+      return;
+    }
     state.process = process;
     state.persist();
+    void process.exited.then((exit) => this.podsExited(state, exit.code ?? 137));
     if (this.timing !== undefined && state === this.revisions.at(-1)) {
       this.timing.spawnedAt = Date.now();
     }
@@ -403,7 +412,8 @@ export class ServiceReconciler {
       );
       await Promise.all(stale.map((pod) => this.deletePod(namespace, pod)));
       const podName = `${state.name}-deployment-${randomBytes(3).toString('hex')}`;
-      const pod = await this.ctx.kube.createPod(buildPod(stored, podName, selector));
+      const manifest = buildPod(stored, podName, selector, state.exitCode);
+      const pod = await this.ctx.kube.createPod(manifest);
       state.pods.push(podName);
       if (this.ctx.kwokLogs) await this.ctx.kube.createLogs(buildLogs(pod, logsFile));
       this.ctx.log('pod created', { service: this.key, revision: state.name, pod: podName });
@@ -415,6 +425,22 @@ export class ServiceReconciler {
         message: `create pod: ${errorMessage(error)}`,
       });
     }
+  }
+
+  /** Lets kwok end the revision's pods Failed with the process's exit code. */
+  private async podsExited(state: RevisionState, code: number): Promise<void> {
+    state.exitCode = code;
+    if (this.closed) return;
+    const { namespace } = this.service.metadata;
+    await Promise.all(
+      state.pods.map((pod) =>
+        this.ctx.kube
+          .annotatePod(namespace, pod, exitCodeAnnotations(code))
+          .catch((error) =>
+            this.ctx.log('error', { service: this.key, pod, message: errorMessage(error) }),
+          ),
+      ),
+    );
   }
 
   private async deletePod(namespace: string, pod: string): Promise<void> {
