@@ -26,7 +26,7 @@ export const READ_VERBS = ['get', 'list', 'watch'] as const;
  * - manage (server-side apply and delete) what the constructs produce: Deployments, Services,
  *   CronJobs, Jobs, ConfigMaps, ServiceAccounts, NetworkPolicies, ResourceQuotas, LimitRanges,
  *   Namespaces (one per project) and Knative Services;
- * - read pods and their logs, to record executions;
+ * - read Knative Revisions, pods and their logs, to record executions and show functions;
  * - watch Jobs (included above) and events.
  *
  * It cannot create Roles or RoleBindings, so it cannot grant itself anything.
@@ -48,6 +48,7 @@ export const API_CLUSTER_ROLE_RULES: readonly PolicyRule[] = [
   },
   { apiGroups: ['networking.k8s.io'], resources: ['networkpolicies'], verbs: MANAGE_VERBS },
   { apiGroups: ['serving.knative.dev'], resources: ['services'], verbs: MANAGE_VERBS },
+  { apiGroups: ['serving.knative.dev'], resources: ['revisions'], verbs: READ_VERBS },
   { apiGroups: [''], resources: ['pods'], verbs: READ_VERBS },
   { apiGroups: [''], resources: ['pods/log'], verbs: ['get'] },
   { apiGroups: [''], resources: ['events'], verbs: READ_VERBS },

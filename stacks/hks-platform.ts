@@ -1,6 +1,7 @@
 import * as k8s from '@pulumi/kubernetes';
 import * as pulumi from '@pulumi/pulumi';
 import { API_CLUSTER_ROLE_RULES, API_NAMES, API_PORT } from '../api';
+import { KOURIER_SERVICE } from '../knative';
 
 /** Labels of every platform object. */
 export const PLATFORM_LABELS = {
@@ -215,8 +216,8 @@ function apiDeploymentSpec(api: HksApiArgs): k8s.types.input.apps.v1.DeploymentS
 
 /**
  * Network policies of `hks-system`: deny everything, then allow DNS, the API's port from
- * anywhere, and the API's egress to the Kubernetes API server (and to PostgreSQL when a
- * database URL is given).
+ * anywhere, the API's egress to the Kubernetes API server (and to PostgreSQL when a
+ * database URL is given), and to the Kourier gateway pods that route function invocations.
  */
 export function networkPolicies(
   withDatabase: boolean,
@@ -252,6 +253,23 @@ export function networkPolicies(
       podSelector: { matchLabels: API_POD_LABELS },
       policyTypes: ['Egress'],
       egress: [{ ports: [tcp(443), tcp(6443), ...(withDatabase ? [tcp(5432)] : [])] }],
+    },
+    'hks-api-functions': {
+      podSelector: { matchLabels: API_POD_LABELS },
+      policyTypes: ['Egress'],
+      egress: [
+        {
+          to: [
+            {
+              namespaceSelector: {
+                matchLabels: { 'kubernetes.io/metadata.name': KOURIER_SERVICE.namespace },
+              },
+            },
+          ],
+          // Kourier's external (8080) and cluster-local (8081) listeners.
+          ports: [tcp(8080), tcp(8081)],
+        },
+      ],
     },
   };
 }

@@ -78,6 +78,7 @@ describe('default config', () => {
         'kubernetes:networking.k8s.io/v1:NetworkPolicy::hks-hks-allow-dns',
         'kubernetes:networking.k8s.io/v1:NetworkPolicy::hks-hks-api-ingress',
         'kubernetes:networking.k8s.io/v1:NetworkPolicy::hks-hks-api-egress',
+        'kubernetes:networking.k8s.io/v1:NetworkPolicy::hks-hks-api-functions',
         'kubernetes:core/v1:ServiceAccount::hks-api-sa',
         'kubernetes:rbac.authorization.k8s.io/v1:ClusterRole::hks-api-role',
         'kubernetes:rbac.authorization.k8s.io/v1:ClusterRoleBinding::hks-api-binding',

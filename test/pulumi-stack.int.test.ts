@@ -256,6 +256,8 @@ describe("the API's ServiceAccount and ClusterRole", () => {
       ['delete', 'namespaces'],
       ['create', 'services.serving.knative.dev', '-n', 'shop'],
       ['delete', 'services.serving.knative.dev', '-n', 'shop'],
+      ['list', 'services.serving.knative.dev', '--all-namespaces'],
+      ['list', 'revisions.serving.knative.dev', '-n', 'shop'],
       ['get', 'pods', '-n', 'shop'],
       ['get', 'pods', '--subresource=log', '-n', 'shop'],
       ['watch', 'events', '-n', 'shop'],
@@ -276,6 +278,7 @@ describe("the API's ServiceAccount and ClusterRole", () => {
       ['create', 'pods', '--subresource=exec', '-n', 'shop'],
       ['delete', 'nodes'],
       ['patch', 'configurations.serving.knative.dev', '-n', 'shop'],
+      ['delete', 'revisions.serving.knative.dev', '-n', 'shop'],
     ].map((args) => [args.join(' '), args]),
   )('may not %s', async (_name, args) => {
     expect(await canI(...args)).toBe(false);
