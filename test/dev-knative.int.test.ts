@@ -128,7 +128,7 @@ afterAll(async () => {
     `dev:knative reaction, ms (watch event -> Ready status written; overhead = total - runtime start):\n${ready
       .map(
         ({ fields: f }) =>
-          `  ${f.service}: total ${f.sinceEventMs}, event->spawn ${f.spawnMs}, runtime start ${f.runtimeStartMs}, healthy->status ${f.statusMs}, overhead ${f.overheadMs}`,
+          `  ${f.service}: total ${f.sinceEventMs}, event->spawn ${f.spawnMs}, runtime start ${f.runtimeStartMs}, healthy->status ${f.statusMs} (PATCH ${f.patchMs}${f.patchNewConnection ? ', new connection' : ''}), overhead ${f.overheadMs}`,
       )
       .join('\n')}\n${actions
       .filter((a) => a.action === 'process started')

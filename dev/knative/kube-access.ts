@@ -216,6 +216,11 @@ export class KubeAccess {
     );
   }
 
+  /** How many requests so far needed a new connection. */
+  public get newConnections(): number {
+    return this.rest.newConnections;
+  }
+
   /** Closes pooled connections. */
   public close(): void {
     this.rest.close();

@@ -25,6 +25,8 @@ export type BodyType =
 export class KubeRest {
   private readonly server: URL;
   private agent: Agent | undefined;
+  /** How many requests needed a new connection (a TLS handshake). */
+  public newConnections = 0;
 
   constructor(private readonly config: KubeConfig) {
     const cluster = config.getCurrentCluster();
@@ -93,6 +95,9 @@ export class KubeRest {
           res.on('error', reject);
         },
       );
+      req.once('socket', () => {
+        if (!req.reusedSocket) this.newConnections += 1;
+      });
       req.on('timeout', () => req.destroy(new Error(`${method} ${path}: timed out`)));
       req.on('error', reject);
       req.end(payload);

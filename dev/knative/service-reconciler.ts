@@ -512,7 +512,10 @@ export class ServiceReconciler {
     if (text === this.lastWritten) return;
     // Never name a revision in the status before it exists.
     await Promise.all(this.revisions.map((r) => r.created));
+    const patchStart = Date.now();
+    const connectionsBefore = this.ctx.kube.newConnections;
     await this.ctx.kube.writeServiceStatus(namespace, name, status);
+    const patchMs = Date.now() - patchStart;
     this.lastWritten = text;
     this.conditions = status.conditions;
     const ready = status.conditions?.find((c) => c.type === 'Ready');
@@ -534,6 +537,8 @@ export class ServiceReconciler {
       spawnMs: since(timing?.spawnedAt, timing?.eventAt),
       runtimeStartMs: timing?.runtimeStartMs,
       statusMs: since(now, timing?.healthyAt),
+      patchMs,
+      patchNewConnection: this.ctx.kube.newConnections > connectionsBefore,
       overheadMs:
         timing?.runtimeStartMs === undefined
           ? undefined
