@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { API_VERSION, LABELS, MANAGER, SourceRuntimeName } from '../constructs';
 import { Applications } from './applications';
-import { Caller, grants, requireProject } from './auth';
+import { Caller, requireProject } from './auth';
 import { EPHEMERAL_LABEL, EXPIRES_LABEL, Functions, Invocation, viewOf } from './functions';
 import { hasFailed, KnativeApi, KnativeService, readyCondition } from './knative';
 import { Kube, KubeObject } from './kube';
@@ -324,7 +324,7 @@ export class Operations {
     });
     const project = service?.metadata.labels?.[LABELS.project];
     if (!service || !project) throw Problem.notFound(`No temporary function ${JSON.stringify(id)}`);
-    if (!grants(caller, project)) requireProject(caller, project);
+    requireProject(caller, project);
     return { project, service };
   }
 }
