@@ -314,6 +314,15 @@ test('an image function is reported as not supported by the stand-in', async () 
   expect(condition(service, 'Ready')?.message).toContain('cannot run container images');
 });
 
+test('a process that dies turns its revision and Service Ready False', async () => {
+  process.kill(startedPid('greeter-00001'), 'SIGKILL');
+  const service = await waitForService('greeter', 'condition=Ready=false');
+  expect(condition(service, 'Ready')).toMatchObject({ reason: 'RevisionFailed' });
+  expect(condition(service, 'Ready')?.message).toContain('Container failed with signal SIGKILL');
+  const res = await fetch(service.status?.url ?? '', { method: 'POST', body: '{}' });
+  expect(res.status).toBe(503);
+});
+
 test('deleting the Service stops its processes, router and pods; its Revisions go with it', async () => {
   const service = await ksvc('adder');
   const pids = ['adder-00001', 'adder-00002'].map(startedPid);

@@ -100,6 +100,7 @@ export class KubeAccess {
     return (await this.rest.request<{ items: KnativeRevision[] }>('GET', path)).items;
   }
 
+  /** Creates a Revision; resolves with it as stored (with its uid). */
   public createRevision(revision: KnativeRevision): Promise<KnativeRevision> {
     const path = `${SERVING}/namespaces/${enc(revision.metadata.namespace)}/revisions`;
     return this.rest.request('POST', path, revision);
@@ -112,6 +113,7 @@ export class KubeAccess {
     );
   }
 
+  /** Replaces a Revision's status (status subresource). */
   public async writeRevisionStatus(
     revision: KnativeRevision,
     status: NonNullable<KnativeRevision['status']>,
@@ -121,6 +123,7 @@ export class KubeAccess {
     await this.rest.request('PATCH', path, statusPatch(status), 'application/json-patch+json');
   }
 
+  /** Replaces a Knative Service's status (status subresource). */
   public async writeServiceStatus(
     namespace: string,
     name: string,
@@ -154,6 +157,7 @@ export class KubeAccess {
     return secret === undefined ? undefined : decode(secret.data);
   }
 
+  /** Creates a pod; resolves with it as stored (with its uid). */
   public createPod(pod: V1Pod): Promise<V1Pod> {
     const path = `/api/v1/namespaces/${enc(pod.metadata?.namespace ?? '')}/pods`;
     return this.rest.request('POST', path, pod);
@@ -189,6 +193,7 @@ export class KubeAccess {
     await orUndefined(this.rest.request('DELETE', path));
   }
 
+  /** Creates a kwok Logs object. */
   public async createLogs(logs: KwokLogs): Promise<void> {
     const path = `${KWOK}/namespaces/${enc(logs.metadata.namespace)}/logs`;
     await this.rest.request('POST', path, logs);
