@@ -52,6 +52,9 @@ interface RevisionState {
   exitCode?: number;
 }
 
+/** How long a starting revision's Unknown status waits for its Ready one. */
+const INTERMEDIATE_STATUS_DELAY_MS = 250;
+
 const unknown = (reason: string, message: string): KnativeCondition => ({
   type: 'Ready',
   status: 'Unknown',
@@ -89,6 +92,7 @@ export class ServiceReconciler {
   private lastWritten = '';
   private statusDirty = false;
   private statusWriting: Promise<void> | undefined;
+  private deferredStatus: NodeJS.Timeout | undefined;
   /** When the watch event that created the newest revision arrived (for latency figures). */
   private timing:
     | { eventAt: number; spawnedAt?: number; healthyAt?: number; runtimeStartMs?: number }
@@ -149,6 +153,7 @@ export class ServiceReconciler {
     await this.enqueue(async () => {
       if (this.closed) return;
       this.closed = true;
+      clearTimeout(this.deferredStatus);
       const { namespace, name } = this.service.metadata;
       await Promise.all(
         this.revisions.map(async (state) => {
@@ -205,7 +210,10 @@ export class ServiceReconciler {
         this.startRevision(state);
       }
     }
-    this.scheduleStatus();
+    // While the newest revision starts, its Unknown status waits a little: a quick start
+    // then writes Ready at once, and the API server is not busy with a write nobody awaits.
+    const starting = this.revisions.at(-1)?.ready.status === 'Unknown';
+    this.scheduleStatus(starting ? INTERMEDIATE_STATUS_DELAY_MS : 0);
   }
 
   private createRevision(hash: string, receivedAt: number): void {
@@ -462,7 +470,16 @@ export class ServiceReconciler {
   }
 
   /** Marks the status out of date and writes it (coalescing writes already under way). */
-  private scheduleStatus(): void {
+  private scheduleStatus(deferMs = 0): void {
+    if (deferMs > 0) {
+      this.deferredStatus ??= setTimeout(() => {
+        this.deferredStatus = undefined;
+        this.scheduleStatus();
+      }, deferMs);
+      return;
+    }
+    clearTimeout(this.deferredStatus);
+    this.deferredStatus = undefined;
     this.statusDirty = true;
     this.statusWriting ??= this.drainStatus().finally(() => (this.statusWriting = undefined));
   }
