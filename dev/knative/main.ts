@@ -22,6 +22,7 @@ interface StandInFlags {
 }
 
 async function main(argv: readonly string[]): Promise<number> {
+  const parent = process.ppid;
   const program = new Command('dev:knative')
     .description(
       'Knative controller stand-in for development and tests: Revisions, local function processes, routers, Service status',
@@ -46,6 +47,9 @@ async function main(argv: readonly string[]): Promise<number> {
     );
     return 2;
   }
+  // With its reader gone (a parent that died), log lines are dropped instead of crashing the
+  // stand-in before it has stopped its processes and deleted its pods.
+  process.stdout.on('error', () => undefined);
   const log = consoleActionLog(flags.logFormat as ActionLogFormat);
   let standIn;
   try {
@@ -61,11 +65,13 @@ async function main(argv: readonly string[]): Promise<number> {
     );
     return 1;
   }
-  const signal = await new Promise<NodeJS.Signals>((resolve) => {
+  const signal = await new Promise<string>((resolve) => {
     // Stay subscribed: npm and tsx pass a terminal's Ctrl-C on as well, and a second signal
     // must not end the process before its children are stopped.
     process.on('SIGINT', () => resolve('SIGINT'));
     process.on('SIGTERM', () => resolve('SIGTERM'));
+    // A parent that died without a word (e.g. a killed test run) must not leave it running.
+    setInterval(() => process.ppid !== parent && resolve('parent exited'), 1_000).unref();
   });
   log('stopping', { signal });
   await standIn.stop();

@@ -1,4 +1,4 @@
-import { spawn } from 'node:child_process';
+import { type ChildProcess, spawn } from 'node:child_process';
 import { join } from 'node:path';
 import type { ActionFields, ActionLog } from './action-log';
 
@@ -39,6 +39,12 @@ export interface StartedKnativeStandIn {
   stop(): Promise<void>;
 }
 
+/** Stand-ins still running: each is asked to stop (SIGTERM) when this process exits. */
+const running = new Set<ChildProcess>();
+process.once('exit', () => {
+  for (const child of running) child.kill('SIGTERM');
+});
+
 /** How long the stand-in may take to start (tsx compiles it first). */
 const START_TIMEOUT_MS = 60_000;
 /** How long it may take to stop before it is killed. */
@@ -61,7 +67,9 @@ export function startKnativeStandIn(
   const env = { ...process.env };
   if (options.kubeconfig !== undefined) env.KUBECONFIG = options.kubeconfig;
   const child = spawn(process.execPath, args, { env, stdio: ['ignore', 'pipe', 'pipe'] });
+  running.add(child);
   const exited = new Promise<number | null>((resolve) => child.once('close', resolve));
+  void exited.then(() => running.delete(child));
   let stderr = '';
   let pending = '';
   let onStarted: () => void = () => undefined;
