@@ -116,6 +116,23 @@ describe('TypeScript SDK', () => {
     expect(lines).toEqual(['one', 'two', 'three']);
   });
 
+  it('stops following logs when the signal aborts', async () => {
+    const { hks } = await client((_req, res) => {
+      res.writeHead(200, { 'content-type': 'text/plain' });
+      const timer = setInterval(() => res.write('tick\n'), 20);
+      res.on('close', () => clearInterval(timer));
+    });
+    const abort = new AbortController();
+    const lines: string[] = [];
+    for await (const line of hks.cronJobs.followLogs('shop', 'job', 'e1', {
+      signal: abort.signal,
+    })) {
+      lines.push(line);
+      if (lines.length === 3) abort.abort();
+    }
+    expect(lines).toEqual(['tick', 'tick', 'tick']);
+  });
+
   it('invokes with JSON, or raw without throwing on the function’s error status', async () => {
     const { hks, seen } = await client((req, res, body) => {
       if (req.url?.includes('tag=canary')) {

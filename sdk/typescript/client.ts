@@ -14,7 +14,8 @@ export interface HksClientOptions {
   readonly fetch?: typeof fetch;
   /**
    * Time limit of one request until its answer is read (for log streams: until the answer
-   * starts).
+   * starts). Invocations and operations, which run user code, have their own `timeoutMs`
+   * (default 15 minutes).
    * @default 30000
    */
   readonly timeoutMs?: number;

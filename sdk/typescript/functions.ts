@@ -1,5 +1,5 @@
 import { HksTimeoutError } from './errors';
-import { Http, projectPath, segment } from './http';
+import { Http, LONG_REQUEST_TIMEOUT_MS, projectPath, segment } from './http';
 import type {
   FollowOptions,
   FunctionLogOptions,
@@ -46,6 +46,7 @@ export class FunctionsApi {
       path: `${this.path(project, name)}/invoke`,
       query: { tag: options.tag },
       json: input ?? null,
+      timeoutMs: options.timeoutMs ?? LONG_REQUEST_TIMEOUT_MS,
     });
     const text = new TextDecoder().decode(body);
     const type = response.headers.get('content-type') ?? '';
@@ -71,6 +72,7 @@ export class FunctionsApi {
       body: request.body,
       headers: { 'content-type': request.contentType ?? defaultType },
       allowErrorStatus: true,
+      timeoutMs: request.timeoutMs ?? LONG_REQUEST_TIMEOUT_MS,
     });
     return {
       status: response.status,

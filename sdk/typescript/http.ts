@@ -22,6 +22,8 @@ export interface HttpRequest {
   /** Stop waiting once the headers are in (streams); the body is read by the caller. */
   readonly stream?: boolean;
   readonly signal?: AbortSignal;
+  /** Time limit of this request. @default - the client's */
+  readonly timeoutMs?: number;
   /** Return error statuses instead of throwing. @default false */
   readonly allowErrorStatus?: boolean;
 }
@@ -49,10 +51,11 @@ export class Http {
     const onAbort = () => controller.abort(request.signal?.reason);
     request.signal?.addEventListener('abort', onAbort, { once: true });
     let timedOut = false;
+    const timeoutMs = request.timeoutMs ?? this.options.timeoutMs;
     const timer = setTimeout(() => {
       timedOut = true;
       controller.abort();
-    }, this.options.timeoutMs);
+    }, timeoutMs);
     const headers: Record<string, string> = {
       authorization: `Bearer ${this.options.token}`,
       ...(request.json !== undefined ? { 'content-type': 'application/json' } : {}),
@@ -85,18 +88,19 @@ export class Http {
     } catch (error) {
       if (error instanceof HksApiError) throw error;
       if (timedOut)
-        throw new HksTransportError(
-          `${what}: no answer within ${this.options.timeoutMs} ms`,
-          what,
-          { cause: error },
-        );
+        throw new HksTransportError(`${what}: no answer within ${timeoutMs} ms`, what, {
+          cause: error,
+        });
       if (request.signal?.aborted) throw error;
       throw new HksTransportError(`${what}: ${describeNetworkError(error)}`, what, {
         cause: error,
       });
     } finally {
-      if (!request.stream) clearTimeout(timer);
-      request.signal?.removeEventListener('abort', onAbort);
+      // A stream goes on after this returns: the caller's signal must still stop it.
+      if (!request.stream) {
+        clearTimeout(timer);
+        request.signal?.removeEventListener('abort', onAbort);
+      }
     }
   }
 
@@ -159,6 +163,12 @@ function describeNetworkError(error: unknown): string {
   const why = [cause?.code, cause?.message].filter(Boolean).join(': ');
   return `could not reach the API (${why || (error instanceof Error ? error.message : String(error))})`;
 }
+
+/**
+ * Time limit of requests that run user code (invocations, operations): the longest function
+ * timeout (600 s) and a deploy, plus a margin.
+ */
+export const LONG_REQUEST_TIMEOUT_MS = 15 * 60_000;
 
 /** `encodeURIComponent` for one path segment. */
 export function segment(value: string): string {

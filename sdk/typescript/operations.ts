@@ -1,10 +1,11 @@
-import { Http, segment } from './http';
+import { Http, LONG_REQUEST_TIMEOUT_MS, segment } from './http';
 import type {
   DeployedFunction,
   DeployFunctionRequest,
   ExecuteRequest,
   ExecuteResult,
   InvokeFunctionResult,
+  OperationOptions,
 } from './types';
 
 /**
@@ -19,29 +20,39 @@ export class OperationsApi {
    * A handler error is a result with `status: "failed"`, not an exception; code that does not
    * compile is a 400 `HksApiError` naming file and line.
    */
-  public execute(request: ExecuteRequest): Promise<ExecuteResult> {
+  public execute(request: ExecuteRequest, options: OperationOptions = {}): Promise<ExecuteResult> {
     return this.http.json({
       method: 'POST',
       path: '/internal/v1/operations/execute',
       json: request,
+      timeoutMs: options.timeoutMs ?? LONG_REQUEST_TIMEOUT_MS,
     });
   }
 
   /** Deploys a temporary function that lives `ttlSeconds`; invoke it by its `id`. */
-  public deployFunction(request: DeployFunctionRequest): Promise<DeployedFunction> {
+  public deployFunction(
+    request: DeployFunctionRequest,
+    options: OperationOptions = {},
+  ): Promise<DeployedFunction> {
     return this.http.json({
       method: 'POST',
       path: '/internal/v1/operations/deploy-function',
       json: request,
+      timeoutMs: options.timeoutMs ?? LONG_REQUEST_TIMEOUT_MS,
     });
   }
 
   /** Invokes a temporary function with a JSON input. */
-  public invokeFunction(id: string, input: unknown = null): Promise<InvokeFunctionResult> {
+  public invokeFunction(
+    id: string,
+    input: unknown = null,
+    options: OperationOptions = {},
+  ): Promise<InvokeFunctionResult> {
     return this.http.json({
       method: 'POST',
       path: `/internal/v1/operations/functions/${segment(id)}/invoke`,
       json: input ?? null,
+      timeoutMs: options.timeoutMs ?? LONG_REQUEST_TIMEOUT_MS,
     });
   }
 

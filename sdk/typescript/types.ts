@@ -208,6 +208,17 @@ export interface TrafficTarget {
 export interface InvokeOptions {
   /** Invoke the revision with this traffic tag. @default - split by the traffic percentages */
   readonly tag?: string;
+  /**
+   * Time limit of the request (the function's own timeout is enforced by the API: 504).
+   * @default 900000 (15 minutes, above the longest function timeout)
+   */
+  readonly timeoutMs?: number;
+}
+
+/** Options of an operation (they deploy and run user code). */
+export interface OperationOptions {
+  /** Time limit of the request. @default 900000 (15 minutes) */
+  readonly timeoutMs?: number;
 }
 
 /** A Function's answer as it is: status, headers and body. */
@@ -275,6 +286,8 @@ export interface ExecuteRequest {
 
 /** Milliseconds spent in each phase of an operation. */
 export interface OperationTimings {
+  /** Other phases the API measures (e.g. `check`, `logs`). */
+  readonly [phase: string]: number | undefined;
   readonly deploy?: number;
   readonly ready?: number;
   readonly invoke?: number;
