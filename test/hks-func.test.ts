@@ -10,6 +10,7 @@ import {
   writeConfigFile,
 } from '../cli/hks-func/config';
 import { CliIo } from '../cli/hks-func/context';
+import { Progress } from '../cli/hks-func/progress';
 import { runHksFunc } from '../cli/hks-func/program';
 
 jest.setTimeout(30_000);
@@ -293,3 +294,42 @@ function listeningPort(stream: NodeJS.ReadableStream | null): Promise<number> {
     });
   });
 }
+
+describe('hks-func progress on stderr', () => {
+  const io = (isTTY: boolean, out: string[]): CliIo => ({
+    stdout: () => undefined,
+    stderr: (t) => out.push(t),
+    env: {},
+    stderrIsTTY: isTTY,
+    cwd: '.',
+  });
+
+  it('writes plain lines, one per change, when stderr is not a terminal', () => {
+    const out: string[] = [];
+    const progress = new Progress(io(false, out), true);
+    progress.update('waiting for hello (RevisionMissing)');
+    progress.update('waiting for hello (RevisionMissing)');
+    progress.update('waiting for hello');
+    progress.done('hello is ready');
+    expect(out).toEqual([
+      'waiting for hello (RevisionMissing)\n',
+      'waiting for hello\n',
+      'hello is ready\n',
+    ]);
+  });
+
+  it('redraws a spinner in place on a terminal, and writes nothing when disabled', () => {
+    const out: string[] = [];
+    const progress = new Progress(io(true, out), true);
+    progress.update('waiting for hello');
+    progress.done('hello is ready');
+    expect(out[0].startsWith('\r\x1b[K')).toBe(true);
+    expect(out[0].endsWith(' waiting for hello')).toBe(true);
+    expect(out[out.length - 1]).toBe('\r\x1b[Khello is ready\n');
+    const silent: string[] = [];
+    const off = new Progress(io(true, silent), false);
+    off.update('x');
+    off.done('y');
+    expect(silent).toEqual([]);
+  });
+});
