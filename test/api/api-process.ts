@@ -1,4 +1,4 @@
-import { ChildProcess, spawn } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { mkdtempSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -7,8 +7,7 @@ import { SignJWT } from 'jose';
 import { randomBytes } from 'node:crypto';
 import { Client } from 'pg';
 import { kubeconfigPath } from '../cluster/kubeconfig';
-
-const ROOT = join(__dirname, '..', '..');
+import { startScript } from '../support/script-process';
 
 /** The JWT secret the test API processes use. */
 export const TEST_JWT_SECRET = 'test-secret-of-at-least-thirty-two-bytes!';
@@ -112,63 +111,32 @@ async function freshDatabase(url: string): Promise<string> {
   return fresh.toString();
 }
 
-/** API processes still running; none may outlive the test process that started them. */
-const running = new Set<ChildProcess>();
-process.once('exit', () => {
-  for (const child of running) child.kill('SIGKILL');
-});
-
 /**
  * Starts `api/main.ts` as a real process against the test cluster and waits for /healthz.
  * @param env extra environment (store, prefix...)
  */
 export async function startApi(env: Record<string, string> = {}): Promise<ApiProcess> {
   const port = await freePort();
-  // One process (node with tsx's loader), not the tsx wrapper: SIGKILL must hit the API itself.
-  const child = spawn(process.execPath, ['--import', 'tsx', join(ROOT, 'api', 'main.ts')], {
-    cwd: ROOT,
-    env: {
-      ...process.env,
+  const url = `http://127.0.0.1:${port}`;
+  const api = await startScript(
+    'the API',
+    'api/main.ts',
+    [],
+    {
       KUBECONFIG: kubeconfigPath(),
       PORT: String(port),
       HKS_JWT_SECRET: TEST_JWT_SECRET,
       ...env,
     },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  running.add(child);
-  child.once('exit', () => running.delete(child));
-  let output = '';
-  child.stdout?.on('data', (d: Buffer) => (output += d.toString()));
-  child.stderr?.on('data', (d: Buffer) => (output += d.toString()));
-  const url = `http://127.0.0.1:${port}`;
-  const deadline = Date.now() + 30_000;
-  for (;;) {
-    if (child.exitCode !== null)
-      throw new Error(`the API exited with ${child.exitCode}:\n${output}`);
-    try {
-      if ((await fetch(`${url}/healthz`)).ok) break;
-    } catch {
-      // not listening yet
-    }
-    if (Date.now() > deadline) throw new Error(`the API did not start within 30 s:\n${output}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  return {
-    url,
-    child,
-    output: () => output,
-    stop: (signal = 'SIGTERM') =>
-      new Promise((resolve) => {
-        if (child.exitCode !== null) return resolve();
-        const timer = setTimeout(() => child.kill('SIGKILL'), 15_000);
-        child.once('exit', () => {
-          clearTimeout(timer);
-          resolve();
-        });
-        child.kill(signal);
-      }),
-  };
+    async () => {
+      try {
+        return (await fetch(`${url}/healthz`)).ok;
+      } catch {
+        return false; // not listening yet
+      }
+    },
+  );
+  return { url, child: api.child, output: api.output, stop: (signal) => api.stop(signal) };
 }
 
 /** A response of the API, parsed. */
