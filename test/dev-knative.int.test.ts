@@ -307,6 +307,29 @@ test('code that fails at start makes the Service Ready False with the error in t
   });
 });
 
+test('a Service applied before its ConfigMap starts once the ConfigMap arrives', async () => {
+  const items = manifests('late', { runtime: 'python3.12', code: pythonAdd('late') }) as {
+    kind: string;
+  }[];
+  const applyKinds = (kinds: string[]) =>
+    kubectlOk(
+      ['apply', '--server-side', '--field-manager=hks-tests', '-f', '-'],
+      JSON.stringify({
+        apiVersion: 'v1',
+        kind: 'List',
+        items: items.filter((o) => kinds.includes(o.kind)),
+      }),
+    );
+  await applyKinds(['Service', 'ServiceAccount']);
+  await new Promise((resolve) => setTimeout(resolve, 1_000));
+  await applyKinds(['ConfigMap']);
+  const service = await waitForService('late', 'condition=Ready');
+  expect((await invoke(service.status?.url ?? '', { a: 2, b: 3 })).body).toEqual({
+    sum: 5,
+    version: 'late',
+  });
+});
+
 test('an image function is reported as not supported by the stand-in', async () => {
   await apply('imaged', { runtime: 'image', image: 'ghcr.io/acme/thumbs:2' });
   const service = await waitForService('imaged', 'condition=Ready=false');

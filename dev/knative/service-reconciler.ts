@@ -52,6 +52,9 @@ interface RevisionState {
   exitCode?: number;
 }
 
+/** Pause between reads of a missing ConfigMap or Secret. */
+const CONFIG_RETRY_MS = 200;
+
 /** How long a starting revision's Unknown status waits for its Ready one. */
 const INTERMEDIATE_STATUS_DELAY_MS = 250;
 
@@ -294,10 +297,27 @@ export class ServiceReconciler {
     const dir = this.revisionDir(state);
     rmSync(dir, { recursive: true, force: true });
     const planStart = Date.now();
-    const plan: LocalRuntimePlan | NotRunnable = await planLocalRuntime(state.object.spec, dir, {
-      configMap: (n) => this.ctx.configMaps.get(namespace, n),
-      secret: (n) => this.ctx.kube.secret(namespace, n),
-    });
+    const lookup = {
+      configMap: (n: string) => this.ctx.configMaps.get(namespace, n),
+      secret: (n: string) => this.ctx.kube.secret(namespace, n),
+    };
+    let plan: LocalRuntimePlan | NotRunnable = await planLocalRuntime(
+      state.object.spec,
+      dir,
+      lookup,
+    );
+    // Like kubelet, wait for a ConfigMap or Secret that is not there yet (applied after the
+    // Service), up to the start timeout.
+    while (
+      !plan.runnable &&
+      plan.reason === 'CreateContainerConfigError' &&
+      !this.closed &&
+      Date.now() - planStart < this.ctx.readyTimeoutMs
+    ) {
+      state.persist();
+      await new Promise((resolve) => setTimeout(resolve, CONFIG_RETRY_MS));
+      plan = await planLocalRuntime(state.object.spec, dir, lookup);
+    }
     if (!plan.runnable) {
       state.persist();
       this.setReady(state, {
