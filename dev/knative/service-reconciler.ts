@@ -1,13 +1,12 @@
-import { randomBytes } from 'node:crypto';
 import { rmSync } from 'node:fs';
 import { join } from 'node:path';
 import type { ActionLog } from './action-log';
+import { errorMessage } from './error-message';
+import { RevisionPods } from './revision-pods';
 import type { ConfigMapCache } from './config-map-cache';
 import { type KubeAccess, isStatus } from './kube-access';
 import { type LocalRuntimePlan, type NotRunnable, planLocalRuntime } from './local-runtime';
-import { STAND_IN_LABEL, buildLogs, buildPod, exitCodeAnnotations } from './pod-manifest';
 import {
-  REVISION_LABEL,
   TEMPLATE_HASH_ANNOTATION,
   buildRevision,
   revisionGeneration,
@@ -47,9 +46,8 @@ interface RevisionState {
   ready: KnativeCondition;
   process?: RevisionProcess;
   starting: boolean;
-  pods: string[];
-  /** The process's exit code once it has exited (its pods then end Failed). */
-  exitCode?: number;
+  /** The pods standing for the process; undefined when the stand-in makes none. */
+  readonly pods: RevisionPods | undefined;
 }
 
 /** Pause between reads of a missing ConfigMap or Secret. */
@@ -64,20 +62,6 @@ const unknown = (reason: string, message: string): KnativeCondition => ({
   reason,
   message,
 });
-
-function errorMessage(error: unknown): string {
-  if (typeof error === 'object' && error !== null && 'body' in error) {
-    const body = (error as { body?: unknown }).body;
-    if (typeof body === 'string') {
-      try {
-        return (JSON.parse(body) as { message?: string }).message ?? body;
-      } catch {
-        return body;
-      }
-    }
-  }
-  return error instanceof Error ? error.message : String(error);
-}
 
 /**
  * Plays Knative's controllers for one Service: a Revision per template change, a local
@@ -125,9 +109,16 @@ export class ServiceReconciler {
         persist: () => undefined,
         ready: unknown('Restarting', 'The stand-in has not started this revision yet.'),
         starting: false,
-        pods: [],
+        pods: this.newPods(),
       }))
       .sort((a, b) => a.generation - b.generation);
+  }
+
+  private newPods(): RevisionPods | undefined {
+    const { kube, log, podNodeSelector, kwokLogs } = this.ctx;
+    return podNodeSelector === undefined
+      ? undefined
+      : new RevisionPods({ kube, log, service: this.key, nodeSelector: podNodeSelector, kwokLogs });
   }
 
   /** The Service's uid (a Service deleted and created again is a new reconciler). */
@@ -169,7 +160,7 @@ export class ServiceReconciler {
               signal: exit.signal ?? undefined,
             });
           }
-          await Promise.all(state.pods.map((pod) => this.deletePod(namespace, pod)));
+          await state.pods?.deleteAll(namespace);
         }),
       );
       await this.router?.close();
@@ -231,7 +222,7 @@ export class ServiceReconciler {
       persist: () => undefined,
       ready: unknown('Deploying', 'The revision is starting.'),
       starting: false,
-      pods: [],
+      pods: this.newPods(),
     };
     // The process is spawned first, then the Revision created: the API calls of both would
     // otherwise compete, and the spawn is on the path to Ready.
@@ -344,7 +335,7 @@ export class ServiceReconciler {
     }
     state.process = process;
     state.persist();
-    void process.exited.then((exit) => this.podsExited(state, exit.code ?? 137));
+    void process.exited.then((exit) => state.pods?.exited(namespace, exit.code ?? 137));
     if (this.timing !== undefined && state === this.revisions.at(-1)) {
       this.timing.spawnedAt = Date.now();
     }
@@ -361,7 +352,11 @@ export class ServiceReconciler {
     const outcome = await process.started;
     // The pod and Revision status are written after the Service's status: they are not on
     // the path of anyone waiting for Ready.
-    void this.afterStatus().then(() => this.createPod(state, join(dir, 'container.log')));
+    void Promise.all([state.created, this.afterStatus()]).then(([stored]) =>
+      stored === undefined || this.closed
+        ? undefined
+        : state.pods?.create(stored, join(dir, 'container.log')),
+    );
     if (this.closed) return;
     if (outcome.ready) {
       this.ctx.log('process healthy', {
@@ -426,62 +421,6 @@ export class ServiceReconciler {
           }
         });
     });
-  }
-
-  private async createPod(state: RevisionState, logsFile: string): Promise<void> {
-    const selector = this.ctx.podNodeSelector;
-    const stored = await state.created;
-    if (selector === undefined || stored === undefined || this.closed) return;
-    const { namespace } = this.service.metadata;
-    try {
-      const stale = await this.ctx.kube.podNames(
-        namespace,
-        `${REVISION_LABEL}=${state.name},${STAND_IN_LABEL}=true`,
-      );
-      await Promise.all(stale.map((pod) => this.deletePod(namespace, pod)));
-      const podName = `${state.name}-deployment-${randomBytes(3).toString('hex')}`;
-      const manifest = buildPod(stored, podName, selector, state.exitCode);
-      const pod = await this.ctx.kube.createPod(manifest);
-      state.pods.push(podName);
-      if (this.ctx.kwokLogs) await this.ctx.kube.createLogs(buildLogs(pod, logsFile));
-      this.ctx.log('pod created', { service: this.key, revision: state.name, pod: podName });
-      if (this.closed) await this.deletePod(namespace, podName);
-    } catch (error) {
-      this.ctx.log('error', {
-        service: this.key,
-        revision: state.name,
-        message: `create pod: ${errorMessage(error)}`,
-      });
-    }
-  }
-
-  /** Lets kwok end the revision's pods Failed with the process's exit code. */
-  private async podsExited(state: RevisionState, code: number): Promise<void> {
-    state.exitCode = code;
-    if (this.closed) return;
-    const { namespace } = this.service.metadata;
-    await Promise.all(
-      state.pods.map((pod) =>
-        this.ctx.kube
-          .annotatePod(namespace, pod, exitCodeAnnotations(code))
-          .catch((error) =>
-            this.ctx.log('error', { service: this.key, pod, message: errorMessage(error) }),
-          ),
-      ),
-    );
-  }
-
-  private async deletePod(namespace: string, pod: string): Promise<void> {
-    await Promise.all([
-      this.ctx.kube.deletePod(namespace, pod),
-      this.ctx.kwokLogs ? this.ctx.kube.deleteLogs(namespace, pod) : undefined,
-    ]).catch((error: unknown) =>
-      this.ctx.log('error', {
-        service: this.key,
-        pod,
-        message: `delete pod: ${errorMessage(error)}`,
-      }),
-    );
   }
 
   /** Resolves when the status writes under way are done. */
