@@ -20,7 +20,7 @@ const RETRY_MS = 1_000;
 /**
  * Lists a collection and watches it from the list's version, listing again whenever the
  * watch ends (the server's timeout, a 410 Gone for a compacted version, a lost connection).
- * Resolves after the first list has been reported and the watch runs.
+ * Resolves after the first list (tried until it works) has been reported and the watch runs.
  *
  * @param kube API access
  * @param path the collection, e.g. `/apis/serving.knative.dev/v1/services`
@@ -69,7 +69,16 @@ export async function listAndWatch<T>(
     }
   };
 
-  await relist();
+  // The first list is tried until it works (e.g. CRDs just installed answer 429 for a while).
+  for (;;) {
+    try {
+      await relist();
+      break;
+    } catch (error) {
+      log('error', { path, message: `list: ${message(error)}` });
+      await new Promise((resolve) => setTimeout(resolve, RETRY_MS));
+    }
+  }
   return {
     stop() {
       stopped = true;

@@ -77,7 +77,9 @@ export async function runKnativeStandIn(
   const prefix = options.namespacePrefix ?? '';
   const podNodeSelector =
     options.podNodeSelector === false ? undefined : (options.podNodeSelector ?? { type: 'kwok' });
-  const kwokLogs = podNodeSelector !== undefined && (await kube.hasKwokLogs());
+  const kwokLogs =
+    podNodeSelector !== undefined &&
+    (await untilDone('find kwok Logs', () => kube.hasKwokLogs(), log));
   if (podNodeSelector !== undefined && !kwokLogs) {
     log('warning', {
       message:
@@ -99,7 +101,7 @@ export async function runKnativeStandIn(
   // Revisions stored before this start, by Service: listed once, so that reacting to a new
   // Service costs no extra call (the stand-in is the only writer of Revisions).
   const stored = new Map<string, KnativeRevision[]>();
-  for (const revision of await kube.listAllRevisions()) {
+  for (const revision of await untilDone('list Revisions', () => kube.listAllRevisions(), log)) {
     const service = revision.metadata.labels?.[SERVICE_LABEL];
     if (service === undefined) continue;
     const k = `${revision.metadata.namespace}/${service}`;
@@ -161,6 +163,20 @@ export async function runKnativeStandIn(
       log('stopped', {});
     },
   };
+}
+
+/** Calls `call` until it works (an API server starting up, CRDs not yet served). */
+async function untilDone<T>(what: string, call: () => Promise<T>, log: ActionLog): Promise<T> {
+  for (;;) {
+    try {
+      return await call();
+    } catch (error) {
+      log('error', {
+        message: `${what}: ${error instanceof Error ? error.message : String(error)}`,
+      });
+      await new Promise((resolve) => setTimeout(resolve, 1_000));
+    }
+  }
 }
 
 /** Spawns one short process, so that the first function's spawn does not pay the warm-up. */
