@@ -38,6 +38,8 @@ export interface FunctionView {
   readonly project: string;
   readonly runtime: string;
   readonly ready: boolean;
+  /** The controller gave up on the current version (Ready False): waiting longer will not help. */
+  readonly failed: boolean;
   readonly reason?: string;
   readonly message?: string;
   readonly url?: string;
@@ -217,8 +219,17 @@ export class Functions {
 
   /** The logs of a function's pods, oldest pod first. */
   public async logs(project: string, name: string, limits: LogLimits): Promise<string> {
+    await this.find(project, name);
+    return this.podLogs(project, await this.pods(project, name), limits);
+  }
+
+  /** The logs of the given pods of a function, in that order. */
+  public async podLogs(
+    project: string,
+    pods: readonly string[],
+    limits: LogLimits,
+  ): Promise<string> {
     const namespace = this.applications.namespaceOf(project);
-    const pods = await this.pods(project, name);
     const logs = await Promise.all(
       pods.map((pod) =>
         this.kube
@@ -243,6 +254,7 @@ export class Functions {
     signal: AbortSignal,
   ): Promise<void> {
     const namespace = this.applications.namespaceOf(project);
+    await this.find(project, name);
     const pods = await this.pods(project, name);
     await Promise.all(
       pods.map(async (pod) => {
@@ -253,8 +265,8 @@ export class Functions {
     );
   }
 
-  private async pods(project: string, name: string): Promise<string[]> {
-    await this.find(project, name);
+  /** Names of a function's pods, oldest first. */
+  public async pods(project: string, name: string): Promise<string[]> {
     const pods = await this.kube.listPods(
       this.applications.namespaceOf(project),
       `${SERVICE_LABEL}=${name}`,
@@ -396,6 +408,7 @@ export function viewOf(
     project,
     runtime: runtimeOf(service, definition),
     ready: current && ready?.status === 'True',
+    failed: current && ready?.status === 'False',
     reason: ready?.reason ?? (ready ? undefined : 'NoStatus'),
     message:
       ready?.message ??

@@ -295,8 +295,11 @@ export class Operations {
     requestId: string,
   ): Promise<{ logs: string; stack?: string }> {
     const deadline = Date.now() + LOG_WAIT_MS;
+    let pods: string[] = [];
     for (;;) {
-      const raw = await this.functions.logs(project, name, {}).catch(() => '');
+      // Pods are listed until there are some; after that only their logs are read.
+      if (pods.length === 0) pods = await this.functions.pods(project, name).catch(() => []);
+      const raw = await this.functions.podLogs(project, pods, {}).catch(() => '');
       const record = invocationRecord(raw, requestId);
       if (record || Date.now() > deadline) {
         return { logs: userLines(raw), stack: record?.error?.stack };

@@ -1,3 +1,4 @@
+import type { FunctionView } from './types';
 /** One failing field of a request, as the API names it. */
 export interface ProblemFieldError {
   /** Field path such as `spec.schedule`. */
@@ -62,6 +63,18 @@ export class HksTimeoutError extends Error {
   constructor(message: string) {
     super(message);
     this.name = 'HksTimeoutError';
+  }
+}
+
+/** A Function's current version failed to start (Knative reported Ready False). */
+export class HksFunctionFailedError extends Error {
+  constructor(
+    message: string,
+    /** The Function as last seen, with the reason and message. */
+    public readonly view: FunctionView,
+  ) {
+    super(message);
+    this.name = 'HksFunctionFailedError';
   }
 }
 

@@ -1,4 +1,4 @@
-import { HksTimeoutError } from './errors';
+import { HksFunctionFailedError, HksTimeoutError } from './errors';
 import { Http, LONG_REQUEST_TIMEOUT_MS, projectPath, segment } from './http';
 import type {
   FollowOptions,
@@ -131,6 +131,7 @@ export class FunctionsApi {
   /**
    * Polls a Function until it is ready and returns it.
    * @throws HksTimeoutError naming the last reason when it is not ready in time
+   * @throws HksFunctionFailedError at once when its current version failed (Ready False)
    */
   public async waitUntilReady(
     project: string,
@@ -144,6 +145,12 @@ export class FunctionsApi {
       const view = await this.get(project, name);
       options.onProgress?.(view);
       if (view.ready) return view;
+      if (view.failed) {
+        throw new HksFunctionFailedError(
+          `Function ${name} of project ${project} failed to become ready: ${[view.reason, view.message].filter(Boolean).join(': ')}`,
+          view,
+        );
+      }
       if (Date.now() + intervalMs > deadline) {
         const why = [view.reason, view.message].filter(Boolean).join(': ') || 'no reason given';
         throw new HksTimeoutError(

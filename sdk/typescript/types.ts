@@ -162,6 +162,8 @@ export interface FunctionView {
   readonly project: string;
   readonly runtime: FunctionDefinition['spec']['runtime'];
   readonly ready: boolean;
+  /** Its current version failed to start (Ready False): waiting longer will not help. */
+  readonly failed: boolean;
   /** Why it is not ready (Knative's condition reason). */
   readonly reason?: string;
   readonly message?: string;

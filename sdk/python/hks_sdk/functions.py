@@ -78,6 +78,8 @@ class FunctionInfo:
     latest_ready_revision: Optional[str] = None
     traffic: List[TrafficTarget] = field(default_factory=list)
     expires_at: Optional[str] = None
+    #: Its current version failed to start (Ready False): waiting longer will not help.
+    failed: bool = False
 
     @classmethod
     def from_json(cls, doc: Mapping[str, Any]) -> "FunctionInfo":
@@ -97,6 +99,7 @@ class FunctionInfo:
             latest_ready_revision=doc.get("latestReadyRevision"),
             traffic=[TrafficTarget.from_json(t) for t in doc.get("traffic") or []],
             expires_at=doc.get("expiresAt"),
+            failed=bool(doc.get("failed", False)),
         )
 
 
@@ -147,7 +150,8 @@ class InvokeResponse:
 
 
 class NotReadyError(HksError):
-    """:meth:`Functions.deploy` waited ``wait_timeout`` seconds and the function is not ready.
+    """:meth:`Functions.deploy` waited ``wait_timeout`` seconds and the function is not ready,
+    or its current version failed to start.
 
     ``function`` is the last :class:`FunctionInfo` seen (its ``reason`` and ``message`` say why).
     """
@@ -267,7 +271,8 @@ class Functions:
             to be ready too. When none comes within :data:`SETTLE_SECONDS` while the
             function is ready (the change did not touch the revision template), the
             function is taken as it is.
-        :raises NotReadyError: not ready within ``timeout`` seconds.
+        :raises NotReadyError: not ready within ``timeout`` seconds, or at once when its
+            current version failed to start (``function.failed``).
         """
         start = time.monotonic()
         while True:
@@ -281,7 +286,7 @@ class Functions:
             )
             if serving and moved_on:
                 return info
-            if waited >= timeout:
+            if info.failed or waited >= timeout:
                 raise NotReadyError(info, waited)
             time.sleep(interval)
 
