@@ -59,6 +59,7 @@ async function main(): Promise<void> {
     functionGateway: config.functionGateway,
     readyTimeoutMs: config.readyTimeoutSeconds * 1000,
     ephemeralGraceSeconds: config.ephemeralGraceSeconds,
+    log,
     python: config.python,
   });
   const janitor = new Janitor(knative, kube, config.namespacePrefix, metrics, log);

@@ -50,7 +50,8 @@ export interface ExecutionResult {
   readonly durationMs: number;
   /**
    * Milliseconds per phase (those that ran): check (validation and syntax check), deploy,
-   * ready, invoke, logs (collecting the invocation's logs), cleanup.
+   * ready, invoke, logs (collecting the invocation's logs). Execute-once deletes the function
+   * after answering; the deletion is in the metrics (`hks_execute_phase_duration_seconds`).
    */
   readonly timings: Record<string, number>;
 }
@@ -91,13 +92,21 @@ export class Operations {
     private readonly readyTimeoutMs: number,
     /** How long an execute-once function outlives its limits before it counts as leaked. */
     private readonly graceSeconds: number,
+    private readonly log: (msg: string, fields?: Record<string, unknown>) => void,
   ) {}
 
   /**
-   * Deploys a temporary function, waits until Ready, invokes it with `input` and deletes it
-   * again, whatever happens.
+   * Deploys a temporary function, waits until Ready, invokes it with `input`, hands the result
+   * to `respond`, and deletes the function again, whatever happens. The caller gets the
+   * result without waiting for the deletion; should the API die before it, the function's
+   * expiry leaves it to the janitor.
+   * @returns once the function is deleted
    */
-  public async execute(caller: Caller, request: ExecuteRequest): Promise<ExecutionResult> {
+  public async execute(
+    caller: Caller,
+    request: ExecuteRequest,
+    respond: (result: ExecutionResult) => void,
+  ): Promise<void> {
     const started = performance.now();
     const project = projectOf(caller, request.project);
     const name = newName('exec');
@@ -107,20 +116,26 @@ export class Operations {
     const timings: Record<string, number> = {};
     let status = 'error';
     const objects = await this.deploy(project, name, request, expiresAt, timings);
-    let outcome: Outcome;
     try {
       const service = await this.awaitReady(project, name, objects, timings);
-      outcome = hasFailed(service)
+      const outcome = hasFailed(service)
         ? await this.startFailure(project, name, service)
         : await this.invokeOnce(project, name, request.input, service, timings);
       status = outcome.status;
+      respond({ id: name, ...outcome, durationMs: elapsed(started), timings: { ...timings } });
     } finally {
       const cleanupStarted = performance.now();
-      await Promise.all(objects.map((o) => this.kube.delete(o)));
+      const deletes = await Promise.allSettled(objects.map((o) => this.kube.delete(o)));
       timings.cleanup = elapsed(cleanupStarted);
       this.metrics.executed(status, timings);
+      const failed = deletes.flatMap((d) => (d.status === 'rejected' ? [String(d.reason)] : []));
+      if (failed.length > 0) {
+        this.log('could not delete a temporary function; the janitor removes it once expired', {
+          function: `${this.applications.namespaceOf(project)}/${name}`,
+          errors: failed,
+        });
+      }
     }
-    return { id: name, ...outcome, durationMs: elapsed(started), timings };
   }
 
   /** Deploys a temporary function for repeated calls and waits until it is Ready (or failed). */

@@ -33,6 +33,8 @@ export interface ServerDependencies {
   readonly readyTimeoutMs: number;
   /** Seconds an execute-once function outlives its limits before the janitor removes it. */
   readonly ephemeralGraceSeconds: number;
+  /** Where the API's own log lines go. */
+  readonly log: (msg: string, fields?: Record<string, unknown>) => void;
   /** The Python that syntax-checks python sources. */
   readonly python: string;
 }
@@ -63,6 +65,7 @@ export function routeGroups(deps: ServerDependencies): RouteGroup[] {
     deps.metrics,
     deps.readyTimeoutMs,
     deps.ephemeralGraceSeconds,
+    deps.log,
   );
   return [
     {

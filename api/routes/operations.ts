@@ -80,7 +80,7 @@ export function operationRoutes(operations: Operations): Route[] {
       body: executeBody,
       handle: async (req, res) => {
         const body = parseRequest(executeBody, req.body, 'body');
-        res.json(await operations.execute(callerOf(res), body));
+        await operations.execute(callerOf(res), body, (result) => res.json(result));
       },
     },
     {

@@ -288,12 +288,13 @@ export interface ExecuteRequest {
 
 /** Milliseconds spent in each phase of an operation. */
 export interface OperationTimings {
-  /** Other phases the API measures (e.g. `check`, `logs`). */
-  readonly [phase: string]: number | undefined;
+  /** Validation and syntax check. */
+  readonly check?: number;
   readonly deploy?: number;
   readonly ready?: number;
   readonly invoke?: number;
-  readonly cleanup?: number;
+  /** Collecting the invocation's logs. */
+  readonly logs?: number;
 }
 
 /** The outcome of running code once. */

@@ -48,7 +48,7 @@ class ExecutionResult:
     duration_ms: int = 0
     """Time of the whole execution, deploy and clean-up included."""
     timings: Dict[str, int] = field(default_factory=dict)
-    """Milliseconds per phase: ``deploy``, ``ready``, ``invoke``, ``cleanup``."""
+    """Milliseconds per phase: ``check``, ``deploy``, ``ready``, ``invoke``, ``logs``."""
 
     @classmethod
     def from_json(cls, doc: Mapping[str, Any]) -> "ExecutionResult":

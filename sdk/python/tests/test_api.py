@@ -56,7 +56,7 @@ def test_execute_returns_the_handler_result_and_its_output(executor):
     assert "hello from the handler 21" in result.logs
     assert result.id
     assert result.duration_ms > 0
-    assert set(result.timings) >= {"deploy", "ready", "invoke", "cleanup"}
+    assert set(result.timings) >= {"check", "deploy", "ready", "invoke", "logs"}
 
 
 def test_a_handler_exception_is_a_failed_result(executor):
