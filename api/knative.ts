@@ -1,9 +1,11 @@
-import { ApiException, CustomObjectsApi, KubeConfig, Watch } from '@kubernetes/client-node';
+import { KubeConfig, Watch } from '@kubernetes/client-node';
 import { Kube, KubeObject, toProblem } from './kube';
+import { KubeRequestError, KubeRest } from './kube-rest';
 import { Problem } from './problem';
 
 const GROUP = 'serving.knative.dev';
 const VERSION = 'v1';
+const BASE = `/apis/${GROUP}/${VERSION}`;
 
 /** The field manager of traffic splits, apart from `hks-api` so re-applying a definition keeps them. */
 export const TRAFFIC_FIELD_MANAGER = 'hks-api-traffic';
@@ -94,27 +96,24 @@ export function hasFailed(service: KnativeService): boolean {
 
 /** Knative Services and Revisions: read, wait for readiness, split traffic. */
 export class KnativeApi {
-  private readonly custom: CustomObjectsApi;
+  private readonly rest: KubeRest;
 
   constructor(
     private readonly config: KubeConfig,
     private readonly kube: Kube,
   ) {
-    this.custom = config.makeApiClient(CustomObjectsApi);
+    this.rest = new KubeRest(config);
   }
 
   /** A Service, or undefined when there is none (or Knative is not installed). */
   public async getService(namespace: string, name: string): Promise<KnativeService | undefined> {
     try {
-      return (await this.custom.getNamespacedCustomObject({
-        group: GROUP,
-        version: VERSION,
-        namespace,
-        plural: 'services',
-        name,
-      })) as KnativeService;
+      return await this.rest.request<KnativeService>(
+        'GET',
+        `${BASE}/namespaces/${namespace}/services/${encodeURIComponent(name)}`,
+      );
     } catch (error) {
-      if (error instanceof ApiException && error.code === 404) return undefined;
+      if (error instanceof KubeRequestError && error.code === 404) return undefined;
       throw toProblem(`read Knative Service ${namespace}/${name}`, error);
     }
   }
@@ -124,16 +123,15 @@ export class KnativeApi {
     namespace: string | undefined,
     labelSelector: string,
   ): Promise<KnativeService[]> {
+    const scope = namespace ? `/namespaces/${namespace}` : '';
     try {
-      const base = { group: GROUP, version: VERSION, plural: 'services', labelSelector };
-      const list = (
-        namespace
-          ? await this.custom.listNamespacedCustomObject({ ...base, namespace })
-          : await this.custom.listClusterCustomObject(base)
-      ) as { items: KnativeService[] };
+      const list = await this.rest.request<{ items: KnativeService[] }>(
+        'GET',
+        `${BASE}${scope}/services?${new URLSearchParams({ labelSelector })}`,
+      );
       return list.items;
     } catch (error) {
-      if (error instanceof ApiException && error.code === 404) return [];
+      if (error instanceof KubeRequestError && error.code === 404) return [];
       throw toProblem('list Knative Services', error);
     }
   }
@@ -141,18 +139,15 @@ export class KnativeApi {
   /** The revisions of a Service, oldest first. */
   public async listRevisions(namespace: string, service: string): Promise<KnativeRevision[]> {
     try {
-      const list = (await this.custom.listNamespacedCustomObject({
-        group: GROUP,
-        version: VERSION,
-        namespace,
-        plural: 'revisions',
-        labelSelector: `${SERVICE_LABEL}=${service}`,
-      })) as { items: KnativeRevision[] };
+      const list = await this.rest.request<{ items: KnativeRevision[] }>(
+        'GET',
+        `${BASE}/namespaces/${namespace}/revisions?${new URLSearchParams({ labelSelector: `${SERVICE_LABEL}=${service}` })}`,
+      );
       return list.items.sort((a, b) =>
         a.metadata.name.localeCompare(b.metadata.name, 'en', { numeric: true }),
       );
     } catch (error) {
-      if (error instanceof ApiException && error.code === 404) return [];
+      if (error instanceof KubeRequestError && error.code === 404) return [];
       throw toProblem(`list revisions of ${namespace}/${service}`, error);
     }
   }

@@ -2,19 +2,17 @@ import {
   ApiException,
   BatchV1Api,
   CoreV1Api,
-  CustomObjectsApi,
   KubeConfig,
   KubernetesObject,
   KubernetesObjectApi,
   Log,
-  PatchStrategy,
-  setHeaderOptions,
   V1CronJob,
   V1Job,
   V1Pod,
   Watch,
 } from '@kubernetes/client-node';
 import type { Writable } from 'node:stream';
+import { KubeRequestError, KubeRest } from './kube-rest';
 import { Problem } from './problem';
 
 /** The field manager of every server-side apply the API makes. */
@@ -58,17 +56,17 @@ export class Kube {
   private readonly objects: KubernetesObjectApi;
   private readonly core: CoreV1Api;
   private readonly batch: BatchV1Api;
-  private readonly custom: CustomObjectsApi;
+  private readonly rest: KubeRest;
 
   constructor(public readonly config: KubeConfig) {
     this.objects = KubernetesObjectApi.makeApiClient(config);
     this.core = config.makeApiClient(CoreV1Api);
     this.batch = config.makeApiClient(BatchV1Api);
-    this.custom = config.makeApiClient(CustomObjectsApi);
+    this.rest = new KubeRest(config);
   }
 
   /**
-   * Server-side apply of one object (or a server dry run of it).
+   * Server-side apply of one object (or a server dry run of it), over pooled connections.
    * @param fieldManager who owns the fields set. @default "hks-api"
    */
   public async apply(
@@ -76,53 +74,16 @@ export class Kube {
     dryRun = false,
     fieldManager = FIELD_MANAGER,
   ): Promise<KubeObject> {
-    const [group, version] = (object.apiVersion ?? '').split('/');
-    if (version !== undefined && isCustomGroup(group)) {
-      return call(`apply ${describe(object)}`, () =>
-        this.applyCustom(object, dryRun, fieldManager),
-      );
-    }
+    const query = new URLSearchParams({ fieldManager, force: 'true' });
+    if (dryRun) query.set('dryRun', 'All');
     return call(`apply ${describe(object)}`, () =>
-      this.objects.patch(
+      this.rest.request<KubeObject>(
+        'PATCH',
+        `${objectPath(object)}?${query}`,
         object,
-        undefined,
-        dryRun ? 'All' : undefined,
-        fieldManager,
-        true,
-        PatchStrategy.ServerSideApply,
+        'application/apply-patch+yaml',
       ),
     );
-  }
-
-  /**
-   * The generic object client serializes a body by version and kind alone, so a Knative
-   * `serving.knative.dev/v1` Service would be cut down to a core v1 Service (losing
-   * `spec.template`). Objects of custom groups go through the custom objects API unserialized.
-   */
-  private async applyCustom(
-    object: KubeObject,
-    dryRun: boolean,
-    fieldManager: string,
-  ): Promise<KubeObject> {
-    const [group, version] = (object.apiVersion ?? '').split('/');
-    const request = {
-      group,
-      version,
-      // The plural of every custom kind the platform applies (Knative's) is kind + "s".
-      plural: `${(object.kind ?? '').toLowerCase()}s`,
-      name: object.metadata.name,
-      body: object,
-      dryRun: dryRun ? 'All' : undefined,
-      fieldManager,
-      force: true,
-    };
-    const options = setHeaderOptions('Content-Type', PatchStrategy.ServerSideApply);
-    return (await (object.metadata.namespace
-      ? this.custom.patchNamespacedCustomObject(
-          { ...request, namespace: object.metadata.namespace },
-          options,
-        )
-      : this.custom.patchClusterCustomObject(request, options))) as KubeObject;
   }
 
   /** Objects of the application kinds in a namespace matching a label selector. */
@@ -156,9 +117,9 @@ export class Kube {
   /** Deletes an object; its Jobs and pods are removed by the garbage collector. */
   public async delete(object: KubeObject): Promise<void> {
     try {
-      await this.objects.delete(object, undefined, undefined, undefined, undefined, 'Background');
+      await this.rest.request('DELETE', `${objectPath(object)}?propagationPolicy=Background`);
     } catch (error) {
-      if (error instanceof ApiException && error.code === 404) return;
+      if (error instanceof KubeRequestError && error.code === 404) return;
       throw toProblem(`delete ${describe(object)}`, error);
     }
   }
@@ -191,9 +152,22 @@ export class Kube {
   }
 
   public async listPods(namespace: string, labelSelector: string): Promise<V1Pod[]> {
-    return (
-      await call('list Pods', () => this.core.listNamespacedPod({ namespace, labelSelector }))
-    ).items;
+    const list = await call('list Pods', () =>
+      this.rest.request<{ items: RawPod[] }>(
+        'GET',
+        `/api/v1/namespaces/${namespace}/pods?${new URLSearchParams({ labelSelector })}`,
+      ),
+    );
+    // The generated client's model has Dates where the wire format has strings.
+    return list.items.map((pod) => ({
+      ...pod,
+      metadata: {
+        ...pod.metadata,
+        creationTimestamp: pod.metadata?.creationTimestamp
+          ? new Date(pod.metadata.creationTimestamp)
+          : undefined,
+      },
+    })) as V1Pod[];
   }
 
   /** The log of a pod's first container, at most `limitBytes`. */
@@ -210,8 +184,11 @@ export class Kube {
     container: string,
     limits: LogLimits,
   ): Promise<string> {
+    const query = new URLSearchParams({ container });
+    for (const [key, value] of Object.entries(limits))
+      if (value !== undefined) query.set(key, String(value));
     return call(`read log of pod ${namespace}/${pod}`, () =>
-      this.core.readNamespacedPodLog({ namespace, name: pod, container, ...limits }),
+      this.rest.text('GET', `/api/v1/namespaces/${namespace}/pods/${pod}/log?${query}`),
     );
   }
 
@@ -261,9 +238,35 @@ export class Kube {
   }
 }
 
-/** API groups that are not Kubernetes' own (core, `apps`, `*.k8s.io`, ...). */
-function isCustomGroup(group: string): boolean {
-  return group.includes('.') && !group.endsWith('.k8s.io');
+/** Resource names of the kinds the constructs produce (and the API applies or deletes). */
+const RESOURCES: Readonly<Record<string, string>> = {
+  ConfigMap: 'configmaps',
+  CronJob: 'cronjobs',
+  Deployment: 'deployments',
+  Job: 'jobs',
+  LimitRange: 'limitranges',
+  Namespace: 'namespaces',
+  NetworkPolicy: 'networkpolicies',
+  ResourceQuota: 'resourcequotas',
+  Service: 'services',
+  ServiceAccount: 'serviceaccounts',
+};
+
+/** A pod as it comes over the wire. */
+type RawPod = Omit<V1Pod, 'metadata'> & {
+  metadata?: Omit<NonNullable<V1Pod['metadata']>, 'creationTimestamp'> & {
+    creationTimestamp?: string;
+  };
+};
+
+/** The REST path of an object, e.g. `/apis/apps/v1/namespaces/shop/deployments/api`. */
+function objectPath(object: KubeObject): string {
+  const resource = RESOURCES[object.kind ?? ''];
+  if (!resource) throw new Error(`no resource name known for kind ${object.kind}`);
+  const apiVersion = object.apiVersion ?? 'v1';
+  const base = apiVersion.includes('/') ? `/apis/${apiVersion}` : `/api/${apiVersion}`;
+  const namespace = object.metadata.namespace ? `/namespaces/${object.metadata.namespace}` : '';
+  return `${base}${namespace}/${resource}/${encodeURIComponent(object.metadata.name)}`;
 }
 
 function describe(object: KubeObject): string {
@@ -281,9 +284,11 @@ async function call<T>(what: string, run: () => Promise<T>): Promise<T> {
 /** A Kubernetes rejection keeps the server's message; an unreachable server is a 502. */
 export function toProblem(what: string, error: unknown): Problem {
   if (error instanceof Problem) return error;
-  if (error instanceof ApiException) {
-    const body = parseBody(error.body);
-    const message = body?.message ?? String(error.body ?? error.message);
+  if (error instanceof ApiException || error instanceof KubeRequestError) {
+    const message =
+      error instanceof ApiException
+        ? (parseBody(error.body)?.message ?? String(error.body ?? error.message))
+        : error.serverMessage;
     const status =
       error.code >= 400 && error.code < 500
         ? error.code === 404

@@ -1,5 +1,5 @@
 import { type KubeConfig, type V1Pod, Watch } from '@kubernetes/client-node';
-import { KubeRequestError, KubeRest } from './kube-rest';
+import { KubeRequestError, KubeRest } from '../../api/kube-rest';
 import type { KwokLogs } from './pod-manifest';
 import { SERVICE_LABEL } from './revision-manifest';
 import type { KnativeRevision, ServiceStatus } from './types';

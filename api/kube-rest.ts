@@ -7,20 +7,27 @@ export class KubeRequestError extends Error {
     /** HTTP status. */
     public readonly code: number,
     message: string,
+    /** The API server's own message (its Status `message`), or the response text. */
+    public readonly serverMessage: string = message,
   ) {
     super(message);
     this.name = 'KubeRequestError';
   }
 }
 
-/** Content types of the request bodies the stand-in sends. */
+/** Content types of request bodies. */
 export type BodyType =
-  'application/json' | 'application/json-patch+json' | 'application/merge-patch+json';
+  | 'application/json'
+  | 'application/json-patch+json'
+  | 'application/merge-patch+json'
+  | 'application/apply-patch+yaml';
 
 /**
- * A minimal JSON client for the API server over one keep-alive connection pool. The
- * generated clients of @kubernetes/client-node make a new TLS connection per request
- * (10–30 ms each); the stand-in's reaction time is mostly API calls, so it reuses them.
+ * A minimal JSON client for the API server over one keep-alive connection pool, for the calls
+ * on latency-critical paths (execute-once, the Knative stand-in). The generated clients of
+ * @kubernetes/client-node make a new TLS connection per request (10–30 ms each), and giving
+ * them a keep-alive agent makes node-fetch 2 fail reused connections with false "Premature
+ * close" errors (node-fetch/node-fetch#1767).
  */
 export class KubeRest {
   private readonly server: URL;
@@ -44,6 +51,25 @@ export class KubeRest {
     body?: unknown,
     contentType: BodyType = 'application/json',
   ): Promise<T> {
+    const text = await this.send(method, path, body, contentType, 'application/json');
+    return (text === '' ? undefined : JSON.parse(text)) as T;
+  }
+
+  /**
+   * Sends one request and returns the answer as text (pod logs).
+   * @throws KubeRequestError for an error status, with the server's message
+   */
+  public async text(method: string, path: string): Promise<string> {
+    return this.send(method, path, undefined, 'application/json', '*/*');
+  }
+
+  private async send(
+    method: string,
+    path: string,
+    body: unknown,
+    contentType: BodyType,
+    accept: string,
+  ): Promise<string> {
     const options: RequestOptions = {};
     await this.config.applyToHTTPSOptions(options);
     this.agent ??= new Agent({
@@ -55,7 +81,7 @@ export class KubeRest {
       servername: options.servername,
     });
     const payload = body === undefined ? undefined : JSON.stringify(body);
-    const headers: Record<string, string> = { accept: 'application/json' };
+    const headers: Record<string, string> = { accept };
     for (const [k, v] of Object.entries(options.headers ?? {})) {
       if (typeof v === 'string') headers[k] = v;
     }
@@ -63,7 +89,7 @@ export class KubeRest {
       headers.authorization = `Basic ${Buffer.from(options.auth).toString('base64')}`;
     if (payload !== undefined) headers['content-type'] = contentType;
     const basePath = this.server.pathname.replace(/\/$/, '');
-    return new Promise<T>((resolve, reject) => {
+    return new Promise<string>((resolve, reject) => {
       const req = request(
         {
           host: this.server.hostname,
@@ -81,7 +107,7 @@ export class KubeRest {
             const text = Buffer.concat(chunks).toString('utf8');
             const status = res.statusCode ?? 0;
             if (status >= 200 && status < 300) {
-              resolve((text === '' ? undefined : JSON.parse(text)) as T);
+              resolve(text);
               return;
             }
             let message = text;
@@ -90,7 +116,13 @@ export class KubeRest {
             } catch {
               // not JSON: keep the text
             }
-            reject(new KubeRequestError(status, `${method} ${path}: HTTP ${status}: ${message}`));
+            reject(
+              new KubeRequestError(
+                status,
+                `${method} ${path}: HTTP ${status}: ${message}`,
+                message,
+              ),
+            );
           });
           res.on('error', reject);
         },
