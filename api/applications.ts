@@ -165,8 +165,8 @@ export class Applications {
 
   /**
    * Applies a definition's objects without dry run, store or pruning: for short-lived
-   * (ephemeral) functions, which the caller deletes again. A Knative Service is applied after
-   * its ConfigMap and ServiceAccount, so the controller finds them.
+   * (ephemeral) functions, which the caller deletes again. All objects are applied at once:
+   * like a kubelet, Knative waits for a ConfigMap or ServiceAccount that is not there yet.
    * @param platformLabels labels in the platform's own domain (which definitions may not set)
    *   added to the application's objects
    * @returns the application's own objects (not the project's tenancy objects)
@@ -186,10 +186,7 @@ export class Applications {
     const own = objects.filter((o) => !isTenancy(o));
     const applied = new Map<KubeObject, KubeObject>();
     await this.withTenancy(definition.metadata.project, objects, async (rest) => {
-      const isKnative = (o: KubeObject) => (o.apiVersion ?? '').startsWith('serving.knative.dev/');
-      const apply = async (o: KubeObject) => applied.set(o, await this.kube.apply(o));
-      await Promise.all(rest.filter((o) => !isKnative(o)).map(apply));
-      await Promise.all(rest.filter(isKnative).map(apply));
+      await Promise.all(rest.map(async (o) => applied.set(o, await this.kube.apply(o))));
     });
     // As the server returned them: the resource version lets a watch start where apply ended.
     return own.map((o) => applied.get(o) ?? o);

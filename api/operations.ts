@@ -319,7 +319,7 @@ export class Operations {
       if (record || Date.now() > deadline) {
         return { logs: userLines(raw), stack: record?.error?.stack };
       }
-      await new Promise((resolve) => setTimeout(resolve, 25));
+      await new Promise((resolve) => setTimeout(resolve, 10));
     }
   }
 
