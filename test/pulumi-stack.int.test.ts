@@ -147,6 +147,7 @@ test('the stack hands Pulumi Serving core, Kourier and the platform objects', ()
       'Namespace/hks-system',
       'NetworkPolicy/hks-allow-dns',
       'NetworkPolicy/hks-api-egress',
+      'NetworkPolicy/hks-api-functions',
       'NetworkPolicy/hks-api-ingress',
       'NetworkPolicy/hks-default-deny',
       'Secret/hks-api-config',
