@@ -1,6 +1,6 @@
 #!/usr/bin/env -S npx tsx
 /**
- * `npm run dev:knative -- [--state-dir <dir>] [--namespace-prefix <prefix>] [--log-format json|plain]`
+ * `npm run dev:knative -- [--install-crds [--knative-dir <dir>]] [--state-dir <dir>] [--namespace-prefix <prefix>] [--log-format json|plain]`
  *
  * The Knative controller stand-in, for development and tests only (never used outside them):
  * against the cluster of `KUBECONFIG` (e.g. `npm run cluster:up`, which has the Knative
@@ -11,7 +11,9 @@
  */
 import { Command } from 'commander';
 import { parseArguments } from '../../cli/parse-arguments';
+import { KubeConfig } from '@kubernetes/client-node';
 import { type ActionLogFormat, consoleActionLog } from './action-log';
+import { defaultKnativeDir, installServingCrds } from './install-crds';
 import { runKnativeStandIn } from './stand-in';
 
 interface StandInFlags {
@@ -19,6 +21,8 @@ interface StandInFlags {
   readonly namespacePrefix?: string;
   readonly logFormat: string;
   readonly readyTimeout: string;
+  readonly installCrds?: boolean;
+  readonly knativeDir?: string;
 }
 
 async function main(argv: readonly string[]): Promise<number> {
@@ -30,7 +34,12 @@ async function main(argv: readonly string[]): Promise<number> {
     .option('--state-dir <dir>', 'folder for revision files and logs (default: .hks/knative)')
     .option('--namespace-prefix <prefix>', 'only handle Services in namespaces with this prefix')
     .option('--log-format <format>', 'json or plain', 'plain')
-    .option('--ready-timeout <seconds>', 'how long a function may take to become healthy', '30');
+    .option('--ready-timeout <seconds>', 'how long a function may take to become healthy', '30')
+    .option('--install-crds', 'first install the Knative Serving CRDs (server-side apply)')
+    .option(
+      '--knative-dir <dir>',
+      'Knative release folder for --install-crds (default: $HKS_KNATIVE_DIR or ../shared/knative/v1.13.0)',
+    );
   const exit = parseArguments(program, argv);
   if (exit !== undefined) return exit;
   const flags = program.opts<StandInFlags>();
@@ -51,6 +60,19 @@ async function main(argv: readonly string[]): Promise<number> {
   // stand-in before it has stopped its processes and deleted its pods.
   process.stdout.on('error', () => undefined);
   const log = consoleActionLog(flags.logFormat as ActionLogFormat);
+  if (flags.installCrds) {
+    try {
+      const config = new KubeConfig();
+      config.loadFromDefault();
+      const crds = await installServingCrds(config, flags.knativeDir ?? defaultKnativeDir());
+      log('installed Knative Serving CRDs', { count: crds.length });
+    } catch (error) {
+      process.stderr.write(
+        `dev:knative: could not install the Knative CRDs: ${error instanceof Error ? error.message : String(error)}\n`,
+      );
+      return 1;
+    }
+  }
   let standIn;
   try {
     standIn = await runKnativeStandIn({
