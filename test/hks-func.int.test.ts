@@ -7,8 +7,6 @@ import { pathToFileURL } from 'node:url';
 import { startKnativeStandIn, StartedKnativeStandIn } from '../dev/knative';
 import { ApiProcess, startApi, testStores, token } from './api/api-process';
 import { kubeconfigPath } from './cluster/kubeconfig';
-import { installKnativeServingCrds } from './cluster/knative';
-import { kubectlOk } from './cluster/kubectl';
 import { waitFor } from './cluster/wait';
 
 jest.setTimeout(240_000);
@@ -61,13 +59,8 @@ async function okJson<T>(args: string[]): Promise<T> {
 }
 
 beforeAll(async () => {
-  await installKnativeServingCrds();
-  // Freshly installed CRDs answer 429 until their storage is initialised.
-  await waitFor('the Knative resources to be served', 30_000, async () => {
-    await kubectlOk(['get', 'services.serving.knative.dev,revisions.serving.knative.dev', '-A']);
-    return true;
-  });
   standIn = await startKnativeStandIn({
+    installCrds: true,
     kubeconfig: kubeconfigPath(),
     namespacePrefix: prefix,
     stateDir: join(work, 'knative'),

@@ -4,8 +4,6 @@ import { startKnativeStandIn, StartedKnativeStandIn } from '../dev/knative';
 import { HksApiError, HksClient, FunctionView } from '../sdk/typescript';
 import { ApiProcess, internalToken, startApi, testStores, token } from './api/api-process';
 import { kubeconfigPath } from './cluster/kubeconfig';
-import { installKnativeServingCrds } from './cluster/knative';
-import { kubectlOk } from './cluster/kubectl';
 import { waitFor } from './cluster/wait';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -38,12 +36,8 @@ const job: CronJobDefinition = {
 };
 
 beforeAll(async () => {
-  await installKnativeServingCrds();
-  await waitFor('the Knative resources to be served', 30_000, async () => {
-    await kubectlOk(['get', 'services.serving.knative.dev,revisions.serving.knative.dev', '-A']);
-    return true;
-  });
   standIn = await startKnativeStandIn({
+    installCrds: true,
     kubeconfig: kubeconfigPath(),
     namespacePrefix: prefix,
     stateDir: mkdtempSync(join(tmpdir(), 'hks-sdk-knative-')),

@@ -29,6 +29,16 @@ export interface StartKnativeStandInOptions {
    * @default 30000
    */
   readonly readyTimeoutMs?: number;
+  /**
+   * First install the Knative Serving CRDs (`--install-crds`).
+   * @default false
+   */
+  readonly installCrds?: boolean;
+  /**
+   * Knative release folder the CRDs are read from.
+   * @default - `HKS_KNATIVE_DIR`, else `../shared/knative/v1.13.0` next to the repository
+   */
+  readonly knativeDir?: string;
 }
 
 /** A stand-in running as a child process. */
@@ -64,6 +74,8 @@ export function startKnativeStandIn(
     args.push('--namespace-prefix', options.namespacePrefix);
   if (options.readyTimeoutMs !== undefined)
     args.push('--ready-timeout', String(options.readyTimeoutMs / 1000));
+  if (options.installCrds) args.push('--install-crds');
+  if (options.knativeDir !== undefined) args.push('--knative-dir', options.knativeDir);
   const env = { ...process.env };
   if (options.kubeconfig !== undefined) env.KUBECONFIG = options.kubeconfig;
   const child = spawn(process.execPath, args, { env, stdio: ['ignore', 'pipe', 'pipe'] });

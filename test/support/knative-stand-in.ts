@@ -1,25 +1,29 @@
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { consoleActionLog, startKnativeStandIn } from '../../dev/knative';
 import { kubeconfigPath } from '../cluster/kubeconfig';
-import { ScriptProcess, startScript } from './script-process';
 
-/** A running `npm run dev:knative` process. */
-export type StandInProcess = Pick<ScriptProcess, 'output' | 'stop'>;
+/** A running Knative stand-in, with its action log. */
+export interface StandInProcess {
+  /** Its action lines so far, in the plain format of `npm run dev:knative`. */
+  readonly output: () => string;
+  stop(): Promise<void>;
+}
 
 /**
- * Starts the Knative controller stand-in as its own process, as a developer runs it
- * (`npm run dev:knative -- --install-crds`, which installs the Knative Serving CRDs first),
- * against the test cluster, handling only namespaces with `namespacePrefix`; waits until it
- * watches.
+ * Starts the Knative controller stand-in as its own process against the test cluster,
+ * installing the Knative Serving CRDs first (`npm run dev:knative -- --install-crds`), handling
+ * only namespaces with `namespacePrefix`, in a fresh state folder; resolves once it watches.
  */
 export async function startStandIn(namespacePrefix: string): Promise<StandInProcess> {
-  const stateDir = mkdtempSync(join(tmpdir(), 'hks-knative-'));
-  return startScript(
-    'the Knative stand-in',
-    'dev/knative/main.ts',
-    ['--install-crds', '--state-dir', stateDir, '--namespace-prefix', namespacePrefix],
-    { KUBECONFIG: kubeconfigPath() },
-    (output) => /\bstarted\b/.test(output),
-  );
+  let output = '';
+  const standIn = await startKnativeStandIn({
+    kubeconfig: kubeconfigPath(),
+    stateDir: mkdtempSync(join(tmpdir(), 'hks-knative-')),
+    namespacePrefix,
+    installCrds: true,
+    log: consoleActionLog('plain', (line) => (output += line)),
+  });
+  return { output: () => output, stop: () => standIn.stop() };
 }
