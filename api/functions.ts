@@ -153,15 +153,13 @@ export class Functions {
   }
 
   /**
-   * Sends a request to a function through the gateway (or its cluster-local address).
+   * POSTs a request to a function through the gateway (or its cluster-local address).
    * @throws Problem 503 when it is not ready, 404 for an unknown tag, 504 past its timeout
    */
   public async invoke(
     project: string,
     name: string,
     request: {
-      method?: string;
-      path?: string;
       headers: Record<string, string>;
       body?: Buffer;
       tag?: string;
@@ -181,8 +179,8 @@ export class Functions {
     const done = this.metrics.timeInvocation(project, name);
     try {
       const response = await forward(target, {
-        method: request.method ?? 'POST',
-        path: request.path ?? '/',
+        method: 'POST',
+        path: '/',
         headers: {
           ...request.headers,
           'x-request-id': requestId,
