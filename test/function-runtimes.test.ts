@@ -142,8 +142,9 @@ describe.each(RUNTIMES)('%s bootstrap', (name) => {
   test('one JSON log line per invocation, after what the handler printed and logged', async () => {
     const runtime = await start('chatty');
     await invoke(runtime, '{}', { 'X-Request-Id': 'req-log' });
-    expect(runtime.stdout()).toContain('printed by the handler\n');
+    // The response can arrive before the output does: wait for the last line, then look.
     const lines = await runtime.waitForLines((l) => l.requestId === 'req-log', 2);
+    expect(runtime.stdout()).toContain('printed by the handler\n');
     expect(lines).toHaveLength(2);
     expect(lines[0]).toMatchObject({
       message: 'logged by the handler',

@@ -140,7 +140,7 @@ export class ServiceReconciler {
   }
 
   /**
-   * Stops every process, deletes the pods and Logs objects, closes the router.
+   * Closes the router, then stops every process and deletes the pods and Logs objects.
    * @param removeState also delete the Service's local folder (the Service was deleted)
    */
   public async shutdown(removeState: boolean): Promise<void> {
@@ -149,6 +149,8 @@ export class ServiceReconciler {
       this.closed = true;
       clearTimeout(this.deferredStatus);
       const { namespace, name } = this.service.metadata;
+      // Stop taking requests before the processes behind the router go away.
+      await this.router?.close();
       await Promise.all(
         this.revisions.map(async (state) => {
           const exit = await state.process?.stop();
@@ -163,7 +165,6 @@ export class ServiceReconciler {
           await state.pods?.deleteAll(namespace);
         }),
       );
-      await this.router?.close();
       if (removeState)
         rmSync(join(this.ctx.stateDir, namespace, name), { recursive: true, force: true });
       this.ctx.log(removeState ? 'service removed' : 'service released', { service: this.key });
