@@ -160,6 +160,77 @@ describe.each(RUNTIMES)('%s bootstrap', (name) => {
     expect(typeof lines[1].durationMs).toBe('number');
   });
 
+  describe('X-Hks-Log: tail', () => {
+    const tailOf = (response: { headers: Headers }) => {
+      const value = response.headers.get('x-hks-log-result');
+      return value === null ? undefined : Buffer.from(value, 'base64').toString('utf8');
+    };
+    const startLoud = () => start('loud', { HKS_HANDLER: 'loud.handler' });
+    const asTail = { 'X-Hks-Log': 'tail', 'Content-Type': 'application/json' };
+
+    test('returns the output and the invocation record; load-time output goes to the first tail only', async () => {
+      const runtime = await startLoud();
+      const first = await invoke(runtime, json({ tag: 'one', lines: 2 }), {
+        ...asTail,
+        'X-Request-Id': 'req-tail-1',
+      });
+      expect(first.body).toBe('one');
+      const lines = (tailOf(first) ?? '').split('\n');
+      expect(lines.slice(0, 3)).toEqual(['loaded the loud module', 'one line 0', 'one line 1']);
+      expect(JSON.parse(lines[3])).toMatchObject({
+        message: 'invocation',
+        requestId: 'req-tail-1',
+        status: 200,
+      });
+      expect(lines.slice(4)).toEqual(['']);
+      // The logs have the same record.
+      const [logged] = await runtime.waitForLines((l) => l.requestId === 'req-tail-1', 1);
+      expect(JSON.parse(lines[3])).toEqual(logged);
+
+      const second = await invoke(runtime, json({ tag: 'two' }), asTail);
+      expect(tailOf(second)).toMatch(/^two line 0\n\{.*"message": ?"invocation".*\}\n$/);
+    });
+
+    test("a failure's record carries the stack; no header without the request header", async () => {
+      const runtime = await start('fail');
+      const failed = await invoke(runtime, '{}', asTail);
+      expect(failed.status).toBe(500);
+      const record = JSON.parse((tailOf(failed) ?? '').trim()) as { error: { stack: string } };
+      expect(record.error.stack).toContain('bad input');
+      expect(JSON.parse(failed.body)).toEqual({
+        error: { type: expect.any(String), message: 'bad input' },
+      });
+      expect(tailOf(await invoke(runtime, '{}'))).toBeUndefined();
+    });
+
+    test('concurrent invocations each get their own output', async () => {
+      const runtime = await startLoud();
+      await invoke(runtime, json({ tag: 'warm-up' }), asTail); // takes the load-time output
+      const tags = ['red', 'green', 'blue'];
+      const responses = await Promise.all(
+        tags.map((tag) => invoke(runtime, json({ tag, lines: 5 }), asTail)),
+      );
+      responses.forEach((response, i) => {
+        const printed = (tailOf(response) ?? '').split('\n').filter((l) => l.includes(' line '));
+        expect(printed).toEqual([0, 1, 2, 3, 4].map((n) => `${tags[i]} line ${n}`));
+      });
+    });
+
+    test('output over 8 KiB is left to the logs', async () => {
+      const runtime = await startLoud();
+      const flooded = await invoke(runtime, json({ tag: 'big', flood: 9000 }), {
+        ...asTail,
+        'X-Request-Id': 'req-flood',
+      });
+      expect(flooded.status).toBe(200);
+      expect(tailOf(flooded)).toBeUndefined();
+      await runtime.waitForLines((l) => l.requestId === 'req-flood', 1);
+      expect(runtime.stdout()).toContain('x'.repeat(9000));
+      const small = await invoke(runtime, json({ tag: 'small', flood: 7000 }), asTail);
+      expect(tailOf(small)).toContain('x'.repeat(7000));
+    });
+  });
+
   test('SIGTERM lets in-flight requests finish, then exits 0', async () => {
     const runtime = await start('async_sleep');
     const inFlight = invoke(runtime, json({ seconds: 1 }));

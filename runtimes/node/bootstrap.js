@@ -16,14 +16,64 @@
  * gets a 504 and the server goes on serving; the handler's Promise is abandoned, not cancelled.
  * A handler that blocks the event loop with synchronous CPU work cannot be preempted: its
  * caller gets the 504 when it returns, and other requests wait meanwhile.
+ *
+ * A request with the header "X-Hks-Log: tail" gets the invocation's output back in the response
+ * header "X-Hks-Log-Result" (base64 of UTF-8 lines, as they appear in the logs): what the handler
+ * wrote to stdout and stderr within its async context (console.* included), the invocation's own
+ * JSON record last, and before them, for the first such request only, what the module wrote
+ * while loading. The header is left out when that output exceeds 8 KiB; the logs have all of it.
  */
 const http = require('node:http');
+const { AsyncLocalStorage } = require('node:async_hooks');
 const path = require('node:path');
 const { randomBytes } = require('node:crypto');
 const { existsSync, readdirSync } = require('node:fs');
 const { pathToFileURL } = require('node:url');
 
 const DEFAULT_DIR = '/var/hks/function';
+const LOG_TAIL_LIMIT = 8192; // bytes of output a response header carries at most
+
+/** Output kept for a log tail, up to LOG_TAIL_LIMIT bytes; past that it only notes overflow. */
+class OutputBuffer {
+  parts = [];
+  size = 0;
+  overflowed = false;
+
+  add(chunk) {
+    if (this.overflowed) return;
+    const text = typeof chunk === 'string' ? chunk : Buffer.from(chunk).toString('utf8');
+    this.size += Buffer.byteLength(text);
+    if (this.size > LOG_TAIL_LIMIT) {
+      this.overflowed = true;
+      this.parts = [];
+    } else {
+      this.parts.push(text);
+    }
+  }
+
+  text() {
+    return this.parts.join('');
+  }
+}
+
+/** The OutputBuffer of the code running now: the invocation's, or the module load's. */
+const outputCapture = new AsyncLocalStorage();
+for (const stream of [process.stdout, process.stderr]) {
+  const write = stream.write.bind(stream);
+  stream.write = (chunk, ...rest) => {
+    outputCapture.getStore()?.add(chunk);
+    return write(chunk, ...rest);
+  };
+}
+
+/** The X-Hks-Log-Result value: outputs and the record as log lines, or undefined past the limit. */
+function logTail(outputs, record) {
+  if (outputs.some((o) => o.overflowed)) return undefined;
+  let text = outputs.map((o) => o.text()).join('');
+  if (text && !text.endsWith('\n')) text += '\n';
+  const data = Buffer.from(`${text}${JSON.stringify(record)}\n`);
+  return data.length > LOG_TAIL_LIMIT ? undefined : data.toString('base64');
+}
 
 /** Writes one JSON line to stdout. */
 function log(record) {
@@ -118,6 +168,11 @@ function toResponse(result) {
   return [200, { 'Content-Type': contentType }, payload];
 }
 
+/** [status, headers, bytes] of a JSON body. */
+function jsonResponse(status, value) {
+  return [status, { 'Content-Type': 'application/json' }, Buffer.from(JSON.stringify(value))];
+}
+
 const TIMED_OUT = Symbol('timeout');
 
 /** Settles with the handler's value, throws its error, or resolves TIMED_OUT. */
@@ -154,18 +209,22 @@ function main() {
   }
   const name = process.env.HKS_FUNCTION_NAME || spec;
   const debug = ['1', 'true'].includes(process.env.HKS_DEBUG ?? '');
-  loadHandler(directory, spec).then(
-    (handler) => serve({ handler, name, timeout, debug, port, spec }),
-    (error) => {
-      process.stderr.write(
-        `hks: cannot start: ${error instanceof LoadError ? error.message : error.stack}\n`,
-      );
-      process.exitCode = 1;
-    },
-  );
+  const startupOutput = new OutputBuffer();
+  outputCapture
+    .run(startupOutput, () => loadHandler(directory, spec))
+    .then(
+      (handler) => serve({ handler, name, timeout, debug, port, spec, startupOutput }),
+      (error) => {
+        process.stderr.write(
+          `hks: cannot start: ${error instanceof LoadError ? error.message : error.stack}\n`,
+        );
+        process.exitCode = 1;
+      },
+    );
 }
 
-function serve({ handler, name, timeout, debug, port, spec }) {
+function serve({ handler, name, timeout, debug, port, spec, startupOutput }) {
+  let unclaimedStartupOutput = startupOutput;
   let draining = false;
   const send = (res, status, headers, payload) => {
     const connection = draining ? { Connection: 'close' } : {};
@@ -199,40 +258,49 @@ function serve({ handler, name, timeout, debug, port, spec }) {
       logger,
     };
     const record = { level: 'info', message: 'invocation', function: name, requestId };
-    const extra = { 'X-Request-Id': requestId };
-    let status;
+    const tail = String(req.headers['x-hks-log'] ?? '').toLowerCase() === 'tail';
+    const output = tail ? new OutputBuffer() : undefined;
+    let response;
     try {
-      const result = await runHandler(handler, parseEvent(body), context, timeout * 1000);
+      const result = await outputCapture.run(output, () =>
+        runHandler(handler, parseEvent(body), context, timeout * 1000),
+      );
       if (result === TIMED_OUT || Date.now() > deadline) {
-        status = 504;
         record.level = 'error';
         record.error = `timed out after ${timeout}s`;
-        sendJson(
-          res,
-          status,
-          {
-            error: {
-              type: 'Timeout',
-              message: `the function did not finish within ${timeout} seconds`,
-            },
+        response = jsonResponse(504, {
+          error: {
+            type: 'Timeout',
+            message: `the function did not finish within ${timeout} seconds`,
           },
-          extra,
-        );
+        });
       } else {
-        const [code, headers, payload] = toResponse(result);
-        status = code;
-        send(res, status, { ...headers, ...extra }, payload);
+        response = toResponse(result);
       }
     } catch (error) {
-      status = 500;
       const type = (error && error.name) || typeof error;
       const message = error instanceof Error ? error.message : String(error);
       const stack = error instanceof Error ? error.stack : String(error);
       record.level = 'error';
       record.error = { type, message, stack };
-      sendJson(res, status, { error: debug ? { type, message, stack } : { type, message } }, extra);
+      response = jsonResponse(500, { error: debug ? { type, message, stack } : { type, message } });
     }
-    log({ ...record, status, durationMs: Date.now() - started });
+    const [status, headers, payload] = response;
+    const finished = {
+      ...record,
+      status,
+      durationMs: Date.now() - started,
+      time: Date.now() / 1000,
+    };
+    const extra = { 'X-Request-Id': requestId };
+    if (tail) {
+      const outputs = [unclaimedStartupOutput, output].filter((o) => o !== undefined);
+      unclaimedStartupOutput = undefined;
+      const value = logTail(outputs, finished);
+      if (value !== undefined) extra['X-Hks-Log-Result'] = value;
+    }
+    send(res, status, { ...headers, ...extra }, payload);
+    log(finished);
   };
 
   let inFlight = 0;

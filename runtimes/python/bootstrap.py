@@ -14,8 +14,15 @@ handler(event, context). Sync handlers run in a thread of their own, async ones 
 loop in that thread, so a handler past its timeout gets a 504 while the server goes on serving.
 An async handler is cancelled at the timeout; a sync one cannot be stopped and runs on in the
 background (its result is discarded).
+
+A request with the header "X-Hks-Log: tail" gets the invocation's output back in the response
+header "X-Hks-Log-Result" (base64 of UTF-8 lines, as they appear in the logs): what the handler's
+thread wrote to stdout and stderr, the invocation's own JSON record last, and before them, for
+the first such request only, what the module wrote while loading. The header is left out when
+that output exceeds 8 KiB; the logs have all of it.
 """
 
+import base64
 import importlib
 import json
 import os
@@ -27,6 +34,68 @@ import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 DEFAULT_DIR = "/var/hks/function"
+LOG_TAIL_HEADER = "X-Hks-Log"
+LOG_RESULT_HEADER = "X-Hks-Log-Result"
+LOG_TAIL_LIMIT = 8192  # bytes of output a response header carries at most
+
+
+class OutputBuffer:
+    """Output kept for a log tail, up to LOG_TAIL_LIMIT bytes; past that it only notes overflow."""
+
+    def __init__(self):
+        self.parts = []
+        self.size = 0
+        self.overflowed = False
+
+    def add(self, text):
+        if self.overflowed:
+            return
+        self.size += len(text.encode("utf-8", "replace"))
+        if self.size > LOG_TAIL_LIMIT:
+            self.overflowed = True
+            self.parts = []
+        else:
+            self.parts.append(text)
+
+    def text(self):
+        return "".join(self.parts)
+
+
+class CapturingStream:
+    """A stdout/stderr wrapper that also copies the current thread's writes to its buffer."""
+
+    local = threading.local()
+
+    def __init__(self, stream):
+        self._stream = stream
+
+    def write(self, text):
+        buffer = getattr(CapturingStream.local, "buffer", None)
+        if buffer is not None:
+            buffer.add(text)
+        return self._stream.write(text)
+
+    def __getattr__(self, name):
+        return getattr(self._stream, name)
+
+    @staticmethod
+    def capture_into(buffer):
+        """Copies this thread's output into buffer from now on (None: stops copying)."""
+        CapturingStream.local.buffer = buffer
+
+
+def log_tail(outputs, record):
+    """The X-Hks-Log-Result value: outputs and the record as log lines, or None past the limit."""
+    if any(o.overflowed for o in outputs):
+        return None
+    text = "".join(o.text() for o in outputs)
+    if text and not text.endswith("\n"):
+        text += "\n"
+    text += json.dumps(record, default=str) + "\n"
+    data = text.encode("utf-8", "replace")
+    if len(data) > LOG_TAIL_LIMIT:
+        return None
+    return base64.b64encode(data).decode("ascii")
 
 
 def log(record):
@@ -140,11 +209,15 @@ def to_response(result):
     return 200, {"Content-Type": content_type}, payload
 
 
-def run_handler(handler, event, context, timeout):
-    """Runs the handler in its own thread. Returns ("ok", value), ("error", exc) or ("timeout",)."""
+def run_handler(handler, event, context, timeout, output=None):
+    """Runs the handler in its own thread. Returns ("ok", value), ("error", exc) or ("timeout",).
+
+    What that thread writes to stdout and stderr is also copied to output (an OutputBuffer).
+    """
     outcome = []
 
     def target():
+        CapturingStream.capture_into(output)
         try:
             result = handler(event, context)
             if hasattr(result, "__await__"):
@@ -166,6 +239,11 @@ def run_handler(handler, event, context, timeout):
     thread.start()
     thread.join(timeout)
     return outcome[0] if outcome else ("timeout",)
+
+
+def json_response(value):
+    """(headers, bytes) of a JSON body."""
+    return {"Content-Type": "application/json"}, json.dumps(value).encode("utf-8")
 
 
 def make_request_handler(state):
@@ -230,30 +308,37 @@ def make_request_handler(state):
             body = self.rfile.read(length) if length > 0 else b""
             context = Context(state["name"], request_id, started + state["timeout"])
             event = parse_event(body)
-            outcome = run_handler(state["handler"], event, context, state["timeout"])
+            tail = (self.headers.get(LOG_TAIL_HEADER) or "").lower() == "tail"
+            output = OutputBuffer() if tail else None
+            outcome = run_handler(state["handler"], event, context, state["timeout"], output)
             record = {"level": "info", "message": "invocation", "function": state["name"], "requestId": request_id}
-            extra = {"X-Request-Id": request_id}
             if outcome[0] == "ok":
                 try:
                     status, headers, payload = to_response(outcome[1])
-                    headers.update(extra)
-                    self.send(status, headers, payload)
                 except Exception as error:
-                    status = 500
-                    self.send_error_json(error, record, extra)
+                    status, headers, payload = self.error_response(error, record)
             elif outcome[0] == "timeout":
                 status = 504
                 record["level"] = "error"
                 record["error"] = "timed out after %ss" % state["timeout"]
-                self.send_json(504, {"error": {"type": "Timeout", "message": "the function did not finish within %s seconds" % state["timeout"]}}, extra)
+                headers, payload = json_response({"error": {"type": "Timeout", "message": "the function did not finish within %s seconds" % state["timeout"]}})
             else:
-                status = 500
-                self.send_error_json(outcome[1], record, extra)
+                status, headers, payload = self.error_response(outcome[1], record)
             record["status"] = status
             record["durationMs"] = round((time.time() - started) * 1000, 1)
+            record["time"] = round(time.time(), 3)
+            headers["X-Request-Id"] = request_id
+            if tail:
+                with state["lock"]:
+                    startup, state["startup_output"] = state["startup_output"], None
+                value = log_tail([o for o in (startup, output) if o is not None], record)
+                if value is not None:
+                    headers[LOG_RESULT_HEADER] = value
+            self.send(status, headers, payload)
             log(record)
 
-        def send_error_json(self, error, record, extra):
+        def error_response(self, error, record):
+            """(500, headers, bytes) for a handler's exception; the record gets its stack."""
             import traceback
 
             stack = "".join(traceback.format_exception(type(error), error, error.__traceback__))
@@ -262,13 +347,15 @@ def make_request_handler(state):
             body = {"type": type(error).__name__, "message": str(error)}
             if state["debug"]:
                 body["stack"] = stack
-            self.send_json(500, {"error": body}, extra)
+            return (500,) + json_response({"error": body})
 
     return RequestHandler
 
 
 def main():
     sys.stdout.reconfigure(line_buffering=True)  # handler prints reach the logs at once
+    sys.stdout = CapturingStream(sys.stdout)
+    sys.stderr = CapturingStream(sys.stderr)
     directory = os.environ.get("HKS_FUNCTION_DIR") or DEFAULT_DIR
     spec = os.environ.get("HKS_HANDLER", "")
     raw_timeout = os.environ.get("HKS_TIMEOUT_SECONDS") or "30"
@@ -283,17 +370,22 @@ def main():
     if not raw_port.isdigit() or int(raw_port) > 65535:
         sys.stderr.write('hks: PORT: given "%s", expected a port number (0: any free port)\n' % raw_port)
         return 2
+    startup_output = OutputBuffer()  # what the module writes while loading, for the first tail
+    CapturingStream.capture_into(startup_output)
     try:
         handler = load_handler(directory, spec)
     except LoadError as error:
         sys.stderr.write("hks: cannot start: %s\n" % error)
         return 1
+    finally:
+        CapturingStream.capture_into(None)
     state = {
         "handler": handler,
         "name": os.environ.get("HKS_FUNCTION_NAME") or spec,
         "timeout": timeout,
         "debug": os.environ.get("HKS_DEBUG") in ("1", "true"),
         "draining": False,
+        "startup_output": startup_output,
         "connections": set(),
         "lock": threading.Lock(),
     }
