@@ -74,6 +74,10 @@ type Outcome = Omit<ExecutionResult, 'id' | 'durationMs' | 'timings'>;
 
 /** Default lifetime of a function from deploy-function. */
 export const DEFAULT_TTL_SECONDS = 3600;
+/** Asks the bootstrap for the invocation's output in the response (see runtimes/). */
+const LOG_TAIL_HEADER = 'x-hks-log';
+const LOG_RESULT_HEADER = 'x-hks-log-result';
+
 /** How long logs are awaited after an invocation for its final log line. */
 const LOG_WAIT_MS = 2000;
 
@@ -273,7 +277,11 @@ export class Operations {
         project,
         name,
         {
-          headers: { 'content-type': 'application/json', accept: 'application/json' },
+          headers: {
+            'content-type': 'application/json',
+            accept: 'application/json',
+            [LOG_TAIL_HEADER]: 'tail',
+          },
           body: Buffer.from(JSON.stringify(input ?? null)),
         },
         service,
@@ -289,7 +297,8 @@ export class Operations {
     }
     timings.invoke = elapsed(invokeStarted);
     const logsStarted = performance.now();
-    const { logs, stack } = await this.logsOf(project, name, invocation.requestId);
+    const { logs, stack } =
+      tailOf(invocation) ?? (await this.logsOf(project, name, invocation.requestId));
     timings.logs = elapsed(logsStarted);
     const outcome = outcomeOf(invocation);
     return {
@@ -402,6 +411,20 @@ function asRequestProblem(error: unknown): unknown {
     errors.length ? errors.map((e) => `${e.path}: ${e.message}`).join('\n') : error.detail,
     errors,
   );
+}
+
+/**
+ * The invocation's output as the bootstrap sent it back (`X-Hks-Log: tail`), in the shape
+ * {@link Operations.logsOf} reads from the pods; undefined when the response has none (output
+ * over the bootstrap's 8 KiB limit, or a runtime without the feature).
+ */
+function tailOf(invocation: Invocation): { logs: string; stack?: string } | undefined {
+  const encoded = invocation.response.headers[LOG_RESULT_HEADER];
+  if (encoded === undefined) return undefined;
+  const text = Buffer.from(encoded, 'base64').toString('utf8');
+  const record = invocationRecord(text, invocation.requestId);
+  if (record === undefined) return undefined;
+  return { logs: userLines(text), stack: record.error?.stack };
 }
 
 /** Result or error of an invocation's response. */

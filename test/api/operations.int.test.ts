@@ -125,6 +125,25 @@ test('node: any JSON input, multi-line handler, error returned as data with its 
   await noLeftovers();
 });
 
+test('logs: module-level output comes too; output past 8 KiB in the response is read from the pod', async () => {
+  const code = (lines: number) =>
+    `print("module loaded")\n\ndef handler(event, context):\n    for i in range(${lines}):\n        print("line %04d %s" % (i, "." * 60))\n    return i\n`;
+  const small = (await execute({ runtime: 'python3.12', code: code(3) }))
+    .json as unknown as ExecutionResult;
+  expect(small.logs.split('\n').filter(Boolean)).toEqual([
+    'module loaded',
+    ...[0, 1, 2].map((i) => `line 000${i} ${'.'.repeat(60)}`),
+  ]);
+  // About 14 KiB: the bootstrap leaves it out of the response; the API reads the pod's logs.
+  const large = (await execute({ runtime: 'python3.12', code: code(200) }))
+    .json as unknown as ExecutionResult;
+  expect(large).toMatchObject({ status: 'succeeded', result: 199 });
+  expect(large.logs).toContain('module loaded');
+  expect(large.logs).toContain(`line 0000 ${'.'.repeat(60)}`);
+  expect(large.logs).toContain(`line 0199 ${'.'.repeat(60)}`);
+  await noLeftovers();
+});
+
 test('a handler past its timeout ends as status timeout, and is deleted', async () => {
   const res = await execute({
     runtime: 'python3.12',
@@ -214,7 +233,7 @@ test('deploy-function: invoke many times by id, then delete', async () => {
     runtime: 'nodejs20',
     files: {
       'index.js':
-        'const { double } = require("./lib/math");\nexports.handler = async (n) => double(n);\n',
+        'const { double } = require("./lib/math");\nexports.handler = async (n) => {\n  console.log("doubling", n);\n  return double(n);\n};\n',
       'lib/math.js': 'exports.double = (n) => n * 2;\n',
     },
     ttlSeconds: 300,
@@ -225,6 +244,8 @@ test('deploy-function: invoke many times by id, then delete', async () => {
   for (const n of [1, 2, 3]) {
     const res = await post(`/operations/functions/${id}/invoke`, n);
     expect(res.json).toMatchObject({ id, status: 'succeeded', result: n * 2 });
+    // Each invocation's own output, not the function's whole log.
+    expect(String(res.json.logs).trim()).toBe(`doubling ${n}`);
   }
   const otherProject = await post(
     `/operations/functions/${id}/invoke`,
