@@ -17,6 +17,7 @@ export const FUNCTION_KIND_SELECTOR = 'hks.hexabase.io/kind=Function';
 export class ConfigMapCache {
   private readonly maps = new Map<string, Readonly<Record<string, string>>>();
   private watch: ListWatch | undefined;
+  private changeWaiters: (() => void)[] = [];
 
   constructor(
     private readonly kube: KubeAccess,
@@ -39,6 +40,7 @@ export class ConfigMapCache {
         changed: (type, map) => {
           if (type === 'DELETED') this.maps.delete(key(map));
           else this.maps.set(key(map), { ...map.data });
+          for (const wake of this.changeWaiters.splice(0)) wake();
         },
       },
       this.log,
@@ -51,6 +53,21 @@ export class ConfigMapCache {
     name: string,
   ): Promise<Readonly<Record<string, string>> | undefined> {
     return this.maps.get(`${namespace}/${name}`) ?? this.kube.configMap(namespace, name);
+  }
+
+  /** Resolves at the next change the watch sees, or after `timeoutMs`, whichever is first. */
+  public nextChange(timeoutMs: number): Promise<void> {
+    return new Promise((resolve) => {
+      const timer = setTimeout(done, timeoutMs);
+      const waiters = this.changeWaiters;
+      function done() {
+        clearTimeout(timer);
+        const index = waiters.indexOf(done);
+        if (index >= 0) waiters.splice(index, 1);
+        resolve();
+      }
+      waiters.push(done);
+    });
   }
 
   public stop(): void {

@@ -50,7 +50,7 @@ interface RevisionState {
   readonly pods: RevisionPods | undefined;
 }
 
-/** Pause between reads of a missing ConfigMap or Secret. */
+/** Longest pause between reads of a missing ConfigMap or Secret; a ConfigMap event ends it. */
 const CONFIG_RETRY_MS = 200;
 
 /** How long a starting revision's Unknown status waits for its Ready one. */
@@ -307,7 +307,8 @@ export class ServiceReconciler {
       Date.now() - planStart < this.ctx.readyTimeoutMs
     ) {
       state.persist();
-      await new Promise((resolve) => setTimeout(resolve, CONFIG_RETRY_MS));
+      // A ConfigMap applied beside the Service usually arrives within milliseconds.
+      await this.ctx.configMaps.nextChange(CONFIG_RETRY_MS);
       plan = await planLocalRuntime(state.object.spec, dir, lookup);
     }
     if (!plan.runnable) {
