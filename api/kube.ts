@@ -41,12 +41,6 @@ export interface LogLimits {
 /** A Kubernetes object with the fields the API relies on. */
 export type KubeObject = KubernetesObject & { metadata: { name: string; namespace?: string } };
 
-/** Loads the cluster connection: `KUBECONFIG`, else the in-cluster service account. */
-export function loadKubeConfig(): KubeConfig {
-  const kc = new KubeConfig();
-  kc.loadFromDefault();
-  return kc;
-}
 
 /**
  * The API's Kubernetes access: server-side apply, pruning, Jobs, pods and logs. Every

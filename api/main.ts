@@ -8,7 +8,8 @@ import { tokenVerifier } from './auth';
 import { ConfigError, loadConfig } from './config';
 import { Janitor } from './janitor';
 import { KnativeApi } from './knative';
-import { Kube, loadKubeConfig } from './kube';
+import { Kube } from './kube';
+import { loadKubeConfig, NoClusterError } from './kube-config';
 import { ApiMetrics } from './metrics';
 import { Recorder } from './recorder';
 import { createServer } from './server';
@@ -34,8 +35,17 @@ async function main(): Promise<void> {
   const version = (
     JSON.parse(readFileSync(join(__dirname, '..', 'package.json'), 'utf8')) as { version: string }
   ).version;
+  let kubeConfig;
+  try {
+    kubeConfig = loadKubeConfig();
+  } catch (error) {
+    if (error instanceof NoClusterError) {
+      process.stderr.write(`${error.message}\n`);
+      process.exit(2);
+    }
+    throw error;
+  }
   const store = await Store.open(config);
-  const kubeConfig = loadKubeConfig();
   const kube = new Kube(kubeConfig);
   const knative = new KnativeApi(kubeConfig, kube);
   const metrics = new ApiMetrics();

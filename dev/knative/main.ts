@@ -11,7 +11,7 @@
  */
 import { Command } from 'commander';
 import { parseArguments } from '../../cli/parse-arguments';
-import { KubeConfig } from '@kubernetes/client-node';
+import { loadKubeConfig } from '../../api/kube-config';
 import { type ActionLogFormat, consoleActionLog } from './action-log';
 import { defaultKnativeDir, installServingCrds } from './install-crds';
 import { runKnativeStandIn } from './stand-in';
@@ -62,8 +62,7 @@ async function main(argv: readonly string[]): Promise<number> {
   const log = consoleActionLog(flags.logFormat as ActionLogFormat);
   if (flags.installCrds) {
     try {
-      const config = new KubeConfig();
-      config.loadFromDefault();
+      const config = loadKubeConfig();
       const crds = await installServingCrds(config, flags.knativeDir ?? defaultKnativeDir());
       log('installed Knative Serving CRDs', { count: crds.length });
     } catch (error) {

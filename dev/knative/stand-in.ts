@@ -1,7 +1,7 @@
 import { spawn } from 'node:child_process';
 import { mkdirSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { KubeConfig } from '@kubernetes/client-node';
+import { loadKubeConfig } from '../../api/kube-config';
 import { type ActionLog, silentActionLog } from './action-log';
 import { ConfigMapCache } from './config-map-cache';
 import { KubeAccess, SERVICES_PATH } from './kube-access';
@@ -186,11 +186,4 @@ function warmUpSpawn(): Promise<void> {
     child.once('close', () => resolve());
     child.once('error', () => resolve());
   });
-}
-
-function loadKubeConfig(file: string | undefined): KubeConfig {
-  const config = new KubeConfig();
-  if (file === undefined) config.loadFromDefault();
-  else config.loadFromFile(file);
-  return config;
 }
