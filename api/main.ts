@@ -21,30 +21,25 @@ function log(msg: string, fields: Record<string, unknown> = {}): void {
   );
 }
 
-async function main(): Promise<void> {
-  let config;
+/** Runs a start-up step; bad configuration ends the process with exit code 2 and its message. */
+function orExit<T>(step: () => T): T {
   try {
-    config = loadConfig();
+    return step();
   } catch (error) {
-    if (error instanceof ConfigError) {
+    if (error instanceof ConfigError || error instanceof NoClusterError) {
       process.stderr.write(`${error.message}\n`);
       process.exit(2);
     }
     throw error;
   }
+}
+
+async function main(): Promise<void> {
+  const config = orExit(loadConfig);
   const version = (
     JSON.parse(readFileSync(join(__dirname, '..', 'package.json'), 'utf8')) as { version: string }
   ).version;
-  let kubeConfig;
-  try {
-    kubeConfig = loadKubeConfig();
-  } catch (error) {
-    if (error instanceof NoClusterError) {
-      process.stderr.write(`${error.message}\n`);
-      process.exit(2);
-    }
-    throw error;
-  }
+  const kubeConfig = orExit(() => loadKubeConfig());
   const store = await Store.open(config);
   const kube = new Kube(kubeConfig);
   const knative = new KnativeApi(kubeConfig, kube);

@@ -12,7 +12,7 @@ const ROOT = join(__dirname, '..');
 const home = mkdtempSync(join(tmpdir(), 'hks-no-kube-'));
 
 function run(script: string, args: string[], env: Record<string, string | undefined>) {
-  const base = { ...process.env, HOME: home, KUBECONFIG: undefined };
+  const base: NodeJS.ProcessEnv = { ...process.env, HOME: home, KUBECONFIG: undefined };
   delete base.KUBERNETES_SERVICE_HOST;
   const result = spawnSync(process.execPath, ['--import', 'tsx', join(ROOT, script), ...args], {
     cwd: ROOT,
