@@ -41,7 +41,6 @@ export interface LogLimits {
 /** A Kubernetes object with the fields the API relies on. */
 export type KubeObject = KubernetesObject & { metadata: { name: string; namespace?: string } };
 
-
 /**
  * The API's Kubernetes access: server-side apply, pruning, Jobs, pods and logs. Every
  * Kubernetes error becomes a {@link Problem} carrying the server's own message.
