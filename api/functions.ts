@@ -1,6 +1,12 @@
 import { randomBytes } from 'node:crypto';
 import { PassThrough, Writable } from 'node:stream';
-import { FunctionDefinition, LABELS, MANAGER } from '../constructs';
+import {
+  FunctionDefinition,
+  FunctionRuntimeName,
+  LABELS,
+  MANAGER,
+  SourceRuntimeName,
+} from '../constructs';
 import { Applications } from './applications';
 import { forward, FunctionResponse, InvocationTarget } from './function-proxy';
 import {
@@ -23,7 +29,7 @@ export const EXPIRES_LABEL = 'hks.hexabase.io/expires-at';
 /** The container of a function's pods that runs the user's code. */
 const FUNCTION_CONTAINER = 'function';
 
-/** One traffic target of a function. */
+/** One traffic target of a Function. */
 export interface TrafficView {
   readonly revision?: string;
   readonly latestRevision: boolean;
@@ -32,14 +38,15 @@ export interface TrafficView {
   readonly url?: string;
 }
 
-/** A function as the API shows it: its Knative Service's status in the platform's words. */
+/** A Function as Knative serves it: its Knative Service's status in the platform's words. */
 export interface FunctionView {
   readonly name: string;
   readonly project: string;
-  readonly runtime: string;
+  readonly runtime: FunctionRuntimeName;
   readonly ready: boolean;
-  /** The controller gave up on the current version (Ready False): waiting longer will not help. */
+  /** Its current version failed to start (Ready False): waiting longer will not help. */
   readonly failed: boolean;
+  /** Why it is not ready (Knative's condition reason). */
   readonly reason?: string;
   readonly message?: string;
   readonly url?: string;
@@ -48,29 +55,36 @@ export interface FunctionView {
   readonly latestReadyRevision?: string;
   readonly traffic: TrafficView[];
   readonly timeoutSeconds: number;
+  /** A temporary function of the internal API (`deploy-function`). */
   readonly ephemeral: boolean;
   readonly expiresAt?: string;
+  /** When its Knative Service was created. */
   readonly createdAt?: string;
 }
 
-/** One revision of a function. */
+/** One revision of a Function. */
 export interface RevisionView {
   readonly name: string;
+  /** The Service generation it was created for. */
   readonly generation?: number;
   readonly ready: boolean;
   readonly reason?: string;
   readonly message?: string;
   readonly createdAt?: string;
-  /** Share of traffic it receives now. */
+  /** Share of the traffic it gets. */
   readonly percent: number;
   readonly tags: string[];
 }
 
-/** A traffic target as the API accepts it. */
+/** One traffic target to set. The percentages of all targets add up to 100. */
 export interface TrafficRequest {
+  /** A revision name; or `latestRevision: true`. @default - none */
   readonly revision?: string;
+  /** Follow the latest ready revision. @default false */
   readonly latestRevision?: boolean;
+  /** Tag for addressing the target directly (`Knative-Serving-Tag` header). @default - none */
   readonly tag?: string;
+  /** 0 to 100. */
   readonly percent: number;
 }
 
@@ -82,7 +96,7 @@ export interface Invocation {
 }
 
 // Commands of the source runtimes' containers, for functions that have no stored definition.
-const RUNTIME_OF_PROGRAM: Readonly<Record<string, string>> = {
+const RUNTIME_OF_PROGRAM: Readonly<Record<string, SourceRuntimeName>> = {
   python3: 'python3.12',
   node: 'nodejs20',
 };
@@ -375,10 +389,10 @@ export function checkTraffic(
   return errors;
 }
 
-function runtimeOf(service: KnativeService, definition?: FunctionDefinition): string {
+function runtimeOf(service: KnativeService, definition?: FunctionDefinition): FunctionRuntimeName {
   if (definition) return definition.spec.runtime;
   const program = service.spec?.template?.spec?.containers?.[0]?.command?.[0];
-  return (program && RUNTIME_OF_PROGRAM[program]) ?? 'image';
+  return (program === undefined ? undefined : RUNTIME_OF_PROGRAM[program]) ?? 'image';
 }
 
 function trafficView(t: KnativeTrafficTarget): TrafficView {

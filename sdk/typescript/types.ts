@@ -5,7 +5,15 @@ import type {
   SourceRuntimeName,
 } from '../../constructs';
 
+import type {
+  FunctionView,
+  RevisionView,
+  TrafficRequest as TrafficTarget,
+  TrafficView as FunctionTrafficView,
+} from '../../api/functions';
+
 export type { ApplicationDefinition, CronJobDefinition, FunctionDefinition, SourceRuntimeName };
+export type { FunctionTrafficView, FunctionView, RevisionView, TrafficTarget };
 
 /** A stored application: its definition and version. */
 export interface ApplicationView {
@@ -145,65 +153,6 @@ export interface TriggerResult {
   readonly job: string;
   /** The Job's UID: the execution id. */
   readonly id: string;
-}
-
-/** One traffic target of a Function. */
-export interface FunctionTrafficView {
-  readonly revision?: string;
-  readonly latestRevision: boolean;
-  readonly tag?: string;
-  readonly percent: number;
-  readonly url?: string;
-}
-
-/** A Function as Knative serves it. */
-export interface FunctionView {
-  readonly name: string;
-  readonly project: string;
-  readonly runtime: FunctionDefinition['spec']['runtime'];
-  readonly ready: boolean;
-  /** Its current version failed to start (Ready False): waiting longer will not help. */
-  readonly failed: boolean;
-  /** Why it is not ready (Knative's condition reason). */
-  readonly reason?: string;
-  readonly message?: string;
-  readonly url?: string;
-  readonly address?: string;
-  readonly latestCreatedRevision?: string;
-  readonly latestReadyRevision?: string;
-  readonly traffic: FunctionTrafficView[];
-  readonly timeoutSeconds: number;
-  /** A temporary function of the internal API (`deploy-function`). */
-  readonly ephemeral: boolean;
-  readonly expiresAt?: string;
-  /** When its Knative Service was created. */
-  readonly createdAt?: string;
-}
-
-/** One revision of a Function. */
-export interface RevisionView {
-  readonly name: string;
-  /** The Service generation it was created for. */
-  readonly generation?: number;
-  readonly ready: boolean;
-  readonly reason?: string;
-  readonly message?: string;
-  readonly createdAt?: string;
-  /** Share of the traffic it gets. */
-  readonly percent: number;
-  readonly tags: string[];
-}
-
-/** One traffic target to set. The percentages of all targets add up to 100. */
-export interface TrafficTarget {
-  /** A revision name; or `latestRevision: true`. @default - none */
-  readonly revision?: string;
-  /** Follow the latest ready revision. @default false */
-  readonly latestRevision?: boolean;
-  /** Tag for addressing the target directly (`Knative-Serving-Tag` header). @default - none */
-  readonly tag?: string;
-  /** 0 to 100. */
-  readonly percent: number;
 }
 
 /** Options of a Function invocation. */
