@@ -10,23 +10,32 @@ import { FieldError, Problem } from './problem';
 
 /** Source of a temporary function. */
 export interface EphemeralSource {
+  /** @default - the one project the token grants */
   readonly project?: string;
   readonly runtime: SourceRuntimeName;
+  /** Inline code; or `files`. */
   readonly code?: string;
+  /** Source files by relative path; or `code`. */
   readonly files?: Readonly<Record<string, string>>;
+  /** @default "main.handler" (python3.12), "index.handler" (nodejs20) */
   readonly handler?: string;
+  /** @default - none */
   readonly env?: Readonly<Record<string, string>>;
+  /** 1 to 600. @default 30 */
   readonly timeoutSeconds?: number;
 }
 
-/** An execute-once request. */
-export interface ExecuteRequest extends EphemeralSource {
+/** `POST /internal/v1/operations/execute`: deploy, invoke once, clean up. */
+export interface ExecuteRequest extends Omit<EphemeralSource, 'code' | 'files'> {
+  /** Source of the handler module. */
+  readonly code: string;
+  /** The event passed to the handler. @default null */
   readonly input?: unknown;
 }
 
-/** A deploy-function request. */
+/** `POST /internal/v1/operations/deploy-function`: a temporary function. */
 export interface DeployFunctionRequest extends EphemeralSource {
-  /** Seconds until the janitor removes it. @default 3600 */
+  /** Lifetime in seconds, 60 to 86400; then the janitor removes it. @default 3600 */
   readonly ttlSeconds?: number;
 }
 
@@ -40,34 +49,52 @@ export interface ExecutionError {
   readonly stack?: string;
 }
 
-/** The outcome of one execution: result or error, the function's logs and where time went. */
+/**
+ * Milliseconds spent in each phase of an operation (those that ran). Execute-once deletes the
+ * function after answering; the deletion is in the metrics (`hks_execute_phase_duration_seconds`).
+ */
+export interface OperationTimings {
+  /** Validation and syntax check. */
+  readonly check?: number;
+  readonly deploy?: number;
+  readonly ready?: number;
+  readonly invoke?: number;
+  /** Collecting the invocation's logs. */
+  readonly logs?: number;
+}
+
+/** The outcome of running code once: result or error, the function's logs and where time went. */
 export interface ExecutionResult {
   readonly id: string;
   readonly status: ExecutionStatus;
+  /** The handler's return value (`succeeded`). */
   readonly result?: unknown;
+  /** Why it failed (`failed`, `timeout`). */
   readonly error?: ExecutionError;
   readonly logs: string;
   readonly durationMs: number;
-  /**
-   * Milliseconds per phase (those that ran): check (validation and syntax check), deploy,
-   * ready, invoke, logs (collecting the invocation's logs). Execute-once deletes the function
-   * after answering; the deletion is in the metrics (`hks_execute_phase_duration_seconds`).
-   */
-  readonly timings: Record<string, number>;
+  readonly timings: OperationTimings;
 }
 
-/** A deployed temporary function. */
+/** A temporary function that was deployed. */
 export interface DeployedFunction {
   readonly id: string;
   readonly project: string;
   readonly name: string;
   readonly url?: string;
   readonly ready: boolean;
+  /** Why it is not ready (Knative's condition reason); absent when it is. */
   readonly reason?: string;
+  /** Knative's condition message; absent when it is ready. */
   readonly message?: string;
   readonly expiresAt: string;
-  readonly timings: Record<string, number>;
+  readonly timings: OperationTimings;
 }
+
+/** Milliseconds per phase, as they are measured: the response's phases and the deletion. */
+type PhaseTimings = { -readonly [P in keyof OperationTimings]: OperationTimings[P] } & {
+  cleanup?: number;
+};
 
 /** What one invocation (or failed start) gave. */
 type Outcome = Omit<ExecutionResult, 'id' | 'durationMs' | 'timings'>;
@@ -117,7 +144,7 @@ export class Operations {
     const timeoutSeconds = request.timeoutSeconds ?? 30;
     const expiresAt =
       Date.now() / 1000 + this.readyTimeoutMs / 1000 + timeoutSeconds + this.graceSeconds;
-    const timings: Record<string, number> = {};
+    const timings: PhaseTimings = {};
     let status = 'error';
     const objects = await this.deploy(project, name, request, expiresAt, timings);
     try {
@@ -150,7 +177,7 @@ export class Operations {
     const project = projectOf(caller, request.project);
     const name = newName('fn');
     const expiresAt = Date.now() / 1000 + (request.ttlSeconds ?? DEFAULT_TTL_SECONDS);
-    const timings: Record<string, number> = {};
+    const timings: PhaseTimings = {};
     const objects = await this.deploy(project, name, request, expiresAt, timings);
     let service: KnativeService;
     try {
@@ -181,7 +208,7 @@ export class Operations {
   ): Promise<ExecutionResult> {
     const started = performance.now();
     const { project, service } = await this.findEphemeral(caller, id);
-    const timings: Record<string, number> = {};
+    const timings: PhaseTimings = {};
     const outcome = hasFailed(service)
       ? await this.startFailure(project, id, service)
       : await this.invokeOnce(project, id, input, service, timings);
@@ -199,7 +226,7 @@ export class Operations {
     name: string,
     source: EphemeralSource,
     expiresAtSeconds: number,
-    timings: Record<string, number>,
+    timings: PhaseTimings,
   ): Promise<KubeObject[]> {
     const body = {
       apiVersion: API_VERSION,
@@ -232,7 +259,7 @@ export class Operations {
     project: string,
     name: string,
     objects: KubeObject[],
-    timings: Record<string, number>,
+    timings: PhaseTimings,
   ): Promise<KnativeService> {
     const readyStarted = performance.now();
     const applied = objects.find((o) => o.apiVersion === 'serving.knative.dev/v1');
@@ -268,7 +295,7 @@ export class Operations {
     name: string,
     input: unknown,
     service: KnativeService,
-    timings: Record<string, number>,
+    timings: PhaseTimings,
   ): Promise<Outcome> {
     const invokeStarted = performance.now();
     let invocation: Invocation;

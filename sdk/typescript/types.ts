@@ -11,9 +11,23 @@ import type {
   TrafficRequest as TrafficTarget,
   TrafficView as FunctionTrafficView,
 } from '../../api/functions';
+import type {
+  DeployedFunction,
+  DeployFunctionRequest,
+  ExecuteRequest,
+  ExecutionResult as ExecuteResult,
+  OperationTimings,
+} from '../../api/operations';
 
 export type { ApplicationDefinition, CronJobDefinition, FunctionDefinition, SourceRuntimeName };
 export type { FunctionTrafficView, FunctionView, RevisionView, TrafficTarget };
+export type {
+  DeployedFunction,
+  DeployFunctionRequest,
+  ExecuteRequest,
+  ExecuteResult,
+  OperationTimings,
+};
 
 /** A stored application: its definition and version. */
 export interface ApplicationView {
@@ -219,75 +233,5 @@ export interface WaitOptions {
 /** Source runtimes of the internal API. */
 export type OperationRuntime = SourceRuntimeName;
 
-/** `POST /internal/v1/operations/execute`: deploy, invoke once, clean up. */
-export interface ExecuteRequest {
-  /** @default - the one project the token grants */
-  readonly project?: string;
-  readonly runtime: OperationRuntime;
-  readonly code: string;
-  /** @default "main.handler" (python3.12), "index.handler" (nodejs20) */
-  readonly handler?: string;
-  /** The event passed to the handler. @default null */
-  readonly input?: unknown;
-  /** @default - none */
-  readonly env?: Readonly<Record<string, string>>;
-  /** 1 to 600. @default 30 */
-  readonly timeoutSeconds?: number;
-}
-
-/** Milliseconds spent in each phase of an operation. */
-export interface OperationTimings {
-  /** Validation and syntax check. */
-  readonly check?: number;
-  readonly deploy?: number;
-  readonly ready?: number;
-  readonly invoke?: number;
-  /** Collecting the invocation's logs. */
-  readonly logs?: number;
-}
-
-/** The outcome of running code once. */
-export interface ExecuteResult {
-  readonly id: string;
-  readonly status: 'succeeded' | 'failed' | 'timeout';
-  /** The handler's return value (`succeeded`). */
-  readonly result?: unknown;
-  /** Why it failed (`failed`, `timeout`). */
-  readonly error?: { readonly type: string; readonly message: string; readonly stack?: string };
-  readonly logs: string;
-  readonly durationMs: number;
-  readonly timings: OperationTimings;
-}
-
 /** The outcome of invoking a deployed temporary function: as execute, without a deploy. */
 export type InvokeFunctionResult = ExecuteResult;
-
-/** `POST /internal/v1/operations/deploy-function`: a temporary function. */
-export interface DeployFunctionRequest {
-  /** @default - the one project the token grants */
-  readonly project?: string;
-  readonly runtime: OperationRuntime;
-  /** Inline code; or `files`. */
-  readonly code?: string;
-  /** Source files by relative path; or `code`. */
-  readonly files?: Readonly<Record<string, string>>;
-  /** @default "main.handler" (python3.12), "index.handler" (nodejs20) */
-  readonly handler?: string;
-  /** @default - none */
-  readonly env?: Readonly<Record<string, string>>;
-  /** 1 to 600. @default 30 */
-  readonly timeoutSeconds?: number;
-  /** Lifetime, 60 to 86400. @default 3600 */
-  readonly ttlSeconds?: number;
-}
-
-/** A temporary function that was deployed. */
-export interface DeployedFunction {
-  readonly id: string;
-  readonly project: string;
-  readonly name: string;
-  readonly url?: string;
-  readonly ready: boolean;
-  readonly expiresAt: string;
-  readonly timings: OperationTimings;
-}
