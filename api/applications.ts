@@ -27,6 +27,12 @@ export interface ApplyResult {
   readonly dependents: string[];
 }
 
+/** What deleting an application removed. */
+export interface DeleteResult {
+  /** Deleted objects, as `Kind/name`. */
+  readonly deleted: string[];
+}
+
 const REQUEST_SOURCE = { file: 'request body', document: 1 };
 
 /** Tenancy objects (namespace, quotas, policies) belong to the project, not to an application. */
@@ -232,11 +238,7 @@ export class Applications {
    * Deletes an application's objects (their Jobs and pods cascade) and its definition.
    * @throws Problem 409 when CronJobs still use it as their template
    */
-  public async remove(
-    project: string,
-    name: string,
-    purgeHistory: boolean,
-  ): Promise<{ deleted: string[] }> {
+  public async remove(project: string, name: string, purgeHistory: boolean): Promise<DeleteResult> {
     const stored = await this.store.getApplication(project, name);
     if (!stored)
       throw Problem.notFound(

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import type { ApplicationDefinition } from '../../constructs';
 import { Applications } from '../applications';
 import { ApiMetrics } from '../metrics';
 import { Problem } from '../problem';
@@ -9,10 +10,32 @@ import { Route } from './route';
 const dryRunQuery = z.strictObject({ dryRun: queryFlag });
 const deleteQuery = z.strictObject({ purgeHistory: queryFlag });
 
-function view(a: StoredApplication) {
+/** A stored application: its definition and version. */
+export interface ApplicationView {
+  readonly name: string;
+  readonly kind: ApplicationDefinition['kind'];
+  /** Starts at 1; every replace adds one. */
+  readonly version: number;
+  readonly createdAt: string;
+  readonly updatedAt: string;
+  readonly definition: ApplicationDefinition;
+}
+
+/** What creating or replacing an application did. */
+export interface ApplyResponse extends ApplicationView {
+  /** Objects applied, as `Kind/name`. */
+  readonly objects: string[];
+  /** Objects of the previous version no longer produced, deleted, as `Kind/name`. */
+  readonly pruned: string[];
+  /** CronJobs re-applied because they use this application as their template. */
+  readonly dependents: string[];
+}
+
+function view(a: StoredApplication): ApplicationView {
   return {
     name: a.name,
-    kind: a.kind,
+    // The stored kind column is the definition's kind.
+    kind: a.definition.kind,
     version: a.version,
     createdAt: a.createdAt,
     updatedAt: a.updatedAt,
@@ -34,15 +57,13 @@ export function applicationRoutes(applications: Applications, metrics: ApiMetric
     try {
       const result = await applications.apply(definition);
       done('ok');
-      return {
-        status: 200,
-        body: {
-          ...view(result.application),
-          objects: result.objects.map((o) => `${o.kind}/${o.metadata.name}`),
-          pruned: result.pruned,
-          dependents: result.dependents,
-        },
+      const body: ApplyResponse = {
+        ...view(result.application),
+        objects: result.objects.map((o) => `${o.kind}/${o.metadata.name}`),
+        pruned: result.pruned,
+        dependents: result.dependents,
       };
+      return { status: 200, body };
     } catch (error) {
       done('error');
       throw error;

@@ -4,7 +4,8 @@ import type {
   FunctionDefinition,
   SourceRuntimeName,
 } from '../../constructs';
-
+import type { DeleteResult } from '../../api/applications';
+import type { ApplicationView, ApplyResponse as ApplyResult } from '../../api/routes/applications';
 import type {
   FunctionView,
   RevisionView,
@@ -20,6 +21,7 @@ import type {
 } from '../../api/operations';
 
 export type { ApplicationDefinition, CronJobDefinition, FunctionDefinition, SourceRuntimeName };
+export type { ApplicationView, ApplyResult, DeleteResult };
 export type { FunctionTrafficView, FunctionView, RevisionView, TrafficTarget };
 export type {
   DeployedFunction,
@@ -29,27 +31,7 @@ export type {
   OperationTimings,
 };
 
-/** A stored application: its definition and version. */
-export interface ApplicationView {
-  readonly name: string;
-  readonly kind: ApplicationDefinition['kind'];
-  /** Starts at 1; every replace adds one. */
-  readonly version: number;
-  readonly createdAt: string;
-  readonly updatedAt: string;
-  readonly definition: ApplicationDefinition;
-}
-
-/** What creating or replacing an application did. */
-export interface ApplyResult extends ApplicationView {
-  /** Objects applied, as `Kind/name`. */
-  readonly objects: string[];
-  /** Objects of the previous version no longer produced, deleted, as `Kind/name`. */
-  readonly pruned: string[];
-  /** CronJobs re-applied because they use this application as their template. */
-  readonly dependents: string[];
-}
-
+// Not the API's KubeObject: that is client-node's model (optional apiVersion, Date timestamps).
 /** A Kubernetes object as the API shows it. */
 export interface KubeObjectView {
   readonly apiVersion: string;
@@ -61,16 +43,11 @@ export interface KubeObjectView {
   readonly [field: string]: unknown;
 }
 
+// The API's dry-run body is untyped (its manifests are KubeObject, see above).
 /** The manifests a definition would produce (`?dryRun=true`). */
 export interface DryRunResult {
   readonly dryRun: true;
   readonly manifests: KubeObjectView[];
-}
-
-/** What deleting an application removed. */
-export interface DeleteResult {
-  /** Deleted objects, as `Kind/name`. */
-  readonly deleted: string[];
 }
 
 /** A list response. */
