@@ -5,7 +5,7 @@ import { CronJobDefinition, Schedule, checkTimeZone } from '../../constructs';
 import { Applications } from '../applications';
 import { Kube } from '../kube';
 import { Problem } from '../problem';
-import { CursorError, Execution } from '../store/store';
+import { CursorError, Execution, ExecutionPage, ExecutionStatus } from '../store/store';
 import { parseRequest, queryFlag } from '../validate-request';
 import { Route } from './route';
 
@@ -48,7 +48,83 @@ const executionsQuery = z.strictObject({
 });
 const logsQuery = z.strictObject({ follow: queryFlag });
 
-function executionView(e: Execution) {
+/** New schedule and/or time zone of a CronJob (at least one). */
+export interface ScheduleChange {
+  /** 5 fields or a macro such as `@daily`. @default - unchanged */
+  readonly schedule?: string;
+  /** IANA zone; `null` removes it. @default - unchanged */
+  readonly timeZone?: string | null;
+}
+
+/** Paging and filter of an execution history. */
+export interface ExecutionQuery {
+  /** Items per page, 1 to 100. @default 20 */
+  readonly limit?: number;
+  /** `nextCursor` of the previous page. @default - the first page */
+  readonly cursor?: string;
+  /** Only executions in this status. @default - all */
+  readonly status?: ExecutionStatus;
+}
+
+/** A CronJob in a project's list. */
+export interface CronJobSummary {
+  readonly name: string;
+  readonly schedule: string;
+  /** IANA zone the schedule is read in (`UTC` when the definition names none). */
+  readonly timeZone: string;
+  readonly suspended: boolean;
+  /** The StatelessApplication it copies its container from, when it has one. */
+  readonly template?: string;
+  readonly version: number;
+  readonly updatedAt: string;
+}
+
+/** A CronJob: definition, live status and the next run times. */
+export interface CronJobView {
+  readonly name: string;
+  readonly definition: CronJobDefinition;
+  readonly status: {
+    /** Whether the CronJob object exists in the cluster. */
+    readonly exists: boolean;
+    readonly suspended: boolean;
+    readonly lastScheduleTime?: string;
+    readonly lastSuccessfulTime?: string;
+    /** Names of the Jobs running now. */
+    readonly activeJobs: string[];
+  };
+  /** IANA zone the schedule is read in (`UTC` when the definition names none). */
+  readonly timeZone: string;
+  /** The next 5 run times, ISO 8601. */
+  readonly nextRuns: string[];
+}
+
+/** The result of changing a CronJob's schedule, or suspending / resuming it. */
+export interface CronJobChange {
+  readonly name: string;
+  readonly version: number;
+  readonly definition: CronJobDefinition;
+}
+
+/** The Job a manual trigger created. */
+export interface TriggerResult {
+  /** The Job's name. */
+  readonly job: string;
+  /** The Job's UID: the execution id. */
+  readonly id: string;
+}
+
+/** One run (Job) of a CronJob. */
+export interface ExecutionView extends Omit<Execution, 'jobUid' | 'logs' | 'logsCaptured'> {
+  /** The Job's UID. */
+  readonly id: string;
+}
+
+/** client-node reads the times of a CronJob's status as Dates; the JSON has ISO strings. */
+function isoOf(time: Date | string | undefined): string | undefined {
+  return time === undefined ? undefined : new Date(time).toISOString();
+}
+
+function executionView(e: Execution): ExecutionView {
   const { logs: _logs, logsCaptured: _captured, jobUid: _uid, ...rest } = e;
   return { id: e.jobUid, ...rest };
 }
@@ -67,13 +143,10 @@ export function cronJobRoutes(applications: Applications, kube: Kube): Route[] {
     return found.definition;
   };
 
-  const reapply = async (definition: CronJobDefinition) => {
+  const reapply = async (definition: CronJobDefinition): Promise<CronJobChange> => {
     const result = await applications.apply(definition);
-    return {
-      name: result.application.name,
-      version: result.application.version,
-      definition: result.application.definition,
-    };
+    // The definition as applied, which is what was stored.
+    return { name: result.application.name, version: result.application.version, definition };
   };
 
   const execution = async (project: string, name: string, id: string) => {
@@ -94,7 +167,7 @@ export function cronJobRoutes(applications: Applications, kube: Kube): Route[] {
         const project = String(req.params.project);
         const items = (await store.listApplications(project))
           .filter((a) => a.definition.kind === 'CronJob')
-          .map((a) => {
+          .map((a): CronJobSummary => {
             const definition = a.definition as CronJobDefinition;
             return {
               name: a.name,
@@ -121,21 +194,22 @@ export function cronJobRoutes(applications: Applications, kube: Kube): Route[] {
           definition.metadata.name,
         );
         const timeZone = definition.spec.timeZone ?? 'UTC';
-        res.json({
+        const view: CronJobView = {
           name: definition.metadata.name,
           definition,
           status: {
             exists: live !== undefined,
             suspended: live?.spec?.suspend ?? definition.spec.suspend ?? false,
-            lastScheduleTime: live?.status?.lastScheduleTime,
-            lastSuccessfulTime: live?.status?.lastSuccessfulTime,
-            activeJobs: (live?.status?.active ?? []).map((ref) => ref.name),
+            lastScheduleTime: isoOf(live?.status?.lastScheduleTime),
+            lastSuccessfulTime: isoOf(live?.status?.lastSuccessfulTime),
+            activeJobs: (live?.status?.active ?? []).flatMap((ref) => (ref.name ? [ref.name] : [])),
           },
           timeZone,
           nextRuns: Schedule.cron(definition.spec.schedule)
             .nextRuns(5, { timeZone })
             .map((d) => d.toISOString()),
-        });
+        };
+        res.json(view);
       },
     },
     {
@@ -144,7 +218,7 @@ export function cronJobRoutes(applications: Applications, kube: Kube): Route[] {
       summary: 'Change the schedule and/or time zone (null removes the time zone)',
       body: scheduleBody,
       handle: async (req, res) => {
-        const body = parseRequest(scheduleBody, req.body, 'body');
+        const body: ScheduleChange = parseRequest(scheduleBody, req.body, 'body');
         const definition = await definitionOf(String(req.params.project), String(req.params.name));
         const spec = { ...definition.spec };
         if (body.schedule !== undefined) spec.schedule = body.schedule.trim();
@@ -185,12 +259,13 @@ export function cronJobRoutes(applications: Applications, kube: Kube): Route[] {
             `CronJob ${definition.metadata.name} does not exist in namespace ${namespace}; apply its definition first`,
           );
         const template = cronJob.spec.jobTemplate;
+        // Like kubectl create job --from: <cronjob>-manual-<suffix>, within 63 characters.
+        const jobName = `${definition.metadata.name.slice(0, 48)}-manual-${randomBytes(3).toString('hex')}`;
         const job = await kube.createJob(namespace, {
           apiVersion: 'batch/v1',
           kind: 'Job',
           metadata: {
-            // Like kubectl create job --from: <cronjob>-manual-<suffix>, within 63 characters.
-            name: `${definition.metadata.name.slice(0, 48)}-manual-${randomBytes(3).toString('hex')}`,
+            name: jobName,
             namespace,
             labels: { ...template.metadata?.labels },
             annotations: {
@@ -210,7 +285,11 @@ export function cronJobRoutes(applications: Applications, kube: Kube): Route[] {
           },
           spec: template.spec,
         });
-        res.status(201).json({ job: job.metadata?.name, id: job.metadata?.uid });
+        const uid = job.metadata?.uid;
+        // The API server gives every object it creates a uid.
+        if (!uid) throw new Error(`Job ${namespace}/${jobName} was created without a uid`);
+        const result: TriggerResult = { job: job.metadata?.name ?? jobName, id: uid };
+        res.status(201).json(result);
       },
     },
     {
@@ -219,7 +298,7 @@ export function cronJobRoutes(applications: Applications, kube: Kube): Route[] {
       summary: 'Execution history, newest first, with cursor paging (?limit=&cursor=&status=)',
       query: executionsQuery,
       handle: async (req, res) => {
-        const query = parseRequest(executionsQuery, req.query, 'query');
+        const query: ExecutionQuery = parseRequest(executionsQuery, req.query, 'query');
         const project = String(req.params.project);
         const name = String(req.params.name);
         await definitionOf(project, name).catch(async (error: unknown) => {
@@ -233,7 +312,11 @@ export function cronJobRoutes(applications: Applications, kube: Kube): Route[] {
             cursor: query.cursor,
             status: query.status,
           });
-          res.json({ items: page.items.map(executionView), nextCursor: page.nextCursor });
+          const body: ExecutionPage<ExecutionView> = {
+            items: page.items.map(executionView),
+            nextCursor: page.nextCursor,
+          };
+          res.json(body);
         } catch (error) {
           if (error instanceof CursorError)
             throw new Problem(400, 'Invalid request query', `query.cursor: ${error.message}`, [

@@ -20,6 +20,7 @@ export type ExecutionStatus = 'running' | 'succeeded' | 'failed';
 
 /** One execution (a Job) of a CronJob. */
 export interface Execution {
+  /** The Job's UID. */
   readonly jobUid: string;
   readonly project: string;
   readonly cronjob: string;
@@ -36,8 +37,8 @@ export interface Execution {
 }
 
 /** A page of executions, newest first. */
-export interface ExecutionPage {
-  readonly items: Execution[];
+export interface ExecutionPage<T = Execution> {
+  readonly items: T[];
   /** Pass as `cursor` for the next page; absent on the last page. */
   readonly nextCursor?: string;
 }

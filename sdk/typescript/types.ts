@@ -7,6 +7,16 @@ import type {
 import type { DeleteResult } from '../../api/applications';
 import type { ApplicationView, ApplyResponse as ApplyResult } from '../../api/routes/applications';
 import type {
+  CronJobChange,
+  CronJobSummary,
+  CronJobView,
+  ExecutionQuery,
+  ExecutionView,
+  ScheduleChange,
+  TriggerResult,
+} from '../../api/routes/cronjobs';
+import type { ExecutionPage as Page, ExecutionStatus } from '../../api/store/store';
+import type {
   FunctionView,
   RevisionView,
   TrafficRequest as TrafficTarget,
@@ -22,6 +32,16 @@ import type {
 
 export type { ApplicationDefinition, CronJobDefinition, FunctionDefinition, SourceRuntimeName };
 export type { ApplicationView, ApplyResult, DeleteResult };
+export type {
+  CronJobChange,
+  CronJobSummary,
+  CronJobView,
+  ExecutionQuery,
+  ExecutionStatus,
+  ExecutionView,
+  ScheduleChange,
+  TriggerResult,
+};
 export type { FunctionTrafficView, FunctionView, RevisionView, TrafficTarget };
 export type {
   DeployedFunction,
@@ -55,96 +75,8 @@ export interface ItemList<T> {
   readonly items: T[];
 }
 
-/** A CronJob: definition, live status and the next run times. */
-export interface CronJobView {
-  readonly name: string;
-  readonly definition: CronJobDefinition;
-  readonly status: {
-    /** Whether the CronJob object exists in the cluster. */
-    readonly exists: boolean;
-    readonly suspended: boolean;
-    readonly lastScheduleTime?: string;
-    readonly lastSuccessfulTime?: string;
-    /** Names of the Jobs running now. */
-    readonly activeJobs: string[];
-  };
-  /** IANA zone the schedule is read in (`UTC` when the definition names none). */
-  readonly timeZone: string;
-  /** The next 5 run times, ISO 8601. */
-  readonly nextRuns: string[];
-}
-
-/** A CronJob in a project's list. */
-export interface CronJobSummary {
-  readonly name: string;
-  readonly schedule: string;
-  /** IANA zone the schedule is read in (`UTC` when the definition names none). */
-  readonly timeZone: string;
-  readonly suspended: boolean;
-  /** The StatelessApplication it copies its container from, when it has one. */
-  readonly template?: string;
-  readonly version: number;
-  readonly updatedAt: string;
-}
-
-/** The result of changing a CronJob's schedule, or suspending / resuming it. */
-export interface CronJobChange {
-  readonly name: string;
-  readonly version: number;
-  readonly definition: CronJobDefinition;
-}
-
-/** New schedule and/or time zone of a CronJob (at least one). */
-export interface ScheduleChange {
-  /** 5 fields or a macro such as `@daily`. @default - unchanged */
-  readonly schedule?: string;
-  /** IANA zone; `null` removes it. @default - unchanged */
-  readonly timeZone?: string | null;
-}
-
-/** Status of one run of a CronJob. */
-export type ExecutionStatus = 'running' | 'succeeded' | 'failed';
-
-/** One run (Job) of a CronJob. */
-export interface ExecutionView {
-  /** The Job's UID. */
-  readonly id: string;
-  readonly project: string;
-  readonly cronjob: string;
-  readonly jobName: string;
-  readonly namespace: string;
-  readonly trigger: 'scheduled' | 'manual';
-  readonly status: ExecutionStatus;
-  readonly startedAt: string;
-  readonly completedAt?: string;
-  readonly exitCode?: number;
-  readonly logsTruncated: boolean;
-}
-
 /** A page of executions, newest first. */
-export interface ExecutionPage {
-  readonly items: ExecutionView[];
-  /** Pass as `cursor` for the next page; absent on the last page. */
-  readonly nextCursor?: string;
-}
-
-/** Paging and filter of an execution history. */
-export interface ExecutionQuery {
-  /** Items per page, 1 to 100. @default 20 */
-  readonly limit?: number;
-  /** `nextCursor` of the previous page. @default - the first page */
-  readonly cursor?: string;
-  /** Only executions in this status. @default - all */
-  readonly status?: ExecutionStatus;
-}
-
-/** The Job a manual trigger created. */
-export interface TriggerResult {
-  /** The Job's name. */
-  readonly job: string;
-  /** The Job's UID: the execution id. */
-  readonly id: string;
-}
+export type ExecutionPage = Page<ExecutionView>;
 
 /** Options of a Function invocation. */
 export interface InvokeOptions {
