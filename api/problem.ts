@@ -8,6 +8,19 @@ export interface FieldError {
   readonly message: string;
 }
 
+/** An RFC 9457 problem document (`application/problem+json`), as the API sends it. */
+export interface ProblemDetails {
+  /** URI naming the kind of problem, e.g. `https://hks.hexabase.io/problems/not-found`. */
+  readonly type: string;
+  readonly title: string;
+  readonly status: number;
+  readonly detail: string;
+  /** The request path the problem is about, when the API names it. */
+  readonly instance?: string;
+  /** Every failing field, for validation problems. @default - none */
+  readonly errors?: readonly FieldError[];
+}
+
 /** An RFC 9457 problem, thrown by handlers and rendered as `application/problem+json`. */
 export class Problem extends Error {
   constructor(
@@ -39,17 +52,15 @@ const TYPES: Record<number, string> = {
 
 /** Writes a problem response. */
 export function sendProblem(res: Response, problem: Problem, instance?: string): void {
-  res
-    .status(problem.status)
-    .type('application/problem+json')
-    .json({
-      type: `https://hks.hexabase.io/problems/${TYPES[problem.status] ?? 'error'}`,
-      title: problem.title,
-      status: problem.status,
-      detail: problem.detail,
-      ...(instance ? { instance } : {}),
-      ...(problem.errors.length ? { errors: problem.errors } : {}),
-    });
+  const body: ProblemDetails = {
+    type: `https://hks.hexabase.io/problems/${TYPES[problem.status] ?? 'error'}`,
+    title: problem.title,
+    status: problem.status,
+    detail: problem.detail,
+    ...(instance ? { instance } : {}),
+    ...(problem.errors.length ? { errors: problem.errors } : {}),
+  };
+  res.status(problem.status).type('application/problem+json').json(body);
 }
 
 /** The last middleware: every error becomes a problem; unknown errors are 500s and logged. */

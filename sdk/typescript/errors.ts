@@ -1,24 +1,7 @@
+import type { FieldError as ProblemFieldError, ProblemDetails } from '../../api/problem';
 import type { FunctionView } from './types';
-/** One failing field of a request, as the API names it. */
-export interface ProblemFieldError {
-  /** Field path such as `spec.schedule`. */
-  readonly path: string;
-  /** What was given and what is expected. */
-  readonly message: string;
-}
 
-/** An RFC 9457 problem document (`application/problem+json`), as the API sends it. */
-export interface ProblemDetails {
-  /** URI naming the kind of problem, e.g. `https://hks.hexabase.io/problems/not-found`. */
-  readonly type: string;
-  readonly title: string;
-  readonly status: number;
-  readonly detail: string;
-  /** The request path the problem is about, when the API names it. */
-  readonly instance?: string;
-  /** Every failing field, for validation problems. @default - none */
-  readonly errors?: readonly ProblemFieldError[];
-}
+export type { ProblemDetails, ProblemFieldError };
 
 /**
  * The API answered with an error status. Carries the status and the problem details; the
