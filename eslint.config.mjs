@@ -15,6 +15,24 @@ export default tseslint.config(
     },
   },
   {
+    // The SDK shares the API's and the definitions' types, never their code.
+    files: ['sdk/typescript/**/*.ts'],
+    rules: {
+      '@typescript-eslint/no-restricted-imports': [
+        'error',
+        {
+          patterns: [
+            {
+              group: ['**/api', '**/api/**', '**/constructs', '**/constructs/**'],
+              allowTypeImports: true,
+              message: 'The SDK takes only types from api/ and constructs/: use import type.',
+            },
+          ],
+        },
+      ],
+    },
+  },
+  {
     files: ['**/*.js'],
     languageOptions: {
       sourceType: 'commonjs',
