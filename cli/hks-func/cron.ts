@@ -1,11 +1,18 @@
 import { resolve } from 'node:path';
 import { Command, Option } from 'commander';
-import { ExecutionView } from '../../sdk/typescript';
+import type { ExecutionStatus, ExecutionView } from '../../sdk/typescript';
 import { applyDefinitions, readDefinitions } from './apply';
 import { action, CliIo, table } from './context';
 import { CliError } from './errors';
 import { printLines, toLines } from './functions';
 import { integerOption } from './options';
+
+/** Every execution status, for `--status` (a status missing here, or one too many, fails to compile). */
+const EXECUTION_STATUSES = Object.keys({
+  running: true,
+  succeeded: true,
+  failed: true,
+} satisfies Record<ExecutionStatus, true>);
 
 /** `hks-func cron ...`: CronJobs of the configured project. */
 export function registerCron(program: Command, io: CliIo): void {
@@ -81,11 +88,7 @@ export function registerCron(program: Command, io: CliIo): void {
     .argument('<name>', 'CronJob name')
     .option('--limit <n>', 'how many', integerOption(1, 100), 20)
     .addOption(
-      new Option('--status <status>', 'only executions in this status').choices([
-        'running',
-        'succeeded',
-        'failed',
-      ]),
+      new Option('--status <status>', 'only executions in this status').choices(EXECUTION_STATUSES),
     )
     .action(
       action<{ limit: number; status?: ExecutionView['status'] }, [string]>(
