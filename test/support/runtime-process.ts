@@ -31,7 +31,7 @@ export interface RunningRuntime {
     test: (line: Record<string, unknown>) => boolean,
     count: number,
   ): Promise<Record<string, unknown>[]>;
-  /** Resolves with the exit code. */
+  /** Resolves with the exit code once the process has exited and all its output is read. */
   readonly exited: Promise<number | null>;
   /** SIGTERM, then the exit code. */
   stop(): Promise<number | null>;
@@ -70,7 +70,10 @@ export function startRuntime(
   let stderr = '';
   child.stdout?.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
   child.stderr?.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
-  const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+  // 'close', not 'exit': 'exit' can come before the last output has been read from the pipes.
+  const exited = new Promise<number | null>((resolve) =>
+    child.on('close', (code) => resolve(code)),
+  );
   const logLines = () =>
     stdout
       .split('\n')
@@ -125,8 +128,9 @@ export function failedStart(
   child.stdout?.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
   child.stderr?.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
   const timer = setTimeout(() => child.kill('SIGKILL'), 10_000);
+  // 'close', not 'exit': by then stdout and stderr have been read to the end.
   return new Promise((resolve) =>
-    child.on('exit', (code) => {
+    child.on('close', (code) => {
       clearTimeout(timer);
       resolve({ code, stderr, stdout });
     }),
