@@ -24,7 +24,8 @@ process.once('exit', () => {
  * script itself.
  *
  * @param name what it is, for error messages
- * @param ready polled every 50 ms with the output so far until it resolves true (30 s at most)
+ * @param ready polled every 50 ms with the output so far until it resolves true (60 s at most:
+ *   tsx compiles the script first, which takes 10 s and more on a loaded 2-core machine)
  */
 export async function startScript(
   name: string,
@@ -43,12 +44,12 @@ export async function startScript(
   let output = '';
   child.stdout?.on('data', (d: Buffer) => (output += d.toString()));
   child.stderr?.on('data', (d: Buffer) => (output += d.toString()));
-  const deadline = Date.now() + 30_000;
+  const deadline = Date.now() + 60_000;
   for (;;) {
     if (child.exitCode !== null)
       throw new Error(`${name} exited with ${child.exitCode}:\n${output}`);
     if (await ready(output)) break;
-    if (Date.now() > deadline) throw new Error(`${name} did not start within 30 s:\n${output}`);
+    if (Date.now() > deadline) throw new Error(`${name} did not start within 60 s:\n${output}`);
     await new Promise((r) => setTimeout(r, 50));
   }
   return {
