@@ -128,7 +128,7 @@ test('invoke proxies the request and returns the function’s status, headers an
 });
 
 test('logs come from the function’s pods, with since and tail', async () => {
-  await waitFor('the handler’s print in the logs', 10_000, async () =>
+  await waitFor('the handler’s print in the logs', 30_000, async () =>
     (await request('GET', '/functions/greet/logs')).text.includes('greeting Ada'),
   );
   const tail = await request('GET', '/functions/greet/logs?tail=1&since=1h');
