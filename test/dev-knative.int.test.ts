@@ -189,7 +189,7 @@ test('a python function becomes Ready with a URL, answers through it and logs to
     'serving.knative.dev/service': 'adder',
     'hks.hexabase.io/kind': 'Function',
   });
-  await waitFor('kwok Logs object', 10_000, async () => {
+  await waitFor('kwok Logs object', 30_000, async () => {
     const logs = await kubectl(['logs', pod.metadata.name, '-n', namespace, '-c', 'function']);
     return logs.stdout.includes("python handler saw {'a': 1, 'b': 2}");
   });
@@ -277,7 +277,7 @@ test('code that fails at start makes the Service Ready False with the error in t
   expect(service.status?.latestCreatedRevisionName).toBe('broken-00001');
   expect(service.status?.latestReadyRevisionName).toBeUndefined();
 
-  await waitFor('Revision Ready False (ExitCode)', 10_000, async () => {
+  await waitFor('Revision Ready False (ExitCode)', 30_000, async () => {
     const revision = await kubectlJson<{ status?: { conditions?: Condition[] } }>([
       'get',
       'revisions.serving.knative.dev',
@@ -291,7 +291,7 @@ test('code that fails at start makes the Service Ready False with the error in t
     );
   });
   // Its pod (for the logs) ends Failed with the process's exit code, as a crashing container's.
-  await waitFor('pod Failed', 15_000, async () => {
+  await waitFor('pod Failed', 30_000, async () => {
     const pods = await kubectlJson<{
       items: {
         status?: {
@@ -351,7 +351,7 @@ test('deleting the Service stops its processes, router and pods; its Revisions g
   const pids = ['adder-00001', 'adder-00002'].map(startedPid);
   expect(pids.every(alive)).toBe(true);
   await kubectlOk(['delete', 'ksvc', 'adder', '-n', namespace, '--wait=false']);
-  await waitFor('processes stopped', 10_000, async () => !pids.some(alive));
+  await waitFor('processes stopped', 30_000, async () => !pids.some(alive));
   await expect(fetch(service.status?.url ?? '')).rejects.toThrow();
   await waitFor('pods and Revisions deleted', 30_000, async () => {
     const left = await kubectlJson<{ items: unknown[] }>([

@@ -50,7 +50,7 @@ const execute = (body: unknown, bearer?: string) => post('/operations/execute', 
 const noLeftovers = () =>
   waitFor(
     'the temporary functions to be deleted',
-    10_000,
+    30_000,
     async () => (await leftovers()).length === 0,
   );
 
