@@ -119,7 +119,8 @@ describe('TypeScript SDK', () => {
   it('stops following logs when the signal aborts', async () => {
     const { hks } = await client((_req, res) => {
       res.writeHead(200, { 'content-type': 'text/plain' });
-      const timer = setInterval(() => res.write('tick\n'), 20);
+      // Two lines a write: the abort comes between lines of one chunk.
+      const timer = setInterval(() => res.write('tick\ntick\n'), 20);
       res.on('close', () => clearInterval(timer));
     });
     const abort = new AbortController();

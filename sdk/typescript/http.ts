@@ -131,7 +131,11 @@ export class Http {
         pending += decoder.decode(value, { stream: true });
         const parts = pending.split('\n');
         pending = parts.pop() ?? '';
-        for (const line of parts) yield line;
+        for (const line of parts) {
+          // Lines that arrived in the same chunk are not yielded once the caller has aborted.
+          if (request.signal?.aborted) return;
+          yield line;
+        }
       }
       pending += decoder.decode();
       if (pending) yield pending;
