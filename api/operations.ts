@@ -106,7 +106,7 @@ const LOG_TAIL_HEADER = 'x-hks-log';
 const LOG_RESULT_HEADER = 'x-hks-log-result';
 
 /** How long logs are awaited after an invocation for its final log line. */
-const LOG_WAIT_MS = 2000;
+const LOG_WAIT_MS = 5000;
 
 /**
  * Execute-once and temporary functions for agents. A temporary function is a `kind: Function`

@@ -321,7 +321,13 @@ test('a Service applied before its ConfigMap starts once the ConfigMap arrives',
       }),
     );
   await applyKinds(['Service', 'ServiceAccount']);
-  await new Promise((resolve) => setTimeout(resolve, 1_000));
+  // The Revision is created once the start waits for its ConfigMap; nothing runs yet.
+  const seen = (action: string) =>
+    actions.some((a) => a.action === action && a.fields.revision === 'late-00001');
+  await waitFor('the revision waiting for its ConfigMap', 30_000, async () =>
+    seen('revision created'),
+  );
+  expect(seen('process started')).toBe(false);
   await applyKinds(['ConfigMap']);
   const service = await waitForService('late', 'condition=Ready');
   expect((await invoke(service.status?.url ?? '', { a: 2, b: 3 })).body).toEqual({
