@@ -1,5 +1,13 @@
 import { randomBytes } from 'node:crypto';
 import { API_VERSION, LABELS, MANAGER, SourceRuntimeName } from '../constructs';
+import {
+  type BootstrapRecord,
+  decodeLogTail,
+  invocationRecord,
+  LOG_RESULT_HEADER,
+  LOG_TAIL_HEADER,
+  userLines,
+} from '../runtimes/log-records';
 import { Applications } from './applications';
 import { Caller, requireProject } from './auth';
 import { EPHEMERAL_LABEL, EXPIRES_LABEL, Functions, Invocation, viewOf } from './functions';
@@ -101,10 +109,6 @@ type Outcome = Omit<ExecutionResult, 'id' | 'durationMs' | 'timings'>;
 
 /** Default lifetime of a function from deploy-function. */
 export const DEFAULT_TTL_SECONDS = 3600;
-/** Asks the bootstrap for the invocation's output in the response (see runtimes/). */
-const LOG_TAIL_HEADER = 'x-hks-log';
-const LOG_RESULT_HEADER = 'x-hks-log-result';
-
 /** How long logs are awaited after an invocation for its final log line. */
 const LOG_WAIT_MS = 5000;
 
@@ -353,7 +357,7 @@ export class Operations {
       const raw = await this.functions.podLogs(project, pods, {}).catch(() => '');
       const record = invocationRecord(raw, requestId);
       if (record || Date.now() > deadline) {
-        return { logs: userLines(raw), stack: record?.error?.stack };
+        return { logs: userLines(raw), stack: stackOf(record) };
       }
       await new Promise((resolve) => setTimeout(resolve, 10));
     }
@@ -448,10 +452,15 @@ function asRequestProblem(error: unknown): unknown {
 function tailOf(invocation: Invocation): { logs: string; stack?: string } | undefined {
   const encoded = invocation.response.headers[LOG_RESULT_HEADER];
   if (encoded === undefined) return undefined;
-  const text = Buffer.from(encoded, 'base64').toString('utf8');
+  const text = decodeLogTail(encoded);
   const record = invocationRecord(text, invocation.requestId);
   if (record === undefined) return undefined;
-  return { logs: userLines(text), stack: record.error?.stack };
+  return { logs: userLines(text), stack: stackOf(record) };
+}
+
+/** The stack trace of a failed invocation's record. */
+function stackOf(record: BootstrapRecord | undefined): string | undefined {
+  return typeof record?.error === 'object' ? record.error.stack : undefined;
 }
 
 /** Result or error of an invocation's response. */
@@ -474,40 +483,4 @@ function parseJson(text: string): unknown {
   } catch {
     return undefined;
   }
-}
-
-interface BootstrapRecord {
-  message?: string;
-  function?: string;
-  requestId?: string;
-  error?: { stack?: string };
-}
-
-const BOOTSTRAP_MESSAGES = new Set(['listening', 'draining', 'stopped', 'invocation']);
-
-function bootstrapRecord(line: string): BootstrapRecord | undefined {
-  if (!line.startsWith('{')) return undefined;
-  const record = parseJson(line) as BootstrapRecord | undefined;
-  return record && typeof record === 'object' && typeof record.function === 'string'
-    ? record
-    : undefined;
-}
-
-function invocationRecord(logs: string, requestId: string): BootstrapRecord | undefined {
-  for (const line of logs.split('\n')) {
-    const record = bootstrapRecord(line);
-    if (record?.message === 'invocation' && record.requestId === requestId) return record;
-  }
-  return undefined;
-}
-
-/** Log lines without the bootstrap's own lifecycle and invocation records. */
-function userLines(logs: string): string {
-  return logs
-    .split('\n')
-    .filter((line) => {
-      const record = bootstrapRecord(line);
-      return !(record && BOOTSTRAP_MESSAGES.has(record.message ?? ''));
-    })
-    .join('\n');
 }

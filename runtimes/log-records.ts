@@ -1,0 +1,69 @@
+/**
+ * The runtime bootstraps' log contract, read by the API and the SDK: their own JSON records
+ * among the function's output, and the per-invocation log tail (`X-Hks-Log: tail`).
+ */
+
+/** Request header asking a bootstrap for the invocation's output; its value is `tail`. */
+export const LOG_TAIL_HEADER = 'x-hks-log';
+/** Response header with the invocation's output: base64 of UTF-8 log lines. */
+export const LOG_RESULT_HEADER = 'x-hks-log-result';
+/** Most bytes of output a bootstrap sends in {@link LOG_RESULT_HEADER} (both hard-code it); past it, none. */
+export const LOG_TAIL_LIMIT_BYTES = 8192;
+
+/** A bootstrap's own record: lifecycle (`listening`, `draining`, `stopped`) or `invocation`. */
+export interface BootstrapRecord {
+  readonly level?: string;
+  readonly message?: string;
+  readonly function?: string;
+  readonly requestId?: string;
+  /** HTTP status of the invocation's answer. */
+  readonly status?: number;
+  readonly durationMs?: number;
+  /** A handler's exception (`type`, `message`, `stack`), or the timeout as text. */
+  readonly error?:
+    { readonly type?: string; readonly message?: string; readonly stack?: string } | string;
+}
+
+const BOOTSTRAP_MESSAGES = new Set(['listening', 'draining', 'stopped', 'invocation']);
+
+/** The bootstrap record on this line, if it is one. */
+export function bootstrapRecord(line: string): BootstrapRecord | undefined {
+  if (!line.startsWith('{')) return undefined;
+  let record: unknown;
+  try {
+    record = JSON.parse(line);
+  } catch {
+    return undefined;
+  }
+  return record !== null &&
+    typeof record === 'object' &&
+    typeof (record as BootstrapRecord).function === 'string' &&
+    BOOTSTRAP_MESSAGES.has(String((record as BootstrapRecord).message))
+    ? (record as BootstrapRecord)
+    : undefined;
+}
+
+/** The invocation record of `requestId` in these log lines (the last one, without an id). */
+export function invocationRecord(logs: string, requestId?: string): BootstrapRecord | undefined {
+  let found: BootstrapRecord | undefined;
+  for (const line of logs.split('\n')) {
+    const record = bootstrapRecord(line);
+    if (record?.message !== 'invocation') continue;
+    if (requestId === undefined) found = record;
+    else if (record.requestId === requestId) return record;
+  }
+  return found;
+}
+
+/** The log lines without the bootstrap's records: what the function's own code wrote. */
+export function userLines(logs: string): string {
+  return logs
+    .split('\n')
+    .filter((line) => bootstrapRecord(line) === undefined)
+    .join('\n');
+}
+
+/** The text of a {@link LOG_RESULT_HEADER} value. */
+export function decodeLogTail(value: string): string {
+  return Buffer.from(value, 'base64').toString('utf8');
+}

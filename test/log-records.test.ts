@@ -1,0 +1,49 @@
+import {
+  bootstrapRecord,
+  decodeLogTail,
+  invocationRecord,
+  userLines,
+} from '../runtimes/log-records';
+
+/** The bootstraps' log contract as the API and the SDK read it. */
+
+const record = (fields: Record<string, unknown>) =>
+  JSON.stringify({ function: 'fn', level: 'info', ...fields });
+const logs = [
+  record({ message: 'listening', port: 8080 }),
+  'printed by the handler',
+  record({ message: 'logged by the handler', requestId: 'a', answer: 42 }),
+  record({ message: 'invocation', requestId: 'a', status: 200, durationMs: 3 }),
+  '{"not": "a record"}',
+  record({ message: 'invocation', requestId: 'b', status: 500, error: { stack: 'Boom' } }),
+  record({ message: 'stopped' }),
+].join('\n');
+
+test('bootstrap records are the lifecycle and invocation lines, not the handler logger lines', () => {
+  expect(bootstrapRecord(record({ message: 'listening' }))).toMatchObject({ message: 'listening' });
+  expect(bootstrapRecord(record({ message: 'logged by the handler' }))).toBeUndefined();
+  expect(bootstrapRecord('{"message": "invocation"}')).toBeUndefined(); // no function
+  expect(bootstrapRecord('{broken')).toBeUndefined();
+  expect(bootstrapRecord('null')).toBeUndefined();
+});
+
+test('userLines keeps what the code wrote, its logger lines included', () => {
+  expect(userLines(logs).split('\n')).toEqual([
+    'printed by the handler',
+    record({ message: 'logged by the handler', requestId: 'a', answer: 42 }),
+    '{"not": "a record"}',
+  ]);
+});
+
+test('invocationRecord finds a request id, or the last invocation without one', () => {
+  expect(invocationRecord(logs, 'a')).toMatchObject({ status: 200, durationMs: 3 });
+  expect(invocationRecord(logs, 'b')).toMatchObject({ status: 500, error: { stack: 'Boom' } });
+  expect(invocationRecord(logs, 'c')).toBeUndefined();
+  expect(invocationRecord(logs)).toMatchObject({ requestId: 'b' });
+  expect(invocationRecord('just text')).toBeUndefined();
+});
+
+test('decodeLogTail reads the header value as base64 UTF-8', () => {
+  const text = 'héllo\n' + record({ message: 'invocation' }) + '\n';
+  expect(decodeLogTail(Buffer.from(text).toString('base64'))).toBe(text);
+});
