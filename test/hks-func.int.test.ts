@@ -230,6 +230,30 @@ describe('hks-func functions', () => {
     expect(missing.code).toBe(3);
   });
 
+  test('invoke --logs: the invocation\u2019s own output on stderr, or in the JSON result', async () => {
+    const run = await hksFunc(['invoke', 'hello', '--data', '{"name": "Tail"}', '--logs']);
+    expect(run.code).toBe(0);
+    expect(JSON.parse(run.stdout)).toEqual({ message: 'Hello, Tail!' });
+    const lines = run.stderr.trim().split('\n');
+    expect(lines).toHaveLength(1);
+    expect(JSON.parse(lines[0])).toMatchObject({ message: 'greeting', name: 'Tail' });
+    const json = await okJson<{ logs: string; invocation: { status: number; requestId: string } }>([
+      'invoke',
+      'hello',
+      '--data',
+      '{"name": "Json"}',
+      '--logs',
+    ]);
+    expect(json.logs).toContain('"name": "Json"');
+    expect(json.invocation).toMatchObject({ status: 200, requestId: expect.any(String) });
+    // A handler's error: its stack after the output, then the failure.
+    const broken = await hksFunc(['invoke', 'broken', '--logs']);
+    expect(broken.code).toBe(1);
+    expect(broken.stderr).toMatch(
+      /TypeError: nope\n\s+at [^]*broken answered 500: TypeError: nope/,
+    );
+  });
+
   test('logs, also followed', async () => {
     await ok(['invoke', 'hello', '--data', '{"name": "Logs"}']);
     await waitFor('the invocation in the logs', 30_000, async () =>

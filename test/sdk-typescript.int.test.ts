@@ -115,6 +115,18 @@ test('functions: ready, invoke, logs, revisions, traffic', async () => {
   });
   expect(raw).toMatchObject({ status: 200, requestId: expect.any(String) });
   expect(JSON.parse(raw.text)).toEqual({ message: 'Hi, Cy' });
+  expect(raw.logs).toBeUndefined();
+  const withLogs = await hks.functions.invokeRaw('shop', 'greet', {
+    body: '{"name": "Di"}',
+    contentType: 'application/json',
+    logs: true,
+  });
+  expect(withLogs.logs?.split('\n').filter((l) => l.includes('greeting'))).toEqual(['greeting Di']);
+  expect(withLogs.invocation).toMatchObject({
+    message: 'invocation',
+    requestId: withLogs.requestId,
+    status: 200,
+  });
   const revisions = await hks.functions.revisions('shop', 'greet');
   expect(revisions.map((r) => [r.name, r.tags])).toEqual([
     ['greet-00001', ['old']],

@@ -1,5 +1,11 @@
 import { Command } from 'commander';
-import { FunctionView, HksApiError, problemFrom, RevisionView } from '../../sdk/typescript';
+import {
+  FunctionView,
+  HksApiError,
+  problemFrom,
+  RawInvokeResult,
+  RevisionView,
+} from '../../sdk/typescript';
 import { action, age, CliContext, CliIo, table } from './context';
 import { CliError } from './errors';
 import { durationOption, integerOption, readJsonData } from './options';
@@ -56,8 +62,13 @@ export function registerFunctionCommands(program: Command, io: CliIo): void {
       'the event: JSON, or @file to read it from a file (default: null)',
     )
     .option('--tag <tag>', 'invoke the revision with this traffic tag')
+    .option(
+      '--logs',
+      "print what the function wrote during this invocation to stderr (json: the result's logs and invocation fields)",
+      false,
+    )
     .action(
-      action<{ data?: string; tag?: string }, [string]>(io, async (ctx, name) => {
+      action<{ data?: string; tag?: string; logs: boolean }, [string]>(io, async (ctx, name) => {
         const body = readJsonData(ctx.options.data, io.cwd);
         const client = ctx.client();
         const project = ctx.project();
@@ -65,8 +76,10 @@ export function registerFunctionCommands(program: Command, io: CliIo): void {
           body,
           contentType: 'application/json',
           tag: ctx.options.tag,
+          logs: ctx.options.logs,
         });
         const type = answer.headers.get('content-type') ?? '';
+        if (ctx.options.logs && !ctx.json) printInvocationLogs(io, name, answer);
         if (answer.status >= 400) {
           const problem = problemFrom(answer.status, '', answer.text);
           // The API's own problems (404, 502, 503, 504) are API errors; anything else is the function's.
@@ -83,6 +96,9 @@ export function registerFunctionCommands(program: Command, io: CliIo): void {
           requestId: answer.requestId ?? null,
           contentType: type || null,
           body: parsed,
+          ...(ctx.options.logs
+            ? { logs: answer.logs ?? null, invocation: answer.invocation ?? null }
+            : {}),
         });
       }),
     );
@@ -178,4 +194,17 @@ function describeText(fn: FunctionView, revisions: readonly RevisionView[]): str
     );
   }
   return rows.join('\n');
+}
+
+/** The invocation's output on stderr, and the stack of a handler's error. */
+function printInvocationLogs(io: CliIo, name: string, answer: RawInvokeResult): void {
+  if (answer.logs === undefined) {
+    io.stderr(
+      `(no output came with the answer: over 8 KiB, or the function does not support it; see hks-func logs ${name})\n`,
+    );
+    return;
+  }
+  if (answer.logs) io.stderr(answer.logs.endsWith('\n') ? answer.logs : `${answer.logs}\n`);
+  const error = answer.invocation?.error;
+  if (typeof error === 'object' && error.stack) io.stderr(error.stack.trimEnd() + '\n');
 }

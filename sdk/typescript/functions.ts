@@ -1,3 +1,10 @@
+import {
+  decodeLogTail,
+  invocationRecord,
+  LOG_RESULT_HEADER,
+  LOG_TAIL_HEADER,
+  userLines,
+} from '../../runtimes/log-records';
 import { HksFunctionFailedError, HksTimeoutError } from './errors';
 import { Http, LONG_REQUEST_TIMEOUT_MS, projectPath, segment } from './http';
 import type {
@@ -70,16 +77,25 @@ export class FunctionsApi {
       path: `${this.path(project, name)}/invoke`,
       query: { tag: request.tag },
       body: request.body,
-      headers: { 'content-type': request.contentType ?? defaultType },
+      headers: {
+        'content-type': request.contentType ?? defaultType,
+        ...(request.logs ? { [LOG_TAIL_HEADER]: 'tail' } : {}),
+      },
       allowErrorStatus: true,
       timeoutMs: request.timeoutMs ?? LONG_REQUEST_TIMEOUT_MS,
     });
+    const requestId = response.headers.get('x-request-id') ?? undefined;
+    const tail = response.headers.get(LOG_RESULT_HEADER);
+    const output = tail === null ? undefined : decodeLogTail(tail);
     return {
       status: response.status,
       headers: response.headers,
       body,
       text: new TextDecoder().decode(body),
-      requestId: response.headers.get('x-request-id') ?? undefined,
+      requestId,
+      ...(output === undefined
+        ? {}
+        : { logs: userLines(output), invocation: invocationRecord(output, requestId) }),
     };
   }
 

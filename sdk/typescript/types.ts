@@ -1,3 +1,4 @@
+import type { BootstrapRecord } from '../../runtimes/log-records';
 import type {
   ApplicationDefinition,
   CronJobDefinition,
@@ -104,6 +105,15 @@ export interface RawInvokeResult {
   readonly text: string;
   /** The `X-Request-Id` of the invocation, when the answer has one. */
   readonly requestId?: string;
+  /**
+   * With `logs: true`: what the function's code wrote during this invocation (and, on its
+   * first such call, while loading), without the runtime's own record. Undefined when not
+   * asked for, when the output exceeded the runtime's 8 KiB (see `logs()`), or for an image
+   * function that does not implement `X-Hks-Log: tail`.
+   */
+  readonly logs?: string;
+  /** With `logs: true`: the runtime's record of this invocation (status, duration, error with stack). */
+  readonly invocation?: BootstrapRecord;
 }
 
 /** A raw request body for a Function. */
@@ -111,6 +121,8 @@ export interface RawInvokeRequest extends InvokeOptions {
   readonly body: string | Uint8Array;
   /** @default "application/octet-stream" for bytes, "text/plain" for strings */
   readonly contentType?: string;
+  /** Ask for the invocation's output with the answer (`X-Hks-Log: tail`). @default false */
+  readonly logs?: boolean;
 }
 
 /** Which logs of a Function. */
