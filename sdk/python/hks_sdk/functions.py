@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import base64
+import binascii
 import json
 import time
 from dataclasses import dataclass, field
-from typing import Any, Dict, Iterator, List, Mapping, Optional, Sequence, Union
+from typing import Any, Dict, Iterator, List, Mapping, Optional, Sequence, Tuple, Union
 
 from ._http import (
     DEFAULT_REQUEST_TIMEOUT,
@@ -19,6 +21,13 @@ from .errors import HksError, NotFoundError, ProblemError
 
 API_VERSION = "hks.hexabase.io/v1"
 """``apiVersion`` of the definitions :meth:`Functions.deploy` sends."""
+
+LOG_TAIL_HEADER = "X-Hks-Log"
+"""Request header asking the function's runtime for the invocation's output (value ``tail``)."""
+
+LOG_RESULT_HEADER = "x-hks-log-result"
+"""Response header (lower case, as in :attr:`InvokeResponse.headers`) with that output: base64
+of its UTF-8 log lines, the runtime's JSON record of the invocation last."""
 
 SETTLE_SECONDS = 5.0
 """After a redeploy, seconds :meth:`Functions.wait_ready` waits for a new revision before
@@ -133,7 +142,11 @@ class Revision:
 
 @dataclass(frozen=True)
 class InvokeResponse:
-    """The function's own HTTP response, from ``invoke(..., raw=True)``."""
+    """The function's own HTTP response, from ``invoke(..., raw=True)``.
+
+    With ``invoke(..., logs=True)`` it also carries what that one invocation wrote:
+    :attr:`logs` and :attr:`invocation`, read from the ``X-Hks-Log-Result`` header.
+    """
 
     status: int
     headers: Dict[str, str]
@@ -143,6 +156,29 @@ class InvokeResponse:
     @property
     def text(self) -> str:
         return self.body.decode("utf-8", errors="replace")
+
+    @property
+    def logs(self) -> Optional[str]:
+        """What the invocation's code printed or logged (stdout and stderr, ``context.logger``
+        lines included), as text with its line endings; on the first ``logs=True`` call to a
+        fresh instance, preceded by what the module printed while loading. The runtime's own
+        record of the invocation is left out (see :attr:`invocation`). ``""`` when the code
+        wrote nothing.
+
+        None when the response has no ``X-Hks-Log-Result`` header: not asked for
+        (``logs=False``), more than 8 KiB of output (:meth:`Functions.logs` has all of it), or
+        an ``image`` function whose server does not implement the header.
+        """
+        return _log_tail(self.headers)[0]
+
+    @property
+    def invocation(self) -> Optional[Dict[str, Any]]:
+        """The runtime's JSON record of the invocation, as a dict: ``requestId``, ``status``,
+        ``durationMs``, ``level`` and, when the handler raised, ``error`` with ``type``,
+        ``message`` and ``stack`` (past the timeout, ``error`` is a string). None when
+        :attr:`logs` is None or the output has no such record.
+        """
+        return _log_tail(self.headers)[1]
 
     def json(self) -> Any:
         """The body decoded from JSON."""
@@ -306,6 +342,7 @@ class Functions:
         tag: Optional[str] = None,
         raw: bool = False,
         timeout: Optional[float] = None,
+        logs: bool = False,
     ) -> Any:
         """Calls the function with ``input`` as its JSON event.
 
@@ -314,17 +351,24 @@ class Functions:
         :param raw: return the :class:`InvokeResponse` (status, headers, body) as it is,
             whatever the status, instead of the decoded body.
         :param timeout: seconds the request may take. Default: the client's request timeout.
+        :param logs: ask the function's runtime for this invocation's output (request header
+            ``X-Hks-Log: tail``); it comes back as :attr:`InvokeResponse.logs` and
+            :attr:`InvokeResponse.invocation`, so it needs ``raw=True``.
         :returns: the decoded body: JSON as Python values, text as ``str``, other content
             types as ``bytes``.
+        :raises ValueError: ``logs=True`` without ``raw=True`` (nothing is sent).
         :raises ProblemError: (unless raw) a status of 400 or more: the function's own
             error response, or the API's problem, e.g. :class:`~hks_sdk.ServiceUnavailableError`
             when not ready, :class:`~hks_sdk.GatewayTimeoutError` past the function's timeout.
         """
+        if logs and not raw:
+            raise ValueError("logs=True needs raw=True: the logs come with the InvokeResponse")
         data = None if input is None else json.dumps(input).encode("utf-8")
         args = {
             "query": {"tag": tag},
             "body": data,
             "content_type": None if data is None else "application/json",
+            "headers": {LOG_TAIL_HEADER: "tail"} if logs else None,
             "timeout": timeout,
         }
         path = self._function(name, "/invoke")
@@ -399,3 +443,36 @@ def _decode(response: Response) -> Any:
     if content_type.startswith("text/"):
         return response.body.decode("utf-8", errors="replace")
     return response.body
+
+
+def _log_tail(headers: Mapping[str, str]) -> Tuple[Optional[str], Optional[Dict[str, Any]]]:
+    """(user output, invocation record) of an ``X-Hks-Log-Result`` header; (None, None) when
+    there is none or it is not base64."""
+    encoded = headers.get(LOG_RESULT_HEADER)
+    if encoded is None:
+        return None, None
+    try:
+        text = base64.b64decode(encoded.strip(), validate=True).decode("utf-8", errors="replace")
+    except (binascii.Error, ValueError):
+        return None, None
+    # The runtime writes its record of the invocation last; only that line is taken out, so a
+    # handler's own JSON lines (context.logger) stay, whatever their message. Lines end at
+    # "\n" only: the record's strings may hold other line separators (U+2028).
+    head, newline, last = (text[:-1] if text.endswith("\n") else text).rpartition("\n")
+    record = _invocation_record(last)
+    if record is None:
+        return text, None
+    return head + newline, record
+
+
+def _invocation_record(line: str) -> Optional[Dict[str, Any]]:
+    line = line.strip()
+    if not line.startswith("{"):
+        return None
+    try:
+        doc = json.loads(line)
+    except ValueError:
+        return None
+    if isinstance(doc, dict) and doc.get("message") == "invocation" and "function" in doc:
+        return doc
+    return None
