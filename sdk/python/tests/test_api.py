@@ -162,6 +162,65 @@ def test_follow_logs_streams_lines(functions, name):
         lines.close()
 
 
+PRINTER = """
+def handler(event, context):
+    print("first line", event["n"])
+    print("second line")
+    if event.get("fail"):
+        raise ValueError("bad n: %s" % event["n"])
+    return {"n": event["n"]}
+"""
+
+
+@pytest.fixture(scope="module")
+def printer(functions):
+    """A function printing two lines per call (and raising when asked), deleted at the end."""
+    name = "sdk-logs-" + secrets.token_hex(3)
+    functions.deploy(name, code=PRINTER, timeout_seconds=10, wait_timeout=90)
+    yield name
+    try:
+        functions.delete(name)
+    except NotFoundError:
+        pass
+
+
+def test_invoke_with_logs_returns_what_the_handler_printed(functions, printer):
+    response = functions.invoke(printer, {"n": 1}, raw=True, logs=True)
+    assert (response.status, response.json()) == (200, {"n": 1})
+    assert response.logs == "first line 1\nsecond line\n"
+    record = response.invocation
+    assert record is not None
+    assert record["status"] == 200
+    assert record["requestId"] == response.headers["x-request-id"]
+    assert record["durationMs"] >= 0
+    assert "error" not in record
+
+
+def test_invoke_with_logs_of_a_failing_handler_has_the_stack(functions, printer):
+    response = functions.invoke(printer, {"n": 7, "fail": True}, raw=True, logs=True)
+    assert response.status == 500
+    assert response.logs == "first line 7\nsecond line\n"
+    record = response.invocation
+    assert record is not None
+    assert record["status"] == 500
+    error = record["error"]
+    assert (error["type"], error["message"]) == ("ValueError", "bad n: 7")
+    assert "Traceback" in error["stack"], error
+    assert "ValueError: bad n: 7" in error["stack"], error
+
+
+def test_invoke_without_logs_has_none(functions, printer):
+    response = functions.invoke(printer, {"n": 2}, raw=True)
+    assert response.status == 200
+    assert "x-hks-log-result" not in response.headers
+    assert (response.logs, response.invocation) == (None, None)
+
+
+def test_invoke_with_logs_needs_raw(functions, printer):
+    with pytest.raises(ValueError, match="logs=True needs raw=True"):
+        functions.invoke(printer, {"n": 3}, logs=True)
+
+
 def test_redeploy_makes_a_revision_and_traffic_can_be_split(functions, name):
     info = functions.deploy(name, code=version(2), timeout_seconds=10, wait_timeout=90)
     assert info.latest_ready_revision == name + "-00002"

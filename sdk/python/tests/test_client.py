@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import base64
+import json
 import socket
 import time
 
@@ -329,6 +331,46 @@ def test_invoke_raises_on_errors_unless_raw(server):
     assert (raw.status, raw.headers["x-request-id"], raw.json()) == (500, "r1", {"error": "boom"})
     ok = functions.invoke("add", 1, raw=True)
     assert (ok.status, ok.json(), ok.text) == (201, {"created": True}, '{"created": true}')
+
+
+def log_result(text: str) -> str:
+    return base64.b64encode(text.encode("utf-8")).decode("ascii")
+
+
+def test_invoke_with_logs_asks_for_the_tail_and_splits_off_the_record(server):
+    record = {"level": "info", "message": "invocation", "function": "add", "requestId": "r1"}
+    record.update(status=200, durationMs=1.5)
+    own = {"function": "add", "requestId": "r1", "level": "info", "message": "invocation"}
+    output = "héllo\n%s\nno newline\n%s\n" % (json.dumps(own), json.dumps(record))
+    server.reply(
+        (200, {"Content-Type": "application/json", "X-Hks-Log-Result": log_result(output)}, b"3"),
+        (200, {"X-Hks-Log-Result": log_result(json.dumps(record) + "\n")}, b""),
+        (200, {"X-Hks-Log-Result": log_result("no record\n")}, b""),
+        (200, {"X-Hks-Log-Result": "not base64!"}, b""),
+        json_reply(200, 3),
+    )
+    functions = Functions(server.url, "tok", "shop")
+    response = functions.invoke("add", 1, raw=True, logs=True)
+    assert response.json() == 3
+    # Only the last line, the runtime's record, is taken out; the handler's own look-alike stays.
+    assert response.logs == "héllo\n%s\nno newline\n" % json.dumps(own)
+    assert response.invocation == record
+    nothing_printed = functions.invoke("add", 1, raw=True, logs=True)
+    assert (nothing_printed.logs, nothing_printed.invocation) == ("", record)
+    no_record = functions.invoke("add", 1, raw=True, logs=True)
+    assert (no_record.logs, no_record.invocation) == ("no record\n", None)
+    garbled = functions.invoke("add", 1, raw=True, logs=True)
+    assert (garbled.logs, garbled.invocation) == (None, None)
+    plain = functions.invoke("add", 1, raw=True)
+    assert (plain.logs, plain.invocation) == (None, None)
+    assert [r.headers.get("x-hks-log") for r in server.requests] == ["tail"] * 4 + [None]
+
+
+def test_invoke_with_logs_but_not_raw_is_a_value_error_before_sending(server):
+    functions = Functions(server.url, "tok", "shop")
+    with pytest.raises(ValueError, match="logs=True needs raw=True"):
+        functions.invoke("add", 1, logs=True)
+    assert server.requests == []
 
 
 def test_logs_revisions_traffic_list_and_delete(server):
