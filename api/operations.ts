@@ -2,10 +2,10 @@ import { randomBytes } from 'node:crypto';
 import { API_VERSION, LABELS, MANAGER, SourceRuntimeName } from '../constructs';
 import {
   type BootstrapRecord,
-  decodeLogTail,
   invocationRecord,
   LOG_RESULT_HEADER,
   LOG_TAIL_HEADER,
+  splitLogTail,
   userLines,
 } from '../runtimes/log-records';
 import { Applications } from './applications';
@@ -452,10 +452,9 @@ function asRequestProblem(error: unknown): unknown {
 function tailOf(invocation: Invocation): { logs: string; stack?: string } | undefined {
   const encoded = invocation.response.headers[LOG_RESULT_HEADER];
   if (encoded === undefined) return undefined;
-  const text = decodeLogTail(encoded);
-  const record = invocationRecord(text, invocation.requestId);
-  if (record === undefined) return undefined;
-  return { logs: userLines(text), stack: stackOf(record) };
+  const { output, record } = splitLogTail(encoded);
+  if (record === undefined || record.requestId !== invocation.requestId) return undefined;
+  return { logs: output, stack: stackOf(record) };
 }
 
 /** The stack trace of a failed invocation's record. */

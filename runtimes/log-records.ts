@@ -67,3 +67,17 @@ export function userLines(logs: string): string {
 export function decodeLogTail(value: string): string {
   return Buffer.from(value, 'base64').toString('utf8');
 }
+
+/**
+ * A {@link LOG_RESULT_HEADER} value split into what the code wrote and the runtime's record of
+ * the invocation, which the runtimes put last. Only that last line is taken out: a line the
+ * code logged that looks like a record stays in the output.
+ */
+export function splitLogTail(value: string): { output: string; record?: BootstrapRecord } {
+  const text = decodeLogTail(value);
+  const lines = text.endsWith('\n') ? text.slice(0, -1).split('\n') : text.split('\n');
+  const record = bootstrapRecord(lines.at(-1) ?? '');
+  if (record?.message !== 'invocation') return { output: text };
+  const output = lines.slice(0, -1).join('\n');
+  return { output: output === '' ? '' : `${output}\n`, record };
+}

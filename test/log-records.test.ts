@@ -2,6 +2,7 @@ import {
   bootstrapRecord,
   decodeLogTail,
   invocationRecord,
+  splitLogTail,
   userLines,
 } from '../runtimes/log-records';
 
@@ -46,4 +47,17 @@ test('invocationRecord finds a request id, or the last invocation without one', 
 test('decodeLogTail reads the header value as base64 UTF-8', () => {
   const text = 'héllo\n' + record({ message: 'invocation' }) + '\n';
   expect(decodeLogTail(Buffer.from(text).toString('base64'))).toBe(text);
+});
+
+test('splitLogTail takes out only the last line, and only when it is the invocation record', () => {
+  const b64 = (text: string) => Buffer.from(text).toString('base64');
+  const last = record({ message: 'invocation', requestId: 'a', status: 200 });
+  const lookalike = record({ message: 'invocation', requestId: 'a' }); // logged by the code
+  expect(splitLogTail(b64(`one\n${lookalike}\ntwo\n${last}\n`))).toEqual({
+    output: `one\n${lookalike}\ntwo\n`,
+    record: JSON.parse(last),
+  });
+  expect(splitLogTail(b64(`${last}\n`))).toEqual({ output: '', record: JSON.parse(last) });
+  expect(splitLogTail(b64('no record\n'))).toEqual({ output: 'no record\n' });
+  expect(splitLogTail(b64(''))).toEqual({ output: '' });
 });

@@ -1,10 +1,4 @@
-import {
-  decodeLogTail,
-  invocationRecord,
-  LOG_RESULT_HEADER,
-  LOG_TAIL_HEADER,
-  userLines,
-} from '../../runtimes/log-records';
+import { LOG_RESULT_HEADER, LOG_TAIL_HEADER, splitLogTail } from '../../runtimes/log-records';
 import { HksFunctionFailedError, HksTimeoutError } from './errors';
 import { Http, LONG_REQUEST_TIMEOUT_MS, projectPath, segment } from './http';
 import type {
@@ -86,16 +80,14 @@ export class FunctionsApi {
     });
     const requestId = response.headers.get('x-request-id') ?? undefined;
     const tail = response.headers.get(LOG_RESULT_HEADER);
-    const output = tail === null ? undefined : decodeLogTail(tail);
+    const split = tail === null ? undefined : splitLogTail(tail);
     return {
       status: response.status,
       headers: response.headers,
       body,
       text: new TextDecoder().decode(body),
       requestId,
-      ...(output === undefined
-        ? {}
-        : { logs: userLines(output), invocation: invocationRecord(output, requestId) }),
+      ...(split === undefined ? {} : { logs: split.output, invocation: split.record }),
     };
   }
 
