@@ -7,7 +7,7 @@ export type JwtVerification =
 
 /** The API's configuration, read from environment variables. */
 export interface ApiConfig {
-  /** `PORT`. @default 8080 */
+  /** `PORT`; 0 picks any free port (the `listening` log line names it). @default 8080 */
   readonly port: number;
   /** `HKS_DATABASE_URL` (postgres://...); SQLite when unset. */
   readonly databaseUrl?: string;
@@ -71,7 +71,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd = process.c
     return value;
   };
 
-  const port = integer('PORT', 8080, 1, 65535);
+  const port = integer('PORT', 8080, 0, 65535);
   const logLimitBytes = integer('HKS_LOG_LIMIT_BYTES', 1024 * 1024, 1024, 64 * 1024 * 1024);
 
   const databaseUrl = env.HKS_DATABASE_URL || undefined;

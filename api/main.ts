@@ -69,9 +69,13 @@ async function main(): Promise<void> {
   });
   const janitor = new Janitor(knative, kube, config.namespacePrefix, metrics, log);
   if (config.janitorIntervalSeconds > 0) janitor.start(config.janitorIntervalSeconds * 1000);
-  const server = app.listen(config.port, () =>
-    log('listening', { port: config.port, store: config.databaseUrl ? 'postgres' : 'sqlite' }),
-  );
+  const server = app.listen(config.port, () => {
+    const address = server.address();
+    log('listening', {
+      port: typeof address === 'object' && address !== null ? address.port : config.port,
+      store: config.databaseUrl ? 'postgres' : 'sqlite',
+    });
+  });
   if (config.recorder) {
     recorder.start().then(
       () => log('execution recorder started'),

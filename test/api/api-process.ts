@@ -1,6 +1,5 @@
 import type { ChildProcess } from 'node:child_process';
 import { mkdtempSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { SignJWT } from 'jose';
@@ -42,21 +41,6 @@ export async function internalToken(
     .setIssuedAt()
     .setExpirationTime(expiresIn)
     .sign(new TextEncoder().encode(secret));
-}
-
-/** A free TCP port on 127.0.0.1. */
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      server.close(() =>
-        typeof address === 'object' && address
-          ? resolve(address.port)
-          : reject(new Error('no port')),
-      );
-    });
-  });
 }
 
 /** A running API process. */
@@ -116,24 +100,24 @@ async function freshDatabase(url: string): Promise<string> {
  * @param env extra environment (store, prefix...)
  */
 export async function startApi(env: Record<string, string> = {}): Promise<ApiProcess> {
-  const port = await freePort();
-  const url = `http://127.0.0.1:${port}`;
+  // PORT=0: the API binds a free port itself and names it, so no other process can take it
+  // between choosing and binding.
+  let url = '';
   const api = await startScript(
     'the API',
     'api/main.ts',
     [],
     {
       KUBECONFIG: kubeconfigPath(),
-      PORT: String(port),
+      PORT: '0',
       HKS_JWT_SECRET: TEST_JWT_SECRET,
       ...env,
     },
-    async () => {
-      try {
-        return (await fetch(`${url}/healthz`)).ok;
-      } catch {
-        return false; // not listening yet
-      }
+    async (output) => {
+      const port = /"msg":"listening","port":(\d+)/.exec(output)?.[1];
+      if (port === undefined) return false;
+      url = `http://127.0.0.1:${port}`;
+      return (await fetch(`${url}/healthz`)).ok;
     },
   );
   return { url, child: api.child, output: api.output, stop: (signal) => api.stop(signal) };
