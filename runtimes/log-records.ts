@@ -7,8 +7,6 @@
 export const LOG_TAIL_HEADER = 'x-hks-log';
 /** Response header with the invocation's output: base64 of UTF-8 log lines. */
 export const LOG_RESULT_HEADER = 'x-hks-log-result';
-/** Most bytes of output a bootstrap sends in {@link LOG_RESULT_HEADER} (both hard-code it); past it, none. */
-export const LOG_TAIL_LIMIT_BYTES = 8192;
 
 /** A bootstrap's own record: lifecycle (`listening`, `draining`, `stopped`) or `invocation`. */
 export interface BootstrapRecord {
@@ -43,16 +41,13 @@ export function bootstrapRecord(line: string): BootstrapRecord | undefined {
     : undefined;
 }
 
-/** The invocation record of `requestId` in these log lines (the last one, without an id). */
-export function invocationRecord(logs: string, requestId?: string): BootstrapRecord | undefined {
-  let found: BootstrapRecord | undefined;
+/** The invocation record of `requestId` in these log lines. */
+export function invocationRecord(logs: string, requestId: string): BootstrapRecord | undefined {
   for (const line of logs.split('\n')) {
     const record = bootstrapRecord(line);
-    if (record?.message !== 'invocation') continue;
-    if (requestId === undefined) found = record;
-    else if (record.requestId === requestId) return record;
+    if (record?.message === 'invocation' && record.requestId === requestId) return record;
   }
-  return found;
+  return undefined;
 }
 
 /** The log lines without the bootstrap's records: what the function's own code wrote. */
@@ -63,18 +58,13 @@ export function userLines(logs: string): string {
     .join('\n');
 }
 
-/** The text of a {@link LOG_RESULT_HEADER} value. */
-export function decodeLogTail(value: string): string {
-  return Buffer.from(value, 'base64').toString('utf8');
-}
-
 /**
  * A {@link LOG_RESULT_HEADER} value split into what the code wrote and the runtime's record of
  * the invocation, which the runtimes put last. Only that last line is taken out: a line the
  * code logged that looks like a record stays in the output.
  */
 export function splitLogTail(value: string): { output: string; record?: BootstrapRecord } {
-  const text = decodeLogTail(value);
+  const text = Buffer.from(value, 'base64').toString('utf8');
   const lines = text.endsWith('\n') ? text.slice(0, -1).split('\n') : text.split('\n');
   const record = bootstrapRecord(lines.at(-1) ?? '');
   if (record?.message !== 'invocation') return { output: text };
