@@ -14,6 +14,8 @@ import {
 } from '../constructs';
 import { SourceChecker } from './check-source';
 import { Kube, KubeObject } from './kube';
+import { withPlatformLabels } from './platform-labels';
+import { NamespaceAccess } from './namespace-access';
 import { Problem } from './problem';
 import { StoredApplication, Store } from './store/store';
 
@@ -54,6 +56,8 @@ export class Applications {
     private readonly namespacePrefix: string,
     /** Syntax checks of Function source. @default - no check beyond the schema */
     private readonly sourceChecker?: SourceChecker,
+    /** Gives the API its rights in each project namespace. @default - no RoleBinding created */
+    private readonly access?: NamespaceAccess,
   ) {}
 
   /** The namespace of a project. */
@@ -174,7 +178,7 @@ export class Applications {
    * (ephemeral) functions, which the caller deletes again. All objects are applied at once:
    * like a kubelet, Knative waits for a ConfigMap or ServiceAccount that is not there yet.
    * @param platformLabels labels in the platform's own domain (which definitions may not set)
-   *   added to the application's objects
+   *   added to the application's objects and its pods
    * @returns the application's own objects (not the project's tenancy objects)
    */
   public async applyUnstored(
@@ -182,17 +186,18 @@ export class Applications {
     platformLabels: Readonly<Record<string, string>>,
   ): Promise<KubeObject[]> {
     const objects = (await this.manifestsFor(definition)).map((o) =>
-      isTenancy(o)
-        ? o
-        : {
-            ...o,
-            metadata: { ...o.metadata, labels: { ...o.metadata.labels, ...platformLabels } },
-          },
+      isTenancy(o) ? o : withPlatformLabels(o, platformLabels),
     );
     const own = objects.filter((o) => !isTenancy(o));
     const applied = new Map<KubeObject, KubeObject>();
     await this.withTenancy(definition.metadata.project, objects, async (rest) => {
-      await Promise.all(rest.map(async (o) => applied.set(o, await this.kube.apply(o))));
+      // Every apply ends before a failure is reported, so that the caller's clean-up finds all
+      // that was applied.
+      const results = await Promise.allSettled(
+        rest.map(async (o) => applied.set(o, await this.kube.apply(o))),
+      );
+      const failed = results.find((r) => r.status === 'rejected');
+      if (failed) throw failed.reason;
     });
     // As the server returned them: the resource version lets a watch start where apply ended.
     return own.map((o) => applied.get(o) ?? o);
@@ -217,8 +222,12 @@ export class Applications {
     const namespaceObject = toApply.filter((o) => o.kind === 'Namespace');
     const rest = toApply.filter((o) => o.kind !== 'Namespace');
     try {
-      // A dry run persists nothing, so the project's namespace must exist for the others' dry run.
-      for (const ns of namespaceObject) await this.kube.apply(ns);
+      // A dry run persists nothing, so the project's namespace must exist for the others' dry run;
+      // the API's rights in it come with it.
+      for (const ns of namespaceObject) {
+        await this.kube.apply(ns);
+        await this.access?.grant(ns.metadata.name);
+      }
       await apply(rest);
     } catch (error) {
       this.appliedTenancy.delete(project);

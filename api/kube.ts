@@ -225,6 +225,39 @@ export class Kube {
     return new Watch(this.config).watch(path, query, onEvent, onDone);
   }
 
+  /** The Kubernetes user name this process acts as (a SelfSubjectReview). */
+  public async username(): Promise<string> {
+    const review = await call('ask the API server who this process is', () =>
+      this.rest.request<{ status?: { userInfo?: { username?: string } } }>(
+        'POST',
+        '/apis/authentication.k8s.io/v1/selfsubjectreviews',
+        { apiVersion: 'authentication.k8s.io/v1', kind: 'SelfSubjectReview' },
+      ),
+    );
+    return review.status?.userInfo?.username ?? '';
+  }
+
+  /** Whether this process may `verb` the `resource` of `group` in `namespace` (an access review). */
+  public async allowed(
+    namespace: string,
+    verb: string,
+    resource: string,
+    group = '',
+  ): Promise<boolean> {
+    const review = await call(`check access to ${resource} in ${namespace}`, () =>
+      this.rest.request<{ status?: { allowed?: boolean } }>(
+        'POST',
+        '/apis/authorization.k8s.io/v1/selfsubjectaccessreviews',
+        {
+          apiVersion: 'authorization.k8s.io/v1',
+          kind: 'SelfSubjectAccessReview',
+          spec: { resourceAttributes: { namespace, verb, resource, group } },
+        },
+      ),
+    );
+    return review.status?.allowed === true;
+  }
+
   /** Whether the API server answers. */
   public async ping(): Promise<void> {
     await call('reach the API server', () => this.core.listNamespace({ limit: 1 }));
@@ -241,6 +274,7 @@ const RESOURCES: Readonly<Record<string, string>> = {
   Namespace: 'namespaces',
   NetworkPolicy: 'networkpolicies',
   ResourceQuota: 'resourcequotas',
+  RoleBinding: 'rolebindings',
   Service: 'services',
   ServiceAccount: 'serviceaccounts',
 };

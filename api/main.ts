@@ -10,6 +10,7 @@ import { Janitor } from './janitor';
 import { KnativeApi } from './knative';
 import { Kube } from './kube';
 import { loadKubeConfig, NoClusterError } from './kube-config';
+import { NamespaceAccess } from './namespace-access';
 import { ApiMetrics } from './metrics';
 import { Recorder } from './recorder';
 import { createServer } from './server';
@@ -44,6 +45,10 @@ async function main(): Promise<void> {
   const kube = new Kube(kubeConfig);
   const knative = new KnativeApi(kubeConfig, kube);
   const metrics = new ApiMetrics();
+  const namespaceAccess = await NamespaceAccess.discover(kube).catch((error: unknown) => {
+    log('could not tell who the API runs as; creating no RoleBindings', { error: String(error) });
+    return NamespaceAccess.of(kube);
+  });
   const recorder = new Recorder(
     kube,
     store,
@@ -62,10 +67,13 @@ async function main(): Promise<void> {
     version,
     userAudience: config.jwtAudience,
     functionGateway: config.functionGateway,
+    functionAddresses: { clusterDomain: config.clusterDomain, devHosts: config.devFunctionHosts },
+    metricsToken: config.metricsToken,
     readyTimeoutMs: config.readyTimeoutSeconds * 1000,
     ephemeralGraceSeconds: config.ephemeralGraceSeconds,
     log,
     python: config.python,
+    namespaceAccess,
   });
   const janitor = new Janitor(knative, kube, config.namespacePrefix, metrics, log);
   if (config.janitorIntervalSeconds > 0) janitor.start(config.janitorIntervalSeconds * 1000);
@@ -74,6 +82,7 @@ async function main(): Promise<void> {
     log('listening', {
       port: typeof address === 'object' && address !== null ? address.port : config.port,
       store: config.databaseUrl ? 'postgres' : 'sqlite',
+      kubernetesUser: namespaceAccess.describe(),
     });
   });
   if (config.recorder) {

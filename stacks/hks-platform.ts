@@ -1,6 +1,13 @@
 import * as k8s from '@pulumi/kubernetes';
 import * as pulumi from '@pulumi/pulumi';
-import { API_CLUSTER_ROLE_RULES, API_NAMES, API_PORT } from '../api';
+import {
+  AccessObject,
+  API_CLUSTER_ROLE,
+  API_IDENTITY,
+  API_NAMES,
+  API_PORT,
+  apiAccessObjects,
+} from '../api';
 import { KOURIER_SERVICE } from '../knative';
 
 /** Labels of every platform object. */
@@ -40,13 +47,14 @@ export interface HksPlatformArgs {
 
 /**
  * The platform: the `hks-system` namespace (Pod Security `restricted`, deny-by-default network
- * policies) and, when asked for, the API: its ServiceAccount bound to a least-privilege
- * ClusterRole (`API_CLUSTER_ROLE_RULES`), a Secret with its configuration, a Deployment and a
- * Service.
+ * policies) and, when asked for, the API: its ServiceAccount with the access `apiAccessObjects`
+ * defines (a small cluster-wide ClusterRole, the per-namespace tenant ClusterRole and the
+ * admission policy that confines its writes to managed namespaces), a Secret with its
+ * configuration, a Deployment and a Service.
  */
 export class HksPlatform extends pulumi.ComponentResource {
   public readonly namespace: k8s.core.v1.Namespace;
-  /** The API's ClusterRole, when the API is installed. */
+  /** The API's cluster-wide ClusterRole, when the API is installed. */
   public readonly clusterRole?: k8s.rbac.v1.ClusterRole;
   /** The API's configuration Secret, when the API is installed. */
   public readonly configSecret?: k8s.core.v1.Secret;
@@ -96,30 +104,11 @@ export class HksPlatform extends pulumi.ComponentResource {
       { metadata: meta(API_NAMES.serviceAccount) },
       inNamespace,
     );
-    this.clusterRole = new k8s.rbac.v1.ClusterRole(
-      `${name}-api-role`,
-      {
-        metadata: meta(API_NAMES.clusterRole, false),
-        rules: API_CLUSTER_ROLE_RULES.map((r) => ({
-          apiGroups: [...r.apiGroups],
-          resources: [...r.resources],
-          verbs: [...r.verbs],
-        })),
-      },
-      child,
-    );
-    new k8s.rbac.v1.ClusterRoleBinding(
-      `${name}-api-binding`,
-      {
-        metadata: meta(API_NAMES.clusterRoleBinding, false),
-        roleRef: {
-          apiGroup: 'rbac.authorization.k8s.io',
-          kind: 'ClusterRole',
-          name: API_NAMES.clusterRole,
-        },
-        subjects: [{ kind: 'ServiceAccount', name: API_NAMES.serviceAccount, namespace: ns }],
-      },
-      { parent: this, dependsOn: [this.clusterRole, serviceAccount] },
+    this.clusterRole = apiAccess(
+      name,
+      apiAccessObjects(API_IDENTITY, PLATFORM_LABELS),
+      this,
+      serviceAccount,
     );
     const stringData: Record<string, pulumi.Input<string>> = {
       HKS_JWT_SECRET: pulumi.secret(api.jwtSecret),
@@ -272,4 +261,56 @@ export function networkPolicies(
       ],
     },
   };
+}
+
+/** An access object as the arguments of its Pulumi resource: both are the Kubernetes JSON. */
+const args = <T>(o: AccessObject): T => o as unknown as T;
+
+/** Pulumi resource name suffix per kind of access object. */
+const ACCESS_SUFFIX: Readonly<Record<string, string>> = {
+  ClusterRole: 'role',
+  ClusterRoleBinding: 'binding',
+  ValidatingAdmissionPolicy: 'policy',
+  ValidatingAdmissionPolicyBinding: 'policy-binding',
+};
+
+/**
+ * The API's access objects as Pulumi resources: roles and the policy first, then what refers to
+ * them, so a binding never exists before what it binds.
+ */
+function apiAccess(
+  name: string,
+  objects: readonly AccessObject[],
+  parent: pulumi.Resource,
+  serviceAccount: pulumi.Resource,
+): k8s.rbac.v1.ClusterRole {
+  const id = (o: AccessObject) =>
+    `${name}-${o.kind === 'ClusterRole' && o.metadata.name !== API_CLUSTER_ROLE ? o.metadata.name : 'api'}-${ACCESS_SUFFIX[o.kind]}`;
+  const of = (kind: string) => objects.filter((o) => o.kind === kind);
+  const roles = of('ClusterRole').map(
+    (o) => new k8s.rbac.v1.ClusterRole(id(o), args<k8s.rbac.v1.ClusterRoleArgs>(o), { parent }),
+  );
+  const policies = of('ValidatingAdmissionPolicy').map(
+    (o) =>
+      new k8s.admissionregistration.v1.ValidatingAdmissionPolicy(
+        id(o),
+        args<k8s.admissionregistration.v1.ValidatingAdmissionPolicyArgs>(o),
+        { parent },
+      ),
+  );
+  for (const o of of('ValidatingAdmissionPolicyBinding')) {
+    new k8s.admissionregistration.v1.ValidatingAdmissionPolicyBinding(
+      id(o),
+      args<k8s.admissionregistration.v1.ValidatingAdmissionPolicyBindingArgs>(o),
+      { parent, dependsOn: policies },
+    );
+  }
+  // The policy is in force before the API's rights are: never a moment without the confinement.
+  for (const o of of('ClusterRoleBinding')) {
+    new k8s.rbac.v1.ClusterRoleBinding(id(o), args<k8s.rbac.v1.ClusterRoleBindingArgs>(o), {
+      parent,
+      dependsOn: [...roles, ...policies, serviceAccount],
+    });
+  }
+  return roles[of('ClusterRole').findIndex((o) => o.metadata.name === API_CLUSTER_ROLE)];
 }

@@ -5,7 +5,7 @@
  */
 import * as pulumi from '@pulumi/pulumi';
 import { resolve } from 'node:path';
-import { API_CLUSTER_ROLE_RULES } from '../api';
+import { API_IDENTITY, apiAccessObjects } from '../api';
 import { KOURIER_INGRESS_CLASS, KubeObject } from '../knative';
 import type { StackConfig } from '../stacks';
 import { knativeManifestDir } from './support/knative-dir';
@@ -81,7 +81,10 @@ describe('default config', () => {
         'kubernetes:networking.k8s.io/v1:NetworkPolicy::hks-hks-api-functions',
         'kubernetes:core/v1:ServiceAccount::hks-api-sa',
         'kubernetes:rbac.authorization.k8s.io/v1:ClusterRole::hks-api-role',
+        'kubernetes:rbac.authorization.k8s.io/v1:ClusterRole::hks-hks-api-tenant-role',
         'kubernetes:rbac.authorization.k8s.io/v1:ClusterRoleBinding::hks-api-binding',
+        'kubernetes:admissionregistration.k8s.io/v1:ValidatingAdmissionPolicy::hks-api-policy',
+        'kubernetes:admissionregistration.k8s.io/v1:ValidatingAdmissionPolicyBinding::hks-api-policy-binding',
         'kubernetes:core/v1:Secret::hks-api-config',
         'kubernetes:apps/v1:Deployment::hks-api',
         'kubernetes:core/v1:Service::hks-api-service',
@@ -121,11 +124,36 @@ describe('default config', () => {
     expect(await valueOf(stack.apiUrl)).toBe('http://hks-api.hks-system.svc');
   });
 
-  it('binds the API ServiceAccount to a ClusterRole made of api/rbac.ts, without Secrets', () => {
-    const role = one('kubernetes:rbac.authorization.k8s.io/v1:ClusterRole', 'hks-api-role');
-    expect(role.inputs.rules).toEqual(API_CLUSTER_ROLE_RULES);
-    const rules = role.inputs.rules as { resources: string[] }[];
-    expect(rules.flatMap((r) => r.resources)).not.toContain('secrets');
+  it('installs the access objects of api/rbac.ts: cluster role, tenant role, binding, admission policy', () => {
+    const inputs = (type: string, name: string) => {
+      const { metadata, ...rest } = one(type, name).inputs as { metadata: object };
+      return { ...rest, metadata };
+    };
+    const installed = [
+      inputs('kubernetes:rbac.authorization.k8s.io/v1:ClusterRole', 'hks-api-role'),
+      inputs('kubernetes:rbac.authorization.k8s.io/v1:ClusterRole', 'hks-hks-api-tenant-role'),
+      inputs('kubernetes:rbac.authorization.k8s.io/v1:ClusterRoleBinding', 'hks-api-binding'),
+      inputs(
+        'kubernetes:admissionregistration.k8s.io/v1:ValidatingAdmissionPolicy',
+        'hks-api-policy',
+      ),
+      inputs(
+        'kubernetes:admissionregistration.k8s.io/v1:ValidatingAdmissionPolicyBinding',
+        'hks-api-policy-binding',
+      ),
+    ];
+    expect(installed).toEqual(
+      apiAccessObjects(API_IDENTITY, {
+        'app.kubernetes.io/part-of': 'hks-platform',
+        'app.kubernetes.io/managed-by': 'pulumi',
+      }),
+    );
+    const resources = installed.flatMap(
+      (o) => (o as { rules?: { resources: string[] }[] }).rules?.flatMap((r) => r.resources) ?? [],
+    );
+    expect(resources).not.toContain('secrets');
+    expect(resources).not.toContain('pods/exec');
+    expect(resources).not.toContain('clusterrolebindings');
     const binding = one(
       'kubernetes:rbac.authorization.k8s.io/v1:ClusterRoleBinding',
       'hks-api-binding',
@@ -134,6 +162,8 @@ describe('default config', () => {
       roleRef: { kind: 'ClusterRole', name: 'hks-api' },
       subjects: [{ kind: 'ServiceAccount', name: 'hks-api', namespace: 'hks-system' }],
     });
+    // The confinement is in force before the rights it confines.
+    expect(dependsOn(binding, 'hks-api-policy')).toBe(true);
   });
 
   it('runs the API restricted-compliant in a restricted namespace', () => {

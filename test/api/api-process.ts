@@ -5,11 +5,14 @@ import { join } from 'node:path';
 import { SignJWT } from 'jose';
 import { randomBytes } from 'node:crypto';
 import { Client } from 'pg';
-import { kubeconfigPath } from '../cluster/kubeconfig';
+import { testApiKubeconfig } from '../support/api-identity';
 import { startScript } from '../support/script-process';
 
 /** The JWT secret the test API processes use. */
 export const TEST_JWT_SECRET = 'test-secret-of-at-least-thirty-two-bytes!';
+
+/** The bearer token the test API processes require on /metrics. */
+export const TEST_METRICS_TOKEN = 'test-metrics-token-0123456789';
 
 /** A signed HS256 token for the given projects. */
 export async function token(
@@ -96,10 +99,12 @@ async function freshDatabase(url: string): Promise<string> {
 }
 
 /**
- * Starts `api/main.ts` as a real process against the test cluster and waits for /healthz.
- * @param env extra environment (store, prefix...)
+ * Starts `api/main.ts` as a real process against the test cluster and waits for /healthz. It
+ * runs as the test API ServiceAccount, with the access the stack gives the API and no more.
+ * @param env extra environment (store, prefix...; `KUBECONFIG` for another identity)
  */
 export async function startApi(env: Record<string, string> = {}): Promise<ApiProcess> {
+  const kubeconfig = env.KUBECONFIG ?? (await testApiKubeconfig());
   // PORT=0: the API binds a free port itself and names it, so no other process can take it
   // between choosing and binding.
   let url = '';
@@ -108,9 +113,12 @@ export async function startApi(env: Record<string, string> = {}): Promise<ApiPro
     'api/main.ts',
     [],
     {
-      KUBECONFIG: kubeconfigPath(),
+      KUBECONFIG: kubeconfig,
       PORT: '0',
       HKS_JWT_SECRET: TEST_JWT_SECRET,
+      HKS_METRICS_TOKEN: TEST_METRICS_TOKEN,
+      // The Knative stand-in serves every function on 127.0.0.1:<port>.
+      HKS_DEV_FUNCTION_HOSTS: '127.0.0.1',
       ...env,
     },
     async (output) => {
@@ -121,6 +129,15 @@ export async function startApi(env: Record<string, string> = {}): Promise<ApiPro
     },
   );
   return { url, child: api.child, output: api.output, stop: (signal) => api.stop(signal) };
+}
+
+/** The API's /metrics text, fetched with {@link TEST_METRICS_TOKEN}. */
+export async function metricsText(api: ApiProcess): Promise<string> {
+  const res = await fetch(`${api.url}/metrics`, {
+    headers: { authorization: `Bearer ${TEST_METRICS_TOKEN}` },
+  });
+  if (!res.ok) throw new Error(`GET /metrics: ${res.status} ${await res.text()}`);
+  return res.text();
 }
 
 /** A response of the API, parsed. */
