@@ -1,13 +1,34 @@
 import type { RequestHandler } from 'express';
-import { createRemoteJWKSet, JWTPayload, jwtVerify } from 'jose';
-import { ApiConfig } from './config';
+import {
+  createRemoteJWKSet,
+  decodeJwt,
+  decodeProtectedHeader,
+  JWTPayload,
+  jwtVerify,
+  JWTVerifyOptions,
+  ProtectedHeaderParameters,
+} from 'jose';
+import { ApiConfig, JwtVerification } from './config';
 import { Problem } from './problem';
+import { LifetimeLimit, lifetimeProblem } from './token-lifetime';
 
 /** The `aud` claim of internal tokens: the only tokens `/internal/v1` accepts. */
 export const INTERNAL_AUDIENCE = 'hks-internal';
 
-/** Longest lifetime (`exp` − `iat`) of an internal token, in seconds. */
+/** Longest lifetime of an internal token (`exp` − `iat` and `exp` − now), in seconds. */
 export const MAX_INTERNAL_TOKEN_SECONDS = 600;
+
+/**
+ * Algorithms per kind of key: a secret verifies HS256 only and a key set asymmetric algorithms
+ * only, so a token cannot make the API use a public key as an HMAC secret.
+ */
+const ALGORITHMS: Record<JwtVerification['kind'], readonly string[]> = {
+  secret: ['HS256'],
+  jwks: ['RS256', 'ES256', 'PS256', 'EdDSA'],
+};
+
+/** Header parameters that carry or point at a key: keys come from the configuration only. */
+const KEY_HEADERS = ['jwk', 'jku', 'x5u', 'x5c'] as const;
 
 /** The caller, from a verified token. */
 export interface Caller {
@@ -18,53 +39,136 @@ export interface Caller {
   readonly audiences: readonly string[];
   /** `iat`, in seconds since the epoch. @default - not in the token */
   readonly issuedAt?: number;
-  /** `exp`, in seconds since the epoch. @default - not in the token */
+  /** `exp`, in seconds since the epoch. */
   readonly expiresAt?: number;
 }
 
-/** Verifies a bearer token's signature, issuer and expiry and returns its caller. */
+/** Verifies a bearer token's signature, issuer and lifetime and returns its caller. */
 export type TokenVerifier = (token: string) => Promise<Caller>;
 
-/** A verifier for the configured key: HS256 secret or a remote JWKS. */
-export function tokenVerifier(config: ApiConfig): TokenVerifier {
-  const key = config.jwt.kind === 'secret' ? config.jwt.secret : createRemoteJWKSet(config.jwt.url);
-  const algorithms =
-    config.jwt.kind === 'secret' ? ['HS256'] : ['RS256', 'ES256', 'PS256', 'EdDSA'];
+/** One configured key and what it verifies. */
+interface TokenKey {
+  readonly algorithms: readonly string[];
+  /** The variable naming the key, for messages. */
+  readonly variable: string;
+  readonly verify: (token: string, options: JWTVerifyOptions) => Promise<JWTPayload>;
+}
+
+function tokenKey(jwt: JwtVerification, variables: { secret: string; jwks: string }): TokenKey {
+  const variable = variables[jwt.kind];
+  const algorithms = ALGORITHMS[jwt.kind];
+  if (jwt.kind === 'secret') {
+    return {
+      algorithms,
+      variable,
+      verify: async (token, options) => (await jwtVerify(token, jwt.secret, options)).payload,
+    };
+  }
+  const keySet = createRemoteJWKSet(jwt.url);
+  return {
+    algorithms,
+    variable,
+    verify: async (token, options) => (await jwtVerify(token, keySet, options)).payload,
+  };
+}
+
+function invalid(detail: string): Problem {
+  return new Problem(401, 'Invalid token', detail);
+}
+
+/**
+ * A verifier for the configured keys. Internal tokens (audience hks-internal) verify with the
+ * internal key when one is configured, and only with it; every other token with the user key.
+ * @param now the current time in seconds since the epoch
+ */
+export function tokenVerifier(
+  config: ApiConfig,
+  now: () => number = () => Math.floor(Date.now() / 1000),
+): TokenVerifier {
+  const userKey = tokenKey(config.jwt, { secret: 'HKS_JWT_SECRET', jwks: 'HKS_JWKS_URL' });
+  const internalKey =
+    config.internalJwt &&
+    tokenKey(config.internalJwt, {
+      secret: 'HKS_INTERNAL_JWT_SECRET',
+      jwks: 'HKS_INTERNAL_JWKS_URL',
+    });
+  const userLimit: LifetimeLimit = {
+    tokens: 'User tokens',
+    maxSeconds: config.jwtMaxLifetimeSeconds,
+    source: 'HKS_JWT_MAX_LIFETIME_SECONDS',
+  };
+  const internalLimit: LifetimeLimit = {
+    tokens: 'Internal tokens',
+    maxSeconds: MAX_INTERNAL_TOKEN_SECONDS,
+    source: 'the limit of internal tokens',
+    requireIssuedAt: true,
+  };
   return async (token) => {
+    const { header, claims } = decoded(token);
+    const internal = audiencesOf(claims).includes(INTERNAL_AUDIENCE);
+    const key = internal && internalKey ? internalKey : userKey;
+    checkHeader(header, key);
+    const nowSeconds = now();
     let payload: JWTPayload;
     try {
       // The audience is checked per route family (user or internal), not here.
-      const options = { algorithms, issuer: config.jwtIssuer };
-      // A function key and a Uint8Array key have different overloads; both verify the same way.
-      payload = (
-        typeof key === 'function'
-          ? await jwtVerify(token, key, options)
-          : await jwtVerify(token, key, options)
-      ).payload;
+      payload = await key.verify(token, {
+        algorithms: [...key.algorithms],
+        issuer: config.jwtIssuer,
+        requiredClaims: ['exp'],
+        currentDate: new Date(nowSeconds * 1000),
+      });
     } catch (error) {
-      throw new Problem(
-        401,
-        'Invalid token',
-        `The bearer token was rejected: ${(error as Error).message}`,
-      );
+      const hint =
+        key === internalKey
+          ? ` (tokens with audience ${JSON.stringify(INTERNAL_AUDIENCE)} verify only with the internal key, ${key.variable})`
+          : '';
+      throw invalid(`The bearer token was rejected: ${(error as Error).message}${hint}`);
     }
+    const problem = lifetimeProblem(payload, internal ? internalLimit : userLimit, nowSeconds);
+    if (problem) throw invalid(problem);
     const projects = payload.projects;
     if (!Array.isArray(projects) || !projects.every((p) => typeof p === 'string')) {
-      throw new Problem(
-        401,
-        'Invalid token',
+      throw invalid(
         'The token has no "projects" claim: expected a list of project names, or ["*"] for platform admins',
       );
     }
-    const audiences = payload.aud === undefined ? [] : [payload.aud].flat();
     return {
       subject: payload.sub,
       projects,
-      audiences,
+      audiences: audiencesOf(payload),
       issuedAt: payload.iat,
       expiresAt: payload.exp,
     };
   };
+}
+
+/** The token's header and claims, not yet verified: they only choose the key. */
+function decoded(token: string): { header: ProtectedHeaderParameters; claims: JWTPayload } {
+  try {
+    return { header: decodeProtectedHeader(token), claims: decodeJwt(token) };
+  } catch (error) {
+    throw invalid(`The bearer token is not a signed JWT: ${(error as Error).message}`);
+  }
+}
+
+/** Refuses what jose would refuse less clearly: other algorithms (`none`) and embedded keys. */
+function checkHeader(header: ProtectedHeaderParameters, key: TokenKey): void {
+  if (header.alg === undefined || !key.algorithms.includes(header.alg)) {
+    throw invalid(
+      `The token's alg is ${JSON.stringify(header.alg)}, expected one of ${key.algorithms.join(', ')} (the algorithms of ${key.variable})`,
+    );
+  }
+  const embedded = KEY_HEADERS.filter((name) => header[name] !== undefined);
+  if (embedded.length > 0) {
+    throw invalid(
+      `The token's header carries ${embedded.join(', ')}, expected none: keys come from ${key.variable} only`,
+    );
+  }
+}
+
+function audiencesOf(claims: JWTPayload): string[] {
+  return claims.aud === undefined ? [] : [claims.aud].flat();
 }
 
 /** Locals set by {@link authenticate}. */
@@ -126,17 +230,6 @@ function checkFamily(caller: Caller, family: TokenFamily): void {
       403,
       'Forbidden',
       `Internal routes accept only tokens with audience ${JSON.stringify(INTERNAL_AUDIENCE)}; the token's audience is ${JSON.stringify(caller.audiences)}`,
-    );
-  }
-  const lifetime =
-    caller.expiresAt === undefined || caller.issuedAt === undefined
-      ? undefined
-      : caller.expiresAt - caller.issuedAt;
-  if (lifetime === undefined || lifetime > MAX_INTERNAL_TOKEN_SECONDS) {
-    throw new Problem(
-      401,
-      'Invalid token',
-      `Internal tokens must carry iat and exp at most ${MAX_INTERNAL_TOKEN_SECONDS} s apart; given ${lifetime === undefined ? 'no iat or no exp' : `${lifetime} s`}`,
     );
   }
 }

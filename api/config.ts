@@ -15,10 +15,26 @@ export interface ApiConfig {
   readonly sqlitePath: string;
   /** `HKS_JWT_SECRET` (HS256) or `HKS_JWKS_URL` (asymmetric keys); exactly one. */
   readonly jwt: JwtVerification;
-  /** `HKS_JWT_ISSUER`: required `iss` claim. @default - not checked */
+  /** `HKS_JWT_ISSUER`: required `iss` claim; required with `HKS_JWKS_URL`. @default - not checked */
   readonly jwtIssuer?: string;
-  /** `HKS_JWT_AUDIENCE`: required `aud` claim. @default - not checked */
+  /**
+   * `HKS_JWT_AUDIENCE`: required `aud` claim of user tokens; required with `HKS_JWKS_URL`.
+   * @default - not checked
+   */
   readonly jwtAudience?: string;
+  /**
+   * `HKS_JWT_MAX_LIFETIME_SECONDS`: longest lifetime of a user token, bounding both `exp` − now
+   * and `exp` − `iat`.
+   * @default 86400
+   */
+  readonly jwtMaxLifetimeSeconds: number;
+  /**
+   * `HKS_INTERNAL_JWT_SECRET` (HS256) or `HKS_INTERNAL_JWKS_URL`: the key of internal tokens
+   * (audience hks-internal), so that whoever holds the user-token key cannot mint agent tokens.
+   * Production should set one of them.
+   * @default - internal tokens are verified with the user-token key (development)
+   */
+  readonly internalJwt?: JwtVerification;
   /** `HKS_NAMESPACE_PREFIX`: namespace = prefix + project. @default "" */
   readonly namespacePrefix: string;
   /** `HKS_LOG_LIMIT_BYTES`: logs kept per execution. @default 1048576 */
@@ -44,6 +60,12 @@ export interface ApiConfig {
   /** `HKS_PYTHON`: the Python that syntax-checks python sources before deploying. @default "python3" */
   readonly python: string;
 }
+
+/** Default of `HKS_JWT_MAX_LIFETIME_SECONDS`: user tokens live at most a day. */
+export const DEFAULT_JWT_MAX_LIFETIME_SECONDS = 86400;
+
+/** Largest `HKS_JWT_MAX_LIFETIME_SECONDS`: 30 days. */
+const MAX_JWT_MAX_LIFETIME_SECONDS = 30 * 86400;
 
 /** Thrown when the environment is invalid; lists every problem. */
 export class ConfigError extends Error {
@@ -81,27 +103,39 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd = process.c
     );
   }
 
-  let jwt: JwtVerification | undefined;
-  const secret = env.HKS_JWT_SECRET;
-  const jwksUrl = env.HKS_JWKS_URL;
-  if (secret && jwksUrl) {
-    problems.push('HKS_JWT_SECRET and HKS_JWKS_URL: given both, expected exactly one of them');
-  } else if (secret) {
-    if (Buffer.byteLength(secret) < 32) {
-      problems.push(
-        `HKS_JWT_SECRET: given ${Buffer.byteLength(secret)} bytes, expected at least 32 bytes (HS256)`,
-      );
-    }
-    jwt = { kind: 'secret', secret: new TextEncoder().encode(secret) };
-  } else if (jwksUrl) {
-    try {
-      jwt = { kind: 'jwks', url: new URL(jwksUrl) };
-    } catch {
-      problems.push(`${given('HKS_JWKS_URL')}, expected an https:// URL of a JSON Web Key Set`);
-    }
-  } else {
-    problems.push('HKS_JWT_SECRET or HKS_JWKS_URL: given neither, expected exactly one of them');
+  const jwt = jwtVerification(env, 'HKS_JWT_SECRET', 'HKS_JWKS_URL', problems, true);
+  const internalJwt = jwtVerification(
+    env,
+    'HKS_INTERNAL_JWT_SECRET',
+    'HKS_INTERNAL_JWKS_URL',
+    problems,
+    false,
+  );
+  if (internalJwt && jwt && sameKey(internalJwt, jwt)) {
+    problems.push(
+      internalJwt.kind === 'secret'
+        ? 'HKS_INTERNAL_JWT_SECRET: given the value of HKS_JWT_SECRET, expected a different secret (internal tokens have their own key)'
+        : `${given('HKS_INTERNAL_JWKS_URL')}, expected a different key set than HKS_JWKS_URL (internal tokens have their own key)`,
+    );
   }
+  if (jwt?.kind === 'jwks') {
+    // Any holder of a key in a shared key set could mint tokens for this API otherwise.
+    for (const [name, claim] of [
+      ['HKS_JWT_ISSUER', 'iss'],
+      ['HKS_JWT_AUDIENCE', 'aud'],
+    ] as const) {
+      if (!env[name])
+        problems.push(
+          `${name}: given nothing, expected the ${claim} claim the tokens must carry (required with HKS_JWKS_URL)`,
+        );
+    }
+  }
+  const jwtMaxLifetimeSeconds = integer(
+    'HKS_JWT_MAX_LIFETIME_SECONDS',
+    DEFAULT_JWT_MAX_LIFETIME_SECONDS,
+    60,
+    MAX_JWT_MAX_LIFETIME_SECONDS,
+  );
 
   const readyTimeoutSeconds = integer('HKS_READY_TIMEOUT_SECONDS', 60, 1, 600);
   const ephemeralGraceSeconds = integer('HKS_EPHEMERAL_GRACE_SECONDS', 60, 0, 3600);
@@ -137,6 +171,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd = process.c
     jwt,
     jwtIssuer: env.HKS_JWT_ISSUER || undefined,
     jwtAudience: env.HKS_JWT_AUDIENCE || undefined,
+    jwtMaxLifetimeSeconds,
+    internalJwt,
     namespacePrefix,
     logLimitBytes,
     recorder: recorder === 'on',
@@ -146,4 +182,50 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd = process.c
     ephemeralGraceSeconds,
     python: env.HKS_PYTHON || 'python3',
   };
+}
+
+/**
+ * The key named by a secret variable (HS256, at least 32 bytes) or a JWKS URL variable.
+ * @param required whether one of the two must be set
+ */
+function jwtVerification(
+  env: NodeJS.ProcessEnv,
+  secretName: string,
+  urlName: string,
+  problems: string[],
+  required: boolean,
+): JwtVerification | undefined {
+  const secret = env[secretName];
+  const url = env[urlName];
+  if (secret && url) {
+    problems.push(`${secretName} and ${urlName}: given both, expected exactly one of them`);
+    return undefined;
+  }
+  if (secret) {
+    if (Buffer.byteLength(secret) < 32) {
+      problems.push(
+        `${secretName}: given ${Buffer.byteLength(secret)} bytes, expected at least 32 bytes (HS256)`,
+      );
+    }
+    return { kind: 'secret', secret: new TextEncoder().encode(secret) };
+  }
+  if (url) {
+    try {
+      return { kind: 'jwks', url: new URL(url) };
+    } catch {
+      problems.push(
+        `${urlName}: given ${JSON.stringify(url)}, expected an https:// URL of a JSON Web Key Set`,
+      );
+      return undefined;
+    }
+  }
+  if (required)
+    problems.push(`${secretName} or ${urlName}: given neither, expected exactly one of them`);
+  return undefined;
+}
+
+function sameKey(a: JwtVerification, b: JwtVerification): boolean {
+  if (a.kind === 'secret' && b.kind === 'secret')
+    return Buffer.from(a.secret).equals(Buffer.from(b.secret));
+  return a.kind === 'jwks' && b.kind === 'jwks' && a.url.href === b.url.href;
 }

@@ -1,12 +1,15 @@
 /**
  * `npm run token -- --projects shop[,billing|*] [--expires 1h] [--internal]` — prints an HS256
- * API token signed with HKS_JWT_SECRET, for trying the API and for scripts. `--internal` mints
- * a token for `/internal/v1` (audience hks-internal, at most 10 minutes).
+ * API token signed with HKS_JWT_SECRET, for trying the API and for scripts; at most
+ * HKS_JWT_MAX_LIFETIME_SECONDS (default a day). `--internal` mints a token for `/internal/v1`
+ * (audience hks-internal, at most 10 minutes), signed with HKS_INTERNAL_JWT_SECRET when set.
+ * HKS_JWT_ISSUER and HKS_JWT_AUDIENCE, when set, become `iss` and (user tokens) `aud`.
  */
 import { Command } from 'commander';
 import { parseArguments } from './parse-arguments';
 import { SignJWT } from 'jose';
 import { INTERNAL_AUDIENCE, MAX_INTERNAL_TOKEN_SECONDS } from '../api/auth';
+import { DEFAULT_JWT_MAX_LIFETIME_SECONDS } from '../api/config';
 
 const SECONDS = { s: 1, m: 60, h: 3600, d: 86400 } as const;
 
@@ -28,10 +31,14 @@ async function main(argv: readonly string[]): Promise<number> {
     internal?: boolean;
   }>();
   const expires = options.expires ?? (options.internal ? '10m' : '1h');
-  const secret = process.env.HKS_JWT_SECRET;
+  const env = process.env;
+  // Internal tokens have their own key when the API is given one.
+  const secretName =
+    options.internal && env.HKS_INTERNAL_JWT_SECRET ? 'HKS_INTERNAL_JWT_SECRET' : 'HKS_JWT_SECRET';
+  const secret = env[secretName];
   if (!secret || Buffer.byteLength(secret) < 32) {
     process.stderr.write(
-      "HKS_JWT_SECRET: expected the API's secret (at least 32 bytes) in the environment\n",
+      `${secretName}: expected the API's secret (at least 32 bytes) in the environment\n`,
     );
     return 2;
   }
@@ -48,6 +55,15 @@ async function main(argv: readonly string[]): Promise<number> {
     );
     return 2;
   }
+  const maxUserSeconds = Number(
+    env.HKS_JWT_MAX_LIFETIME_SECONDS || DEFAULT_JWT_MAX_LIFETIME_SECONDS,
+  );
+  if (!options.internal && seconds > maxUserSeconds) {
+    process.stderr.write(
+      `--expires: given ${expires} (${seconds} s), expected at most ${maxUserSeconds} s (HKS_JWT_MAX_LIFETIME_SECONDS)\n`,
+    );
+    return 2;
+  }
   const projects = options.projects
     .split(',')
     .map((p) => p.trim())
@@ -57,7 +73,9 @@ async function main(argv: readonly string[]): Promise<number> {
     .setSubject(options.subject)
     .setIssuedAt()
     .setExpirationTime(`${seconds}s`);
+  if (env.HKS_JWT_ISSUER) claims.setIssuer(env.HKS_JWT_ISSUER);
   if (options.internal) claims.setAudience(INTERNAL_AUDIENCE);
+  else if (env.HKS_JWT_AUDIENCE) claims.setAudience(env.HKS_JWT_AUDIENCE);
   const jwt = await claims.sign(new TextEncoder().encode(secret));
   process.stdout.write(`${jwt}\n`);
   return 0;
