@@ -8,6 +8,7 @@ import { Kube } from './kube';
 import { ApiMetrics } from './metrics';
 import { openApiDocument, RouteGroup } from './openapi';
 import { Operations } from './operations';
+import { validatePathParams } from './path-params';
 import { Problem, problemHandler } from './problem';
 import { applicationRoutes } from './routes/applications';
 import { cronJobRoutes } from './routes/cronjobs';
@@ -126,7 +127,9 @@ function router(verify: TokenVerifier, family: TokenFamily, routes: readonly Rou
   const json = express.json({ limit: BODY_LIMIT, strict: family.kind === 'user' });
   const raw = express.raw({ type: () => true, limit: BODY_LIMIT });
   for (const route of routes) {
+    // Path parameters are checked before anything uses them, the project grant included.
     const handlers = [
+      validatePathParams(route.path),
       ...(route.path.includes(':project') ? [authorizeProject] : []),
       route.rawBody ? raw : json,
       (req: Request, res: Response, next: NextFunction) => {
