@@ -1,5 +1,6 @@
 import { Agent as HttpAgent, IncomingHttpHeaders, request as httpRequest } from 'node:http';
 import { Agent as HttpsAgent, request as httpsRequest } from 'node:https';
+import { requestHeadersForFunction, responseHeadersFromFunction } from './invoke-headers';
 import { Problem } from './problem';
 
 /** Where an invocation goes: the function's own address, or a gateway and the function's host. */
@@ -20,39 +21,19 @@ export interface ForwardedRequest {
   readonly timeoutMs: number;
 }
 
-/** A function's response. */
+/** A function's response; its headers are those safe to send on ({@link responseHeadersFromFunction}). */
 export interface FunctionResponse {
   readonly status: number;
   readonly headers: Readonly<Record<string, string>>;
   readonly body: Buffer;
 }
 
-// Connection-level headers are not forwarded (RFC 9110 §7.6.1); the platform's own credentials
-// never reach the function.
-const NOT_FORWARDED = new Set([
-  'authorization',
-  'connection',
-  'content-length',
-  'host',
-  'keep-alive',
-  'proxy-authenticate',
-  'proxy-authorization',
-  'proxy-connection',
-  'te',
-  'trailer',
-  'transfer-encoding',
-  'upgrade',
-]);
-
-/** Headers of a request or response minus those that must not be forwarded. */
-export function forwardableHeaders(headers: IncomingHttpHeaders): Record<string, string> {
-  const kept: Record<string, string> = {};
-  for (const [name, value] of Object.entries(headers)) {
-    if (value === undefined || NOT_FORWARDED.has(name.toLowerCase())) continue;
-    kept[name.toLowerCase()] = Array.isArray(value) ? value.join(', ') : value;
-  }
-  return kept;
-}
+/**
+ * The caller's request headers that may go on to a function ({@link requestHeadersForFunction}:
+ * no credentials, hop-by-hop, forwarding or Knative routing headers).
+ */
+export const forwardableHeaders: (headers: IncomingHttpHeaders) => Record<string, string> =
+  requestHeadersForFunction;
 
 // Invocations reuse connections: a new TCP (and TLS) handshake per call costs more than the call.
 const agents = {
@@ -92,7 +73,7 @@ export function forward(
         response.on('end', () =>
           resolve({
             status: response.statusCode ?? 502,
-            headers: forwardableHeaders(response.headers),
+            headers: responseHeadersFromFunction(response.headers),
             body: Buffer.concat(chunks),
           }),
         );
