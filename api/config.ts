@@ -59,6 +59,19 @@ export interface ApiConfig {
   readonly ephemeralGraceSeconds: number;
   /** `HKS_PYTHON`: the Python that syntax-checks python sources before deploying. @default "python3" */
   readonly python: string;
+  /**
+   * `HKS_METRICS_TOKEN`: bearer token `/metrics` requires (at least 16 bytes).
+   * @default - `/metrics` is not served
+   */
+  readonly metricsToken?: string;
+  /** `HKS_CLUSTER_DOMAIN`: DNS domain of functions' cluster-local addresses. @default "cluster.local" */
+  readonly clusterDomain: string;
+  /**
+   * `HKS_DEV_FUNCTION_HOSTS`: comma-separated loopback hosts (`127.x.x.x`, `::1`, `localhost`)
+   * also accepted as a function's address at any port, for the Knative stand-in only.
+   * @default - none
+   */
+  readonly devFunctionHosts: readonly string[];
 }
 
 /** Default of `HKS_JWT_MAX_LIFETIME_SECONDS`: user tokens live at most a day. */
@@ -163,6 +176,24 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd = process.c
   if (recorder !== 'on' && recorder !== 'off')
     problems.push(`${given('HKS_RECORDER')}, expected "on" or "off"`);
 
+  const metricsToken = env.HKS_METRICS_TOKEN || undefined;
+  if (metricsToken !== undefined && Buffer.byteLength(metricsToken) < 16)
+    problems.push(
+      `HKS_METRICS_TOKEN: given ${Buffer.byteLength(metricsToken)} bytes, expected at least 16 bytes (unset: /metrics is not served)`,
+    );
+  const clusterDomain = env.HKS_CLUSTER_DOMAIN || 'cluster.local';
+  if (!/^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/.test(clusterDomain))
+    problems.push(`${given('HKS_CLUSTER_DOMAIN')}, expected a DNS domain such as cluster.local`);
+  const devFunctionHosts = (env.HKS_DEV_FUNCTION_HOSTS ?? '')
+    .split(',')
+    .map((host) => host.trim())
+    .filter((host) => host !== '');
+  for (const host of devFunctionHosts)
+    if (!/^(127(\.\d{1,3}){3}|::1|\[::1\]|localhost)$/.test(host))
+      problems.push(
+        `HKS_DEV_FUNCTION_HOSTS: given ${JSON.stringify(host)}, expected loopback hosts only (127.x.x.x, ::1, localhost)`,
+      );
+
   if (problems.length > 0 || !jwt) throw new ConfigError(problems);
   return {
     port,
@@ -181,6 +212,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd = process.c
     janitorIntervalSeconds,
     ephemeralGraceSeconds,
     python: env.HKS_PYTHON || 'python3',
+    metricsToken,
+    clusterDomain,
+    devFunctionHosts,
   };
 }
 

@@ -9,6 +9,8 @@ import {
 } from '../constructs';
 import { Applications } from './applications';
 import { forward, FunctionResponse, InvocationTarget } from './function-proxy';
+import { invocationTarget, InvocationRouting } from './invocation-target';
+import { requestHeadersForFunction } from './invoke-headers';
 import {
   KnativeApi,
   KnativeRevision,
@@ -111,8 +113,8 @@ export class Functions {
     private readonly knative: KnativeApi,
     private readonly kube: Kube,
     private readonly metrics: FunctionMetrics,
-    /** Gateway that routes by host (Kourier). @default - each function's cluster-local address */
-    private readonly gateway?: URL,
+    /** Where invocations go and which status addresses are accepted. @default - cluster-local */
+    private readonly routing: InvocationRouting = {},
   ) {}
 
   /** Every function of a project, stored or ephemeral. */
@@ -167,8 +169,10 @@ export class Functions {
   }
 
   /**
-   * POSTs a request to a function through the gateway (or its cluster-local address).
-   * @throws Problem 503 when it is not ready, 404 for an unknown tag, 504 past its timeout
+   * POSTs a request to a function through the gateway (or its cluster-local address). Only
+   * {@link requestHeadersForFunction} of `headers` are sent; `knative-serving-tag` only for `tag`.
+   * @throws Problem 503 when it is not ready, 404 for an unknown tag, 504 past its timeout, 502
+   *   when its status names an address other than its own ({@link invocationTarget})
    */
   public async invoke(
     project: string,
@@ -196,7 +200,7 @@ export class Functions {
         method: 'POST',
         path: '/',
         headers: {
-          ...request.headers,
+          ...requestHeadersForFunction(request.headers),
           'x-request-id': requestId,
           ...(request.tag === undefined ? {} : { 'knative-serving-tag': request.tag }),
         },
@@ -224,9 +228,15 @@ export class Functions {
         `Function ${JSON.stringify(service.metadata.name)} in project ${JSON.stringify(project)} is not ready${ready ? ` (Ready ${ready.status}${ready.reason ? `: ${ready.reason}` : ''}${ready.message ? ` — ${ready.message}` : ''})` : ' (no status yet: is the Knative controller running?)'}`,
       );
     }
-    return this.gateway
-      ? { url: this.gateway, host: new URL(url).host }
-      : { url: new URL(address) };
+    return invocationTarget(
+      {
+        name: service.metadata.name,
+        namespace: this.applications.namespaceOf(project),
+        url,
+        address,
+      },
+      this.routing,
+    );
   }
 
   /** The logs of a function's pods, oldest pod first. */

@@ -1,3 +1,4 @@
+import { createHash, timingSafeEqual } from 'node:crypto';
 import { Counter, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import type { RequestHandler } from 'express';
 import type { RecorderMetrics } from './recorder';
@@ -124,4 +125,41 @@ export class ApiMetrics implements RecorderMetrics, FunctionMetrics {
   public expired(count: number): void {
     this.expiredFunctions.inc(count);
   }
+}
+
+const digest = (text: string) => createHash('sha256').update(text).digest();
+
+/**
+ * `GET /metrics`: the registry in Prometheus text format, for `Authorization: Bearer <token>`
+ * only. Its labels name every project's functions, so it is for the operator's scraper, not
+ * for every pod that can reach the API: without a token it is not served (404), a missing or
+ * wrong bearer is a 401.
+ * @param token `HKS_METRICS_TOKEN` @default - not served
+ */
+export function metricsEndpoint(registry: Registry, token?: string): RequestHandler {
+  const expected = token === undefined ? undefined : digest(token);
+  return async (req, res) => {
+    const problem = (status: number, title: string, detail: string) =>
+      res
+        .status(status)
+        .type('application/problem+json')
+        .json({
+          type: `https://hks.hexabase.io/problems/${status === 401 ? 'unauthorized' : 'not-found'}`,
+          title,
+          status,
+          detail,
+        });
+    if (expected === undefined) {
+      problem(404, 'Not found', 'Metrics are not served: HKS_METRICS_TOKEN is not set');
+      return;
+    }
+    const given = /^Bearer (.+)$/i.exec(req.headers.authorization ?? '')?.[1] ?? '';
+    // Digests of equal length: the comparison takes the same time whatever was sent.
+    if (!timingSafeEqual(digest(given), expected)) {
+      res.setHeader('www-authenticate', 'Bearer realm="metrics"');
+      problem(401, 'Unauthorized', 'GET /metrics needs Authorization: Bearer <HKS_METRICS_TOKEN>');
+      return;
+    }
+    res.type(registry.contentType).send(await registry.metrics());
+  };
 }

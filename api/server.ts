@@ -3,9 +3,10 @@ import { Applications } from './applications';
 import { authenticate, authorizeProject, TokenFamily, TokenVerifier } from './auth';
 import { SourceChecker } from './check-source';
 import { Functions } from './functions';
+import { InvocationRouting } from './invocation-target';
 import { KnativeApi } from './knative';
 import { Kube } from './kube';
-import { ApiMetrics } from './metrics';
+import { ApiMetrics, metricsEndpoint } from './metrics';
 import { openApiDocument, RouteGroup } from './openapi';
 import { Operations } from './operations';
 import { validatePathParams } from './path-params';
@@ -30,6 +31,10 @@ export interface ServerDependencies {
   readonly userAudience?: string;
   /** Gateway for function invocations. @default - each function's cluster-local address */
   readonly functionGateway?: URL;
+  /** Cluster domain and stand-in hosts accepted in functions' status. @default - cluster.local only */
+  readonly functionAddresses?: Omit<InvocationRouting, 'gateway'>;
+  /** Bearer token `/metrics` requires. @default - `/metrics` is not served */
+  readonly metricsToken?: string;
   /** How long execute-once waits for Ready. */
   readonly readyTimeoutMs: number;
   /** Seconds an execute-once function outlives its limits before the janitor removes it. */
@@ -51,13 +56,10 @@ export function routeGroups(deps: ServerDependencies): RouteGroup[] {
     deps.namespacePrefix,
     new SourceChecker(deps.python),
   );
-  const functions = new Functions(
-    applications,
-    deps.knative,
-    deps.kube,
-    deps.metrics,
-    deps.functionGateway,
-  );
+  const functions = new Functions(applications, deps.knative, deps.kube, deps.metrics, {
+    ...deps.functionAddresses,
+    gateway: deps.functionGateway,
+  });
   const operations = new Operations(
     applications,
     functions,
@@ -101,9 +103,7 @@ export function createServer(deps: ServerDependencies): Express {
     );
     res.status(cluster === 'ok' && store === 'ok' ? 200 : 503).json({ cluster, store });
   });
-  app.get('/metrics', async (_req, res) => {
-    res.type(deps.metrics.registry.contentType).send(await deps.metrics.registry.metrics());
-  });
+  app.get('/metrics', metricsEndpoint(deps.metrics.registry, deps.metricsToken));
   app.get('/openapi.json', (_req, res) => {
     res.json(openapi);
   });
