@@ -1,5 +1,5 @@
 import { SignJWT } from 'jose';
-import { ApiProcess, internalToken, startApi, testStores, token } from './api-process';
+import { ApiProcess, internalToken, metricsText, startApi, testStores, token } from './api-process';
 
 /**
  * Every /api/v1 route, taken from the API's own OpenAPI document: 401 without a token or
@@ -120,15 +120,16 @@ test('internal routes: 401 without a token, 403 for user tokens; internal tokens
   }
 });
 
-test('probes, metrics and the OpenAPI document need no token', async () => {
-  for (const path of ['/healthz', '/readyz', '/metrics', '/openapi.json']) {
+test('probes and the OpenAPI document need no token; /metrics needs the metrics token', async () => {
+  for (const path of ['/healthz', '/readyz', '/openapi.json']) {
     expect({ path, status: (await fetch(`${api.url}${path}`)).status }).toEqual({
       path,
       status: 200,
     });
   }
   expect(await (await fetch(`${api.url}/readyz`)).json()).toEqual({ cluster: 'ok', store: 'ok' });
-  const metrics = await (await fetch(`${api.url}/metrics`)).text();
+  expect((await fetch(`${api.url}/metrics`)).status).toBe(401);
+  const metrics = await metricsText(api);
   expect(metrics).toContain('hks_http_request_duration_seconds_bucket');
   expect(metrics).toContain('hks_job_watch_restarts_total');
 });

@@ -2,7 +2,14 @@ import { randomBytes } from 'node:crypto';
 import { API_VERSION } from '../../constructs';
 import { waitFor } from '../cluster/wait';
 import { StandInProcess, startStandIn } from '../support/knative-stand-in';
-import { ApiProcess, projectRequest, startApi, testStores, token } from './api-process';
+import {
+  ApiProcess,
+  metricsText,
+  projectRequest,
+  startApi,
+  testStores,
+  token,
+} from './api-process';
 
 jest.setTimeout(180_000);
 
@@ -115,7 +122,7 @@ test('invoke proxies the request and returns the function’s status, headers an
   const failed = await invoke('greet', { name: 'Ada', fail: true });
   expect(failed.status).toBe(500);
   expect(failed.json).toMatchObject({ error: { type: 'ValueError', message: 'asked to fail' } });
-  const metrics = await (await fetch(`${api.url}/metrics`)).text();
+  const metrics = await metricsText(api);
   expect(metrics).toMatch(
     /hks_function_invocations_total\{project="shop",function="greet",outcome="success"\} [1-9]/,
   );

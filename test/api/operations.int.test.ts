@@ -6,6 +6,7 @@ import { StandInProcess, startStandIn } from '../support/knative-stand-in';
 import {
   ApiProcess,
   internalToken,
+  metricsText,
   startApi,
   testStores,
   token,
@@ -305,7 +306,7 @@ test('the janitor removes what an API killed mid-execution leaves behind', async
       30_000,
       async () => (await leftovers()).length === 0,
     );
-    const metrics = await (await fetch(`${janitor.url}/metrics`)).text();
+    const metrics = await metricsText(janitor);
     expect(metrics).toMatch(/hks_ephemeral_functions_expired_total [1-9]/);
   } finally {
     await janitor.stop();
