@@ -10,13 +10,11 @@ import { parseArguments } from './parse-arguments';
 import { relative } from 'node:path';
 import {
   checkManifests,
+  checkNamespacePrefix,
   DefinitionError,
   loadDefinitions,
-  MAX_PROJECT_NAME_LENGTH,
   writeManifests,
 } from '../constructs';
-
-const MAX_PREFIX_LENGTH = 63 - MAX_PROJECT_NAME_LENGTH;
 
 interface SynthOptions {
   readonly apps: string;
@@ -26,13 +24,9 @@ interface SynthOptions {
 }
 
 function run(options: SynthOptions): number {
-  if (
-    !/^([a-z][-a-z0-9]*)?$/.test(options.namespacePrefix) ||
-    options.namespacePrefix.length > MAX_PREFIX_LENGTH
-  ) {
-    process.stderr.write(
-      `--namespace-prefix: given ${JSON.stringify(options.namespacePrefix)}, expected lower-case letters, digits and '-', starting with a letter, at most ${MAX_PREFIX_LENGTH} characters\n`,
-    );
+  const prefixProblem = checkNamespacePrefix(options.namespacePrefix);
+  if (prefixProblem) {
+    process.stderr.write(`--namespace-prefix: ${prefixProblem}\n`);
     return 2;
   }
   const definitions = loadDefinitions(options.apps).map((c) => c.definition);

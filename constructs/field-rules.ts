@@ -11,6 +11,9 @@ export const MAX_APP_NAME_LENGTH = 52;
 /** Longest project name, leaving room for a namespace prefix within 63 characters. */
 export const MAX_PROJECT_NAME_LENGTH = 40;
 
+/** Longest namespace prefix: prefix + the longest project name fit a namespace's 63 characters. */
+export const MAX_NAMESPACE_PREFIX_LENGTH = 63 - MAX_PROJECT_NAME_LENGTH;
+
 const DNS_LABEL = /^[a-z]([-a-z0-9]*[a-z0-9])?$/;
 const DNS_SUBDOMAIN = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/;
 const LABEL_NAME = /^([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9]$/;
@@ -19,6 +22,18 @@ const SECRET_KEY = /^[-._a-zA-Z0-9]+$/;
 // A container image reference: [registry[:port]/]path[:tag][@digest].
 const IMAGE =
   /^(?:[a-zA-Z0-9.-]+(?::[0-9]+)?\/)?[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*(?:\/[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*)*(?::[\w][\w.-]{0,127})?(?:@sha256:[a-f0-9]{64})?$/;
+
+/**
+ * Namespaces no project may become: Kubernetes' own and those the platform's stack installs
+ * (Knative Serving, Kourier, the API's). Exact names, then prefixes.
+ */
+export const RESERVED_NAMESPACES = {
+  names: ['default', 'hks-system', 'kourier-system'],
+  prefixes: ['kube-', 'knative-', 'kourier-'],
+} as const;
+
+/** Application names starting so are the platform's own objects in a project (hks-workload...). */
+export const RESERVED_APP_NAME_PREFIX = 'hks-';
 
 /** Labels the platform sets itself; definitions may not override them. */
 export const RESERVED_LABEL_PREFIXES = ['hks.hexabase.io/', 'app.kubernetes.io/'];
@@ -43,19 +58,55 @@ function dnsLabel(value: string, maxLength: number, what: string): string | unde
   return undefined;
 }
 
-/** An application name: a DNS label short enough for generated Job and Pod suffixes. */
+/** The reserved-namespace rule a name breaks, if any. */
+function reservedNamespace(value: string): string | undefined {
+  if ((RESERVED_NAMESPACES.names as readonly string[]).includes(value)) return value;
+  const prefix = RESERVED_NAMESPACES.prefixes.find((p) => value.startsWith(p));
+  return prefix === undefined ? undefined : `${prefix}*`;
+}
+
+const RESERVED_SET = [
+  ...RESERVED_NAMESPACES.names,
+  ...RESERVED_NAMESPACES.prefixes.map((p) => `${p}*`),
+].join(', ');
+
+/**
+ * An application name: a DNS label short enough for generated Job and Pod suffixes, and not one
+ * of the platform's own object names.
+ */
 export function checkAppName(value: string): string | undefined {
-  return dnsLabel(value, MAX_APP_NAME_LENGTH, 'a name');
+  const problem = dnsLabel(value, MAX_APP_NAME_LENGTH, 'a name');
+  if (problem || !value.startsWith(RESERVED_APP_NAME_PREFIX)) return problem;
+  return `given ${describeValue(value)}, expected a name not starting with "${RESERVED_APP_NAME_PREFIX}", which the platform's own objects in a project use (hks-workload, hks-quota, hks-default-deny, ...)`;
 }
 
-/** A project name: becomes (part of) the namespace. */
+/** A project name: becomes (part of) the namespace, so none of the reserved namespaces. */
 export function checkProjectName(value: string): string | undefined {
-  return dnsLabel(value, MAX_PROJECT_NAME_LENGTH, 'a project name');
+  const problem = dnsLabel(value, MAX_PROJECT_NAME_LENGTH, 'a project name');
+  const reserved = problem ? undefined : reservedNamespace(value);
+  if (!reserved) return problem;
+  return `given ${describeValue(value)}, expected a project name outside the reserved namespaces (${RESERVED_SET})`;
 }
 
-/** A namespace name, after the project-to-namespace mapping. */
+/** A namespace name, after the project-to-namespace mapping (prefix + project). */
 export function checkNamespaceName(value: string): string | undefined {
-  return dnsLabel(value, 63, 'a namespace');
+  const problem = dnsLabel(value, 63, 'a namespace');
+  const reserved = problem ? undefined : reservedNamespace(value);
+  if (!reserved) return problem;
+  return `given ${describeValue(value)}, expected a namespace outside the reserved ones (${RESERVED_SET}): choose another namespace prefix or project`;
+}
+
+/**
+ * A namespace prefix (namespace = prefix + project): lower-case letters, digits and '-', and
+ * not one that makes every namespace a reserved one.
+ */
+export function checkNamespacePrefix(value: string): string | undefined {
+  if (!/^([a-z][-a-z0-9]*)?$/.test(value) || value.length > MAX_NAMESPACE_PREFIX_LENGTH) {
+    return `given ${describeValue(value)}, expected lower-case letters, digits and '-', starting with a letter, at most ${MAX_NAMESPACE_PREFIX_LENGTH} characters`;
+  }
+  const reserved = RESERVED_NAMESPACES.prefixes.find((p) => value.startsWith(p));
+  if (reserved === undefined) return undefined;
+  return `given ${describeValue(value)}, expected a prefix not starting with "${reserved}": namespaces ${reserved}* are reserved (${RESERVED_SET})`;
 }
 
 /** A reference to a Secret, ConfigMap or ServiceAccount by name. */
