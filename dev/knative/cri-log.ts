@@ -20,14 +20,15 @@ export class CriLogFile {
   private closed = false;
 
   /**
-   * @param path the log file, created or appended to
+   * @param path the log file, created (mode 0600) or appended to
    * @param keepLines how many of the last lines {@link tail} returns
    */
   constructor(
     public readonly path: string,
     private readonly keepLines = 20,
   ) {
-    this.fd = openSync(path, 'a');
+    // Only the stand-in (and kwok, reading it for the pod log) reads it: not the functions.
+    this.fd = openSync(path, 'a', 0o600);
   }
 
   /** Appends a chunk of a stream's output. */

@@ -12,6 +12,8 @@ export interface ObjectLookup {
 /** How to run a revision's container as a local process. */
 export interface LocalRuntimePlan {
   readonly runnable: true;
+  /** The revision's local folder, which holds its files. */
+  readonly dir: string;
   /** e.g. `python3` or `node` (the container's `command[0]`). */
   readonly program: string;
   /** The rest of command and args, mount paths rewritten to local folders. */
@@ -170,6 +172,7 @@ export async function planLocalRuntime(
   }
   return {
     runnable: true,
+    dir: revisionDir,
     program: command[0],
     args: [...command.slice(1), ...(container?.args ?? [])].map(rewrite),
     env,

@@ -1,12 +1,13 @@
 #!/usr/bin/env -S npx tsx
 /**
- * `npm run dev:knative -- [--install-crds [--knative-dir <dir>]] [--state-dir <dir>] [--namespace-prefix <prefix>] [--log-format json|plain]`
+ * `npm run dev:knative -- [--install-crds [--knative-dir <dir>]] [--state-dir <dir>] [--namespace-prefix <prefix>] [--log-format json|plain] [--run-as-uid <uid>] [--run-as-gid <gid>]`
  *
  * The Knative controller stand-in, for development and tests only (never used outside them):
  * against the cluster of `KUBECONFIG` (e.g. `npm run cluster:up`, which has the Knative
  * Serving CRDs but no Knative controller) it turns Knative Services into Revisions, runs
  * source-runtime functions as local processes behind a router on 127.0.0.1 and writes the
- * Services' status. One line per action on stdout. Ctrl-C (SIGINT) or SIGTERM stops every
+ * Services' status. Run as root, it runs the functions as an unprivileged user (nobody), each
+ * with only its container's environment. One line per action on stdout. Ctrl-C (SIGINT) or SIGTERM stops every
  * process it started. Exit codes: 0 stopped, 1 could not start, 2 bad usage.
  */
 import { Command } from 'commander';
@@ -23,6 +24,14 @@ interface StandInFlags {
   readonly readyTimeout: string;
   readonly installCrds?: boolean;
   readonly knativeDir?: string;
+  readonly runAsUid?: string;
+  readonly runAsGid?: string;
+}
+
+/** A uid or gid flag's value; undefined when given but not one. */
+function parseId(value: string | undefined): number | undefined | false {
+  if (value === undefined) return undefined;
+  return /^\d+$/.test(value) && Number(value) < 2 ** 32 ? Number(value) : false;
 }
 
 async function main(argv: readonly string[]): Promise<number> {
@@ -35,6 +44,11 @@ async function main(argv: readonly string[]): Promise<number> {
     .option('--namespace-prefix <prefix>', 'only handle Services in namespaces with this prefix')
     .option('--log-format <format>', 'json or plain', 'plain')
     .option('--ready-timeout <seconds>', 'how long a function may take to become healthy', '30')
+    .option(
+      '--run-as-uid <uid>',
+      'uid of the function processes when the stand-in runs as root (default: 65534, nobody)',
+    )
+    .option('--run-as-gid <gid>', 'gid of the function processes when root (default: 65534)')
     .option('--install-crds', 'first install the Knative Serving CRDs (server-side apply)')
     .option(
       '--knative-dir <dir>',
@@ -53,6 +67,14 @@ async function main(argv: readonly string[]): Promise<number> {
   if (!Number.isFinite(readyTimeout) || readyTimeout <= 0) {
     process.stderr.write(
       `--ready-timeout: given ${JSON.stringify(flags.readyTimeout)}, expected a number of seconds above 0\n`,
+    );
+    return 2;
+  }
+  const runAsUser = parseId(flags.runAsUid);
+  const runAsGroup = parseId(flags.runAsGid);
+  if (runAsUser === false || runAsGroup === false) {
+    process.stderr.write(
+      `--run-as-uid/--run-as-gid: given ${JSON.stringify(runAsUser === false ? flags.runAsUid : flags.runAsGid)}, expected a number from 0\n`,
     );
     return 2;
   }
@@ -78,6 +100,8 @@ async function main(argv: readonly string[]): Promise<number> {
       stateDir: flags.stateDir,
       namespacePrefix: flags.namespacePrefix,
       readyTimeoutMs: readyTimeout * 1000,
+      runAsUser,
+      runAsGroup,
       log,
     });
   } catch (error) {

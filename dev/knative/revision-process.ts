@@ -1,13 +1,35 @@
 import { type ChildProcess, spawn } from 'node:child_process';
-import { mkdirSync, writeFileSync } from 'node:fs';
 import { get } from 'node:http';
 import { CriLogFile } from './cri-log';
 import { freePort } from './free-port';
-import { type LocalRuntimePlan, planFolders } from './local-runtime';
+import { type FileModes, writePlanFiles } from './function-files';
+import type { LocalRuntimePlan } from './local-runtime';
+import { processEnv } from './process-env';
+import type { ProcessUser } from './process-user';
 
 /** How a revision's process is started and awaited. */
 export interface RevisionProcessOptions {
   readonly plan: LocalRuntimePlan;
+  /**
+   * The plan's program as found for {@link user}.
+   * @default - the plan's program, looked up on {@link path}
+   */
+  readonly program?: string;
+  /**
+   * The user it runs as.
+   * @default - the stand-in's own
+   */
+  readonly user?: ProcessUser;
+  /**
+   * Its `PATH`.
+   * @default - the stand-in's `PATH`
+   */
+  readonly path?: string;
+  /**
+   * Modes of the plan's files.
+   * @default - the defaults (umask)
+   */
+  readonly modes?: FileModes;
   /** CRI-format log file of the process's stdout and stderr. */
   readonly logFile: string;
   /** Variables Knative sets besides the container's (`K_SERVICE`, ...); `PORT` is added. */
@@ -98,22 +120,24 @@ export class RevisionProcess {
   }
 
   /**
-   * Writes the plan's files and starts its program on a free port.
+   * Writes the plan's files and starts its program on a free port, as its user, with only
+   * its container's environment.
    * @returns the running process; {@link started} tells whether it became healthy
    */
   public static async start(options: RevisionProcessOptions): Promise<RevisionProcess> {
-    const { plan } = options;
-    for (const folder of planFolders(plan)) mkdirSync(folder, { recursive: true });
-    for (const [file, content] of Object.entries(plan.files)) writeFileSync(file, content);
+    const { plan, user } = options;
+    writePlanFiles(plan, options.modes);
     const port = await freePort();
     const log = new CriLogFile(options.logFile);
-    const child = spawn(plan.program, [...plan.args], {
-      env: {
-        PATH: process.env.PATH ?? '/usr/local/bin:/usr/bin:/bin',
-        ...plan.env,
-        ...options.extraEnv,
-        PORT: String(port),
-      },
+    const child = spawn(options.program ?? plan.program, [...plan.args], {
+      env: processEnv({
+        path: options.path ?? process.env.PATH ?? '/usr/local/bin:/usr/bin:/bin',
+        lang: process.env.LANG,
+        container: plan.env,
+        knative: options.extraEnv,
+        port,
+      }),
+      ...(user === undefined ? {} : { uid: user.uid, gid: user.gid }),
       stdio: ['ignore', 'pipe', 'pipe'],
       // Its own process group: a terminal's Ctrl-C reaches the stand-in, which drains it.
       detached: true,

@@ -1,4 +1,4 @@
-import { rmSync } from 'node:fs';
+import { mkdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import type { ActionLog } from './action-log';
 import { errorMessage } from './error-message';
@@ -6,6 +6,7 @@ import { RevisionPods } from './revision-pods';
 import type { ConfigMapCache } from './config-map-cache';
 import { type KubeAccess, isStatus } from './kube-access';
 import { type LocalRuntimePlan, type NotRunnable, planLocalRuntime } from './local-runtime';
+import type { ProcessIsolation } from './process-isolation';
 import {
   TEMPLATE_HASH_ANNOTATION,
   buildRevision,
@@ -25,6 +26,8 @@ export interface ReconcilerContext {
   readonly configMaps: ConfigMapCache;
   readonly log: ActionLog;
   readonly stateDir: string;
+  /** Who the processes run as and where their files go. */
+  readonly isolation: ProcessIsolation;
   readonly readyTimeoutMs: number;
   readonly healthPollMs: number;
   /** Node labels of the pods standing for revision processes; undefined: no pods. */
@@ -165,8 +168,10 @@ export class ServiceReconciler {
           await state.pods?.deleteAll(namespace);
         }),
       );
-      if (removeState)
+      if (removeState) {
         rmSync(join(this.ctx.stateDir, namespace, name), { recursive: true, force: true });
+        this.ctx.isolation.removeService(namespace, name);
+      }
       this.ctx.log(removeState ? 'service removed' : 'service released', { service: this.key });
     });
   }
@@ -264,6 +269,7 @@ export class ServiceReconciler {
     }
   }
 
+  /** The revision's folder in the state folder (its log). */
   private revisionDir(state: RevisionState): string {
     const { namespace, name } = this.service.metadata;
     return join(this.ctx.stateDir, namespace, name, state.name);
@@ -288,6 +294,9 @@ export class ServiceReconciler {
     const { namespace, name } = this.service.metadata;
     const dir = this.revisionDir(state);
     rmSync(dir, { recursive: true, force: true });
+    // The function's files: in the same folder unless its user cannot reach the state folder.
+    const filesDir = this.ctx.isolation.freshRevisionDir(namespace, name, state.name);
+    mkdirSync(dir, { recursive: true });
     const planStart = Date.now();
     const lookup = {
       configMap: (n: string) => this.ctx.configMaps.get(namespace, n),
@@ -295,7 +304,7 @@ export class ServiceReconciler {
     };
     let plan: LocalRuntimePlan | NotRunnable = await planLocalRuntime(
       state.object.spec,
-      dir,
+      filesDir,
       lookup,
     );
     // Like kubelet, wait for a ConfigMap or Secret that is not there yet (applied after the
@@ -309,7 +318,11 @@ export class ServiceReconciler {
       state.persist();
       // A ConfigMap applied beside the Service usually arrives within milliseconds.
       await this.ctx.configMaps.nextChange(CONFIG_RETRY_MS);
-      plan = await planLocalRuntime(state.object.spec, dir, lookup);
+      plan = await planLocalRuntime(state.object.spec, filesDir, lookup);
+    }
+    const location = plan.runnable ? await this.ctx.isolation.program(plan.program) : undefined;
+    if (location?.found === false) {
+      plan = { runnable: false, reason: 'CreateContainerError', message: location.message };
     }
     if (!plan.runnable) {
       state.persist();
@@ -325,6 +338,10 @@ export class ServiceReconciler {
     const spawnStart = Date.now();
     const process = await RevisionProcess.start({
       plan,
+      program: location?.found === true ? location.path : plan.program,
+      user: this.ctx.isolation.user,
+      path: this.ctx.isolation.path,
+      modes: this.ctx.isolation.modes,
       logFile: join(dir, 'container.log'),
       extraEnv: { K_SERVICE: name, K_CONFIGURATION: name, K_REVISION: state.name },
       readyTimeoutMs: this.ctx.readyTimeoutMs,
@@ -347,6 +364,7 @@ export class ServiceReconciler {
       pid: process.pid,
       port: process.port,
       program: plan.program,
+      uid: this.ctx.isolation.user?.uid,
       // Reading the ConfigMap(s) and Secrets, then writing the files and spawning.
       planMs: spawnStart - planStart,
       spawnMs: Date.now() - spawnStart,

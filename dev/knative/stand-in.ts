@@ -6,6 +6,7 @@ import { type ActionLog, silentActionLog } from './action-log';
 import { ConfigMapCache } from './config-map-cache';
 import { KubeAccess, SERVICES_PATH } from './kube-access';
 import { listAndWatch } from './list-watch';
+import { DEFAULT_RUN_AS, setUpIsolation } from './process-isolation';
 import { ServiceReconciler } from './service-reconciler';
 import { SERVICE_LABEL } from './revision-manifest';
 import type { KnativeRevision, KnativeService } from './types';
@@ -18,7 +19,9 @@ export interface KnativeStandInOptions {
    */
   readonly kubeconfig?: string;
   /**
-   * Folder for revisions' files and logs (`<namespace>/<service>/<revision>/`).
+   * Folder for revisions' files and logs (`<namespace>/<service>/<revision>/`). Run as root,
+   * the stand-in makes it mode 0700 and puts the function files (readable by their user) in
+   * a temporary folder of its own instead, removed when it stops.
    * @default - `.hks/knative` in the repository
    */
   readonly stateDir?: string;
@@ -48,6 +51,17 @@ export interface KnativeStandInOptions {
    * @default { type: 'kwok' }
    */
   readonly podNodeSelector?: Readonly<Record<string, string>> | false;
+  /**
+   * The uid function processes run as when the stand-in runs as root (0: as root too).
+   * Without root they run as the stand-in's user.
+   * @default 65534 (nobody)
+   */
+  readonly runAsUser?: number;
+  /**
+   * The gid function processes run as when the stand-in runs as root.
+   * @default 65534 (nogroup)
+   */
+  readonly runAsGroup?: number;
 }
 
 /** A running stand-in. */
@@ -87,11 +101,20 @@ export async function runKnativeStandIn(
     });
   }
   const configMaps = new ConfigMapCache(kube, log);
+  const isolation = setUpIsolation({
+    stateDir,
+    runAs: {
+      uid: options.runAsUser ?? DEFAULT_RUN_AS.uid,
+      gid: options.runAsGroup ?? DEFAULT_RUN_AS.gid,
+    },
+    log,
+  });
   const ctx = {
     kube,
     configMaps,
     log,
     stateDir,
+    isolation,
     readyTimeoutMs: options.readyTimeoutMs ?? 30_000,
     healthPollMs: options.healthPollMs ?? 20,
     podNodeSelector,
@@ -133,7 +156,14 @@ export async function runKnativeStandIn(
     void reconciler.update(service, receivedAt);
   };
 
-  await Promise.all([configMaps.start(), kube.warmUp(), warmUpSpawn()]);
+  // Finding the source runtimes' programs for their user also warms up spawning.
+  await Promise.all([
+    configMaps.start(),
+    kube.warmUp(),
+    warmUpSpawn(),
+    isolation.program('python3'),
+    isolation.program('node'),
+  ]);
   const watch = await listAndWatch<KnativeService>(
     kube,
     SERVICES_PATH,
@@ -159,6 +189,7 @@ export async function runKnativeStandIn(
       configMaps.stop();
       await Promise.all([...services.values()].map((r) => r.shutdown(false)));
       services.clear();
+      isolation.close();
       kube.close();
       log('stopped', {});
     },

@@ -39,6 +39,16 @@ export interface StartKnativeStandInOptions {
    * @default - `HKS_KNATIVE_DIR`, else `../shared/knative/v1.13.0` next to the repository
    */
   readonly knativeDir?: string;
+  /**
+   * The uid function processes run as when the stand-in runs as root (`--run-as-uid`).
+   * @default 65534 (nobody)
+   */
+  readonly runAsUser?: number;
+  /**
+   * The gid function processes run as when the stand-in runs as root (`--run-as-gid`).
+   * @default 65534 (nogroup)
+   */
+  readonly runAsGroup?: number;
 }
 
 /** A stand-in running as a child process. */
@@ -76,6 +86,8 @@ export function startKnativeStandIn(
     args.push('--ready-timeout', String(options.readyTimeoutMs / 1000));
   if (options.installCrds) args.push('--install-crds');
   if (options.knativeDir !== undefined) args.push('--knative-dir', options.knativeDir);
+  if (options.runAsUser !== undefined) args.push('--run-as-uid', String(options.runAsUser));
+  if (options.runAsGroup !== undefined) args.push('--run-as-gid', String(options.runAsGroup));
   const env = { ...process.env };
   if (options.kubeconfig !== undefined) env.KUBECONFIG = options.kubeconfig;
   const child = spawn(process.execPath, args, { env, stdio: ['ignore', 'pipe', 'pipe'] });
