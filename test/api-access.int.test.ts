@@ -82,7 +82,16 @@ const deployment = (namespace: string) => ({
     selector: { matchLabels: { a: 'b' } },
     template: {
       metadata: { labels: { a: 'b' } },
-      spec: { containers: [{ name: 'c', image: 'busybox' }] },
+      spec: {
+        securityContext: { runAsNonRoot: true, seccompProfile: { type: 'RuntimeDefault' } },
+        containers: [
+          {
+            name: 'c',
+            image: 'busybox',
+            securityContext: { allowPrivilegeEscalation: false, capabilities: { drop: ['ALL'] } },
+          },
+        ],
+      },
     },
   },
 });
