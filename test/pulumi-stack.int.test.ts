@@ -24,7 +24,9 @@ import { stringify } from 'yaml';
 import { KubeObject } from '../knative';
 import type { StackConfig } from '../stacks';
 import { kubeconfigPath } from './cluster/kubeconfig';
+import { API_IDENTITY, tenantRoleBinding } from '../api/rbac';
 import { kubectl, kubectlOk } from './cluster/kubectl';
+import { waitFor } from './cluster/wait';
 import { knativeManifestDir } from './support/knative-dir';
 import { installMocks, RegisteredResource, settled, valueOf } from './support/pulumi-mocks';
 
@@ -142,7 +144,10 @@ test('the stack hands Pulumi Serving core, Kourier and the platform objects', ()
   expect(platform.map((o) => `${o.kind}/${o.metadata.name}`).sort()).toEqual(
     [
       'ClusterRole/hks-api',
-      'ClusterRoleBinding/hks-api',
+      'ClusterRole/hks-api-tenant',
+      'ClusterRoleBinding/hks-system-hks-api',
+      'ValidatingAdmissionPolicy/hks-system-hks-api',
+      'ValidatingAdmissionPolicyBinding/hks-system-hks-api',
       'Deployment/hks-api',
       'Namespace/hks-system',
       'NetworkPolicy/hks-allow-dns',
@@ -238,30 +243,17 @@ test('the platform: the API runs under Pod Security restricted in hks-system', a
   expect(pods).toBe('Running');
 });
 
-describe("the API's ServiceAccount and ClusterRole", () => {
+describe("the API's ServiceAccount, its ClusterRoles and admission policy", () => {
+  // Cluster-wide, RBAC allows only these; what the admission policy adds is in api-access.int.
   it.each(
     [
-      ['create', 'deployments.apps', '-n', 'shop'],
-      ['patch', 'deployments.apps', '-n', 'shop'],
-      ['delete', 'deployments.apps', '-n', 'shop'],
-      ['create', 'services', '-n', 'shop'],
-      ['patch', 'cronjobs.batch', '-n', 'shop'],
-      ['delete', 'jobs.batch', '-n', 'shop'],
-      ['watch', 'jobs.batch', '-n', 'shop'],
-      ['patch', 'configmaps', '-n', 'shop'],
-      ['create', 'serviceaccounts', '-n', 'shop'],
-      ['patch', 'networkpolicies.networking.k8s.io', '-n', 'shop'],
-      ['patch', 'resourcequotas', '-n', 'shop'],
-      ['patch', 'limitranges', '-n', 'shop'],
       ['create', 'namespaces'],
-      ['delete', 'namespaces'],
-      ['create', 'services.serving.knative.dev', '-n', 'shop'],
-      ['delete', 'services.serving.knative.dev', '-n', 'shop'],
+      ['patch', 'namespaces'],
+      ['create', 'rolebindings.rbac.authorization.k8s.io', '-n', 'shop'],
+      ['bind', 'clusterroles.rbac.authorization.k8s.io/hks-api-tenant'],
+      ['list', 'jobs.batch', '--all-namespaces'],
+      ['watch', 'jobs.batch', '--all-namespaces'],
       ['list', 'services.serving.knative.dev', '--all-namespaces'],
-      ['list', 'revisions.serving.knative.dev', '-n', 'shop'],
-      ['get', 'pods', '-n', 'shop'],
-      ['get', 'pods', '--subresource=log', '-n', 'shop'],
-      ['watch', 'events', '-n', 'shop'],
     ].map((args) => [args.join(' '), args]),
   )('may %s', async (_name, args) => {
     expect(await canI(...args)).toBe(true);
@@ -273,19 +265,25 @@ describe("the API's ServiceAccount and ClusterRole", () => {
       ['list', 'secrets', '-n', 'hks-system'],
       ['list', 'secrets', '--all-namespaces'],
       ['create', 'secrets', '-n', 'shop'],
-      ['create', 'rolebindings.rbac.authorization.k8s.io', '-n', 'shop'],
+      ['create', 'deployments.apps', '-n', 'kube-system'],
+      ['create', 'jobs.batch', '-n', 'kube-system'],
+      ['patch', 'configmaps', '-n', 'kube-system'],
+      ['get', 'pods', '--subresource=log', '-n', 'kube-system'],
+      ['delete', 'namespaces'],
       ['create', 'clusterrolebindings.rbac.authorization.k8s.io'],
+      ['bind', 'clusterroles.rbac.authorization.k8s.io/edit'],
+      ['create', 'roles.rbac.authorization.k8s.io', '-n', 'shop'],
       ['create', 'pods', '-n', 'shop'],
       ['create', 'pods', '--subresource=exec', '-n', 'shop'],
       ['delete', 'nodes'],
       ['patch', 'configurations.serving.knative.dev', '-n', 'shop'],
-      ['delete', 'revisions.serving.knative.dev', '-n', 'shop'],
+      ['patch', 'services.serving.knative.dev', '-n', 'knative-serving'],
     ].map((args) => [args.join(' '), args]),
   )('may not %s', async (_name, args) => {
     expect(await canI(...args)).toBe(false);
   });
 
-  it('with a real token: server-side applies a namespace and a ConfigMap, and is refused Secrets', async () => {
+  it('with a real token: creates a managed namespace, binds itself there, applies a ConfigMap, and is refused Secrets and hks-system', async () => {
     const token = (
       await kubectlOk(['create', 'token', 'hks-api', '-n', 'hks-system', '--duration=10m'])
     ).trim();
@@ -311,22 +309,51 @@ describe("the API's ServiceAccount and ClusterRole", () => {
       apiVersion: 'v1',
       kind: 'List',
       items: [
-        { apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'hks-rbac-check' } },
         {
           apiVersion: 'v1',
-          kind: 'ConfigMap',
-          metadata: { name: 'settings', namespace: 'hks-rbac-check' },
-          data: { a: 'b' },
+          kind: 'Namespace',
+          metadata: {
+            name: 'hks-rbac-check',
+            labels: {
+              'app.kubernetes.io/managed-by': 'hks',
+              'pod-security.kubernetes.io/enforce': 'restricted',
+            },
+          },
         },
+        tenantRoleBinding('hks-rbac-check', API_IDENTITY),
       ],
     };
-    const applied = await kubectl(
-      ['apply', '--server-side', '--field-manager=hks-api', '-f', '-'],
-      JSON.stringify(objects),
-      kubeconfig,
-    );
+    const applyAsApi = (input: unknown) =>
+      kubectl(
+        ['apply', '--server-side', '--field-manager=hks-api', '-f', '-'],
+        JSON.stringify(input),
+        kubeconfig,
+      );
+    const applied = await applyAsApi(objects);
     expect(applied.stderr).toBe('');
     expect(applied.code).toBe(0);
+    const configMap = (namespace: string) => ({
+      apiVersion: 'v1',
+      kind: 'ConfigMap',
+      metadata: { name: 'settings', namespace },
+      data: { a: 'b' },
+    });
+    // RBAC picks the new binding up from its cache: wait for it as the API does.
+    await waitFor(
+      'the RoleBinding to take effect',
+      10_000,
+      async () =>
+        (
+          await kubectl(
+            ['auth', 'can-i', 'patch', 'configmaps', '-n', 'hks-rbac-check'],
+            undefined,
+            kubeconfig,
+          )
+        ).stdout.trim() === 'yes',
+    );
+    expect((await applyAsApi(configMap('hks-rbac-check'))).code).toBe(0);
+    const platform = await applyAsApi(configMap('hks-system'));
+    expect(platform.code).not.toBe(0);
     const secrets = await kubectl(['get', 'secrets', '-n', 'hks-system'], undefined, kubeconfig);
     expect(secrets.code).not.toBe(0);
     expect(secrets.stderr).toContain(
