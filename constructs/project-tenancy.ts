@@ -9,6 +9,12 @@ import type { ProjectChart } from './project-chart';
 /** Namespaces of the Knative Serving and Kourier data plane, which must reach functions. */
 export const KNATIVE_DATA_PLANE_NAMESPACES = ['knative-serving', 'kourier-system'];
 
+/**
+ * Label (with value `true`) on temporary functions' objects and pods (the API's execute-once and
+ * deploy-function). The project's network policies keep such pods apart from the project.
+ */
+export const EPHEMERAL_POD_LABEL = 'hks.hexabase.io/ephemeral';
+
 /** Tunables of a project's tenancy. */
 export interface ProjectTenancyOptions {
   /** Total CPU requests of the project. @default "8" */
@@ -34,7 +40,9 @@ export interface ProjectTenancyOptions {
  * The isolation of one project: a Namespace enforcing Pod Security `restricted`, a
  * ResourceQuota, a LimitRange with defaults, default-deny NetworkPolicies with the exceptions
  * workloads need (DNS, traffic inside the project, the Knative data plane into functions) and
- * a ServiceAccount for workloads that mounts no token.
+ * a ServiceAccount for workloads that mounts no token. Temporary functions' pods
+ * ({@link EPHEMERAL_POD_LABEL}) are not part of "inside the project": they receive only from
+ * the Knative data plane and send only DNS queries.
  */
 export class ProjectTenancy extends Construct {
   /** Name of the ServiceAccount that workloads run as by default. */
@@ -97,59 +105,65 @@ export class ProjectTenancy extends Construct {
       metadata: { name: 'hks-default-deny' },
       spec: { podSelector: allPods, policyTypes: ['Ingress', 'Egress'] },
     });
+    const dnsEgress = {
+      to: [
+        { namespaceSelector: { matchLabels: { 'kubernetes.io/metadata.name': 'kube-system' } } },
+      ],
+      ports: [
+        { protocol: 'UDP', port: k8s.IntOrString.fromNumber(53) },
+        { protocol: 'TCP', port: k8s.IntOrString.fromNumber(53) },
+      ],
+    };
     new k8s.KubeNetworkPolicy(this, 'AllowDns', {
       metadata: { name: 'hks-allow-dns' },
-      spec: {
-        podSelector: allPods,
-        policyTypes: ['Egress'],
-        egress: [
-          {
-            to: [
-              {
-                namespaceSelector: {
-                  matchLabels: { 'kubernetes.io/metadata.name': 'kube-system' },
-                },
-              },
-            ],
-            ports: [
-              { protocol: 'UDP', port: k8s.IntOrString.fromNumber(53) },
-              { protocol: 'TCP', port: k8s.IntOrString.fromNumber(53) },
-            ],
-          },
-        ],
-      },
+      spec: { podSelector: allPods, policyTypes: ['Egress'], egress: [dnsEgress] },
     });
+    // Policies add up (a union): temporary pods are kept out by selecting and admitting only
+    // the others here, not by a policy that would subtract.
+    const notEphemeral = {
+      matchExpressions: [{ key: EPHEMERAL_POD_LABEL, operator: 'NotIn', values: ['true'] }],
+    };
     new k8s.KubeNetworkPolicy(this, 'AllowSameProject', {
       metadata: { name: 'hks-allow-same-project' },
       spec: {
-        podSelector: allPods,
+        podSelector: notEphemeral,
         policyTypes: ['Ingress', 'Egress'],
-        ingress: [{ from: [{ podSelector: allPods }] }],
-        egress: [{ to: [{ podSelector: allPods }] }],
+        ingress: [{ from: [{ podSelector: notEphemeral }] }],
+        egress: [{ to: [{ podSelector: notEphemeral }] }],
       },
     });
+    const fromDataPlane = {
+      from: [
+        {
+          namespaceSelector: {
+            matchExpressions: [
+              {
+                key: 'kubernetes.io/metadata.name',
+                operator: 'In',
+                values: [...functionIngressNamespaces],
+              },
+            ],
+          },
+        },
+      ],
+    };
     new k8s.KubeNetworkPolicy(this, 'AllowKnativeToFunctions', {
       metadata: { name: 'hks-allow-knative-to-functions' },
       spec: {
         podSelector: { matchLabels: { [LABELS.kind]: 'Function' } },
         policyTypes: ['Ingress'],
-        ingress: [
-          {
-            from: [
-              {
-                namespaceSelector: {
-                  matchExpressions: [
-                    {
-                      key: 'kubernetes.io/metadata.name',
-                      operator: 'In',
-                      values: [...functionIngressNamespaces],
-                    },
-                  ],
-                },
-              },
-            ],
-          },
-        ],
+        ingress: [fromDataPlane],
+      },
+    });
+    // What temporary pods may do, stated in one object the cluster shows. It grants nothing the
+    // policies above do not already grant them (policies are a union).
+    new k8s.KubeNetworkPolicy(this, 'TemporaryFunctions', {
+      metadata: { name: 'hks-temporary-functions' },
+      spec: {
+        podSelector: { matchLabels: { [EPHEMERAL_POD_LABEL]: 'true' } },
+        policyTypes: ['Ingress', 'Egress'],
+        ingress: [fromDataPlane],
+        egress: [dnsEgress],
       },
     });
   }

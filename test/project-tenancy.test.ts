@@ -14,6 +14,7 @@ describe('ProjectTenancy', () => {
       'NetworkPolicy/hks-allow-dns',
       'NetworkPolicy/hks-allow-same-project',
       'NetworkPolicy/hks-allow-knative-to-functions',
+      'NetworkPolicy/hks-temporary-functions',
     ]);
     const namespace = find(manifests, 'Namespace', 'shop');
     expect(namespace.metadata.namespace).toBeUndefined();
@@ -58,6 +59,15 @@ describe('ProjectTenancy', () => {
         ],
       },
     ]);
+    const notTemporary = {
+      matchExpressions: [{ key: 'hks.hexabase.io/ephemeral', operator: 'NotIn', values: ['true'] }],
+    };
+    expect(find(manifests, 'NetworkPolicy', 'hks-allow-same-project').spec).toEqual({
+      podSelector: notTemporary,
+      policyTypes: ['Ingress', 'Egress'],
+      ingress: [{ from: [{ podSelector: notTemporary }] }],
+      egress: [{ to: [{ podSelector: notTemporary }] }],
+    });
     const knative = find(manifests, 'NetworkPolicy', 'hks-allow-knative-to-functions');
     expect(at(knative, 'spec.podSelector')).toEqual({
       matchLabels: { 'hks.hexabase.io/kind': 'Function' },
@@ -79,6 +89,19 @@ describe('ProjectTenancy', () => {
         ],
       },
     ]);
+  });
+
+  test('temporary functions: ingress from the Knative data plane, egress to DNS only', () => {
+    const manifests = synth(projectChart('shop'));
+    const temporary = find(manifests, 'NetworkPolicy', 'hks-temporary-functions');
+    const knative = find(manifests, 'NetworkPolicy', 'hks-allow-knative-to-functions');
+    const dns = find(manifests, 'NetworkPolicy', 'hks-allow-dns');
+    expect(temporary.spec).toEqual({
+      podSelector: { matchLabels: { 'hks.hexabase.io/ephemeral': 'true' } },
+      policyTypes: ['Ingress', 'Egress'],
+      ingress: at(knative, 'spec.ingress'),
+      egress: at(dns, 'spec.egress'),
+    });
   });
 
   test('options and the namespace mapping', () => {
@@ -105,6 +128,12 @@ describe('ProjectTenancy', () => {
     expect(
       at(
         find(manifests, 'NetworkPolicy', 'hks-allow-knative-to-functions'),
+        'spec.ingress.0.from.0.namespaceSelector.matchExpressions.0.values',
+      ),
+    ).toEqual(['gateway']);
+    expect(
+      at(
+        find(manifests, 'NetworkPolicy', 'hks-temporary-functions'),
         'spec.ingress.0.from.0.namespaceSelector.matchExpressions.0.values',
       ),
     ).toEqual(['gateway']);
