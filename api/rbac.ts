@@ -180,7 +180,9 @@ export function apiAccessObjects(
   labels: Readonly<Record<string, string>> = {},
 ): AccessObject[] {
   const name = accessName(identity);
-  const meta = (objectName: string) => ({ name: objectName, labels: { ...labels } });
+  // No empty labels: an installer that sets none leaves them to one that does (server-side apply).
+  const meta = (objectName: string) =>
+    Object.keys(labels).length ? { name: objectName, labels: { ...labels } } : { name: objectName };
   const rules = (list: readonly PolicyRule[]) =>
     list.map((r) => ({
       apiGroups: [...r.apiGroups],
