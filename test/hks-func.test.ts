@@ -278,6 +278,37 @@ describe('hks-func init', () => {
     expect(noProject.code).toBe(2);
     expect(noProject.stderr).toContain('--project, the environment variable HKS_PROJECT');
   });
+
+  it('refuses reserved projects and platform names before any request', async () => {
+    let requests = 0;
+    const fetch = (() => {
+      requests++;
+      return Promise.reject(new Error('no request expected'));
+    }) as typeof globalThis.fetch;
+    const env = { HKS_API_URL: 'http://127.0.0.1:9', HKS_TOKEN: 't' };
+    const reserved = await hksFunc(['list', '--project', 'kube-system'], { env, fetch });
+    expect(reserved.code).toBe(2);
+    expect(reserved.stderr).toContain(
+      '--project / HKS_PROJECT: given "kube-system", expected a project name outside the reserved namespaces',
+    );
+    const fromEnv = await hksFunc(['cron', 'list'], {
+      env: { ...env, HKS_PROJECT: 'default' },
+      fetch,
+    });
+    expect(fromEnv.code).toBe(2);
+    expect(fromEnv.stderr).toContain('given "default"');
+    const platformName = await hksFunc([
+      'init',
+      'hks-workload',
+      '--runtime',
+      'node',
+      '--project',
+      'shop',
+    ]);
+    expect(platformName.code).toBe(2);
+    expect(platformName.stderr).toContain('expected a name not starting with "hks-"');
+    expect(requests).toBe(0);
+  });
 });
 
 function listeningPort(stream: NodeJS.ReadableStream | null): Promise<number> {

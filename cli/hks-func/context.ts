@@ -1,4 +1,6 @@
 import type { Command } from 'commander';
+import { checkProjectName } from '../../constructs/field-rules';
+import { CliError } from './errors';
 import { HksClient } from '../../sdk/typescript';
 import {
   configFilePath,
@@ -73,9 +75,15 @@ export class CliContext<TOptions = object> {
     return requireConfig(this.config(), keys, this.configFile);
   }
 
-  /** The configured project. */
+  /**
+   * The configured project, checked as the API checks it (so a reserved or malformed name is
+   * a usage error before any request).
+   */
   public project(): string {
-    return this.require('project').project;
+    const { project } = this.require('project');
+    const problem = checkProjectName(project);
+    if (problem) throw CliError.usage(`--project / HKS_PROJECT: ${problem}`);
+    return project;
   }
 
   /** A client of the configured API. */
