@@ -1,3 +1,4 @@
+import { checkNamespacePrefix } from '../constructs/field-rules';
 import { join } from 'node:path';
 
 /** How the API authenticates callers: a shared HS256 secret or a JWKS URL. */
@@ -166,11 +167,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd = process.c
   }
 
   const namespacePrefix = env.HKS_NAMESPACE_PREFIX ?? '';
-  if (!/^([a-z][-a-z0-9]*)?$/.test(namespacePrefix) || namespacePrefix.length > 23) {
-    problems.push(
-      `${given('HKS_NAMESPACE_PREFIX')}, expected lower-case letters, digits and '-', starting with a letter, at most 23 characters`,
-    );
-  }
+  const prefixProblem = checkNamespacePrefix(namespacePrefix);
+  if (prefixProblem) problems.push(`HKS_NAMESPACE_PREFIX: ${prefixProblem}`);
 
   const recorder = env.HKS_RECORDER ?? 'on';
   if (recorder !== 'on' && recorder !== 'off')
