@@ -44,7 +44,7 @@ const objects = buildProjectCharts(
 /** Labels of the pods a workload's template makes, plus the ones Knative adds. */
 function podOf(object: KubeObject, name: string): Pod {
   const labels = at(object, 'spec.template.metadata.labels') as Record<string, string>;
-  const knative =
+  const knative: Record<string, string> =
     object.apiVersion === 'serving.knative.dev/v1'
       ? { 'serving.knative.dev/service': object.metadata.name }
       : {};

@@ -112,7 +112,7 @@ export class PolicyModel {
   constructor(
     /** Namespace labels by name (`kubernetes.io/metadata.name` is added, as the API server does). */
     private readonly namespaces: Readonly<Record<string, Readonly<Record<string, string>>>>,
-    objects: readonly { kind: string }[],
+    objects: readonly { kind?: string }[],
   ) {
     this.policies = objects.filter((o): o is NetworkPolicy => o.kind === 'NetworkPolicy');
     for (const p of this.policies) {
