@@ -1,5 +1,7 @@
 import { checkNamespacePrefix } from '../constructs/field-rules';
 import { join } from 'node:path';
+import { parseCpu, parseMemory } from '../constructs/quantity';
+import { DEFAULT_EPHEMERAL_LIMITS } from './ephemeral-resources';
 
 /** How the API authenticates callers: a shared HS256 secret or a JWKS URL. */
 export type JwtVerification =
@@ -58,6 +60,12 @@ export interface ApiConfig {
    * @default 60
    */
   readonly ephemeralGraceSeconds: number;
+  /** `HKS_EPHEMERAL_CPU_LIMIT`: CPU limit of temporary functions (request 100m or less). @default "1" */
+  readonly ephemeralCpuLimit: string;
+  /** `HKS_EPHEMERAL_MEMORY_LIMIT`: memory limit of temporary functions (request 128Mi or less). @default "256Mi" */
+  readonly ephemeralMemoryLimit: string;
+  /** `HKS_EPHEMERAL_MAX_PER_PROJECT`: most temporary functions a project has at once. @default 10 */
+  readonly ephemeralMaxPerProject: number;
   /** `HKS_PYTHON`: the Python that syntax-checks python sources before deploying. @default "python3" */
   readonly python: string;
   /**
@@ -153,6 +161,23 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd = process.c
 
   const readyTimeoutSeconds = integer('HKS_READY_TIMEOUT_SECONDS', 60, 1, 600);
   const ephemeralGraceSeconds = integer('HKS_EPHEMERAL_GRACE_SECONDS', 60, 0, 3600);
+  const ephemeralMaxPerProject = integer('HKS_EPHEMERAL_MAX_PER_PROJECT', 10, 1, 1000);
+  const quantity = (name: string, fallback: string, parse: (v: string) => unknown): string => {
+    const raw = env[name] || fallback;
+    const parsed = parse(raw);
+    if (typeof parsed === 'string') problems.push(`${name}: ${parsed}`);
+    return raw;
+  };
+  const ephemeralCpuLimit = quantity(
+    'HKS_EPHEMERAL_CPU_LIMIT',
+    DEFAULT_EPHEMERAL_LIMITS.cpuLimit,
+    parseCpu,
+  );
+  const ephemeralMemoryLimit = quantity(
+    'HKS_EPHEMERAL_MEMORY_LIMIT',
+    DEFAULT_EPHEMERAL_LIMITS.memoryLimit,
+    parseMemory,
+  );
   const janitorIntervalSeconds = integer('HKS_JANITOR_INTERVAL_SECONDS', 30, 0, 86400);
   let functionGateway: URL | undefined;
   if (env.HKS_FUNCTION_GATEWAY) {
@@ -209,6 +234,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd = process.c
     readyTimeoutSeconds,
     janitorIntervalSeconds,
     ephemeralGraceSeconds,
+    ephemeralCpuLimit,
+    ephemeralMemoryLimit,
+    ephemeralMaxPerProject,
     python: env.HKS_PYTHON || 'python3',
     metricsToken,
     clusterDomain,

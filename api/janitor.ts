@@ -1,13 +1,33 @@
 import { LABELS, MANAGER } from '../constructs';
 import { EPHEMERAL_LABEL, EXPIRES_LABEL } from './functions';
 import { KnativeApi } from './knative';
-import { Kube } from './kube';
+import { Kube, KubeObject } from './kube';
 import { FunctionMetrics } from './metrics';
 import { removeFunction } from './operations';
 
+/** What a temporary function leaves besides its Knative Service. */
+const LEFTOVER_KINDS = [
+  { apiVersion: 'v1', kind: 'ConfigMap' },
+  { apiVersion: 'v1', kind: 'ServiceAccount' },
+];
+
+/** What the janitor reads of a Knative Service or another object. */
+interface Labelled {
+  readonly metadata: {
+    readonly name: string;
+    readonly namespace?: string;
+    readonly labels?: Readonly<Record<string, string>>;
+  };
+}
+
+const EPHEMERAL_SELECTOR = `${LABELS.managedBy}=${MANAGER},${EPHEMERAL_LABEL}=true`;
+
 /**
  * Removes ephemeral functions past their expiry, so an API that dies between deploying and
- * deleting one leaks nothing. Any API replica may run it: deletes are idempotent.
+ * deleting one leaks nothing: their Knative Services with all that belongs to them, and the
+ * ConfigMaps and ServiceAccounts of those whose Service is gone already (or was never
+ * applied: a deploy that failed half way and could not clean up). Any API replica may run it:
+ * deletes are idempotent.
  */
 export class Janitor {
   private timer?: NodeJS.Timeout;
@@ -47,25 +67,53 @@ export class Janitor {
 
   /**
    * Deletes every ephemeral function of this installation whose expiry has passed.
-   * @returns `namespace/name` of each function removed
+   * @returns `namespace/name` of each function removed (whole, or only its leftovers)
    */
   public async sweep(now = Date.now()): Promise<string[]> {
-    const services = await this.knative.listServices(
-      undefined,
-      `${LABELS.managedBy}=${MANAGER},${EPHEMERAL_LABEL}=true`,
+    const services = (await this.knative.listServices(undefined, EPHEMERAL_SELECTOR)).filter((s) =>
+      this.isOurs(s),
     );
-    const expired = services.filter((s) => {
-      const project = s.metadata.labels?.[LABELS.project];
-      const expiresAt = Number(s.metadata.labels?.[EXPIRES_LABEL]);
-      return (
-        project !== undefined &&
-        s.metadata.namespace === `${this.namespacePrefix}${project}` &&
-        Number.isFinite(expiresAt) &&
-        expiresAt * 1000 <= now
-      );
-    });
-    await Promise.all(expired.map((s) => removeFunction(this.kube, s)));
-    if (expired.length) this.metrics.expired(expired.length);
-    return expired.map((s) => `${s.metadata.namespace}/${s.metadata.name}`);
+    const expired = services.filter((s) => isExpired(s, now));
+    const leftovers = await this.leftovers(new Set(services.map(key)), now);
+    await Promise.all([
+      ...expired.map((s) => removeFunction(this.kube, s)),
+      ...leftovers.map((o) => this.kube.delete(o)),
+    ]);
+    const removed = [...new Set([...expired, ...leftovers].map(key))];
+    if (removed.length) this.metrics.expired(removed.length);
+    return removed;
   }
+
+  /**
+   * Expired ConfigMaps and ServiceAccounts of temporary functions without a Knative Service,
+   * in the installation's project namespaces (listed per namespace: the API may read those
+   * kinds only there).
+   */
+  private async leftovers(withService: ReadonlySet<string>, now: number): Promise<KubeObject[]> {
+    const namespaces = (await this.kube.listNamespaces(`${LABELS.managedBy}=${MANAGER}`)).filter(
+      (n) => n.startsWith(this.namespacePrefix),
+    );
+    const found = await Promise.all(
+      namespaces.map((n) => this.kube.listManaged(n, EPHEMERAL_SELECTOR, LEFTOVER_KINDS)),
+    );
+    return found
+      .flat()
+      .filter((o) => this.isOurs(o) && isExpired(o, now) && !withService.has(key(o)));
+  }
+
+  /** In a namespace of this installation's project (namespace = prefix + project). */
+  private isOurs(o: Labelled): boolean {
+    const project = o.metadata.labels?.[LABELS.project];
+    return project !== undefined && o.metadata.namespace === `${this.namespacePrefix}${project}`;
+  }
+}
+
+function isExpired(o: Labelled, now: number): boolean {
+  const expiresAt = Number(o.metadata.labels?.[EXPIRES_LABEL]);
+  return Number.isFinite(expiresAt) && expiresAt * 1000 <= now;
+}
+
+/** `namespace/function`: the function an object belongs to. */
+function key(o: Labelled): string {
+  return `${o.metadata.namespace}/${o.metadata.labels?.[LABELS.app] ?? o.metadata.name}`;
 }

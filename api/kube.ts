@@ -79,10 +79,14 @@ export class Kube {
     );
   }
 
-  /** Objects of the application kinds in a namespace matching a label selector. */
-  public async listManaged(namespace: string, labelSelector: string): Promise<KubeObject[]> {
+  /** Objects of the application kinds (or of `kinds`) in a namespace matching a label selector. */
+  public async listManaged(
+    namespace: string,
+    labelSelector: string,
+    kinds: readonly { apiVersion: string; kind: string }[] = APPLICATION_KINDS,
+  ): Promise<KubeObject[]> {
     const lists = await Promise.all(
-      APPLICATION_KINDS.map(({ apiVersion, kind }) =>
+      kinds.map(({ apiVersion, kind }) =>
         this.objects
           .list<KubeObject>(
             apiVersion,
@@ -259,6 +263,12 @@ export class Kube {
   }
 
   /** Whether the API server answers. */
+  /** Names of the namespaces with the given labels. */
+  public async listNamespaces(labelSelector: string): Promise<string[]> {
+    const list = await call('list namespaces', () => this.core.listNamespace({ labelSelector }));
+    return list.items.flatMap((n) => (n.metadata?.name ? [n.metadata.name] : []));
+  }
+
   public async ping(): Promise<void> {
     await call('reach the API server', () => this.core.listNamespace({ limit: 1 }));
   }

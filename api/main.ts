@@ -71,6 +71,10 @@ async function main(): Promise<void> {
     metricsToken: config.metricsToken,
     readyTimeoutMs: config.readyTimeoutSeconds * 1000,
     ephemeralGraceSeconds: config.ephemeralGraceSeconds,
+    ephemeralSafety: {
+      limits: { cpuLimit: config.ephemeralCpuLimit, memoryLimit: config.ephemeralMemoryLimit },
+      maxPerProject: config.ephemeralMaxPerProject,
+    },
     log,
     python: config.python,
     namespaceAccess,

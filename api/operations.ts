@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { API_VERSION, LABELS, MANAGER, SourceRuntimeName } from '../constructs';
+import { API_VERSION, LABELS, MANAGER, ResourcesSpec, SourceRuntimeName } from '../constructs';
 import {
   type BootstrapRecord,
   invocationRecord,
@@ -10,6 +10,12 @@ import {
 } from '../runtimes/log-records';
 import { Applications } from './applications';
 import { Caller, requireProject } from './auth';
+import { CapSlot, EphemeralCap } from './ephemeral-cap';
+import {
+  DEFAULT_EPHEMERAL_LIMITS,
+  EphemeralLimits,
+  ephemeralResources,
+} from './ephemeral-resources';
 import { EPHEMERAL_LABEL, EXPIRES_LABEL, Functions, Invocation, viewOf } from './functions';
 import { hasFailed, KnativeApi, KnativeService, readyCondition } from './knative';
 import { Kube, KubeObject } from './kube';
@@ -31,6 +37,8 @@ export interface EphemeralSource {
   readonly env?: Readonly<Record<string, string>>;
   /** 1 to 600. @default 30 */
   readonly timeoutSeconds?: number;
+  /** Temporary functions are always cluster-local; `public` is refused. @default "cluster-local" */
+  readonly visibility?: 'cluster-local';
 }
 
 /** `POST /internal/v1/operations/execute`: deploy, invoke once, clean up. */
@@ -107,6 +115,17 @@ type PhaseTimings = { -readonly [P in keyof OperationTimings]: OperationTimings[
 /** What one invocation (or failed start) gave. */
 type Outcome = Omit<ExecutionResult, 'id' | 'durationMs' | 'timings'>;
 
+/** What keeps temporary functions from crowding a shared cluster. */
+export interface EphemeralSafety {
+  /** Limits of their containers. @default - {@link DEFAULT_EPHEMERAL_LIMITS} */
+  readonly limits?: EphemeralLimits;
+  /** Most temporary functions of one project at once; beyond it, a 429. @default 10 */
+  readonly maxPerProject?: number;
+}
+
+/** Default of {@link EphemeralSafety.maxPerProject}. */
+export const DEFAULT_EPHEMERAL_MAX_PER_PROJECT = 10;
+
 /** Default lifetime of a function from deploy-function. */
 export const DEFAULT_TTL_SECONDS = 3600;
 /** How long logs are awaited after an invocation for its final log line. */
@@ -115,9 +134,14 @@ const LOG_WAIT_MS = 5000;
 /**
  * Execute-once and temporary functions for agents. A temporary function is a `kind: Function`
  * definition (validated and synthesized like any other) that is not stored, labelled
- * ephemeral with an expiry; it is deleted after use, or by the janitor once expired.
+ * ephemeral with an expiry; it is deleted after use, or by the janitor once expired. It is
+ * always cluster-local, has CPU and memory limits, is kept apart from the project's other pods
+ * by the project's network policies, and counts against a per-project cap.
  */
 export class Operations {
+  private readonly resources: ResourcesSpec;
+  private readonly cap: EphemeralCap;
+
   constructor(
     private readonly applications: Applications,
     private readonly functions: Functions,
@@ -128,7 +152,23 @@ export class Operations {
     /** How long an execute-once function outlives its limits before it counts as leaked. */
     private readonly graceSeconds: number,
     private readonly log: (msg: string, fields?: Record<string, unknown>) => void,
-  ) {}
+    safety: EphemeralSafety = {},
+  ) {
+    this.resources = ephemeralResources(safety.limits ?? DEFAULT_EPHEMERAL_LIMITS);
+    this.cap = new EphemeralCap(
+      safety.maxPerProject ?? DEFAULT_EPHEMERAL_MAX_PER_PROJECT,
+      async (project) =>
+        (
+          await this.knative.listServices(
+            this.applications.namespaceOf(project),
+            `${LABELS.managedBy}=${MANAGER},${EPHEMERAL_LABEL}=true`,
+          )
+        ).map((s) => ({
+          name: s.metadata.name,
+          expiresAt: Number(s.metadata.labels?.[EXPIRES_LABEL]) || Date.now() / 1000,
+        })),
+    );
+  }
 
   /**
    * Deploys a temporary function, waits until Ready, invokes it with `input`, hands the result
@@ -150,7 +190,7 @@ export class Operations {
       Date.now() / 1000 + this.readyTimeoutMs / 1000 + timeoutSeconds + this.graceSeconds;
     const timings: PhaseTimings = {};
     let status = 'error';
-    const objects = await this.deploy(project, name, request, expiresAt, timings);
+    const { objects, slot } = await this.deploy(project, name, request, expiresAt, timings);
     try {
       const service = await this.awaitReady(project, name, objects, timings);
       const outcome = hasFailed(service)
@@ -162,6 +202,7 @@ export class Operations {
       const cleanupStarted = performance.now();
       const deletes = await Promise.allSettled(objects.map((o) => this.kube.delete(o)));
       timings.cleanup = elapsed(cleanupStarted);
+      slot.release();
       this.metrics.executed(status, timings);
       const failed = deletes.flatMap((d) => (d.status === 'rejected' ? [String(d.reason)] : []));
       if (failed.length > 0) {
@@ -182,13 +223,16 @@ export class Operations {
     const name = newName('fn');
     const expiresAt = Date.now() / 1000 + (request.ttlSeconds ?? DEFAULT_TTL_SECONDS);
     const timings: PhaseTimings = {};
-    const objects = await this.deploy(project, name, request, expiresAt, timings);
+    const { objects, slot } = await this.deploy(project, name, request, expiresAt, timings);
     let service: KnativeService;
     try {
       service = await this.awaitReady(project, name, objects, timings);
     } catch (error) {
       await Promise.all(objects.map((o) => this.kube.delete(o)));
       throw error;
+    } finally {
+      // Live now (or deleted): from here on the cluster counts it.
+      slot.release();
     }
     const view = viewOf(project, service);
     return {
@@ -225,13 +269,18 @@ export class Operations {
     await removeFunction(this.kube, service);
   }
 
+  /**
+   * Validates, takes a slot under the cap and applies a temporary function. Should an apply
+   * fail, whatever was applied of the function is deleted before the error is thrown.
+   * @throws Problem 429 when the project has its most temporary functions already
+   */
   private async deploy(
     project: string,
     name: string,
     source: EphemeralSource,
     expiresAtSeconds: number,
     timings: PhaseTimings,
-  ): Promise<KubeObject[]> {
+  ): Promise<{ objects: KubeObject[]; slot: CapSlot }> {
     const body = {
       apiVersion: API_VERSION,
       kind: 'Function',
@@ -243,6 +292,9 @@ export class Operations {
         ...(source.env === undefined ? {} : { env: source.env }),
         timeoutSeconds: source.timeoutSeconds ?? 30,
         scaling: { minScale: 0, maxScale: 1 },
+        resources: this.resources,
+        // Never through the public gateway: only the API (and the cluster) calls it.
+        visibility: 'cluster-local',
       },
     };
     const checkStarted = performance.now();
@@ -250,13 +302,32 @@ export class Operations {
       throw asRequestProblem(error);
     });
     timings.check = elapsed(checkStarted);
+    const slot = await this.cap.reserve(project, { name, expiresAt: expiresAtSeconds });
     const deployStarted = performance.now();
-    const objects = await this.applications.applyUnstored(definition, {
-      [EPHEMERAL_LABEL]: 'true',
-      [EXPIRES_LABEL]: String(Math.ceil(expiresAtSeconds)),
-    });
-    timings.deploy = elapsed(deployStarted);
-    return objects;
+    try {
+      const objects = await this.applications.applyUnstored(definition, {
+        [EPHEMERAL_LABEL]: 'true',
+        [EXPIRES_LABEL]: String(Math.ceil(expiresAtSeconds)),
+      });
+      timings.deploy = elapsed(deployStarted);
+      return { objects, slot };
+    } catch (error) {
+      const namespace = this.applications.namespaceOf(project);
+      const removed = await removeObjects(this.kube, namespace, name).catch((e: unknown) => {
+        this.log('could not delete a half-deployed temporary function; the janitor removes it', {
+          function: `${namespace}/${name}`,
+          error: String(e),
+        });
+        return [];
+      });
+      slot.release();
+      this.log('deploying a temporary function failed; deleted what was applied', {
+        function: `${namespace}/${name}`,
+        error: String(error),
+        removed,
+      });
+      throw error;
+    }
   }
 
   private async awaitReady(
@@ -389,9 +460,21 @@ export class Operations {
 
 /** Deletes every object of a function (Knative Service, ConfigMaps, ServiceAccount). */
 export async function removeFunction(kube: Kube, service: KnativeService): Promise<string[]> {
+  return removeObjects(kube, service.metadata.namespace, service.metadata.name);
+}
+
+/**
+ * Deletes every object of the application `name` in `namespace`, whichever were applied.
+ * @returns `Kind/name` of each
+ */
+export async function removeObjects(
+  kube: Kube,
+  namespace: string,
+  name: string,
+): Promise<string[]> {
   const live = await kube.listManaged(
-    service.metadata.namespace,
-    `${LABELS.managedBy}=${MANAGER},${LABELS.app}=${service.metadata.name}`,
+    namespace,
+    `${LABELS.managedBy}=${MANAGER},${LABELS.app}=${name}`,
   );
   await Promise.all(live.map((o) => kube.delete(o)));
   return live.map((o) => `${o.kind}/${o.metadata.name}`);

@@ -28,6 +28,8 @@ export class Problem extends Error {
     public readonly title: string,
     public readonly detail: string,
     public readonly errors: readonly FieldError[] = [],
+    /** Response headers that come with it, e.g. `retry-after`. @default - none */
+    public readonly headers: Readonly<Record<string, string>> = {},
   ) {
     super(detail);
     this.name = 'Problem';
@@ -46,6 +48,7 @@ const TYPES: Record<number, string> = {
   404: 'not-found',
   409: 'conflict',
   422: 'rejected-by-kubernetes',
+  429: 'too-many-requests',
   500: 'internal',
   502: 'kubernetes-unavailable',
 };
@@ -60,6 +63,7 @@ export function sendProblem(res: Response, problem: Problem, instance?: string):
     ...(instance ? { instance } : {}),
     ...(problem.errors.length ? { errors: problem.errors } : {}),
   };
+  res.set(problem.headers);
   res.status(problem.status).type('application/problem+json').json(body);
 }
 

@@ -6,9 +6,10 @@ import { Functions } from './functions';
 import { InvocationRouting } from './invocation-target';
 import { KnativeApi } from './knative';
 import { Kube } from './kube';
+import { NamespaceAccess } from './namespace-access';
 import { ApiMetrics, metricsEndpoint } from './metrics';
 import { openApiDocument, RouteGroup } from './openapi';
-import { Operations } from './operations';
+import { EphemeralSafety, Operations } from './operations';
 import { validatePathParams } from './path-params';
 import { Problem, problemHandler } from './problem';
 import { applicationRoutes } from './routes/applications';
@@ -39,10 +40,14 @@ export interface ServerDependencies {
   readonly readyTimeoutMs: number;
   /** Seconds an execute-once function outlives its limits before the janitor removes it. */
   readonly ephemeralGraceSeconds: number;
+  /** Limits and per-project cap of temporary functions. @default - their defaults */
+  readonly ephemeralSafety?: EphemeralSafety;
   /** Where the API's own log lines go. */
   readonly log: (msg: string, fields?: Record<string, unknown>) => void;
   /** The Python that syntax-checks python sources. */
   readonly python: string;
+  /** Gives the API its rights in each project namespace. @default - no RoleBinding created */
+  readonly namespaceAccess?: NamespaceAccess;
 }
 
 /** Largest request body: a function's source (900 KiB) as JSON, with room for escaping. */
@@ -55,6 +60,7 @@ export function routeGroups(deps: ServerDependencies): RouteGroup[] {
     deps.kube,
     deps.namespacePrefix,
     new SourceChecker(deps.python),
+    deps.namespaceAccess,
   );
   const functions = new Functions(applications, deps.knative, deps.kube, deps.metrics, {
     ...deps.functionAddresses,
@@ -69,6 +75,7 @@ export function routeGroups(deps: ServerDependencies): RouteGroup[] {
     deps.readyTimeoutMs,
     deps.ephemeralGraceSeconds,
     deps.log,
+    deps.ephemeralSafety,
   );
   return [
     {

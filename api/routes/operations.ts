@@ -25,6 +25,10 @@ const sourceShape = {
       'module.function (python) or file.export (node). Default main.handler / index.handler',
   }),
   env: z.record(z.string(), z.string()).optional(),
+  visibility: z.literal('cluster-local').optional().meta({
+    description:
+      'Always cluster-local: temporary functions are never reachable through the public gateway ("public" is refused)',
+  }),
   timeoutSeconds: z
     .number()
     .int()
