@@ -313,19 +313,24 @@ export class Operations {
       return { objects, slot };
     } catch (error) {
       const namespace = this.applications.namespaceOf(project);
-      const removed = await removeObjects(this.kube, namespace, name).catch((e: unknown) => {
-        this.log('could not delete a half-deployed temporary function; the janitor removes it', {
-          function: `${namespace}/${name}`,
-          error: String(e),
+      const fields = { function: `${namespace}/${name}`, error: String(error) };
+      try {
+        const removed = await removeObjects(this.kube, namespace, name);
+        this.log('deploying a temporary function failed; deleted what was applied', {
+          ...fields,
+          removed,
         });
-        return [];
-      });
-      slot.release();
-      this.log('deploying a temporary function failed; deleted what was applied', {
-        function: `${namespace}/${name}`,
-        error: String(error),
-        removed,
-      });
+      } catch (cleanup) {
+        this.log(
+          'deploying a temporary function failed and so did deleting it; the janitor removes it',
+          {
+            ...fields,
+            cleanupError: String(cleanup),
+          },
+        );
+      } finally {
+        slot.release();
+      }
       throw error;
     }
   }
