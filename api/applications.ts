@@ -6,6 +6,7 @@ import {
   ApplicationDefinition,
   buildProjectCharts,
   checkDefinitions,
+  checkNamespaceName,
   DefinitionError,
   DefinitionInput,
   LABELS,
@@ -82,6 +83,13 @@ export class Applications {
       errors.push({
         path: 'metadata.project',
         message: `given ${JSON.stringify(metadata.project)}, expected ${JSON.stringify(project)} (the project in the URL)`,
+      });
+    }
+    const namespaceProblem = checkNamespaceName(this.namespaceOf(project));
+    if (namespaceProblem) {
+      errors.push({
+        path: 'metadata.project',
+        message: `${namespaceProblem} (namespace = HKS_NAMESPACE_PREFIX + project)`,
       });
     }
     if (name !== undefined && metadata && metadata.name !== name) {
