@@ -93,8 +93,18 @@ export class Janitor {
     const namespaces = (await this.kube.listNamespaces(`${LABELS.managedBy}=${MANAGER}`)).filter(
       (n) => n.startsWith(this.namespacePrefix),
     );
+    // A managed namespace the API has no RoleBinding in (applied by GitOps, or by another
+    // installation) is skipped, not a reason to leave every other namespace unswept.
     const found = await Promise.all(
-      namespaces.map((n) => this.kube.listManaged(n, EPHEMERAL_SELECTOR, LEFTOVER_KINDS)),
+      namespaces.map((n) =>
+        this.kube.listManaged(n, EPHEMERAL_SELECTOR, LEFTOVER_KINDS).catch((error: unknown) => {
+          this.log('janitor cannot list a namespace; skipped', {
+            namespace: n,
+            error: String(error),
+          });
+          return [];
+        }),
+      ),
     );
     return found
       .flat()

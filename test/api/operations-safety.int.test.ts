@@ -379,6 +379,23 @@ test('the janitor removes expired ConfigMaps and ServiceAccounts whose Knative S
       ],
     }),
   );
+  // A managed namespace the API has no RoleBinding in (as GitOps would apply one): skipped,
+  // without keeping the janitor from the others.
+  const unbound = `${prefix}safegitops`;
+  await kubectlOk(
+    ['apply', '-f', '-'],
+    JSON.stringify({
+      apiVersion: 'v1',
+      kind: 'Namespace',
+      metadata: {
+        name: unbound,
+        labels: {
+          'app.kubernetes.io/managed-by': 'hks',
+          'pod-security.kubernetes.io/enforce': 'restricted',
+        },
+      },
+    }),
+  );
   const janitor = await startApi({ ...baseEnv(), HKS_JANITOR_INTERVAL_SECONDS: '1' });
   try {
     await waitFor('the janitor to remove the expired leftovers', 30_000, async () => {
@@ -390,7 +407,10 @@ test('the janitor removes expired ConfigMaps and ServiceAccounts whose Knative S
       'ServiceAccount/exec-ba9876543210',
     ]);
     expect(janitor.output()).toContain(`${namespace}/exec-0123456789ab`);
+    expect(janitor.output()).toContain('janitor cannot list a namespace; skipped');
+    expect(janitor.output()).toContain(unbound);
   } finally {
     await janitor.stop();
+    await kubectl(['delete', 'namespace', unbound, '--wait=false', '--ignore-not-found']);
   }
 });
