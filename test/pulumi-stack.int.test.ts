@@ -17,16 +17,13 @@
  * the API needs and denied the rest (Secrets, RBAC), by impersonation and with a real token.
  */
 import * as pulumi from '@pulumi/pulumi';
-import { mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { stringify } from 'yaml';
 import { KubeObject } from '../knative';
 import type { StackConfig } from '../stacks';
 import { kubeconfigPath } from './cluster/kubeconfig';
 import { API_IDENTITY, tenantRoleBinding } from '../api/rbac';
 import { kubectl, kubectlOk } from './cluster/kubectl';
 import { waitFor } from './cluster/wait';
+import { serviceAccountKubeconfig } from './support/api-identity';
 import { knativeManifestDir } from './support/knative-dir';
 import { installMocks, RegisteredResource, settled, valueOf } from './support/pulumi-mocks';
 
@@ -284,27 +281,8 @@ describe("the API's ServiceAccount, its ClusterRoles and admission policy", () =
   });
 
   it('with a real token: creates a managed namespace, binds itself there, applies a ConfigMap, and is refused Secrets and hks-system', async () => {
-    const token = (
-      await kubectlOk(['create', 'token', 'hks-api', '-n', 'hks-system', '--duration=10m'])
-    ).trim();
-    const admin = kubeconfigPath();
-    const config = JSON.parse(
-      await kubectlOk(['config', 'view', '--raw', '--minify', '-o', 'json']),
-    ) as { clusters: { cluster: Record<string, string> }[] };
-    const kubeconfig = join(mkdtempSync(join(tmpdir(), 'hks-api-sa-')), 'kubeconfig');
-    writeFileSync(
-      kubeconfig,
-      stringify({
-        apiVersion: 'v1',
-        kind: 'Config',
-        clusters: [{ name: 'c', cluster: config.clusters[0].cluster }],
-        users: [{ name: 'hks-api', user: { token } }],
-        contexts: [{ name: 'c', context: { cluster: 'c', user: 'hks-api' } }],
-        'current-context': 'c',
-      }),
-      { mode: 0o600 },
-    );
-    expect(admin).not.toBe(kubeconfig);
+    const kubeconfig = await serviceAccountKubeconfig(API_IDENTITY, '10m');
+    expect(kubeconfig).not.toBe(kubeconfigPath());
     const objects = {
       apiVersion: 'v1',
       kind: 'List',
