@@ -1,35 +1,69 @@
 import { z } from 'zod';
 import { definitionJsonSchema } from '../constructs';
+import { pathParamSchemas } from './path-params';
+import { definitionRef } from './routes/response-schemas';
 import { Route } from './routes/route';
 
 type Json = Record<string, unknown>;
+
+const DEFINITION_REF = '#/components/schemas/ApplicationDefinition';
 
 function jsonSchema(schema: z.ZodType, io: 'input' | 'output' = 'input'): Json {
   const { $schema: _ignored, ...rest } = z.toJSONSchema(schema, {
     unrepresentable: 'any',
     io,
+    // A stored definition in a response is the document's ApplicationDefinition schema.
+    override: (ctx) => {
+      if (ctx.zodSchema !== definitionRef) return;
+      for (const key of Object.keys(ctx.jsonSchema)) delete ctx.jsonSchema[key];
+      ctx.jsonSchema.$ref = DEFINITION_REF;
+    },
   }) as Json;
   return rest;
 }
 
+/** {@link ProblemDetails} (api/problem.ts) as JSON Schema. */
 const PROBLEM = {
   type: 'object',
   description: 'RFC 9457 problem details',
+  required: ['type', 'title', 'status', 'detail'],
   properties: {
-    type: { type: 'string' },
+    type: { type: 'string', description: 'URI naming the kind of problem' },
     title: { type: 'string' },
-    status: { type: 'integer' },
+    status: { type: 'integer', minimum: 400, maximum: 599 },
     detail: { type: 'string' },
-    instance: { type: 'string' },
+    instance: { type: 'string', description: 'The request path the problem is about' },
     errors: {
       type: 'array',
+      description: 'Every failing field, for validation problems',
       items: {
         type: 'object',
+        required: ['path', 'message'],
         properties: { path: { type: 'string' }, message: { type: 'string' } },
       },
     },
   },
 };
+
+/** What each error status means; every route may answer the first five. */
+const ERRORS: Readonly<Record<number, string>> = {
+  400: 'Invalid path parameter, query or body: `errors` names each field',
+  401: 'No token, or one that is invalid or expired',
+  403: 'The token does not grant the project',
+  404: 'No such object (or route)',
+  502: 'Kubernetes is unreachable',
+  409: 'Conflicts with the current state',
+  422: 'Kubernetes rejected the objects',
+  429: 'Too many temporary functions in the project; see Retry-After',
+  503: 'A dependency (the function, the source checker) is not available now',
+  504: 'Not ready, or no answer, in time',
+};
+const COMMON_ERRORS = [400, 401, 403, 404, 502];
+
+const problemResponse = (status: number) => ({
+  description: ERRORS[status] ?? 'Error',
+  content: { 'application/problem+json': { schema: { $ref: '#/components/schemas/Problem' } } },
+});
 
 /** Routes mounted under one base path, with the security scheme they require. */
 export interface RouteGroup {
@@ -38,20 +72,119 @@ export interface RouteGroup {
   readonly routes: readonly Route[];
   /** `bearer` (user tokens) or `internalBearer` (internal tokens). */
   readonly security: 'bearer' | 'internalBearer';
+  /** Error statuses every route of the group may answer besides the common ones. @default - none */
+  readonly errors?: readonly number[];
 }
+
+/** The responses of one route: its success statuses and bodies, then its problems. */
+function responses(route: Route, groupErrors: readonly number[]): Json {
+  const media = route.produces ?? 'application/json';
+  const success: Json = {};
+  const bodies: Readonly<Record<number, z.ZodType | undefined>> = {
+    [route.status ?? 200]: undefined,
+    ...route.responses,
+  };
+  for (const [status, body] of Object.entries(bodies))
+    success[status] = {
+      description: route.status === 204 ? 'Done' : 'Success',
+      ...(status === '204'
+        ? {}
+        : { content: { [media]: body ? { schema: jsonSchema(body, 'output') } : {} } }),
+    };
+  const errors = [...new Set([...COMMON_ERRORS, ...(route.errors ?? []), ...groupErrors])].sort(
+    (a, b) => a - b,
+  );
+  return {
+    ...success,
+    ...Object.fromEntries(errors.map((status) => [String(status), problemResponse(status)])),
+    // The function's own status, headers and body.
+    ...(route.passThrough ? { default: { description: "The function's response" } } : {}),
+  };
+}
+
+/** Probes and documents outside the route tables. */
+const OTHER_PATHS: Json = {
+  '/healthz': {
+    get: {
+      summary: 'Liveness',
+      security: [],
+      responses: {
+        200: {
+          description: 'OK',
+          content: {
+            'application/json': {
+              schema: {
+                type: 'object',
+                required: ['status'],
+                properties: { status: { const: 'ok' } },
+              },
+            },
+          },
+        },
+      },
+    },
+  },
+  '/readyz': {
+    get: {
+      summary: 'Readiness: the cluster and the store are reachable',
+      security: [],
+      responses: Object.fromEntries(
+        [
+          ['200', 'Ready'],
+          ['503', 'The cluster or the store is not reachable'],
+        ].map(([status, description]) => [
+          status,
+          {
+            description,
+            content: {
+              'application/json': {
+                schema: {
+                  type: 'object',
+                  required: ['cluster', 'store'],
+                  properties: {
+                    cluster: { type: 'string', description: '`ok` or why not' },
+                    store: { type: 'string', description: '`ok` or why not' },
+                  },
+                },
+              },
+            },
+          },
+        ]),
+      ),
+    },
+  },
+  '/metrics': {
+    get: {
+      summary: 'Prometheus metrics (with the metrics token as bearer)',
+      security: [],
+      responses: {
+        200: { description: 'OK', content: { 'text/plain': {} } },
+        401: problemResponse(401),
+        404: problemResponse(404),
+      },
+    },
+  },
+  '/openapi.json': {
+    get: {
+      summary: 'This document',
+      security: [],
+      responses: { 200: { description: 'OK', content: { 'application/json': {} } } },
+    },
+  },
+};
 
 /** The OpenAPI 3.1 document, generated from the route tables and the definition schema. */
 export function openApiDocument(groups: readonly RouteGroup[], version: string): Json {
   const { $schema: _ignored, ...definition } = definitionJsonSchema();
   const paths: Record<string, Json> = {};
-  for (const { base, routes, security } of groups)
+  for (const { base, routes, security, errors = [] } of groups)
     for (const route of routes) {
       const path = `${base}${route.path.replace(/:(\w+)/g, '{$1}')}`;
-      const pathParams = [...route.path.matchAll(/:(\w+)/g)].map((m) => ({
-        name: m[1],
+      const pathParams = pathParamSchemas(route.path).map(({ name, schema }) => ({
+        name,
         in: 'path',
         required: true,
-        schema: { type: 'string' },
+        schema,
       }));
       const query = route.query
         ? ((jsonSchema(route.query).properties as Record<string, Json> | undefined) ?? {})
@@ -70,9 +203,7 @@ export function openApiDocument(groups: readonly RouteGroup[], version: string):
               content: {
                 'application/json': {
                   schema:
-                    route.body === 'definition'
-                      ? { $ref: '#/components/schemas/ApplicationDefinition' }
-                      : jsonSchema(route.body),
+                    route.body === 'definition' ? { $ref: DEFINITION_REF } : jsonSchema(route.body),
                 },
               },
             };
@@ -83,29 +214,10 @@ export function openApiDocument(groups: readonly RouteGroup[], version: string):
           security: [{ [security]: [] }],
           parameters: [...pathParams, ...queryParams],
           ...(body ? { requestBody: body } : {}),
-          responses: {
-            [String(route.status ?? 200)]: {
-              description: 'Success',
-              content: { [route.produces ?? 'application/json']: {} },
-            },
-            default: {
-              description: 'Error',
-              content: {
-                'application/problem+json': { schema: { $ref: '#/components/schemas/Problem' } },
-              },
-            },
-          },
+          responses: responses(route, errors),
         },
       };
     }
-  for (const [path, summary] of [
-    ['/healthz', 'Liveness'],
-    ['/readyz', 'Readiness: the cluster and the store are reachable'],
-    ['/metrics', 'Prometheus metrics'],
-    ['/openapi.json', 'This document'],
-  ]) {
-    paths[path] = { get: { summary, security: [], responses: { 200: { description: 'OK' } } } };
-  }
   return {
     openapi: '3.1.0',
     info: { title: 'HKS Platform API', version },
@@ -127,6 +239,6 @@ export function openApiDocument(groups: readonly RouteGroup[], version: string):
       },
       schemas: { ApplicationDefinition: definition, Problem: PROBLEM },
     },
-    paths,
+    paths: { ...paths, ...OTHER_PATHS },
   };
 }

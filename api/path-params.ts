@@ -1,5 +1,11 @@
 import type { RequestHandler } from 'express';
-import { checkAppName, checkProjectName, describeValue } from '../constructs/field-rules';
+import {
+  checkAppName,
+  checkProjectName,
+  describeValue,
+  MAX_APP_NAME_LENGTH,
+  MAX_PROJECT_NAME_LENGTH,
+} from '../constructs/field-rules';
 import { Problem } from './problem';
 
 /** A rule for one path parameter: undefined when fine, else what was given and what is expected. */
@@ -16,18 +22,65 @@ function checkExecutionId(value: string): string | undefined {
   return `given ${describeValue(value)}${value.length > MAX_EXECUTION_ID_LENGTH ? ` (${value.length} characters)` : ''}, expected an execution id: the uid of its Job, lower-case letters, digits and '-', at most ${MAX_EXECUTION_ID_LENGTH} characters`;
 }
 
+/** A path parameter's JSON Schema, for the OpenAPI document. */
+export type ParamSchema = Readonly<Record<string, unknown>>;
+
+const DNS_LABEL = '^[a-z]([-a-z0-9]*[a-z0-9])?$';
+
+const projectSchema: ParamSchema = {
+  type: 'string',
+  pattern: DNS_LABEL,
+  maxLength: MAX_PROJECT_NAME_LENGTH,
+  description: 'A project: a DNS label, none of the reserved namespaces',
+};
+
+const nameSchema: ParamSchema = {
+  type: 'string',
+  pattern: DNS_LABEL,
+  maxLength: MAX_APP_NAME_LENGTH,
+  description: 'A name: a DNS label not starting with hks-',
+};
+
+const idSchema: ParamSchema = {
+  type: 'string',
+  pattern: EXECUTION_ID.source,
+  maxLength: MAX_EXECUTION_ID_LENGTH,
+  description: 'The uid of the Job',
+};
+
 /**
  * The rule of each path parameter, by the segment before it: names follow the definition
  * schema's rules, temporary functions (`fn-…`, `exec-…`) are functions and so named like one.
+ * The schema says the same in JSON Schema, less what a pattern cannot (reserved names).
  */
-const RULES: Readonly<Record<string, ParamRule>> = {
-  'projects/:project': checkProjectName,
-  'applications/:name': checkAppName,
-  'cronjobs/:name': checkAppName,
-  'functions/:name': checkAppName,
-  'executions/:id': checkExecutionId,
-  'functions/:id': checkAppName,
+const RULES: Readonly<Record<string, { check: ParamRule; schema: ParamSchema }>> = {
+  'projects/:project': { check: checkProjectName, schema: projectSchema },
+  'applications/:name': { check: checkAppName, schema: nameSchema },
+  'cronjobs/:name': { check: checkAppName, schema: nameSchema },
+  'functions/:name': { check: checkAppName, schema: nameSchema },
+  'executions/:id': { check: checkExecutionId, schema: idSchema },
+  'functions/:id': { check: checkAppName, schema: nameSchema },
 };
+
+/** The path parameters of a route, in order, with their rules. */
+function paramsOf(path: string): { name: string; check: ParamRule; schema: ParamSchema }[] {
+  const segments = path.split('/');
+  return segments.flatMap((segment, i) => {
+    if (!segment.startsWith(':')) return [];
+    const key = `${segments[i - 1]}/${segment}`;
+    const rule = RULES[key];
+    if (!rule)
+      throw new Error(
+        `Route ${path}: no rule for path parameter ${segment} after "${segments[i - 1]}"; add one to api/path-params.ts`,
+      );
+    return [{ name: segment.slice(1), ...rule }];
+  });
+}
+
+/** Each path parameter of a route with its JSON Schema, for the OpenAPI document. */
+export function pathParamSchemas(path: string): { name: string; schema: ParamSchema }[] {
+  return paramsOf(path).map(({ name, schema }) => ({ name, schema }));
+}
 
 /**
  * Validates the path parameters of one route before its handlers run, so that no malformed
@@ -36,20 +89,10 @@ const RULES: Readonly<Record<string, ParamRule>> = {
  * @throws Error when the path has a parameter without a rule (a programming error, at start)
  */
 export function validatePathParams(path: string): RequestHandler {
-  const segments = path.split('/');
-  const params = segments.flatMap((segment, i) => {
-    if (!segment.startsWith(':')) return [];
-    const key = `${segments[i - 1]}/${segment}`;
-    const rule = RULES[key];
-    if (!rule)
-      throw new Error(
-        `Route ${path}: no rule for path parameter ${segment} after "${segments[i - 1]}"; add one to api/path-params.ts`,
-      );
-    return [{ name: segment.slice(1), rule }];
-  });
+  const params = paramsOf(path);
   return (req, _res, next) => {
-    const errors = params.flatMap(({ name, rule }) => {
-      const message = rule(String(req.params[name]));
+    const errors = params.flatMap(({ name, check }) => {
+      const message = check(String(req.params[name]));
       return message === undefined ? [] : [{ path: name, message }];
     });
     if (errors.length === 0) {

@@ -87,7 +87,13 @@ export function routeGroups(deps: ServerDependencies): RouteGroup[] {
         ...functionRoutes(functions),
       ],
     },
-    { base: '/internal/v1', security: 'internalBearer', routes: operationRoutes(operations) },
+    {
+      base: '/internal/v1',
+      security: 'internalBearer',
+      routes: operationRoutes(operations),
+      // Deploying temporary functions: the per-project cap, the source checker, readiness.
+      errors: [409, 422, 429, 503, 504],
+    },
   ];
 }
 

@@ -1,10 +1,11 @@
 import { z } from 'zod';
 import type { ApplicationDefinition } from '../../constructs';
-import { Applications } from '../applications';
+import { Applications, DeleteResult } from '../applications';
 import { ApiMetrics } from '../metrics';
 import { Problem } from '../problem';
 import { parseRequest, queryFlag } from '../validate-request';
 import { StoredApplication } from '../store/store';
+import { definitionRef, isoTime, itemsOf } from './response-schemas';
 import { Route } from './route';
 
 const dryRunQuery = z.strictObject({ dryRun: queryFlag });
@@ -30,6 +31,37 @@ export interface ApplyResponse extends ApplicationView {
   /** CronJobs re-applied because they use this application as their template. */
   readonly dependents: string[];
 }
+
+const applicationView: z.ZodType<ApplicationView> = z.object({
+  name: z.string(),
+  kind: z.enum(['StatelessApplication', 'CronJob', 'Function']),
+  version: z.number().int().min(1),
+  createdAt: isoTime,
+  updatedAt: isoTime,
+  definition: definitionRef,
+});
+
+const objectNames = z.array(z.string()).meta({ description: 'Objects as Kind/name' });
+
+const applyResponse: z.ZodType<ApplyResponse> = z.object({
+  name: z.string(),
+  kind: z.enum(['StatelessApplication', 'CronJob', 'Function']),
+  version: z.number().int().min(1),
+  createdAt: isoTime,
+  updatedAt: isoTime,
+  definition: definitionRef,
+  objects: objectNames,
+  pruned: objectNames,
+  dependents: z.array(z.string()),
+});
+
+/** `?dryRun=true`: the manifests the definition makes, not applied. */
+const dryRunResponse = z.object({
+  dryRun: z.literal(true),
+  manifests: z.array(z.record(z.string(), z.unknown())),
+});
+
+const deleteResponse: z.ZodType<DeleteResult> = z.object({ deleted: objectNames });
 
 function view(a: StoredApplication): ApplicationView {
   return {
@@ -79,6 +111,8 @@ export function applicationRoutes(applications: Applications, metrics: ApiMetric
       query: dryRunQuery,
       body: 'definition',
       status: 201,
+      responses: { 201: applyResponse, 200: dryRunResponse },
+      errors: [409, 422, 503],
       handle: async (req, res) => {
         const { dryRun } = parseRequest(dryRunQuery, req.query, 'query');
         const project = String(req.params.project);
@@ -98,6 +132,7 @@ export function applicationRoutes(applications: Applications, metrics: ApiMetric
       method: 'get',
       path: '/projects/:project/applications',
       summary: 'List the applications of a project',
+      responses: { 200: itemsOf(applicationView) },
       handle: async (req, res) => {
         const items = await applications.store.listApplications(String(req.params.project));
         res.json({ items: items.map(view) });
@@ -107,6 +142,7 @@ export function applicationRoutes(applications: Applications, metrics: ApiMetric
       method: 'get',
       path: '/projects/:project/applications/:name',
       summary: 'An application: its stored definition and version',
+      responses: { 200: applicationView },
       handle: async (req, res) => {
         const found = await applications.store.getApplication(
           String(req.params.project),
@@ -126,6 +162,8 @@ export function applicationRoutes(applications: Applications, metrics: ApiMetric
         'Create or replace an application; objects the new version no longer produces are pruned',
       query: dryRunQuery,
       body: 'definition',
+      responses: { 200: z.union([applyResponse, dryRunResponse]) },
+      errors: [409, 422, 503],
       handle: async (req, res) => {
         const { dryRun } = parseRequest(dryRunQuery, req.query, 'query');
         const result = await applyBody(
@@ -143,6 +181,8 @@ export function applicationRoutes(applications: Applications, metrics: ApiMetric
       summary:
         'Delete an application and its objects (jobs and pods cascade); ?purgeHistory=true also deletes its execution history',
       query: deleteQuery,
+      responses: { 200: deleteResponse },
+      errors: [409, 422],
       handle: async (req, res) => {
         const { purgeHistory } = parseRequest(deleteQuery, req.query, 'query');
         res.json(

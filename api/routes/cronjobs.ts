@@ -7,6 +7,7 @@ import { Kube } from '../kube';
 import { Problem } from '../problem';
 import { CursorError, Execution, ExecutionPage, ExecutionStatus } from '../store/store';
 import { parseRequest, queryFlag } from '../validate-request';
+import { definitionRef, isoTime, itemsOf } from './response-schemas';
 import { Route } from './route';
 
 const scheduleBody = z
@@ -119,12 +120,65 @@ export interface ExecutionView extends Omit<Execution, 'jobUid' | 'logs' | 'logs
   readonly id: string;
 }
 
+const cronJobDefinition = definitionRef as z.ZodType<CronJobDefinition>;
+
+const cronJobSummary: z.ZodType<CronJobSummary> = z.object({
+  name: z.string(),
+  schedule: z.string(),
+  timeZone: z.string(),
+  suspended: z.boolean(),
+  template: z.string().optional(),
+  version: z.number().int().min(1),
+  updatedAt: isoTime,
+});
+
+const cronJobView: z.ZodType<CronJobView> = z.object({
+  name: z.string(),
+  definition: cronJobDefinition,
+  status: z.object({
+    exists: z.boolean(),
+    suspended: z.boolean(),
+    lastScheduleTime: isoTime.optional(),
+    lastSuccessfulTime: isoTime.optional(),
+    activeJobs: z.array(z.string()),
+  }),
+  timeZone: z.string(),
+  nextRuns: z.array(isoTime),
+});
+
+const cronJobChange: z.ZodType<CronJobChange> = z.object({
+  name: z.string(),
+  version: z.number().int().min(1),
+  definition: cronJobDefinition,
+});
+
+const triggerResult: z.ZodType<TriggerResult> = z.object({ job: z.string(), id: z.string() });
+
+const executionView: z.ZodType<ExecutionView> = z.object({
+  id: z.string(),
+  project: z.string(),
+  cronjob: z.string(),
+  jobName: z.string(),
+  namespace: z.string(),
+  trigger: z.enum(['scheduled', 'manual']),
+  status: z.enum(['running', 'succeeded', 'failed']),
+  startedAt: isoTime,
+  completedAt: isoTime.optional(),
+  exitCode: z.number().int().optional(),
+  logsTruncated: z.boolean(),
+});
+
+const executionPage: z.ZodType<ExecutionPage<ExecutionView>> = z.object({
+  items: z.array(executionView),
+  nextCursor: z.string().optional(),
+});
+
 /** client-node reads the times of a CronJob's status as Dates; the JSON has ISO strings. */
 function isoOf(time: Date | string | undefined): string | undefined {
   return time === undefined ? undefined : new Date(time).toISOString();
 }
 
-function executionView(e: Execution): ExecutionView {
+function toExecutionView(e: Execution): ExecutionView {
   const { logs: _logs, logsCaptured: _captured, jobUid: _uid, ...rest } = e;
   return { id: e.jobUid, ...rest };
 }
@@ -163,6 +217,7 @@ export function cronJobRoutes(applications: Applications, kube: Kube): Route[] {
       method: 'get',
       path: '/projects/:project/cronjobs',
       summary: 'List the CronJobs of a project with their schedule, time zone and suspension',
+      responses: { 200: itemsOf(cronJobSummary) },
       handle: async (req, res) => {
         const project = String(req.params.project);
         const items = (await store.listApplications(project))
@@ -186,6 +241,7 @@ export function cronJobRoutes(applications: Applications, kube: Kube): Route[] {
       method: 'get',
       path: '/projects/:project/cronjobs/:name',
       summary: 'A CronJob: definition, live status and the next 5 run times in its time zone',
+      responses: { 200: cronJobView },
       handle: async (req, res) => {
         const project = String(req.params.project);
         const definition = await definitionOf(project, String(req.params.name));
@@ -217,6 +273,8 @@ export function cronJobRoutes(applications: Applications, kube: Kube): Route[] {
       path: '/projects/:project/cronjobs/:name/schedule',
       summary: 'Change the schedule and/or time zone (null removes the time zone)',
       body: scheduleBody,
+      responses: { 200: cronJobChange },
+      errors: [409, 422],
       handle: async (req, res) => {
         const body: ScheduleChange = parseRequest(scheduleBody, req.body, 'body');
         const definition = await definitionOf(String(req.params.project), String(req.params.name));
@@ -231,6 +289,8 @@ export function cronJobRoutes(applications: Applications, kube: Kube): Route[] {
       method: 'post',
       path: `/projects/:project/cronjobs/:name/${action}`,
       summary: action === 'suspend' ? 'Stop scheduling new runs' : 'Resume scheduling',
+      responses: { 200: cronJobChange },
+      errors: [409, 422],
       handle: async (req, res) => {
         const definition = await definitionOf(String(req.params.project), String(req.params.name));
         res.json(
@@ -247,6 +307,8 @@ export function cronJobRoutes(applications: Applications, kube: Kube): Route[] {
       summary:
         "Run now: a Job from the CronJob's job template, owned by it, annotated as a manual run",
       status: 201,
+      responses: { 201: triggerResult },
+      errors: [409, 422],
       handle: async (req, res) => {
         const project = String(req.params.project);
         const definition = await definitionOf(project, String(req.params.name));
@@ -297,6 +359,7 @@ export function cronJobRoutes(applications: Applications, kube: Kube): Route[] {
       path: '/projects/:project/cronjobs/:name/executions',
       summary: 'Execution history, newest first, with cursor paging (?limit=&cursor=&status=)',
       query: executionsQuery,
+      responses: { 200: executionPage },
       handle: async (req, res) => {
         const query: ExecutionQuery = parseRequest(executionsQuery, req.query, 'query');
         const project = String(req.params.project);
@@ -313,7 +376,7 @@ export function cronJobRoutes(applications: Applications, kube: Kube): Route[] {
             status: query.status,
           });
           const body: ExecutionPage<ExecutionView> = {
-            items: page.items.map(executionView),
+            items: page.items.map(toExecutionView),
             nextCursor: page.nextCursor,
           };
           res.json(body);
@@ -330,9 +393,10 @@ export function cronJobRoutes(applications: Applications, kube: Kube): Route[] {
       method: 'get',
       path: '/projects/:project/cronjobs/:name/executions/:id',
       summary: 'One execution: trigger, times, status and exit code',
+      responses: { 200: executionView },
       handle: async (req, res) => {
         res.json(
-          executionView(
+          toExecutionView(
             await execution(
               String(req.params.project),
               String(req.params.name),

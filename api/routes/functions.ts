@@ -1,8 +1,10 @@
 import { PassThrough } from 'node:stream';
 import { z } from 'zod';
 import { forwardableHeaders } from '../function-proxy';
-import { Functions } from '../functions';
+import { FUNCTION_RUNTIMES } from '../../constructs';
+import { Functions, FunctionView, RevisionView } from '../functions';
 import { parseRequest, queryFlag } from '../validate-request';
+import { isoTime, itemsOf } from './response-schemas';
 import { Route } from './route';
 
 const DNS_LABEL = /^[a-z]([-a-z0-9]{0,61}[a-z0-9])?$/;
@@ -51,6 +53,44 @@ const trafficBody = z.strictObject({
     .max(20),
 });
 
+const functionView: z.ZodType<FunctionView> = z.object({
+  name: z.string(),
+  project: z.string(),
+  runtime: z.enum(FUNCTION_RUNTIMES),
+  ready: z.boolean(),
+  failed: z.boolean(),
+  reason: z.string().optional(),
+  message: z.string().optional(),
+  url: z.string().optional(),
+  address: z.string().optional(),
+  latestCreatedRevision: z.string().optional(),
+  latestReadyRevision: z.string().optional(),
+  traffic: z.array(
+    z.object({
+      revision: z.string().optional(),
+      latestRevision: z.boolean(),
+      tag: z.string().optional(),
+      percent: z.number(),
+      url: z.string().optional(),
+    }),
+  ),
+  timeoutSeconds: z.number(),
+  ephemeral: z.boolean(),
+  expiresAt: isoTime.optional(),
+  createdAt: isoTime.optional(),
+});
+
+const revisionView: z.ZodType<RevisionView> = z.object({
+  name: z.string(),
+  generation: z.number().int().optional(),
+  ready: z.boolean(),
+  reason: z.string().optional(),
+  message: z.string().optional(),
+  createdAt: isoTime.optional(),
+  percent: z.number(),
+  tags: z.array(z.string()),
+});
+
 /** How long PUT traffic waits for the controller to take the new split over. */
 const TRAFFIC_WAIT_MS = 10_000;
 
@@ -61,6 +101,7 @@ export function functionRoutes(functions: Functions): Route[] {
       method: 'get',
       path: '/projects/:project/functions',
       summary: 'List the functions of a project with URL, readiness, revisions and traffic',
+      responses: { 200: itemsOf(functionView) },
       handle: async (req, res) => {
         res.json({ items: await functions.list(String(req.params.project)) });
       },
@@ -70,6 +111,7 @@ export function functionRoutes(functions: Functions): Route[] {
       path: '/projects/:project/functions/:name',
       summary:
         'A function: URL, readiness and its reason, latest and ready revisions, traffic (from its Knative Service)',
+      responses: { 200: functionView },
       handle: async (req, res) => {
         res.json(await functions.get(String(req.params.project), String(req.params.name)));
       },
@@ -81,6 +123,8 @@ export function functionRoutes(functions: Functions): Route[] {
         "Invoke a function: the body and headers go to the function, its status, headers and body come back (?tag= picks a tagged revision); 504 past the function's timeout",
       query: invokeQuery,
       rawBody: true,
+      passThrough: true,
+      errors: [503, 504],
       handle: async (req, res) => {
         const { tag } = parseRequest(invokeQuery, req.query, 'query');
         const body = Buffer.isBuffer(req.body) ? req.body : undefined;
@@ -125,6 +169,7 @@ export function functionRoutes(functions: Functions): Route[] {
       method: 'get',
       path: '/projects/:project/functions/:name/revisions',
       summary: 'Revisions of a function, oldest first, with readiness, traffic share and tags',
+      responses: { 200: itemsOf(revisionView) },
       handle: async (req, res) => {
         res.json({
           items: await functions.revisions(String(req.params.project), String(req.params.name)),
@@ -137,6 +182,8 @@ export function functionRoutes(functions: Functions): Route[] {
       summary:
         'Split traffic between revisions by percent (summing to 100), optionally tagged: blue-green and canary rollouts',
       body: trafficBody,
+      responses: { 200: functionView },
+      errors: [409, 422, 504],
       handle: async (req, res) => {
         const { traffic } = parseRequest(trafficBody, req.body, 'body');
         res.json(

@@ -17,5 +17,17 @@ export interface Route {
   readonly status?: number;
   /** Response media type. @default "application/json" */
   readonly produces?: string;
+  /**
+   * JSON success bodies by status, for the OpenAPI document (a `dryRun` may answer 200 where
+   * the route's status is 201). @default - the success status, body not described
+   */
+  readonly responses?: Readonly<Record<number, z.ZodType>>;
+  /**
+   * Error statuses (problems) besides those every route may answer: 400, 401, 403, 404 and 502.
+   * @default - none
+   */
+  readonly errors?: readonly number[];
+  /** The status and body are the function's own (invoke): any status, any media type. @default false */
+  readonly passThrough?: boolean;
   readonly handle: (req: Request, res: Response) => Promise<void>;
 }
