@@ -80,7 +80,7 @@ export class KubeRest {
       rejectUnauthorized: options.rejectUnauthorized,
       servername: options.servername,
     });
-    const payload = body === undefined ? undefined : JSON.stringify(body);
+    const payload = body === undefined ? undefined : yamlSafeJson(body);
     const headers: Record<string, string> = { accept };
     for (const [k, v] of Object.entries(options.headers ?? {})) {
       if (typeof v === 'string') headers[k] = v;
@@ -140,4 +140,17 @@ export class KubeRest {
   public close(): void {
     this.agent?.destroy();
   }
+}
+
+/**
+ * JSON that is also YAML the API server reads: JSON.stringify leaves DEL, the C1 controls
+ * (U+007F–U+009F) and U+FFFE/U+FFFF raw, which YAML does not allow in a stream (an apply patch
+ * is read as YAML: "control characters are not allowed", a 422 for a valid definition), so
+ * they are written as \u escapes, which both read as the same character.
+ */
+export function yamlSafeJson(value: unknown): string {
+  return JSON.stringify(value).replace(
+    /[\u007f-\u009f\ufffe\uffff]/g,
+    (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`,
+  );
 }
