@@ -258,12 +258,13 @@ def test_create_without_replace_conflicts_with_an_existing_function(functions, n
         functions.deploy(name, code=version(3), replace=False)
 
 
-def test_an_invalid_name_is_a_400_naming_the_field(functions):
+def test_an_invalid_name_is_a_400_naming_the_path_parameter(functions):
+    # The name travels in the URL (PUT applications/{name}), which the API checks first.
     with pytest.raises(BadRequestError) as raised:
         functions.deploy("Not_A_Name", code=version(1))
     error = raised.value
-    assert error.error_for("metadata.name") is not None, error
-    assert "metadata.name" in str(error)
+    assert error.error_for("name") is not None, error
+    assert 'path parameter name: given "Not_A_Name"' in str(error)
 
 
 def test_an_invalid_timeout_is_a_400_naming_the_field(functions):
