@@ -289,29 +289,62 @@ test('a deploy that fails after its ConfigMap was applied deletes what it applie
   await waitFor('the first function to be deleted', 30_000, async () => {
     return (await ephemeralObjects(FAIL)).length === 0;
   });
-  // A real rejection by the API server, after ConfigMap and ServiceAccount were accepted: no
-  // Knative Service may be created in the namespace.
+  // A real rejection by the API server, after ConfigMap and ServiceAccount were accepted: an
+  // admission policy refuses Knative Services in the namespace (a quota would depend on the
+  // quota controller discovering the Knative resource first, up to its 30 s resync).
+  const policy = `${prefix}no-knative-services`;
   await kubectlOk(
     ['apply', '-f', '-'],
     JSON.stringify({
       apiVersion: 'v1',
-      kind: 'ResourceQuota',
-      metadata: { name: 'test-no-knative-services', namespace },
-      spec: { hard: { 'count/services.serving.knative.dev': '0' } },
+      kind: 'List',
+      items: [
+        {
+          apiVersion: 'admissionregistration.k8s.io/v1',
+          kind: 'ValidatingAdmissionPolicy',
+          metadata: { name: policy },
+          spec: {
+            failurePolicy: 'Fail',
+            matchConstraints: {
+              resourceRules: [
+                {
+                  apiGroups: ['serving.knative.dev'],
+                  apiVersions: ['*'],
+                  resources: ['services'],
+                  operations: ['CREATE', 'UPDATE'],
+                },
+              ],
+            },
+            validations: [{ expression: 'false', message: 'no Knative Services here (test)' }],
+          },
+        },
+        {
+          apiVersion: 'admissionregistration.k8s.io/v1',
+          kind: 'ValidatingAdmissionPolicyBinding',
+          metadata: { name: policy },
+          spec: {
+            policyName: policy,
+            validationActions: ['Deny'],
+            matchResources: {
+              namespaceSelector: { matchLabels: { 'kubernetes.io/metadata.name': namespace } },
+            },
+          },
+        },
+      ],
     }),
   );
   try {
-    await waitFor('the quota controller to count the namespace', 30_000, async () => {
-      const used = await kubectl([
-        'get',
-        'resourcequota',
-        'test-no-knative-services',
-        '-n',
-        namespace,
-        '-o',
-        'jsonpath={.status.used}',
-      ]);
-      return used.stdout.includes('count/services.serving.knative.dev');
+    await waitFor('the admission policy to take effect', 30_000, async () => {
+      const probe = await kubectl(
+        ['create', '--dry-run=server', '-f', '-'],
+        JSON.stringify({
+          apiVersion: 'serving.knative.dev/v1',
+          kind: 'Service',
+          metadata: { name: 'policy-probe', namespace },
+          spec: { template: { spec: { containers: [{ image: 'ghcr.io/acme/probe:1' }] } } },
+        }),
+      );
+      return probe.code !== 0 && probe.stderr.includes('no Knative Services here');
     });
     for (const [path, body] of [
       ['/operations/execute', { runtime: 'python3.12', code: CODE }],
@@ -324,7 +357,7 @@ test('a deploy that fails after its ConfigMap was applied deletes what it applie
       const res = await post(api, FAIL, path, body);
       expect(res.status).toBe(422);
       expect(String(res.json.detail)).toMatch(/Knative|serving\.knative\.dev/i);
-      expect(String(res.json.detail)).toMatch(/exceeded quota|forbidden/i);
+      expect(String(res.json.detail)).toContain('no Knative Services here');
       // Deleted before the answer: nothing is left at once.
       expect(await ephemeralObjects(FAIL)).toEqual([]);
       const logged = api.output().slice(before);
@@ -333,10 +366,15 @@ test('a deploy that fails after its ConfigMap was applied deletes what it applie
       expect(logged).toMatch(/"removed":\[[^\]]*"ServiceAccount\//);
     }
   } finally {
-    await kubectlOk(['delete', 'resourcequota', 'test-no-knative-services', '-n', namespace]);
+    await kubectlOk([
+      'delete',
+      'validatingadmissionpolicybinding,validatingadmissionpolicy',
+      policy,
+      '--ignore-not-found',
+    ]);
   }
   // The failed deploys gave their slots back, and deploys work again.
-  await waitFor('the quota to be gone', 30_000, async () => {
+  await waitFor('the policy to be gone', 30_000, async () => {
     const res = await post(api, FAIL, '/operations/execute', { runtime: 'python3.12', code: CODE });
     return res.json.status === 'succeeded';
   });
