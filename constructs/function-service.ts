@@ -114,10 +114,22 @@ const CONTAINER_PORT = 8080;
 export const SOURCE_HASH_ANNOTATION = 'hks.hexabase.io/source-hash';
 
 /**
+ * Annotations of a source ConfigMap for GitOps tools: Flux's kustomize-controller never prunes
+ * it (its documented opt-out), so a revision that still routes keeps its code after `dist/` has
+ * moved on; the API gives the ConfigMap an owner reference to each Revision that mounts it and
+ * Kubernetes' garbage collector deletes it with the last of them. Argo CD needs no annotation:
+ * it never prunes an object that has owner references.
+ */
+export const SOURCE_CONFIG_MAP_ANNOTATIONS: Readonly<Record<string, string>> = {
+  'kustomize.toolkit.fluxcd.io/prune': 'disabled',
+};
+
+/**
  * A Function: a Knative Service (`serving.knative.dev/v1`) that runs source code on a stock
  * language image with the platform's bootstrap, or a prebuilt image. Source functions get a
  * ConfigMap (source and bootstrap) named after the content hash, so a change of source rolls
- * a new revision while older revisions keep their own code. Pods pass Pod Security
+ * a new revision while older revisions keep their own code (the ConfigMap lives as long as a
+ * Revision mounts it: see {@link SOURCE_CONFIG_MAP_ANNOTATIONS}). Pods pass Pod Security
  * `restricted` and run under a ServiceAccount of their own that mounts no token.
  */
 export class FunctionService extends Construct {
@@ -184,7 +196,11 @@ export class FunctionService extends Construct {
       this.sourceHash = contentHash(props.runtime, handler, files, runtime);
       const data = configMapData(files, runtime);
       this.configMap = new k8s.KubeConfigMap(this, 'ConfigMap', {
-        metadata: { name: `${this.name}-${this.sourceHash}`, labels },
+        metadata: {
+          name: `${this.name}-${this.sourceHash}`,
+          labels,
+          annotations: { ...SOURCE_CONFIG_MAP_ANNOTATIONS },
+        },
         immutable: true,
         data: Object.fromEntries(data.map(({ key, content }) => [key, content])),
       });

@@ -55,6 +55,11 @@ describe('FunctionService', () => {
       'hks-bootstrap.py',
       'src.main.py',
     ]);
+    // Flux leaves it to Kubernetes' garbage collector (owner references to its Revisions).
+    expect(at(configMap, 'metadata.annotations')).toEqual({
+      'kustomize.toolkit.fluxcd.io/prune': 'disabled',
+    });
+    expect(at(configMap, 'metadata.ownerReferences')).toBeUndefined();
     expect(service.metadata.labels).toMatchObject({
       'hks.hexabase.io/kind': 'Function',
       team: 'web',
