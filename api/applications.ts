@@ -18,6 +18,7 @@ import { Kube, KubeObject } from './kube';
 import { withPlatformLabels } from './platform-labels';
 import { NamespaceAccess } from './namespace-access';
 import { Problem } from './problem';
+import { adoptApplicationSources, isRevisionSource } from './revision-sources';
 import { StoredApplication, Store } from './store/store';
 
 /** The result of applying one definition. */
@@ -295,14 +296,22 @@ export class Applications {
     }
   }
 
+  /**
+   * Deletes the objects of an earlier version that the new one no longer has, except source
+   * ConfigMaps a Knative Revision still owns: those go with their last Revision (garbage
+   * collector), so a revision that still routes can start again from zero.
+   */
   private async prune(definition: ApplicationDefinition, wanted: KubeObject[]): Promise<string[]> {
     const id = (o: KubeObject) => `${o.apiVersion}/${o.kind}/${o.metadata.name}`;
     const keep = new Set(wanted.map(id));
+    const namespace = this.namespaceOf(definition.metadata.project);
+    if (definition.kind === 'Function')
+      await adoptApplicationSources(this.kube, namespace, definition.metadata.name);
     const live = await this.kube.listManaged(
-      this.namespaceOf(definition.metadata.project),
+      namespace,
       `${LABELS.managedBy}=${MANAGER},${LABELS.app}=${definition.metadata.name}`,
     );
-    const stale = live.filter((o) => !keep.has(id(o)));
+    const stale = live.filter((o) => !keep.has(id(o)) && !isRevisionSource(o));
     await Promise.all(stale.map((o) => this.kube.delete(o)));
     return stale.map((o) => `${o.kind}/${o.metadata.name}`);
   }

@@ -2,6 +2,7 @@ import { checkNamespacePrefix } from '../constructs/field-rules';
 import { join } from 'node:path';
 import { parseCpu, parseMemory } from '../constructs/quantity';
 import { DEFAULT_EPHEMERAL_LIMITS } from './ephemeral-resources';
+import { ApiLimits, readLimits } from './limits';
 
 /** How the API authenticates callers: a shared HS256 secret or a JWKS URL. */
 export type JwtVerification =
@@ -52,6 +53,8 @@ export interface ApiConfig {
   readonly functionGateway?: URL;
   /** `HKS_READY_TIMEOUT_SECONDS`: how long execute-once and deploy-function wait for Ready. @default 60 */
   readonly readyTimeoutSeconds: number;
+  /** Sizes and deadlines of requests ({@link ApiLimits}: `HKS_*_LIMIT_BYTES`, `HKS_KUBE_TIMEOUT_SECONDS`). */
+  readonly limits: ApiLimits;
   /** `HKS_JANITOR_INTERVAL_SECONDS`: how often expired ephemeral functions are removed; 0 disables. @default 30 */
   readonly janitorIntervalSeconds: number;
   /**
@@ -179,6 +182,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd = process.c
     parseMemory,
   );
   const janitorIntervalSeconds = integer('HKS_JANITOR_INTERVAL_SECONDS', 30, 0, 86400);
+  const limits = readLimits(integer);
   let functionGateway: URL | undefined;
   if (env.HKS_FUNCTION_GATEWAY) {
     try {
@@ -232,6 +236,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd = process.c
     recorder: recorder === 'on',
     functionGateway,
     readyTimeoutSeconds,
+    limits,
     janitorIntervalSeconds,
     ephemeralGraceSeconds,
     ephemeralCpuLimit,

@@ -102,7 +102,7 @@ export class KnativeApi {
     private readonly config: KubeConfig,
     private readonly kube: Kube,
   ) {
-    this.rest = new KubeRest(config);
+    this.rest = new KubeRest(config, kube.timeoutMs);
   }
 
   /** A Service, or undefined when there is none (or Knative is not installed). */

@@ -1,5 +1,9 @@
 import { Agent, type RequestOptions, request } from 'node:https';
 import type { KubeConfig } from '@kubernetes/client-node';
+import { currentRequestSignal } from './request-signal';
+
+/** Default of `HKS_KUBE_TIMEOUT_SECONDS`: how long one Kubernetes call may take. */
+export const DEFAULT_KUBE_TIMEOUT_MS = 10_000;
 
 /** The API server answered with an error status. */
 export class KubeRequestError extends Error {
@@ -13,6 +17,34 @@ export class KubeRequestError extends Error {
     super(message);
     this.name = 'KubeRequestError';
   }
+}
+
+/** The API server did not answer a call within its deadline. */
+export class KubeTimeoutError extends Error {
+  constructor(
+    what: string,
+    /** The deadline, in milliseconds. */
+    public readonly timeoutMs: number,
+  ) {
+    super(`${what}: the API server did not answer within ${timeoutMs / 1000} s`);
+    this.name = 'KubeTimeoutError';
+  }
+}
+
+/** The client of the request this call was made for has gone: the call was abandoned. */
+export class ClientGoneError extends Error {
+  constructor(what: string) {
+    super(`${what}: abandoned, the client of the request has gone`);
+    this.name = 'ClientGoneError';
+  }
+}
+
+/** Options of one call. */
+export interface CallOptions {
+  /** Deadline of this call. @default - the client's deadline */
+  readonly timeoutMs?: number;
+  /** Abandons the call. @default - the current request's signal ({@link currentRequestSignal}) */
+  readonly signal?: AbortSignal;
 }
 
 /** Content types of request bodies. */
@@ -35,7 +67,14 @@ export class KubeRest {
   /** How many requests needed a new connection (a TLS handshake). */
   public newConnections = 0;
 
-  constructor(private readonly config: KubeConfig) {
+  /**
+   * @param timeoutMs deadline of every call, from sending to the last byte of the answer
+   *   @default DEFAULT_KUBE_TIMEOUT_MS
+   */
+  constructor(
+    private readonly config: KubeConfig,
+    public readonly timeoutMs: number = DEFAULT_KUBE_TIMEOUT_MS,
+  ) {
     const cluster = config.getCurrentCluster();
     if (cluster === null) throw new Error('the kubeconfig has no current cluster');
     this.server = new URL(cluster.server);
@@ -43,24 +82,27 @@ export class KubeRest {
 
   /**
    * Sends one request and parses the JSON answer.
-   * @throws KubeRequestError for an error status, with the server's message
+   * @throws KubeRequestError for an error status, with the server's message; KubeTimeoutError
+   *   past the deadline; ClientGoneError once the request's client has gone
    */
   public async request<T>(
     method: string,
     path: string,
     body?: unknown,
     contentType: BodyType = 'application/json',
+    options: CallOptions = {},
   ): Promise<T> {
-    const text = await this.send(method, path, body, contentType, 'application/json');
+    const text = await this.send(method, path, body, contentType, 'application/json', options);
     return (text === '' ? undefined : JSON.parse(text)) as T;
   }
 
   /**
    * Sends one request and returns the answer as text (pod logs).
-   * @throws KubeRequestError for an error status, with the server's message
+   * @throws KubeRequestError for an error status, with the server's message; KubeTimeoutError
+   *   past the deadline; ClientGoneError once the request's client has gone
    */
-  public async text(method: string, path: string): Promise<string> {
-    return this.send(method, path, undefined, 'application/json', '*/*');
+  public async text(method: string, path: string, options: CallOptions = {}): Promise<string> {
+    return this.send(method, path, undefined, 'application/json', '*/*', options);
   }
 
   private async send(
@@ -69,7 +111,13 @@ export class KubeRest {
     body: unknown,
     contentType: BodyType,
     accept: string,
+    call: CallOptions,
   ): Promise<string> {
+    const what = `${method} ${path}`;
+    const signal = call.signal ?? currentRequestSignal();
+    // A request whose client has gone writes nothing more (a later request may have won).
+    if (signal?.aborted) throw new ClientGoneError(what);
+    const timeoutMs = call.timeoutMs ?? this.timeoutMs;
     const options: RequestOptions = {};
     await this.config.applyToHTTPSOptions(options);
     this.agent ??= new Agent({
@@ -98,7 +146,6 @@ export class KubeRest {
           path: `${basePath}${path}`,
           headers,
           agent: this.agent,
-          timeout: 30_000,
         },
         (res) => {
           const chunks: Buffer[] = [];
@@ -130,7 +177,14 @@ export class KubeRest {
       req.once('socket', () => {
         if (!req.reusedSocket) this.newConnections += 1;
       });
-      req.on('timeout', () => req.destroy(new Error(`${method} ${path}: timed out`)));
+      // One deadline from sending to the answer's last byte: a frozen server never answers.
+      const timer = setTimeout(() => req.destroy(new KubeTimeoutError(what, timeoutMs)), timeoutMs);
+      const abandon = () => req.destroy(new ClientGoneError(what));
+      signal?.addEventListener('abort', abandon, { once: true });
+      req.once('close', () => {
+        clearTimeout(timer);
+        signal?.removeEventListener('abort', abandon);
+      });
       req.on('error', reject);
       req.end(payload);
     });

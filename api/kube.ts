@@ -12,7 +12,14 @@ import {
   Watch,
 } from '@kubernetes/client-node';
 import type { Writable } from 'node:stream';
-import { KubeRequestError, KubeRest } from './kube-rest';
+import { abortCause, clientWithDeadline } from './kube-clients';
+import {
+  ClientGoneError,
+  DEFAULT_KUBE_TIMEOUT_MS,
+  KubeRequestError,
+  KubeRest,
+  KubeTimeoutError,
+} from './kube-rest';
 import { Problem } from './problem';
 
 /** The field manager of every server-side apply the API makes. */
@@ -51,11 +58,18 @@ export class Kube {
   private readonly batch: BatchV1Api;
   private readonly rest: KubeRest;
 
-  constructor(public readonly config: KubeConfig) {
-    this.objects = KubernetesObjectApi.makeApiClient(config);
-    this.core = config.makeApiClient(CoreV1Api);
-    this.batch = config.makeApiClient(BatchV1Api);
-    this.rest = new KubeRest(config);
+  /**
+   * @param timeoutMs deadline of every call (`HKS_KUBE_TIMEOUT_SECONDS`); watches and log
+   *   follows have their own idle handling @default DEFAULT_KUBE_TIMEOUT_MS
+   */
+  constructor(
+    public readonly config: KubeConfig,
+    public readonly timeoutMs: number = DEFAULT_KUBE_TIMEOUT_MS,
+  ) {
+    this.objects = clientWithDeadline(config, KubernetesObjectApi, timeoutMs);
+    this.core = clientWithDeadline(config, CoreV1Api, timeoutMs);
+    this.batch = clientWithDeadline(config, BatchV1Api, timeoutMs);
+    this.rest = new KubeRest(config, timeoutMs);
   }
 
   /**
@@ -104,7 +118,7 @@ export class Kube {
             if (error instanceof ApiException && error.code === 404) return [];
             if (error instanceof Error && /Unrecognized API version and kind/.test(error.message))
               return [];
-            throw toProblem(`list ${kind}`, error);
+            throw toProblem(`list ${kind}`, deadlineError(`list ${kind}`, error, this.timeoutMs));
           }),
       ),
     );
@@ -126,13 +140,16 @@ export class Kube {
       return await this.batch.readNamespacedCronJob({ namespace, name });
     } catch (error) {
       if (error instanceof ApiException && error.code === 404) return undefined;
-      throw toProblem(`read CronJob ${namespace}/${name}`, error);
+      const what = `read CronJob ${namespace}/${name}`;
+      throw toProblem(what, deadlineError(what, error, this.timeoutMs));
     }
   }
 
   public async createJob(namespace: string, job: V1Job): Promise<V1Job> {
-    return call(`create Job in ${namespace}`, () =>
-      this.batch.createNamespacedJob({ namespace, body: job }),
+    return call(
+      `create Job in ${namespace}`,
+      () => this.batch.createNamespacedJob({ namespace, body: job }),
+      this.timeoutMs,
     );
   }
 
@@ -140,10 +157,13 @@ export class Kube {
     namespace: string | undefined,
     labelSelector: string,
   ): Promise<{ items: V1Job[]; resourceVersion?: string }> {
-    const list = await call('list Jobs', () =>
-      namespace
-        ? this.batch.listNamespacedJob({ namespace, labelSelector })
-        : this.batch.listJobForAllNamespaces({ labelSelector }),
+    const list = await call(
+      'list Jobs',
+      () =>
+        namespace
+          ? this.batch.listNamespacedJob({ namespace, labelSelector })
+          : this.batch.listJobForAllNamespaces({ labelSelector }),
+      this.timeoutMs,
     );
     return { items: list.items, resourceVersion: list.metadata?.resourceVersion };
   }
@@ -169,8 +189,10 @@ export class Kube {
 
   /** The log of a pod's first container, at most `limitBytes`. */
   public async podLog(namespace: string, name: string, limitBytes: number): Promise<string> {
-    return call(`read log of pod ${namespace}/${name}`, () =>
-      this.core.readNamespacedPodLog({ namespace, name, limitBytes }),
+    return call(
+      `read log of pod ${namespace}/${name}`,
+      () => this.core.readNamespacedPodLog({ namespace, name, limitBytes }),
+      this.timeoutMs,
     );
   }
 
@@ -206,8 +228,18 @@ export class Kube {
       stream.once('finish', resolve);
       stream.once('close', resolve);
     });
-    const controller = await call(`follow log of pod ${namespace}/${pod}`, () =>
-      new Log(this.config).log(namespace, pod, container, stream, { follow: true, ...limits }),
+    // Connecting has the call deadline (and ends with the client); the log then streams as
+    // long as the client stays.
+    const controller = await call(
+      `follow log of pod ${namespace}/${pod}`,
+      () =>
+        connectWithin(
+          new Log(this.config).log(namespace, pod, container, stream, { follow: true, ...limits }),
+          `follow log of pod ${namespace}/${pod}`,
+          this.timeoutMs,
+          signal,
+        ),
+      this.timeoutMs,
     );
     const abort = () => {
       controller.abort();
@@ -219,14 +251,50 @@ export class Kube {
     signal?.removeEventListener('abort', abort);
   }
 
-  /** Watches a path from a resource version; resolves with the watch's abort controller. */
-  public watch(
+  /**
+   * Watches a path from a resource version; resolves with the watch's abort controller. The
+   * server ends the watch after `timeoutSeconds` (default {@link WATCH_TIMEOUT_SECONDS}); a
+   * watch that does not connect within the call deadline, or stays silent and open for
+   * {@link WATCH_IDLE_GRACE_SECONDS} past that (a frozen or vanished server), ends with a
+   * KubeTimeoutError, so the caller relists.
+   */
+  public async watch(
     path: string,
-    query: Record<string, string | boolean>,
+    query: Record<string, string | boolean | number>,
     onEvent: (type: string, object: V1Job) => void,
     onDone: (error: unknown) => void,
   ): Promise<AbortController> {
-    return new Watch(this.config).watch(path, query, onEvent, onDone);
+    const timeoutSeconds = Number(query.timeoutSeconds ?? WATCH_TIMEOUT_SECONDS);
+    const handle = new AbortController();
+    let idle: NodeJS.Timeout | undefined;
+    const end = (error: unknown) => {
+      if (handle.signal.aborted) return;
+      handle.abort();
+      onDone(error);
+    };
+    const arm = (ms: number, what: string) => {
+      clearTimeout(idle);
+      idle = setTimeout(() => end(new KubeTimeoutError(`watch ${path}: ${what}`, ms)), ms);
+    };
+    handle.signal.addEventListener('abort', () => clearTimeout(idle), { once: true });
+    arm(this.timeoutMs, 'connect');
+    const silence = (timeoutSeconds + WATCH_IDLE_GRACE_SECONDS) * 1000;
+    new Watch(this.config)
+      .watch(
+        path,
+        { ...query, timeoutSeconds },
+        (type: string, object: V1Job) => {
+          arm(silence, 'no event nor end');
+          onEvent(type, object);
+        },
+        end,
+      )
+      .then((controller) => {
+        if (!handle.signal.aborted) arm(silence, 'no event nor end');
+        if (handle.signal.aborted) controller.abort();
+        else handle.signal.addEventListener('abort', () => controller.abort(), { once: true });
+      }, end);
+    return handle;
   }
 
   /** The Kubernetes user name this process acts as (a SelfSubjectReview). */
@@ -269,8 +337,13 @@ export class Kube {
     return list.items.flatMap((n) => (n.metadata?.name ? [n.metadata.name] : []));
   }
 
-  public async ping(): Promise<void> {
-    await call('reach the API server', () => this.core.listNamespace({ limit: 1 }));
+  /** Whether the API server answers within `timeoutMs`. @default - the call deadline */
+  public async ping(timeoutMs = this.timeoutMs): Promise<void> {
+    await call('reach the API server', () =>
+      this.rest.request('GET', '/api/v1/namespaces?limit=1', undefined, 'application/json', {
+        timeoutMs,
+      }),
+    );
   }
 }
 
@@ -310,17 +383,75 @@ function describe(object: KubeObject): string {
   return `${object.kind} ${object.metadata.namespace ? `${object.metadata.namespace}/` : ''}${object.metadata.name}`;
 }
 
-async function call<T>(what: string, run: () => Promise<T>): Promise<T> {
+/** Seconds after which the API server ends a watch the API makes (`timeoutSeconds`). */
+export const WATCH_TIMEOUT_SECONDS = 300;
+
+/** Seconds a watch may stay open and silent past its `timeoutSeconds` before it counts as dead. */
+export const WATCH_IDLE_GRACE_SECONDS = 30;
+
+/**
+ * Runs one Kubernetes call; every error becomes a Problem.
+ * @param timeoutMs the deadline of a generated client's call, to name it when it passes
+ *   @default - a KubeRest call, which names its deadline itself
+ */
+async function call<T>(what: string, run: () => Promise<T>, timeoutMs?: number): Promise<T> {
   try {
     return await run();
   } catch (error) {
-    throw toProblem(what, error);
+    throw toProblem(what, timeoutMs === undefined ? error : deadlineError(what, error, timeoutMs));
+  }
+}
+
+/** A generated client's `AbortError` as the deadline or client departure it stands for. */
+function deadlineError(what: string, error: unknown, timeoutMs: number): unknown {
+  return (error as Error | undefined)?.name === 'AbortError' ? abortCause(what, timeoutMs) : error;
+}
+
+/**
+ * Waits for a streaming call to connect (client-node resolves once the answer's headers came),
+ * at most `timeoutMs` and no longer than `signal` lasts; a late connection is aborted.
+ */
+async function connectWithin(
+  connecting: Promise<AbortController>,
+  what: string,
+  timeoutMs: number,
+  signal?: AbortSignal,
+): Promise<AbortController> {
+  let timer: NodeJS.Timeout | undefined;
+  let onAbort: (() => void) | undefined;
+  const gaveUp = new Promise<never>((_resolve, reject) => {
+    timer = setTimeout(() => reject(new KubeTimeoutError(what, timeoutMs)), timeoutMs);
+    onAbort = () => reject(new ClientGoneError(what));
+    if (signal?.aborted) onAbort();
+    signal?.addEventListener('abort', onAbort, { once: true });
+  });
+  try {
+    return await Promise.race([connecting, gaveUp]);
+  } catch (error) {
+    void connecting.then(
+      (late) => late.abort(),
+      () => undefined,
+    );
+    throw error;
+  } finally {
+    clearTimeout(timer);
+    if (onAbort) signal?.removeEventListener('abort', onAbort);
   }
 }
 
 /** A Kubernetes rejection keeps the server's message; an unreachable server is a 502. */
 export function toProblem(what: string, error: unknown): Problem {
   if (error instanceof Problem) return error;
+  if (error instanceof KubeTimeoutError)
+    return new Problem(
+      503,
+      'Kubernetes unavailable',
+      `Could not ${what}: the API server did not answer within ${error.timeoutMs / 1000} s (HKS_KUBE_TIMEOUT_SECONDS)`,
+      [],
+      { 'retry-after': '5' },
+    );
+  if (error instanceof ClientGoneError)
+    return new Problem(499, 'Client gone', `Could not ${what}: the client has gone`);
   if (error instanceof ApiException || error instanceof KubeRequestError) {
     const message =
       error instanceof ApiException

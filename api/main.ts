@@ -13,6 +13,7 @@ import { loadKubeConfig, NoClusterError } from './kube-config';
 import { NamespaceAccess } from './namespace-access';
 import { ApiMetrics } from './metrics';
 import { Recorder } from './recorder';
+import { RevisionSources } from './revision-sources';
 import { createServer } from './server';
 import { Store } from './store/store';
 
@@ -81,6 +82,7 @@ async function main(): Promise<void> {
   });
   const janitor = new Janitor(knative, kube, config.namespacePrefix, metrics, log);
   if (config.janitorIntervalSeconds > 0) janitor.start(config.janitorIntervalSeconds * 1000);
+  new RevisionSources(kube, config.namespacePrefix, log).start();
   const server = app.listen(config.port, () => {
     const address = server.address();
     log('listening', {
