@@ -1,6 +1,6 @@
 #!/usr/bin/env -S npx tsx
 /**
- * `npm run dev:knative -- [--install-crds [--knative-dir <dir>]] [--state-dir <dir>] [--namespace-prefix <prefix>] [--log-format json|plain] [--run-as-uid <uid>] [--run-as-gid <gid>]`
+ * `npm run dev:knative -- [--install-crds [--knative-dir <dir>]] [--state-dir <dir>] [--namespace-prefix <prefix>] [--log-format json|plain] [--run-as-uid <uid>] [--run-as-gid <gid>] [--scale-to-zero-after <seconds>] [--retain-non-active <seconds>]`
  *
  * The Knative controller stand-in, for development and tests only (never used outside them):
  * against the cluster of `KUBECONFIG` (e.g. `npm run cluster:up`, which has the Knative
@@ -26,6 +26,15 @@ interface StandInFlags {
   readonly knativeDir?: string;
   readonly runAsUid?: string;
   readonly runAsGid?: string;
+  readonly scaleToZeroAfter?: string;
+  readonly retainNonActive?: string;
+}
+
+/** A seconds flag's value in ms; undefined when not given, false when not a number above 0. */
+function parseSeconds(value: string | undefined): number | undefined | false {
+  if (value === undefined) return undefined;
+  const seconds = Number(value);
+  return Number.isFinite(seconds) && seconds > 0 ? seconds * 1000 : false;
 }
 
 /** A uid or gid flag's value; undefined when given but not one. */
@@ -49,6 +58,14 @@ async function main(argv: readonly string[]): Promise<number> {
       'uid of the function processes when the stand-in runs as root (default: 65534, nobody)',
     )
     .option('--run-as-gid <gid>', 'gid of the function processes when root (default: 65534)')
+    .option(
+      '--scale-to-zero-after <seconds>',
+      'stop a revision (min-scale 0) idle this long; its next request starts it again (default: never)',
+    )
+    .option(
+      '--retain-non-active <seconds>',
+      'delete a revision no longer routed after this long, like Knative revision GC (default: never)',
+    )
     .option('--install-crds', 'first install the Knative Serving CRDs (server-side apply)')
     .option(
       '--knative-dir <dir>',
@@ -78,6 +95,18 @@ async function main(argv: readonly string[]): Promise<number> {
     );
     return 2;
   }
+  const scaleToZeroAfterMs = parseSeconds(flags.scaleToZeroAfter);
+  const retainNonActiveMs = parseSeconds(flags.retainNonActive);
+  if (scaleToZeroAfterMs === false || retainNonActiveMs === false) {
+    const [flag, given] =
+      scaleToZeroAfterMs === false
+        ? ['--scale-to-zero-after', flags.scaleToZeroAfter]
+        : ['--retain-non-active', flags.retainNonActive];
+    process.stderr.write(
+      `${flag}: given ${JSON.stringify(given)}, expected a number of seconds above 0\n`,
+    );
+    return 2;
+  }
   // With its reader gone (a parent that died), log lines are dropped instead of crashing the
   // stand-in before it has stopped its processes and deleted its pods.
   process.stdout.on('error', () => undefined);
@@ -102,6 +131,8 @@ async function main(argv: readonly string[]): Promise<number> {
       readyTimeoutMs: readyTimeout * 1000,
       runAsUser,
       runAsGroup,
+      scaleToZeroAfterMs,
+      retainNonActiveMs,
       log,
     });
   } catch (error) {

@@ -69,6 +69,13 @@ export class RevisionPods {
     );
   }
 
+  /** Deletes the pods and their Logs objects (scale to zero); a later start creates a new one. */
+  public async deleteRunning(namespace: string): Promise<void> {
+    const names = this.names.splice(0);
+    this.exitCode = undefined;
+    await Promise.all(names.map((pod) => this.delete(namespace, pod)));
+  }
+
   /** Deletes the pods and their Logs objects; none are created afterwards. */
   public async deleteAll(namespace: string): Promise<void> {
     this.closed = true;

@@ -11,9 +11,15 @@ import { type ResolvedTarget, pickRevision } from './traffic';
 /** Knative's header selecting a tagged traffic target. */
 export const TAG_HEADER = 'knative-serving-tag';
 
-/** A routed revision: where its process listens. */
-export interface RouteTarget extends ResolvedTarget {
-  readonly port: number;
+/**
+ * Gives the router a revision's port, starting its process first when it was scaled to zero
+ * (Knative's activator), and learns when a request ends (for the idle time before scaling down).
+ */
+export interface RevisionActivator {
+  /** The port of a revision's process, once healthy; undefined when it cannot serve. */
+  acquire(revisionName: string): Promise<number | undefined>;
+  /** A request acquired for the revision has ended. */
+  release(revisionName: string): void;
 }
 
 function problem(res: ServerResponse, status: number, title: string, detail: string): void {
@@ -28,16 +34,18 @@ function problem(res: ServerResponse, status: number, title: string, detail: str
 /**
  * One Service's entry point on 127.0.0.1 (stands for Knative's ingress and activator): each
  * request goes, streamed as it is (method, path, headers, body), to a revision chosen by the
- * traffic split, or to the target tagged by the `Knative-Serving-Tag` header.
+ * traffic split, or to the target tagged by the `Knative-Serving-Tag` header; a revision
+ * scaled to zero is started first (the request waits, as at Knative's activator).
  */
 export class ServiceRouter {
-  private targets: readonly RouteTarget[] = [];
+  private targets: readonly ResolvedTarget[] = [];
   private readonly sockets = new Set<Socket>();
 
   private constructor(
     private readonly server: Server,
     /** The port, stable while the router is open. */
     public readonly port: number,
+    private readonly activator: RevisionActivator,
   ) {
     server.on('connection', (socket) => {
       this.sockets.add(socket);
@@ -46,14 +54,14 @@ export class ServiceRouter {
   }
 
   /** Opens a router on a free port of 127.0.0.1. */
-  public static async open(): Promise<ServiceRouter> {
+  public static async open(activator: RevisionActivator): Promise<ServiceRouter> {
     const routing: { router?: ServiceRouter } = {};
-    const server = createServer((req, res) => routing.router?.forward(req, res));
+    const server = createServer((req, res) => void routing.router?.forward(req, res));
     await new Promise<void>((resolve, reject) => {
       server.once('error', reject);
       server.listen(0, '127.0.0.1', () => resolve());
     });
-    routing.router = new ServiceRouter(server, (server.address() as AddressInfo).port);
+    routing.router = new ServiceRouter(server, (server.address() as AddressInfo).port, activator);
     return routing.router;
   }
 
@@ -63,7 +71,7 @@ export class ServiceRouter {
   }
 
   /** Replaces the routing table; requests already forwarded are not affected. */
-  public route(targets: readonly RouteTarget[]): void {
+  public route(targets: readonly ResolvedTarget[]): void {
     this.targets = targets;
   }
 
@@ -74,20 +82,33 @@ export class ServiceRouter {
     await closed;
   }
 
-  private forward(req: IncomingMessage, res: ServerResponse): void {
+  private async forward(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const tagHeader = req.headers[TAG_HEADER];
     const tag = Array.isArray(tagHeader) ? tagHeader[0] : tagHeader;
     const revision = pickRevision(this.targets, tag);
-    const target = this.targets.find((t) => t.revisionName === revision);
-    if (target === undefined) {
+    if (revision === undefined) {
       req.resume();
       problem(res, 503, 'No ready revision', 'The Service has no ready revision to route to.');
       return;
     }
+    // The body waits in the socket while a revision scaled to zero starts.
+    req.pause();
+    const port = await this.activator.acquire(revision);
+    if (port === undefined) {
+      req.resume();
+      problem(res, 503, 'Revision not available', `${revision} could not be started.`);
+      return;
+    }
+    if (res.destroyed) {
+      // The caller went away while the revision started.
+      this.activator.release(revision);
+      return;
+    }
+    res.once('close', () => this.activator.release(revision));
     const upstream = request(
       {
         host: '127.0.0.1',
-        port: target.port,
+        port,
         method: req.method,
         path: req.url,
         headers: req.headers,
@@ -98,7 +119,7 @@ export class ServiceRouter {
       },
     );
     upstream.on('error', (error) =>
-      problem(res, 502, 'Revision unreachable', `${target.revisionName}: ${error.message}`),
+      problem(res, 502, 'Revision unreachable', `${revision}: ${error.message}`),
     );
     res.on('close', () => {
       if (!res.writableFinished) upstream.destroy();

@@ -14,7 +14,7 @@ import {
   templateHash,
 } from './revision-manifest';
 import { RevisionProcess } from './revision-process';
-import { type RouteTarget, ServiceRouter } from './router';
+import { ServiceRouter } from './router';
 import { serviceStatus, withTransitionTimes } from './service-status';
 import { resolveTraffic } from './traffic';
 import type { KnativeCondition, KnativeRevision, KnativeService } from './types';
@@ -34,6 +34,10 @@ export interface ReconcilerContext {
   readonly podNodeSelector: Readonly<Record<string, string>> | undefined;
   /** Whether kwok serves per-pod logs from Logs objects. */
   readonly kwokLogs: boolean;
+  /** Idle time after which a revision with min-scale 0 is stopped; undefined: never. */
+  readonly scaleToZeroAfterMs: number | undefined;
+  /** How long a revision no longer routed is kept before it is deleted; undefined: until its Service goes. */
+  readonly retainNonActiveMs: number | undefined;
 }
 
 /** One revision as the stand-in tracks it. */
@@ -51,7 +55,32 @@ interface RevisionState {
   starting: boolean;
   /** The pods standing for the process; undefined when the stand-in makes none. */
   readonly pods: RevisionPods | undefined;
+  /** Stopped for idleness (Knative's scale to zero); the next request starts it again. */
+  scaledToZero: boolean;
+  /** The start under way, if any. */
+  run?: Promise<void>;
+  /** A start asked for by a request (cold start), if under way. */
+  activating?: Promise<number | undefined>;
+  /** A scale-down under way, if any. */
+  stopping?: Promise<void>;
+  /** Requests being served. */
+  inFlight: number;
+  /** When it last served a request or became healthy (epoch ms). */
+  lastActiveAt: number;
+  /** When it was last routed to: the latest revision or named in the traffic (epoch ms). */
+  lastRoutedAt: number;
 }
+
+/** Fields of a revision the stand-in tracks from its start, for a new or a stored one. */
+function freshState(now: number) {
+  return { scaledToZero: false, inFlight: 0, lastActiveAt: now, lastRoutedAt: now };
+}
+
+/** How often idle and no longer routed revisions are looked for. */
+const SWEEP_INTERVAL_MS = 250;
+
+/** Knative's annotation of the fewest pods a revision keeps. */
+const MIN_SCALE_ANNOTATION = 'autoscaling.knative.dev/min-scale';
 
 /** Longest pause between reads of a missing ConfigMap or Secret; a ConfigMap event ends it. */
 const CONFIG_RETRY_MS = 200;
@@ -83,6 +112,7 @@ export class ServiceReconciler {
   private statusDirty = false;
   private statusWriting: Promise<void> | undefined;
   private deferredStatus: NodeJS.Timeout | undefined;
+  private readonly sweepTimer: NodeJS.Timeout | undefined;
   /** When the watch event that created the newest revision arrived (for latency figures). */
   private timing:
     | { eventAt: number; spawnedAt?: number; healthyAt?: number; runtimeStartMs?: number }
@@ -113,8 +143,12 @@ export class ServiceReconciler {
         ready: unknown('Restarting', 'The stand-in has not started this revision yet.'),
         starting: false,
         pods: this.newPods(),
+        ...freshState(Date.now()),
       }))
       .sort((a, b) => a.generation - b.generation);
+    if (ctx.scaleToZeroAfterMs !== undefined || ctx.retainNonActiveMs !== undefined) {
+      this.sweepTimer = setInterval(() => void this.enqueue(() => this.sweep()), SWEEP_INTERVAL_MS);
+    }
   }
 
   private newPods(): RevisionPods | undefined {
@@ -151,6 +185,7 @@ export class ServiceReconciler {
       if (this.closed) return;
       this.closed = true;
       clearTimeout(this.deferredStatus);
+      clearInterval(this.sweepTimer);
       const { namespace, name } = this.service.metadata;
       // Stop taking requests before the processes behind the router go away.
       await this.router?.close();
@@ -192,7 +227,10 @@ export class ServiceReconciler {
   private async reconcile(receivedAt: number): Promise<void> {
     if (this.closed) return;
     if (this.router === undefined) {
-      this.router = await ServiceRouter.open();
+      this.router = await ServiceRouter.open({
+        acquire: (revision) => this.acquire(revision),
+        release: (revision) => this.release(revision),
+      });
       this.ctx.log('service tracked', {
         service: this.key,
         url: this.router.url,
@@ -203,11 +241,13 @@ export class ServiceReconciler {
     const hash = templateHash(this.service.spec.template);
     if (this.revisions.at(-1)?.hash !== hash) this.createRevision(hash, receivedAt);
 
-    const needed = new Set([this.revisions.at(-1)?.name]);
-    for (const target of this.service.spec.traffic ?? []) needed.add(target.revisionName);
+    const routed = this.routedRevisions();
+    const now = Date.now();
     for (const state of this.revisions) {
-      if (needed.has(state.name) && state.process === undefined && !state.starting) {
-        this.startRevision(state);
+      if (!routed.has(state.name)) continue;
+      state.lastRoutedAt = now;
+      if (state.process === undefined && !state.starting && !state.scaledToZero) {
+        void this.startRevision(state);
       }
     }
     // While the newest revision starts, its Unknown status waits a little: a quick start
@@ -229,6 +269,7 @@ export class ServiceReconciler {
       ready: unknown('Deploying', 'The revision is starting.'),
       starting: false,
       pods: this.newPods(),
+      ...freshState(receivedAt),
     };
     // The process is spawned first, then the Revision created: the API calls of both would
     // otherwise compete, and the spawn is on the path to Ready.
@@ -275,9 +316,129 @@ export class ServiceReconciler {
     return join(this.ctx.stateDir, namespace, name, state.name);
   }
 
-  private startRevision(state: RevisionState): void {
+  /** Names of the revisions routed to: the latest and those named in the traffic. */
+  private routedRevisions(): Set<string | undefined> {
+    const routed = new Set([this.revisions.at(-1)?.name]);
+    for (const target of this.service.spec.traffic ?? []) routed.add(target.revisionName);
+    return routed;
+  }
+
+  /** The router's way in: the port of a revision's process, started first if scaled to zero. */
+  private async acquire(revisionName: string): Promise<number | undefined> {
+    const state = this.revisions.find((r) => r.name === revisionName);
+    if (state === undefined || this.closed) return undefined;
+    // Counted from now: a revision that is starting for this request is not idle.
+    state.inFlight++;
+    state.lastActiveAt = Date.now();
+    const port =
+      state.process !== undefined && state.stopping === undefined
+        ? state.process.port
+        : await this.activate(state);
+    if (port === undefined) this.release(revisionName);
+    return port;
+  }
+
+  private release(revisionName: string): void {
+    const state = this.revisions.find((r) => r.name === revisionName);
+    if (state === undefined) return;
+    state.inFlight = Math.max(0, state.inFlight - 1);
+    state.lastActiveAt = Date.now();
+  }
+
+  /** Starts a revision scaled to zero again (once for all the requests waiting on it). */
+  private activate(state: RevisionState): Promise<number | undefined> {
+    state.activating ??= (async () => {
+      await state.stopping;
+      if (state.process === undefined && !this.closed) {
+        const coldStart = state.scaledToZero;
+        state.scaledToZero = false;
+        const begin = Date.now();
+        await (state.run ?? this.startRevision(state));
+        if (coldStart) {
+          this.ctx.log('revision cold start', {
+            service: this.key,
+            revision: state.name,
+            ready: state.ready.status,
+            // From the request to a healthy process (reading the ConfigMap included).
+            startMs: Date.now() - begin,
+          });
+        }
+      }
+      return state.ready.status === 'True' ? state.process?.port : undefined;
+    })().finally(() => (state.activating = undefined));
+    return state.activating;
+  }
+
+  /**
+   * Stops revisions idle for {@link ReconcilerContext.scaleToZeroAfterMs} (min-scale 0 only) and
+   * deletes those not routed for {@link ReconcilerContext.retainNonActiveMs} (never the latest).
+   */
+  private async sweep(): Promise<void> {
+    if (this.closed) return;
+    const now = Date.now();
+    const routed = this.routedRevisions();
+    const { scaleToZeroAfterMs, retainNonActiveMs } = this.ctx;
+    for (const state of [...this.revisions]) {
+      if (routed.has(state.name)) state.lastRoutedAt = now;
+      const idle =
+        scaleToZeroAfterMs !== undefined &&
+        state.process !== undefined &&
+        state.run === undefined &&
+        state.activating === undefined &&
+        state.inFlight === 0 &&
+        state.ready.status === 'True' &&
+        Number(state.object.metadata.annotations?.[MIN_SCALE_ANNOTATION] ?? 0) === 0 &&
+        now - state.lastActiveAt >= scaleToZeroAfterMs;
+      if (idle) await this.scaleToZero(state, now - state.lastActiveAt);
+      const collectable =
+        retainNonActiveMs !== undefined &&
+        !routed.has(state.name) &&
+        state.inFlight === 0 &&
+        now - state.lastRoutedAt >= retainNonActiveMs;
+      if (collectable) await this.collect(state);
+    }
+  }
+
+  /** Stops an idle revision's process and deletes its pod; it stays Ready (and routed). */
+  private async scaleToZero(state: RevisionState, idleMs: number): Promise<void> {
+    const process = state.process;
+    if (process === undefined) return;
+    state.scaledToZero = true;
+    state.process = undefined;
+    state.stopping = (async () => {
+      await process.stop();
+      await state.pods?.deleteRunning(this.service.metadata.namespace);
+      this.ctx.log('revision scaled to zero', {
+        service: this.key,
+        revision: state.name,
+        idleMs,
+      });
+    })().finally(() => (state.stopping = undefined));
+    await state.stopping;
+  }
+
+  /** Deletes a revision no longer routed, as Knative's revision GC does, with its process. */
+  private async collect(state: RevisionState): Promise<void> {
+    this.revisions = this.revisions.filter((r) => r !== state);
+    const process = state.process;
+    state.process = undefined;
+    await process?.stop();
+    const { namespace } = this.service.metadata;
+    await state.pods?.deleteAll(namespace);
+    await state.created;
+    await this.ctx.kube.deleteRevision(namespace, state.name);
+    rmSync(this.revisionDir(state), { recursive: true, force: true });
+    this.ctx.log('revision deleted', {
+      service: this.key,
+      revision: state.name,
+      reason: 'NotRouted',
+    });
+    this.scheduleStatus();
+  }
+
+  private startRevision(state: RevisionState): Promise<void> {
     state.starting = true;
-    void this.runRevision(state)
+    state.run = this.runRevision(state)
       .catch((error: unknown) => {
         state.persist();
         this.setReady(state, {
@@ -287,7 +448,11 @@ export class ServiceReconciler {
           message: errorMessage(error),
         });
       })
-      .finally(() => (state.starting = false));
+      .finally(() => {
+        state.starting = false;
+        state.run = undefined;
+      });
+    return state.run;
   }
 
   private async runRevision(state: RevisionState): Promise<void> {
@@ -354,7 +519,11 @@ export class ServiceReconciler {
     }
     state.process = process;
     state.persist();
-    void process.exited.then((exit) => state.pods?.exited(namespace, exit.code ?? 137));
+    // A process stopped for scale to zero has not failed.
+    const stillRuns = () => state.process === process;
+    void process.exited.then((exit) =>
+      stillRuns() ? state.pods?.exited(namespace, exit.code ?? 137) : undefined,
+    );
     if (this.timing !== undefined && state === this.revisions.at(-1)) {
       this.timing.spawnedAt = Date.now();
     }
@@ -384,9 +553,10 @@ export class ServiceReconciler {
         revision: state.name,
         startMs: outcome.startMs,
       });
+      state.lastActiveAt = Date.now();
       this.setReady(state, { type: 'Ready', status: 'True' }, outcome.startMs);
       void process.exited.then((exit) => {
-        if (this.closed) return;
+        if (this.closed || !stillRuns()) return;
         this.setReady(state, {
           type: 'Ready',
           status: 'False',
@@ -480,20 +650,21 @@ export class ServiceReconciler {
     const router = this.router;
     if (router === undefined) return;
     const { name, namespace, generation } = this.service.metadata;
-    const live = new Map(
+    // A revision scaled to zero (or starting again for a request) is still routed to.
+    const live = new Set(
       this.revisions
-        .filter((r) => r.ready.status === 'True' && r.process !== undefined)
-        .map((r) => [r.name, r.process?.port ?? 0]),
+        .filter(
+          (r) =>
+            r.ready.status === 'True' &&
+            (r.process !== undefined || r.scaledToZero || r.activating !== undefined),
+        )
+        .map((r) => r.name),
     );
     const latestReady = [...this.revisions].reverse().find((r) => live.has(r.name))?.name;
     const traffic = resolveTraffic(name, this.service.spec.traffic, latestReady, (r) =>
       live.has(r),
     );
-    router.route(
-      traffic.ok
-        ? traffic.targets.map((t): RouteTarget => ({ ...t, port: live.get(t.revisionName) ?? 0 }))
-        : [],
-    );
+    router.route(traffic.ok ? traffic.targets : []);
     const latest = this.revisions.at(-1);
     const status = serviceStatus({
       serviceName: name,

@@ -62,6 +62,21 @@ export interface KnativeStandInOptions {
    * @default 65534 (nogroup)
    */
   readonly runAsGroup?: number;
+  /**
+   * Idle time after which a revision with min-scale 0 is scaled to zero: its process stops
+   * and its pod goes; it stays Ready and routed, and the next request starts it again from
+   * its ConfigMap (the request waits, as at Knative's activator). Knative's own is the stable
+   * window (60 s) plus `scale-to-zero-grace-period` (30 s).
+   * @default - revisions are never scaled to zero
+   */
+  readonly scaleToZeroAfterMs?: number;
+  /**
+   * How long a revision no longer routed (not the latest, not named in `spec.traffic`) is
+   * kept before the stand-in deletes it, as Knative's revision GC does (`config-gc`
+   * `retain-since-last-active-time`, with `min-non-active-revisions` 0).
+   * @default - kept until its Service is deleted
+   */
+  readonly retainNonActiveMs?: number;
 }
 
 /** A running stand-in. */
@@ -119,6 +134,8 @@ export async function runKnativeStandIn(
     healthPollMs: options.healthPollMs ?? 20,
     podNodeSelector,
     kwokLogs,
+    scaleToZeroAfterMs: options.scaleToZeroAfterMs,
+    retainNonActiveMs: options.retainNonActiveMs,
   };
   const services = new Map<string, ServiceReconciler>();
   // Revisions stored before this start, by Service: listed once, so that reacting to a new
@@ -182,7 +199,13 @@ export async function runKnativeStandIn(
     },
     log,
   );
-  log('started', { stateDir, namespacePrefix: prefix || undefined, kwokLogs });
+  log('started', {
+    stateDir,
+    namespacePrefix: prefix || undefined,
+    kwokLogs,
+    scaleToZeroAfterMs: options.scaleToZeroAfterMs,
+    retainNonActiveMs: options.retainNonActiveMs,
+  });
   return {
     async stop() {
       watch.stop();

@@ -49,6 +49,17 @@ export interface StartKnativeStandInOptions {
    * @default 65534 (nogroup)
    */
   readonly runAsGroup?: number;
+  /**
+   * Idle time after which a revision with min-scale 0 stops until its next request
+   * (`--scale-to-zero-after`, whole seconds or fractions).
+   * @default - never
+   */
+  readonly scaleToZeroAfterMs?: number;
+  /**
+   * How long a revision no longer routed is kept before it is deleted (`--retain-non-active`).
+   * @default - until its Service is deleted
+   */
+  readonly retainNonActiveMs?: number;
 }
 
 /** A stand-in running as a child process. */
@@ -88,6 +99,10 @@ export function startKnativeStandIn(
   if (options.knativeDir !== undefined) args.push('--knative-dir', options.knativeDir);
   if (options.runAsUser !== undefined) args.push('--run-as-uid', String(options.runAsUser));
   if (options.runAsGroup !== undefined) args.push('--run-as-gid', String(options.runAsGroup));
+  if (options.scaleToZeroAfterMs !== undefined)
+    args.push('--scale-to-zero-after', String(options.scaleToZeroAfterMs / 1000));
+  if (options.retainNonActiveMs !== undefined)
+    args.push('--retain-non-active', String(options.retainNonActiveMs / 1000));
   const env = { ...process.env };
   if (options.kubeconfig !== undefined) env.KUBECONFIG = options.kubeconfig;
   const child = spawn(process.execPath, args, { env, stdio: ['ignore', 'pipe', 'pipe'] });
