@@ -1,7 +1,9 @@
 import { Agent as HttpAgent, IncomingHttpHeaders, request as httpRequest } from 'node:http';
 import { Agent as HttpsAgent, request as httpsRequest } from 'node:https';
+import { Readable } from 'node:stream';
 import { requestHeadersForFunction, responseHeadersFromFunction } from './invoke-headers';
 import { Problem } from './problem';
+import { currentRequestSignal } from './request-signal';
 
 /** Where an invocation goes: the function's own address, or a gateway and the function's host. */
 export interface InvocationTarget {
@@ -17,8 +19,12 @@ export interface ForwardedRequest {
   readonly path: string;
   readonly headers: Readonly<Record<string, string>>;
   readonly body?: Buffer;
-  /** Gives up (504) after this long. */
+  /** Gives up (504) after this long, the response's body included. */
   readonly timeoutMs: number;
+  /** Largest response body taken from the function; beyond it a 502 problem naming it. */
+  readonly limitBytes: number;
+  /** Abandons the call (the caller has gone). @default - the current request's signal */
+  readonly signal?: AbortSignal;
 }
 
 /** A function's response; its headers are those safe to send on ({@link responseHeadersFromFunction}). */
@@ -26,6 +32,19 @@ export interface FunctionResponse {
   readonly status: number;
   readonly headers: Readonly<Record<string, string>>;
   readonly body: Buffer;
+}
+
+/** A function's response whose body is still coming, at most its limit. */
+export interface StreamedFunctionResponse {
+  readonly status: number;
+  readonly headers: Readonly<Record<string, string>>;
+  /** Bytes of the body: known before it is streamed. */
+  readonly length: number;
+  /**
+   * The body. It errors (and the connection to the function is closed) when the function
+   * stops half way or the timeout passes while it streams.
+   */
+  readonly body: Readable;
 }
 
 /**
@@ -41,17 +60,35 @@ const agents = {
   https: new HttpsAgent({ keepAlive: true, maxSockets: 256 }),
 };
 
+/** Title of the 502 of a function response over the limit. */
+export const TOO_LARGE_TITLE = 'Function response too large';
+
+/** The 502 of a function response over the limit. */
+export function tooLarge(limitBytes: number, given: string): Problem {
+  return new Problem(
+    502,
+    TOO_LARGE_TITLE,
+    `The function answered ${given}, expected at most ${limitBytes} bytes (HKS_FUNCTION_RESPONSE_LIMIT_BYTES)`,
+  );
+}
+
 /**
- * Sends one request to a function and buffers its response.
- * @throws Problem 504 past the timeout, 502 when the function cannot be reached
+ * Sends one request to a function and streams its response, holding at most
+ * `request.limitBytes` of it: a body of declared length (`content-length`) within the limit
+ * is passed on as it arrives and a declared length above it is refused before any byte is
+ * read; a body of unknown length (chunked) is collected up to the limit, so that its size is
+ * known before the status is sent.
+ * @throws Problem 504 past the timeout, 502 when the function cannot be reached or its
+ *   response is larger than the limit
  */
-export function forward(
+export function forwardStreaming(
   target: InvocationTarget,
   request: ForwardedRequest,
-): Promise<FunctionResponse> {
+): Promise<StreamedFunctionResponse> {
   const secure = target.url.protocol === 'https:';
   const send = secure ? httpsRequest : httpRequest;
   const base = target.url.pathname.replace(/\/$/, '');
+  const signal = request.signal ?? currentRequestSignal();
   return new Promise((resolve, reject) => {
     const outgoing = send(
       {
@@ -68,16 +105,33 @@ export function forward(
         },
       },
       (response) => {
+        const answer = {
+          status: response.statusCode ?? 502,
+          headers: responseHeadersFromFunction(response.headers),
+        };
+        const declared = response.headers['content-length'];
+        if (declared !== undefined) {
+          const length = Number(declared);
+          if (length > request.limitBytes) {
+            outgoing.destroy(tooLarge(request.limitBytes, `${length} bytes (content-length)`));
+            return;
+          }
+          resolve({ ...answer, length, body: response });
+          return;
+        }
         const chunks: Buffer[] = [];
-        response.on('data', (chunk: Buffer) => chunks.push(chunk));
+        let length = 0;
+        response.on('data', (chunk: Buffer) => {
+          length += chunk.length;
+          if (length > request.limitBytes) {
+            outgoing.destroy(tooLarge(request.limitBytes, `more than ${request.limitBytes} bytes`));
+            return;
+          }
+          chunks.push(chunk);
+        });
         response.on('end', () =>
-          resolve({
-            status: response.statusCode ?? 502,
-            headers: responseHeadersFromFunction(response.headers),
-            body: Buffer.concat(chunks),
-          }),
+          resolve({ ...answer, length, body: Readable.from([Buffer.concat(chunks)]) }),
         );
-        response.on('error', (error) => reject(unreachable(target, error)));
       },
     );
     const timer = setTimeout(() => {
@@ -89,12 +143,37 @@ export function forward(
         ),
       );
     }, request.timeoutMs);
-    outgoing.on('close', () => clearTimeout(timer));
+    const abandon = () => outgoing.destroy(new Problem(499, 'Client gone', 'The caller has gone'));
+    signal?.addEventListener('abort', abandon, { once: true });
+    outgoing.on('close', () => {
+      clearTimeout(timer);
+      signal?.removeEventListener('abort', abandon);
+    });
     outgoing.on('error', (error) =>
       reject(error instanceof Problem ? error : unreachable(target, error)),
     );
+    if (signal?.aborted) abandon();
     outgoing.end(request.body);
   });
+}
+
+/**
+ * Sends one request to a function and reads its response, at most `request.limitBytes`.
+ * @throws Problem 504 past the timeout, 502 when the function cannot be reached or its
+ *   response is larger than the limit
+ */
+export async function forward(
+  target: InvocationTarget,
+  request: ForwardedRequest,
+): Promise<FunctionResponse> {
+  const { status, headers, body } = await forwardStreaming(target, request);
+  const chunks: Buffer[] = [];
+  try {
+    for await (const chunk of body) chunks.push(chunk as Buffer);
+  } catch (error) {
+    throw error instanceof Problem ? error : unreachable(target, error as Error);
+  }
+  return { status, headers, body: Buffer.concat(chunks) };
 }
 
 function unreachable(target: InvocationTarget, error: Error): Problem {

@@ -8,7 +8,15 @@ import {
   SourceRuntimeName,
 } from '../constructs';
 import { Applications } from './applications';
-import { forward, FunctionResponse, InvocationTarget } from './function-proxy';
+import {
+  forward,
+  ForwardedRequest,
+  forwardStreaming,
+  FunctionResponse,
+  InvocationTarget,
+  StreamedFunctionResponse,
+  TOO_LARGE_TITLE,
+} from './function-proxy';
 import { invocationTarget, InvocationRouting } from './invocation-target';
 import { requestHeadersForFunction } from './invoke-headers';
 import {
@@ -20,7 +28,8 @@ import {
   SERVICE_LABEL,
 } from './knative';
 import { Kube, LogLimits } from './kube';
-import { FunctionMetrics } from './metrics';
+import { DEFAULT_LIMITS } from './limits';
+import { FunctionMetrics, InvocationOutcome } from './metrics';
 import { Problem } from './problem';
 
 /** Label of ephemeral (execute-once, deploy-function) functions. */
@@ -91,10 +100,18 @@ export interface TrafficRequest {
 }
 
 /** The result of one invocation. */
-export interface Invocation {
+export interface Invocation<R = FunctionResponse> {
   readonly requestId: string;
-  readonly response: FunctionResponse;
+  readonly response: R;
   readonly durationMs: number;
+}
+
+/** What is sent to a function by {@link Functions.invoke}. */
+export interface InvokeRequest {
+  readonly headers: Record<string, string>;
+  readonly body?: Buffer;
+  /** A traffic tag. @default - the function's traffic split */
+  readonly tag?: string;
 }
 
 // Commands of the source runtimes' containers, for functions that have no stored definition.
@@ -115,6 +132,8 @@ export class Functions {
     private readonly metrics: FunctionMetrics,
     /** Where invocations go and which status addresses are accepted. @default - cluster-local */
     private readonly routing: InvocationRouting = {},
+    /** Largest function response taken (`HKS_FUNCTION_RESPONSE_LIMIT_BYTES`). @default 6291456 */
+    private readonly responseLimitBytes = DEFAULT_LIMITS.functionResponseLimitBytes,
   ) {}
 
   /** Every function of a project, stored or ephemeral. */
@@ -172,18 +191,38 @@ export class Functions {
    * POSTs a request to a function through the gateway (or its cluster-local address). Only
    * {@link requestHeadersForFunction} of `headers` are sent; `knative-serving-tag` only for `tag`.
    * @throws Problem 503 when it is not ready, 404 for an unknown tag, 504 past its timeout, 502
-   *   when its status names an address other than its own ({@link invocationTarget})
+   *   when its status names an address other than its own ({@link invocationTarget}) or its
+   *   response is larger than `HKS_FUNCTION_RESPONSE_LIMIT_BYTES`
    */
   public async invoke(
     project: string,
     name: string,
-    request: {
-      headers: Record<string, string>;
-      body?: Buffer;
-      tag?: string;
-    },
+    request: InvokeRequest,
     service?: KnativeService,
   ): Promise<Invocation> {
+    return this.send(project, name, request, service, forward);
+  }
+
+  /**
+   * Like {@link invoke}, with the response's body streamed: held in memory only when the
+   * function does not declare its length, and then at most the response limit.
+   * @throws Problem as {@link invoke} does, and 502 for a response above the limit
+   */
+  public async invokeStreaming(
+    project: string,
+    name: string,
+    request: InvokeRequest,
+  ): Promise<Invocation<StreamedFunctionResponse>> {
+    return this.send(project, name, request, undefined, forwardStreaming);
+  }
+
+  private async send<R extends { status: number }>(
+    project: string,
+    name: string,
+    request: InvokeRequest,
+    service: KnativeService | undefined,
+    transport: (target: InvocationTarget, forwarded: ForwardedRequest) => Promise<R>,
+  ): Promise<Invocation<R>> {
     const found = service ?? (await this.find(project, name)).service;
     const target = this.targetOf(project, found);
     const timeoutSeconds = found.spec?.template?.spec?.timeoutSeconds ?? 30;
@@ -196,7 +235,7 @@ export class Functions {
     const started = performance.now();
     const done = this.metrics.timeInvocation(project, name);
     try {
-      const response = await forward(target, {
+      const response = await transport(target, {
         method: 'POST',
         path: '/',
         headers: {
@@ -207,11 +246,12 @@ export class Functions {
         body: request.body,
         // The function answers 504 itself at its timeout; the margin covers the network.
         timeoutMs: (timeoutSeconds + 5) * 1000,
+        limitBytes: this.responseLimitBytes,
       });
       done(response.status < 400 ? 'success' : response.status === 504 ? 'timeout' : 'error');
       return { requestId, response, durationMs: performance.now() - started };
     } catch (error) {
-      done(error instanceof Problem && error.status === 504 ? 'timeout' : 'unreachable');
+      done(failureOutcome(error));
       throw error;
     }
   }
@@ -358,6 +398,13 @@ export class Functions {
     }
     return viewOf(project, service, definition);
   }
+}
+
+/** How a failed invocation counts: past its timeout, answered too much, or not reached. */
+function failureOutcome(error: unknown): InvocationOutcome {
+  if (!(error instanceof Problem)) return 'unreachable';
+  if (error.status === 504) return 'timeout';
+  return error.title === TOO_LARGE_TITLE ? 'error' : 'unreachable';
 }
 
 /** Problems of a traffic split: unknown revisions, repeated tags, a sum other than 100. */

@@ -43,7 +43,7 @@ async function main(): Promise<void> {
   ).version;
   const kubeConfig = orExit(() => loadKubeConfig());
   const store = await Store.open(config);
-  const kube = new Kube(kubeConfig);
+  const kube = new Kube(kubeConfig, config.limits.kubeTimeoutSeconds * 1000);
   const knative = new KnativeApi(kubeConfig, kube);
   const metrics = new ApiMetrics();
   const namespaceAccess = await NamespaceAccess.discover(kube).catch((error: unknown) => {
@@ -79,6 +79,7 @@ async function main(): Promise<void> {
     log,
     python: config.python,
     namespaceAccess,
+    limits: config.limits,
   });
   const janitor = new Janitor(knative, kube, config.namespacePrefix, metrics, log);
   if (config.janitorIntervalSeconds > 0) janitor.start(config.janitorIntervalSeconds * 1000);

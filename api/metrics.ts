@@ -80,12 +80,18 @@ export class ApiMetrics implements RecorderMetrics, FunctionMetrics {
     collectDefaultMetrics({ register: this.registry });
   }
 
-  /** Express middleware timing every request by its route pattern. */
+  /**
+   * Express middleware timing every request by its route pattern ({@link labelRoute}, else the
+   * app-level route's path), `unmatched` for paths no route declares: never the raw path.
+   */
   public middleware(): RequestHandler {
     return (req, res, next) => {
       const end = this.requests.startTimer({ method: req.method });
       res.on('finish', () => {
-        const route = req.route?.path ? `${req.baseUrl}${String(req.route.path)}` : 'unmatched';
+        const labelled = (res.locals as { [ROUTE_LABEL]?: string })[ROUTE_LABEL];
+        const route =
+          labelled ??
+          (req.route?.path && req.baseUrl === '' ? String(req.route.path) : 'unmatched');
         end({ route, status: String(res.statusCode) });
       });
       next();
@@ -125,6 +131,21 @@ export class ApiMetrics implements RecorderMetrics, FunctionMetrics {
   public expired(count: number): void {
     this.expiredFunctions.inc(count);
   }
+}
+
+/** Where a request's route label is kept (`res.locals`). */
+const ROUTE_LABEL = 'hksRoute';
+
+/**
+ * Middleware naming the route a request matched, e.g. `/api/v1/projects/:project/functions`,
+ * as the `route` label of its metrics; set when the path matches, before authentication or
+ * validation can fail, so that every outcome of a route has the same label.
+ */
+export function labelRoute(pattern: string): RequestHandler {
+  return (_req, res, next) => {
+    (res.locals as { [ROUTE_LABEL]?: string })[ROUTE_LABEL] = pattern;
+    next();
+  };
 }
 
 const digest = (text: string) => createHash('sha256').update(text).digest();

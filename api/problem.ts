@@ -30,6 +30,8 @@ export class Problem extends Error {
     public readonly errors: readonly FieldError[] = [],
     /** Response headers that come with it, e.g. `retry-after`. @default - none */
     public readonly headers: Readonly<Record<string, string>> = {},
+    /** Extension members of the document (RFC 9457 §3.2), e.g. each check of `/readyz`. @default - none */
+    public readonly extensions: Readonly<Record<string, unknown>> = {},
   ) {
     super(detail);
     this.name = 'Problem';
@@ -46,16 +48,24 @@ const TYPES: Record<number, string> = {
   401: 'unauthorized',
   403: 'forbidden',
   404: 'not-found',
+  405: 'method-not-allowed',
   409: 'conflict',
+  412: 'precondition-failed',
+  413: 'body-too-large',
+  415: 'unsupported-media-type',
   422: 'rejected-by-kubernetes',
   429: 'too-many-requests',
+  499: 'client-gone',
   500: 'internal',
   502: 'kubernetes-unavailable',
+  503: 'unavailable',
+  504: 'timeout',
 };
 
 /** Writes a problem response. */
 export function sendProblem(res: Response, problem: Problem, instance?: string): void {
   const body: ProblemDetails = {
+    ...problem.extensions,
     type: `https://hks.hexabase.io/problems/${TYPES[problem.status] ?? 'error'}`,
     title: problem.title,
     status: problem.status,
@@ -69,6 +79,11 @@ export function sendProblem(res: Response, problem: Problem, instance?: string):
 
 /** The last middleware: every error becomes a problem; unknown errors are 500s and logged. */
 export const problemHandler: ErrorRequestHandler = (error, req, res, _next) => {
+  // Too late for a status (a streamed body failed half way): cut the response short.
+  if (res.headersSent) {
+    res.destroy();
+    return;
+  }
   if (error instanceof Problem) {
     sendProblem(res, error, req.originalUrl);
     return;
@@ -87,7 +102,7 @@ export const problemHandler: ErrorRequestHandler = (error, req, res, _next) => {
     return;
   }
   if (status === 413) {
-    sendProblem(res, new Problem(400, 'Body too large', (error as Error).message), req.originalUrl);
+    sendProblem(res, new Problem(413, 'Body too large', (error as Error).message), req.originalUrl);
     return;
   }
   process.stderr.write(

@@ -1,17 +1,20 @@
-import express, { Express, NextFunction, Request, Response, Router } from 'express';
+import express, { Express, NextFunction, Request, RequestHandler, Response, Router } from 'express';
 import { Applications } from './applications';
 import { authenticate, authorizeProject, TokenFamily, TokenVerifier } from './auth';
+import { bodyParser, BodyRule } from './body-parsing';
 import { SourceChecker } from './check-source';
 import { Functions } from './functions';
 import { InvocationRouting } from './invocation-target';
 import { KnativeApi } from './knative';
 import { Kube } from './kube';
 import { NamespaceAccess } from './namespace-access';
-import { ApiMetrics, metricsEndpoint } from './metrics';
+import { DEFAULT_LIMITS, ApiLimits } from './limits';
+import { ApiMetrics, labelRoute, metricsEndpoint } from './metrics';
 import { openApiDocument, RouteGroup } from './openapi';
 import { EphemeralSafety, Operations } from './operations';
 import { validatePathParams } from './path-params';
-import { Problem, problemHandler } from './problem';
+import { Problem, problemHandler, sendProblem } from './problem';
+import { clientGoneSignal, withRequestSignal } from './request-signal';
 import { applicationRoutes } from './routes/applications';
 import { cronJobRoutes } from './routes/cronjobs';
 import { functionRoutes } from './routes/functions';
@@ -48,10 +51,12 @@ export interface ServerDependencies {
   readonly python: string;
   /** Gives the API its rights in each project namespace. @default - no RoleBinding created */
   readonly namespaceAccess?: NamespaceAccess;
+  /** Body and response sizes. @default DEFAULT_LIMITS */
+  readonly limits?: ApiLimits;
 }
 
-/** Largest request body: a function's source (900 KiB) as JSON, with room for escaping. */
-const BODY_LIMIT = '2mb';
+/** How long `/readyz` waits for each dependency before it answers 503. */
+export const READY_CHECK_TIMEOUT_MS = 1500;
 
 /** Every route, by base path: registration and OpenAPI come from these tables. */
 export function routeGroups(deps: ServerDependencies): RouteGroup[] {
@@ -62,10 +67,14 @@ export function routeGroups(deps: ServerDependencies): RouteGroup[] {
     new SourceChecker(deps.python),
     deps.namespaceAccess,
   );
-  const functions = new Functions(applications, deps.knative, deps.kube, deps.metrics, {
-    ...deps.functionAddresses,
-    gateway: deps.functionGateway,
-  });
+  const functions = new Functions(
+    applications,
+    deps.knative,
+    deps.kube,
+    deps.metrics,
+    { ...deps.functionAddresses, gateway: deps.functionGateway },
+    (deps.limits ?? DEFAULT_LIMITS).functionResponseLimitBytes,
+  );
   const operations = new Operations(
     applications,
     functions,
@@ -109,50 +118,137 @@ export function createServer(deps: ServerDependencies): Express {
   app.get('/healthz', (_req, res) => {
     res.json({ status: 'ok' });
   });
-  app.get('/readyz', async (_req, res) => {
-    const checks = await Promise.allSettled([deps.kube.ping(), deps.store.ping()]);
+  app.get('/readyz', async (req, res) => {
+    const checks = await Promise.allSettled([
+      deps.kube.ping(READY_CHECK_TIMEOUT_MS),
+      within(READY_CHECK_TIMEOUT_MS, 'the store', deps.store.ping()),
+    ]);
     const [cluster, store] = checks.map((c) =>
       c.status === 'fulfilled' ? 'ok' : String((c.reason as Error)?.message ?? c.reason),
     );
-    res.status(cluster === 'ok' && store === 'ok' ? 200 : 503).json({ cluster, store });
+    if (cluster === 'ok' && store === 'ok') {
+      res.json({ cluster, store });
+      return;
+    }
+    const failing = Object.entries({ cluster, store }).filter(([, state]) => state !== 'ok');
+    sendProblem(
+      res,
+      new Problem(
+        503,
+        'Not ready',
+        failing.map(([name, state]) => `${name}: ${state}`).join('; '),
+        [],
+        { 'retry-after': '5' },
+        { cluster, store },
+      ),
+      req.originalUrl,
+    );
   });
   app.get('/metrics', metricsEndpoint(deps.metrics.registry, deps.metricsToken));
   app.get('/openapi.json', (_req, res) => {
     res.json(openapi);
   });
+  for (const path of ['/healthz', '/readyz', '/metrics', '/openapi.json'])
+    app.all(path, methodNotAllowed(['get']));
 
+  const limits = deps.limits ?? DEFAULT_LIMITS;
   for (const group of groups) {
     const family: TokenFamily =
       group.security === 'bearer'
         ? { kind: 'user', audience: deps.userAudience }
         : { kind: 'internal' };
-    app.use(group.base, router(deps.verify, family, group.routes));
+    app.use(group.base, router(deps.verify, family, group.base, group.routes, limits));
   }
   app.use((req, _res, next) => next(Problem.notFound(`No route ${req.method} ${req.path}`)));
   app.use(problemHandler);
   return app;
 }
 
-function router(verify: TokenVerifier, family: TokenFamily, routes: readonly Route[]): Router {
+function router(
+  verify: TokenVerifier,
+  family: TokenFamily,
+  base: string,
+  routes: readonly Route[],
+  limits: ApiLimits,
+): Router {
   const api = express.Router();
+  const methodsByPath = new Map<string, Route['method'][]>();
+  for (const route of routes)
+    methodsByPath.set(route.path, [...(methodsByPath.get(route.path) ?? []), route.method]);
+  // The metrics label is the route's pattern, set before anything can fail (a 401 included).
+  for (const path of methodsByPath.keys()) api.all(path, labelRoute(`${base}${path}`));
   api.use(authenticate(verify, family));
-  // Agents send any JSON value as input, not only objects.
-  const json = express.json({ limit: BODY_LIMIT, strict: family.kind === 'user' });
-  const raw = express.raw({ type: () => true, limit: BODY_LIMIT });
+  const rules: Record<'definition' | 'json' | 'raw', BodyRule> = {
+    definition: {
+      kind: 'json',
+      limitBytes: limits.definitionLimitBytes,
+      limitVariable: 'HKS_DEFINITION_LIMIT_BYTES',
+    },
+    // Agents send any JSON value as input, not only objects.
+    json: {
+      kind: 'json',
+      limitBytes: limits.bodyLimitBytes,
+      limitVariable: 'HKS_BODY_LIMIT_BYTES',
+      strict: family.kind === 'user',
+    },
+    raw: { kind: 'raw', limitBytes: limits.bodyLimitBytes, limitVariable: 'HKS_BODY_LIMIT_BYTES' },
+  };
+  const parsers = Object.fromEntries(
+    Object.entries(rules).map(([kind, rule]) => [kind, bodyParser(rule)]),
+  ) as Record<keyof typeof rules, RequestHandler>;
   for (const route of routes) {
     // Path parameters are checked before anything uses them, the project grant included.
     const handlers = [
       validatePathParams(route.path),
       ...(route.path.includes(':project') ? [authorizeProject] : []),
-      route.rawBody ? raw : json,
+      parsers[route.rawBody ? 'raw' : route.body === 'definition' ? 'definition' : 'json'],
       (req: Request, res: Response, next: NextFunction) => {
-        route.handle(req, res).catch(next);
+        // Kubernetes calls made for this request are abandoned once its client has gone.
+        withRequestSignal(clientGoneSignal(req, res), () => route.handle(req, res)).catch(next);
       },
     ];
     api[route.method](route.path, ...handlers);
   }
+  for (const [path, methods] of methodsByPath) api.all(path, methodNotAllowed(methods));
   api.use((req, _res, next) =>
     next(Problem.notFound(`No route ${req.method} ${req.baseUrl}${req.path}`)),
   );
   return api;
+}
+
+/**
+ * Answers a method the path does not declare: 405 with `Allow` (HEAD comes with GET), or for
+ * OPTIONS 204 with `Allow` and no body.
+ */
+export function methodNotAllowed(methods: readonly Route['method'][]): RequestHandler {
+  const allowed = [
+    ...new Set(methods.flatMap((m) => (m === 'get' ? ['GET', 'HEAD'] : [m.toUpperCase()]))),
+  ];
+  const allow = [...allowed, 'OPTIONS'].join(', ');
+  return (req, res, next) => {
+    res.setHeader('allow', allow);
+    if (req.method === 'OPTIONS') {
+      res.status(204).end();
+      return;
+    }
+    next(
+      new Problem(
+        405,
+        'Method not allowed',
+        `${req.method} ${req.baseUrl}${req.path}: given method ${req.method}, expected one of ${allow}`,
+      ),
+    );
+  };
+}
+
+/** Rejects after `timeoutMs` unless `work` settles first. */
+function within<T>(timeoutMs: number, what: string, work: Promise<T>): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<never>((_resolve, reject) => {
+    timer = setTimeout(
+      () => reject(new Error(`${what} did not answer within ${timeoutMs / 1000} s`)),
+      timeoutMs,
+    );
+  });
+  return Promise.race([work, late]).finally(() => clearTimeout(timer));
 }

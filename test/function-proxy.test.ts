@@ -1,6 +1,7 @@
 import { createServer, IncomingHttpHeaders } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { forward } from '../api/function-proxy';
+import { Problem } from '../api/problem';
+import { forward, forwardStreaming } from '../api/function-proxy';
 import {
   isActiveContent,
   requestHeadersForFunction,
@@ -141,6 +142,7 @@ test('forward sends the given headers and returns the filtered response headers'
         headers: { 'x-in': 'yes' },
         body: Buffer.from('{}'),
         timeoutMs: 5000,
+        limitBytes: 1024,
       },
     );
     expect(received).toMatchObject({
@@ -160,5 +162,99 @@ test('forward sends the given headers and returns the filtered response headers'
   } finally {
     server.closeAllConnections();
     await new Promise((resolve) => server.close(resolve));
+  }
+});
+
+/** A local function answering `size` bytes, with a declared length or chunked. */
+async function bigFunction(
+  size: number,
+  declared: boolean,
+): Promise<{ url: URL; close: () => Promise<void> }> {
+  const chunk = Buffer.alloc(64 * 1024, 'x');
+  const server = createServer((_req, res) => {
+    if (declared) res.setHeader('content-length', String(size));
+    let sent = 0;
+    const more = () => {
+      while (sent < size) {
+        const part = chunk.subarray(0, Math.min(chunk.length, size - sent));
+        sent += part.length;
+        if (!res.write(part)) {
+          res.once('drain', more);
+          return;
+        }
+      }
+      res.end();
+    };
+    more();
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as AddressInfo;
+  return {
+    url: new URL(`http://127.0.0.1:${port}`),
+    close: () => {
+      server.closeAllConnections();
+      return new Promise((resolve) => server.close(() => resolve()));
+    },
+  };
+}
+
+const request = (limitBytes: number) => ({
+  method: 'POST',
+  path: '/',
+  headers: {},
+  timeoutMs: 10_000,
+  limitBytes,
+});
+
+describe.each([
+  ['a declared length', true],
+  ['a chunked body', false],
+])('function responses with %s', (_what, declared) => {
+  test('up to the limit pass whole; beyond it a 502 naming the limit', async () => {
+    const fits = await bigFunction(100_000, declared);
+    const over = await bigFunction(100_001, declared);
+    try {
+      expect((await forward({ url: fits.url }, request(100_000))).body.length).toBe(100_000);
+      const refused = await forward({ url: over.url }, request(100_000)).catch((e: unknown) => e);
+      expect(refused).toBeInstanceOf(Problem);
+      expect(refused).toMatchObject({
+        status: 502,
+        title: 'Function response too large',
+        detail: expect.stringMatching(
+          /expected at most 100000 bytes \(HKS_FUNCTION_RESPONSE_LIMIT_BYTES\)$/,
+        ),
+      });
+    } finally {
+      await Promise.all([fits.close(), over.close()]);
+    }
+  });
+
+  test('a 100 MB response is refused without the memory to hold it', async () => {
+    const huge = await bigFunction(100 * 1024 * 1024, declared);
+    try {
+      const before = process.memoryUsage().rss;
+      const refused = await forwardStreaming({ url: huge.url }, request(6 * 1024 * 1024)).catch(
+        (e: unknown) => e,
+      );
+      const grown = process.memoryUsage().rss - before;
+      expect(refused).toMatchObject({ status: 502, title: 'Function response too large' });
+      // Holding the response would take 100 MB; at most the 6 MiB limit (and buffers) is held.
+      expect(grown).toBeLessThan(40 * 1024 * 1024);
+    } finally {
+      await huge.close();
+    }
+  });
+});
+
+test('a streamed response with a declared length is handed on before it has all arrived', async () => {
+  const huge = await bigFunction(5 * 1024 * 1024, true);
+  try {
+    const response = await forwardStreaming({ url: huge.url }, request(6 * 1024 * 1024));
+    expect(response.length).toBe(5 * 1024 * 1024);
+    let received = 0;
+    for await (const chunk of response.body) received += (chunk as Buffer).length;
+    expect(received).toBe(5 * 1024 * 1024);
+  } finally {
+    await huge.close();
   }
 });

@@ -1,4 +1,5 @@
 import { PassThrough } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
 import { z } from 'zod';
 import { forwardableHeaders } from '../function-proxy';
 import { FUNCTION_RUNTIMES } from '../../constructs';
@@ -120,7 +121,7 @@ export function functionRoutes(functions: Functions): Route[] {
       method: 'post',
       path: '/projects/:project/functions/:name/invoke',
       summary:
-        "Invoke a function: the body and headers go to the function, its status, headers and body come back (?tag= picks a tagged revision); 504 past the function's timeout",
+        "Invoke a function: the body and headers go to the function, its status, headers and body come back (?tag= picks a tagged revision); 504 past the function's timeout, 502 for a response over HKS_FUNCTION_RESPONSE_LIMIT_BYTES",
       query: invokeQuery,
       rawBody: true,
       passThrough: true,
@@ -128,7 +129,7 @@ export function functionRoutes(functions: Functions): Route[] {
       handle: async (req, res) => {
         const { tag } = parseRequest(invokeQuery, req.query, 'query');
         const body = Buffer.isBuffer(req.body) ? req.body : undefined;
-        const { requestId, response } = await functions.invoke(
+        const { requestId, response } = await functions.invokeStreaming(
           String(req.params.project),
           String(req.params.name),
           { headers: forwardableHeaders(req.headers), body, tag },
@@ -136,7 +137,16 @@ export function functionRoutes(functions: Functions): Route[] {
         res.status(response.status);
         for (const [name, value] of Object.entries(response.headers)) res.setHeader(name, value);
         res.setHeader('x-request-id', requestId);
-        res.end(response.body);
+        if (response.status === 204 || response.status === 304) {
+          // No body, whatever the function sent with it.
+          response.body.resume();
+          res.end();
+          return;
+        }
+        res.setHeader('content-length', String(response.length));
+        // A function that stops half way (or times out while streaming) cuts the response short:
+        // the connection closes before content-length bytes, so the client sees the failure.
+        await pipeline(response.body, res).catch(() => res.destroy());
       },
     },
     {
