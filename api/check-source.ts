@@ -1,29 +1,37 @@
-import { compileFunction } from 'node:vm';
 import {
   ApplicationDefinition,
   DEFAULT_HANDLERS,
   handlerFiles,
   isSourceRuntime,
 } from '../constructs';
+import { JavaScriptChecker } from './javascript-check';
 import { FieldError, Problem } from './problem';
 import { PythonCheck, PythonCheckOptions, PythonCheckPool } from './python-check-pool';
-import { SyntaxProblem } from './python-checker-process';
 
 export type { PythonCheckOptions as SourceCheckOptions } from './python-check-pool';
 
+/** The Python whose grammar checks each Python runtime's sources: the runtime's own. */
+const PYTHON_VERSION = { 'python3.12': '3.12' } as const;
+
 /**
- * Syntax checks of function source before anything is deployed: Python files are compiled by
- * the configured interpreter, JavaScript files by V8 (the `node --check` equivalent).
+ * Syntax checks of function source before anything is deployed: Python files are compiled by a
+ * Python of the runtime's version, JavaScript files by V8 as Node loads them (CommonJS or ES
+ * module).
  */
 export class SourceChecker {
   private readonly python: PythonCheckPool;
+  private readonly javascript: JavaScriptChecker;
 
   /**
-   * @param python the interpreter that compiles Python sources
-   * @param options limits of one Python check and the number of checker processes
+   * @param python the interpreter tried first for Python sources (`HKS_PYTHON`)
+   * @param options limits of one check and the number of checker processes
    */
   constructor(python: string, options: PythonCheckOptions = {}) {
-    this.python = new PythonCheckPool(python, options);
+    this.python = new PythonCheckPool(python, {
+      version: PYTHON_VERSION['python3.12'],
+      ...options,
+    });
+    this.javascript = new JavaScriptChecker({ timeoutMs: options.timeoutMs });
   }
 
   /**
@@ -39,10 +47,11 @@ export class SourceChecker {
     const files =
       spec.files ??
       (spec.code === undefined ? {} : { [handlerFiles(runtime, handler)[0]]: spec.code });
-    const { problems, output }: PythonCheck =
+    const project = definition.metadata.project;
+    const { problems, output, checkedWith }: PythonCheck =
       runtime === 'python3.12'
-        ? await this.checkPython(definition.metadata.project, pick(files, /\.py$/))
-        : { problems: checkJavaScript(pick(files, /\.(c?js)$/)), output: '' };
+        ? await this.checkPython(project, pick(files, /\.py$/))
+        : { problems: await this.javascript.check(project, files), output: '', checkedWith: '' };
     if (problems.length === 0) return;
     const errors: FieldError[] = problems.map((p) => ({
       path: field === 'files' ? `spec.files.${p.file}` : 'spec.code',
@@ -52,7 +61,8 @@ export class SourceChecker {
       400,
       'Invalid source code',
       errors.map((e) => `${e.path}: ${e.message}`).join('\n') +
-        (output ? `\nCompiler output:\n${output}` : ''),
+        (output ? `\nCompiler output:\n${output}` : '') +
+        (checkedWith ? `\nChecked with ${checkedWith}, the grammar of runtime ${runtime}.` : ''),
       errors,
     );
   }
@@ -63,38 +73,11 @@ export class SourceChecker {
   }
 
   private async checkPython(project: string, files: Record<string, string>): Promise<PythonCheck> {
-    if (Object.keys(files).length === 0) return { problems: [], output: '' };
+    if (Object.keys(files).length === 0) return { problems: [], output: '', checkedWith: '' };
     return this.python.check(project, files);
   }
 }
 
 function pick(files: Readonly<Record<string, string>>, pattern: RegExp): Record<string, string> {
   return Object.fromEntries(Object.entries(files).filter(([path]) => pattern.test(path)));
-}
-
-const COMMONJS_PARAMETERS = ['exports', 'require', 'module', '__filename', '__dirname'];
-
-/** Compiles each file as the CommonJS module body the bootstrap loads, without running it. */
-function checkJavaScript(files: Record<string, string>): SyntaxProblem[] {
-  const problems: SyntaxProblem[] = [];
-  for (const [file, source] of Object.entries(files)) {
-    try {
-      compileFunction(source, COMMONJS_PARAMETERS, { filename: file });
-    } catch (error) {
-      if (!(error instanceof SyntaxError)) throw error;
-      // V8 puts "file:line", the line and a caret above the message in the stack.
-      const [location, text, caret] = (error.stack ?? '').split('\n');
-      const line = Number(/:(\d+)$/.exec(location ?? '')?.[1]) || undefined;
-      problems.push({
-        file,
-        line,
-        message: `SyntaxError: ${error.message}`,
-        excerpt:
-          text && caret !== undefined && /^\s*\^+\s*$/.test(caret)
-            ? `${text}\n${caret}`
-            : undefined,
-      });
-    }
-  }
-  return problems;
 }

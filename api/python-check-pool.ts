@@ -3,9 +3,11 @@ import { Problem } from './problem';
 import {
   BoundedText,
   CheckerLimits,
+  Interpreter,
   PythonCheckerProcess,
   SyntaxProblem,
 } from './python-checker-process';
+import { pythonCandidates } from './python-interpreters';
 
 /** Limits and size of the pool of Python checker processes. */
 export interface PythonCheckOptions {
@@ -17,6 +19,13 @@ export interface PythonCheckOptions {
   readonly memoryBytes?: number;
   /** What one check may print (warnings), in UTF-8 bytes. @default 8192 */
   readonly outputBytes?: number;
+  /** The Python version (`major.minor`) whose grammar the sources are checked with. @default "3.12" */
+  readonly version?: string;
+  /**
+   * Interpreters tried in turn until one is `version`.
+   * @default - the given python, `python<version>` on the PATH, then pyenv's `<version>.*`
+   */
+  readonly interpreters?: readonly string[];
 }
 
 /** The result of checking one definition's Python files. */
@@ -24,6 +33,8 @@ export interface PythonCheck {
   readonly problems: readonly SyntaxProblem[];
   /** What compiling printed (warnings), of this check only, with a note when it was cut. */
   readonly output: string;
+  /** The interpreter that checked them, e.g. `Python 3.12.1`. */
+  readonly checkedWith: string;
 }
 
 /** How long a checker process may take to start (a version manager's shim is slow). */
@@ -41,13 +52,14 @@ export class PythonCheckPool {
   private readonly slots: FairSlots;
   private readonly limits: CheckerLimits;
   private readonly timeoutMs: number;
-  /** The interpreter's own path once known: later processes start without the shim. */
-  private executable?: string;
+  private readonly version: string;
+  private readonly interpreters: readonly string[];
+  /** The interpreter of `version` once found: later processes start it without a shim. */
+  private interpreter?: Promise<Interpreter>;
 
-  constructor(
-    private readonly python: string,
-    options: PythonCheckOptions = {},
-  ) {
+  constructor(python: string, options: PythonCheckOptions = {}) {
+    this.version = options.version ?? '3.12';
+    this.interpreters = options.interpreters ?? pythonCandidates(python, this.version);
     const workers = options.workers ?? 2;
     this.slots = new FairSlots(workers, Math.max(workers - 1, 1));
     this.timeoutMs = options.timeoutMs ?? 5000;
@@ -60,10 +72,11 @@ export class PythonCheckPool {
 
   /**
    * Compiles `files` (path to source) for `tenant`.
-   * @throws Problem 503 when no checker starts or one dies while checking a file
+   * @throws Problem 503 when no interpreter of the version starts or one dies while checking
    */
   public check(tenant: string, files: Readonly<Record<string, string>>): Promise<PythonCheck> {
     return this.slots.run(tenant, async () => {
+      const { version } = await this.locate();
       let checker = await this.take();
       const deadline = Date.now() + this.timeoutMs;
       const problems: SyntaxProblem[] = [];
@@ -94,7 +107,7 @@ export class PythonCheckPool {
         this.give(checker);
       }
       const cut = output.truncated ? `\n[cut at ${this.limits.outputBytes} bytes]` : '';
-      return { problems, output: output.text + cut };
+      return { problems, output: output.text + cut, checkedWith: `Python ${version}` };
     });
   }
 
@@ -105,23 +118,56 @@ export class PythonCheckPool {
     this.idle.length = 0;
   }
 
+  /** The first interpreter of the version, found once (again after a failure). */
+  private locate(): Promise<Interpreter> {
+    if (this.interpreter) return this.interpreter;
+    const finding = this.findInterpreter();
+    this.interpreter = finding;
+    finding.catch(() => {
+      if (this.interpreter === finding) this.interpreter = undefined;
+    });
+    return finding;
+  }
+
+  private async findInterpreter(): Promise<Interpreter> {
+    const refusals: string[] = [];
+    for (const python of this.interpreters) {
+      const probe = new PythonCheckerProcess(python, this.limits);
+      try {
+        const found = await probe.ready;
+        if (found.version.split('.').slice(0, 2).join('.') === this.version)
+          return { executable: found.executable || python, version: found.version };
+        refusals.push(`${JSON.stringify(python)} is Python ${found.version}`);
+      } catch (error) {
+        refusals.push(`${JSON.stringify(python)} did not start (${(error as Error).message})`);
+      } finally {
+        probe.stop();
+      }
+    }
+    throw new Problem(
+      503,
+      'Source check unavailable',
+      `Could not check Python sources with the grammar of Python ${this.version} (the runtime's): ${refusals.join('; ')}; set HKS_PYTHON to a Python ${this.version} interpreter`,
+    );
+  }
+
   private async take(): Promise<PythonCheckerProcess> {
     for (let idle = this.idle.pop(); idle; idle = this.idle.pop()) {
       if (idle.alive) return idle;
       this.all.delete(idle);
     }
-    const python = this.executable ?? this.python;
-    const checker = new PythonCheckerProcess(python, this.limits);
+    const { executable } = await this.locate();
+    const checker = new PythonCheckerProcess(executable, this.limits);
     this.all.add(checker);
     try {
-      this.executable ??= (await checker.ready) || undefined;
+      await checker.ready;
       return checker;
     } catch (error) {
       this.all.delete(checker);
       throw new Problem(
         503,
         'Source check unavailable',
-        `Could not check Python syntax with ${JSON.stringify(python)}: ${(error as Error).message}; install Python 3 or set HKS_PYTHON`,
+        `Could not check Python syntax with ${JSON.stringify(executable)}: ${(error as Error).message}; set HKS_PYTHON to a Python ${this.version} interpreter`,
       );
     }
   }

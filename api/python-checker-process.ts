@@ -35,7 +35,8 @@ export type FileCheck =
   | { readonly outcome: 'crashed'; readonly reason: string; readonly output: string };
 
 // Compiles files without running them (the `python -m py_compile` check). Started with the
-// memory limit and the output limit as arguments, it answers {"ready": sys.executable}, then
+// memory limit and the output limit as arguments, it answers {"ready": sys.executable,
+// "version": "3.12.1"}, then
 // one JSON answer per JSON request line ({path, source}). What compiling prints (warnings and
 // anything on stderr) is captured per request and cut at the output limit; warnings are
 // formatted without reading the named file from disk (linecache would read the API's files).
@@ -84,10 +85,15 @@ def compile_file(path, source):
     except ValueError as e:
         return {"file": path, "message": "ValueError: %s" % str(e)[:500]}
     except RecursionError:
-        return {"file": path, "message": "RecursionError: the code nests too deeply to compile"}
+        return {"file": path, "message": "RecursionError: nesting too deep: the compiler's recursion limit was reached; expected code nested less deeply"}
+    except MemoryError as e:
+        if "too complex" not in str(e):
+            raise
+        # The parser's own stack (deep unary operators, conditionals, lambdas): no memory is short.
+        return {"file": path, "message": "MemoryError: nesting too deep: the parser's stack overflowed; expected code nested less deeply"}
     return None
 
-sys.stdout.write(json.dumps({"ready": sys.executable}) + "\\n")
+sys.stdout.write(json.dumps({"ready": sys.executable, "version": "%d.%d.%d" % sys.version_info[:3]}) + "\\n")
 sys.stdout.flush()
 for line in sys.stdin:
     request = json.loads(line)
@@ -141,8 +147,17 @@ export class BoundedText {
   }
 }
 
+/** The interpreter a checker process runs. */
+export interface Interpreter {
+  /** Its own path (`sys.executable`); empty when Python does not know it. */
+  readonly executable: string;
+  /** `major.minor.micro`, e.g. `3.12.1`. */
+  readonly version: string;
+}
+
 interface Answer {
   readonly ready?: string;
+  readonly version?: string;
   readonly problem?: SyntaxProblem | null;
   readonly output?: string;
   readonly truncated?: boolean;
@@ -155,13 +170,16 @@ interface Answer {
  * the file being checked: nothing of one request reaches another's result.
  */
 export class PythonCheckerProcess {
-  /** The interpreter's own path, to start the next process without a version manager's shim. */
-  public readonly ready: Promise<string>;
+  /** The interpreter once it runs: its path starts the next process without a version manager's shim. */
+  public readonly ready: Promise<Interpreter>;
   private readonly child: ChildProcessWithoutNullStreams;
   private current?: { readonly finish: (check: FileCheck) => void; readonly stderr: BoundedText };
   private startupStderr: BoundedText;
   private ended?: string;
-  private onReady?: { resolve: (executable: string) => void; reject: (error: Error) => void };
+  private onReady?: {
+    resolve: (interpreter: Interpreter) => void;
+    reject: (error: Error) => void;
+  };
 
   constructor(
     python: string,
@@ -240,7 +258,8 @@ export class PythonCheckerProcess {
     } catch {
       return this.end(`it answered ${JSON.stringify(line.slice(0, 200))}, expected JSON`);
     }
-    if (answer.ready !== undefined) return this.onReady?.resolve(answer.ready || '');
+    if (answer.ready !== undefined)
+      return this.onReady?.resolve({ executable: answer.ready, version: answer.version ?? '' });
     if (answer.fatal) this.ended ??= 'it ran out of memory';
     this.current?.finish({
       outcome: 'checked',

@@ -18,6 +18,16 @@ function pythonFunction(
   return checkDefinitions([{ document, source: { file: 'test', document: 1 } }])[0].definition;
 }
 
+function nodeFunction(project: string, files: Record<string, string>): ApplicationDefinition {
+  const document = {
+    apiVersion: API_VERSION,
+    kind: 'Function',
+    metadata: { name: 'fn', project },
+    spec: { runtime: 'nodejs20', files },
+  };
+  return checkDefinitions([{ document, source: { file: 'test', document: 1 } }])[0].definition;
+}
+
 const HANDLER = 'def handler(event, context):\n    return event\n';
 /** 100 000 string literals with an invalid escape: one warning each, megabytes of them. */
 const NOISY = `x = ${'"\\d"'.repeat(1000)}\n`.repeat(100);
@@ -58,12 +68,154 @@ test('a valid source passes; a syntax error is a 400 naming the file, line and e
   ]);
 });
 
-test('without an interpreter a check is a 503 saying what to set', async () => {
+test('without an interpreter of the version a check is a 503 naming what was found', async () => {
+  // No Python is 3.0: each candidate is refused with what it is.
   const missing = await problemOf(
-    new SourceChecker('/nonexistent/python3').check(pythonFunction('shop', { code: HANDLER })),
+    checker({ version: '3.0', interpreters: ['/nonexistent/python3', PYTHON] }).check(
+      pythonFunction('shop', { code: HANDLER }),
+    ),
   );
   expect(missing.status).toBe(503);
-  expect(missing.detail).toMatch(/"\/nonexistent\/python3".*set HKS_PYTHON/s);
+  expect(missing.detail).toMatch(
+    /"\/nonexistent\/python3" did not start.*; "[^"]+" is Python 3\.\d+\.\d+; set HKS_PYTHON to a Python 3\.0 interpreter/s,
+  );
+});
+
+describe('Python is checked with the grammar of the runtime, 3.12, whatever HKS_PYTHON is', () => {
+  test.each([
+    ['PEP 695 type alias', 'type Pair[T] = tuple[T, T]\n'],
+    ['PEP 695 generic function', 'def first[T](xs: list[T]) -> T:\n    return xs[0]\n'],
+    ['PEP 701 quotes reused in an f-string', 'd = {"k": 1}\ns = f"{d["k"]}"\n'],
+    ['PEP 701 backslash in an f-string', "xs = ['a']\ns = f\"{'\\n'.join(xs)}\"\n"],
+    ['PEP 701 nested f-strings', 's = f"{f"{f"{1}"}"}"\n'],
+  ])('%s passes', async (_name, code) => {
+    await checker().check(pythonFunction('grammar-312', { code: code + HANDLER }));
+  });
+
+  test.each([
+    ['PEP 696 type parameter default (3.13)', 'def f[T = int](x: T) -> T:\n    return x\n'],
+    [
+      'PEP 758 except* types without parentheses (3.14)',
+      'try:\n    pass\nexcept* ValueError, TypeError:\n    pass\n',
+    ],
+  ])('%s fails, naming the version that checked it', async (_name, code) => {
+    const problem = await problemOf(
+      checker().check(pythonFunction('grammar-312', { code: code + HANDLER })),
+    );
+    expect(problem.status).toBe(400);
+    expect(problem.errors?.[0]?.message).toMatch(/^SyntaxError: .*\(main\.py line \d\)/);
+    expect(problem.detail).toMatch(
+      /\nChecked with Python 3\.12\.\d+, the grammar of runtime python3\.12\.$/,
+    );
+  });
+});
+
+describe('deeply nested source is a 400 naming the file, never a 5xx', () => {
+  const DEEP = 100_000;
+  test.each([
+    ['brackets', `x = ${'['.repeat(DEEP)}${']'.repeat(DEEP)}\n`, /too many nested parentheses/],
+    ['parentheses', `x = ${'('.repeat(DEEP)}1${')'.repeat(DEEP)}\n`, /too many nested parentheses/],
+    ['unary operators', `x = ${'-'.repeat(DEEP)}1\n`, /nesting too deep/],
+    ['conditionals', `x = ${'1 if 1 else '.repeat(70_000)}1\n`, /nesting too deep/],
+    ['attribute chains', `x = a${'.a'.repeat(DEEP)}\n`, /nesting too deep/],
+  ])('python: %s', async (_name, code, message) => {
+    const sources = checker();
+    const problem = await problemOf(
+      sources.check(
+        pythonFunction('deep-source', { files: { 'main.py': HANDLER, 'deep.py': code } }),
+      ),
+    );
+    expect(problem.status).toBe(400);
+    expect(problem.errors).toEqual([
+      { path: 'spec.files.deep.py', message: expect.stringMatching(message) },
+    ]);
+    expect(problem.errors?.[0]?.message).toContain('(deep.py');
+    await sources.check(pythonFunction('deep-source', { code: HANDLER })); // still serving
+  });
+
+  const NESTED_JS = `export const handler = () => ${'('.repeat(DEEP)}1${')'.repeat(DEEP)};\n`;
+  test.each([
+    ['CommonJS', { 'index.js': NESTED_JS.replace('export const handler', 'exports.handler') }],
+    ['ES module (.mjs)', { 'index.mjs': NESTED_JS }],
+  ])('javascript: %s', async (_name, files) => {
+    const problem = await problemOf(checker().check(nodeFunction('deep-source', files)));
+    expect(problem.status).toBe(400);
+    const [file] = Object.keys(files);
+    expect(problem.errors).toEqual([
+      {
+        path: `spec.files.${file}`,
+        message: expect.stringMatching(
+          new RegExp(`^RangeError: nesting too deep.*\\(${file.replace('.', '\\.')}\\)$`),
+        ),
+      },
+    ]);
+  });
+});
+
+describe('JavaScript is checked as Node loads it: CommonJS or ES module', () => {
+  const MODULE =
+    'import { sep } from "node:path";\nawait Promise.resolve();\nexport const handler = async (event) => ({ event, sep });\n';
+  const TYPE_MODULE = JSON.stringify({ type: 'module' });
+
+  test('a .js file under a package.json {"type": "module"} is an ES module; .mjs is one too', async () => {
+    const sources = checker();
+    await sources.check(
+      nodeFunction('esm-check', { 'package.json': TYPE_MODULE, 'index.js': MODULE }),
+    );
+    await sources.check(nodeFunction('esm-check', { 'index.mjs': MODULE }));
+    // The nearest package.json decides: a folder may go back to CommonJS.
+    await sources.check(
+      nodeFunction('esm-check', {
+        'package.json': TYPE_MODULE,
+        'index.js': 'import { f } from "./lib/f.cjs";\nexport const handler = f;\n',
+        'lib/package.json': JSON.stringify({ type: 'commonjs' }),
+        'lib/util.js': 'exports.g = () => 1;\n',
+        'lib/f.cjs': 'exports.f = () => 1;\n',
+      }),
+    );
+  });
+
+  test('without one, import/export in a .js file is a 400 saying how to make it a module', async () => {
+    const problem = await problemOf(
+      checker().check(nodeFunction('esm-check', { 'index.js': MODULE })),
+    );
+    expect(problem.status).toBe(400);
+    expect(problem.errors).toEqual([
+      {
+        path: 'spec.files.index.js',
+        message: expect.stringMatching(
+          /^SyntaxError: Cannot use import statement.*\.mjs or add a package\.json with \{"type": "module"\} \(index\.js line 1\)/s,
+        ),
+      },
+    ]);
+  });
+
+  test("a module's syntax error names the file, line and excerpt; a broken package.json is named", async () => {
+    const sources = checker();
+    const cases: Record<string, string>[] = [
+      { 'package.json': TYPE_MODULE, 'index.js': MODULE + 'let x = (;\n' },
+      { 'index.mjs': MODULE + 'let x = (;\n' },
+    ];
+    for (const files of cases) {
+      const file = Object.keys(files).find((f) => f.startsWith('index')) ?? '';
+      const problem = await problemOf(sources.check(nodeFunction('esm-check', files)));
+      expect(problem.status).toBe(400);
+      expect(problem.errors).toEqual([
+        {
+          path: `spec.files.${file}`,
+          message: `SyntaxError: Unexpected token ';' (${file} line 4)\nlet x = (;\n         ^`,
+        },
+      ]);
+    }
+    const manifest = await problemOf(
+      sources.check(nodeFunction('esm-check', { 'package.json': '{type', 'index.js': MODULE })),
+    );
+    expect(manifest.status).toBe(400);
+    expect(manifest.errors?.[0]).toEqual({
+      path: 'spec.files.package.json',
+      message: expect.stringMatching(/^not JSON .*expected a package\.json object/),
+    });
+  });
 });
 
 test('what a check prints reaches only its own problem, cut at the output limit', async () => {
