@@ -8,7 +8,8 @@ export type HeaderInput = IncomingHttpHeaders | Readonly<Record<string, Outgoing
  * - the caller's credentials for the API: `authorization`, `cookie`;
  * - hop-by-hop headers: `connection` and the names it lists, `keep-alive`, `te`, `trailer`,
  *   `transfer-encoding`, `upgrade`, `expect`, `proxy-*`;
- * - what the proxy itself sets: `host`, `content-length`;
+ * - what the proxy itself sets: `host`, `content-length`, and `content-encoding`, since the
+ *   API has already decoded the body it forwards;
  * - claims about the client's address that the function could trust: `forwarded`, `via`,
  *   `x-forwarded-*`, `x-real-ip`;
  * - Knative's routing and probing headers: `knative-*` (the API sets `knative-serving-tag`
@@ -18,6 +19,7 @@ const REQUEST_DENIED = new Set([
   'authorization',
   'cookie',
   'connection',
+  'content-encoding',
   'content-length',
   'expect',
   'forwarded',

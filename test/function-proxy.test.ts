@@ -16,6 +16,8 @@ test('request headers: credentials, hop-by-hop, forwarding and Knative headers s
     cookie: 'session=1',
     host: 'api.example.com',
     'content-length': '12',
+    // The API forwards the body it has decoded.
+    'content-encoding': 'gzip',
     connection: 'keep-alive, X-Secret-Hop',
     'x-secret-hop': 'listed in connection',
     'keep-alive': 'timeout=5',

@@ -1,3 +1,4 @@
+import { gzipSync } from 'node:zlib';
 import { randomBytes } from 'node:crypto';
 import { createServer, IncomingHttpHeaders, Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -211,6 +212,40 @@ test('only the headers the caller meant reach the function; the tag header only 
   }
   expect(first['knative-serving-tag']).toBeUndefined();
   expect(second['knative-serving-tag']).toBe('blue');
+});
+
+test('a compressed body reaches the function decoded, without its content-encoding', async () => {
+  await deployReady('echo', 'def handler(event, context):\n    return {"event": event}\n');
+  const res = await fetch(`${api.url}/api/v1/projects/shop/functions/echo/invoke`, {
+    method: 'POST',
+    headers: { ...headers, 'content-type': 'application/json', 'content-encoding': 'gzip' },
+    body: gzipSync(JSON.stringify({ name: 'Ada' })),
+  });
+  expect(res.status).toBe(200);
+  expect(await res.json()).toEqual({ event: { name: 'Ada' } });
+  // What arrives at the function's address: the decoded body's headers only.
+  const live = await kubectlJson<{ status: { traffic: object[] } }>([
+    'get',
+    'services.serving.knative.dev',
+    'target',
+    '-n',
+    namespace,
+  ]);
+  await patchStatus('target', {
+    url: allowed.url,
+    address: { url: allowed.url },
+    traffic: live.status.traffic,
+  });
+  const before = allowed.requests.length;
+  const recorded = await fetch(`${api.url}/api/v1/projects/shop/functions/target/invoke`, {
+    method: 'POST',
+    headers: { ...headers, 'content-type': 'application/json', 'content-encoding': 'gzip' },
+    body: gzipSync('{"name":"Ada"}'),
+  });
+  expect(recorded.status).toBe(200);
+  const received = allowed.requests[before].headers;
+  expect(received['content-encoding']).toBeUndefined();
+  expect(received['content-length']).toBe(String('{"name":"Ada"}'.length));
 });
 
 test('a Knative status naming another host is refused and nothing is sent there', async () => {
