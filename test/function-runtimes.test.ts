@@ -1,3 +1,5 @@
+import { request } from 'node:http';
+import { join } from 'node:path';
 import type { SourceRuntimeName } from '../constructs';
 import { failedStart, RunningRuntime, startRuntime } from './support/runtime-process';
 
@@ -21,6 +23,33 @@ async function invoke(
 }
 
 const json = (value: unknown) => JSON.stringify(value);
+/** The answers.size handler's body for `n` bytes (Python's JSON has a space after the colon). */
+const bytesBody = (n: number): unknown =>
+  expect.stringMatching(new RegExp(`^\\{"bytes": ?${n}\\}$`));
+
+/**
+ * POSTs `chunks` as written by node:http: chunked (Transfer-Encoding) unless `contentLength`
+ * is given. The answer's status and body, or the socket error if the runtime closed first.
+ */
+function post(
+  runtime: RunningRuntime,
+  chunks: readonly Buffer[],
+  contentLength?: number,
+): Promise<{ status: number; body: string } | { error: string }> {
+  return new Promise((resolve) => {
+    const headers = contentLength === undefined ? {} : { 'Content-Length': contentLength };
+    const req = request(`${runtime.url}/`, { method: 'POST', headers }, (res) => {
+      let body = '';
+      res.setEncoding('utf8');
+      res.on('data', (chunk: string) => (body += chunk));
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, body }));
+      res.on('error', (error) => resolve({ error: error.message }));
+    });
+    req.on('error', (error) => resolve({ error: error.message }));
+    for (const chunk of chunks) req.write(chunk);
+    req.end();
+  });
+}
 
 describe.each(RUNTIMES)('%s bootstrap', (name) => {
   const running: RunningRuntime[] = [];
@@ -232,6 +261,88 @@ describe.each(RUNTIMES)('%s bootstrap', (name) => {
     });
   });
 
+  test("a response HTTP cannot carry is that caller's 500; the log says so and the runtime keeps serving", async () => {
+    const runtime = await start('answer', { HKS_HANDLER: 'answers.answer' });
+    const invalid: [unknown, Record<string, unknown> | undefined, RegExp][] = [
+      [99, undefined, /statusCode 99; expected an integer from 200 to 599/],
+      ['abc', undefined, /statusCode "abc"; expected an integer from 200 to 599/],
+      [1000, undefined, /statusCode 1000; expected/],
+      [null, undefined, /statusCode (null|None); expected/],
+      [200, { 'bad name': 'x' }, /header name "bad name"; expected an HTTP token/],
+      [200, { 'X-Injected': 'a\r\nSet-Cookie: session=1' }, /X-Injected .*without CR, LF or NUL/],
+      [200, { 'X-Split': 'a\nb' }, /X-Split .*without CR, LF or NUL/],
+      [200, { 'X-Nul': 'a\u0000b' }, /X-Nul .*without CR, LF or NUL/],
+    ];
+    for (const [index, [statusCode, headers, message]] of invalid.entries()) {
+      const requestId = `req-invalid-${index}`;
+      const response = await invoke(runtime, json({ statusCode, headers }), {
+        'X-Request-Id': requestId,
+      });
+      expect(response.status).toBe(500);
+      expect(response.headers.get('set-cookie')).toBeNull();
+      expect(JSON.parse(response.body)).toEqual({
+        error: { type: 'InvalidResponse', message: expect.stringMatching(message) },
+      });
+      const [line] = await runtime.waitForLines((l) => l.requestId === requestId, 1);
+      expect(line).toMatchObject({
+        level: 'error',
+        status: 500,
+        error: { type: 'InvalidResponse', message: expect.stringMatching(message) },
+      });
+      // The next caller is served.
+      const next = await invoke(runtime, json({ statusCode: 202, headers: { 'X-Ok': 'yes' } }));
+      expect([next.status, next.body, next.headers.get('x-ok')]).toEqual([202, 'answered', 'yes']);
+    }
+    expect(runtime.process.exitCode).toBeNull();
+  });
+
+  test('a chunked request body is read as the event', async () => {
+    const runtime = await start('size', { HKS_HANDLER: 'answers.size' });
+    const parts = ['{"text": "', 'x'.repeat(70_000), '"}'].map((p) => Buffer.from(p));
+    const response = await post(runtime, parts);
+    expect(response).toEqual({ status: 200, body: bytesBody(70_000 + 11) });
+  });
+
+  test('a body over HKS_MAX_REQUEST_BYTES is a 413 with a JSON error; the runtime keeps serving', async () => {
+    const runtime = await start('size', {
+      HKS_HANDLER: 'answers.size',
+      HKS_MAX_REQUEST_BYTES: '1024',
+    });
+    const tooLarge = {
+      status: 413,
+      body: expect.stringMatching(
+        /^\{"error": ?\{"type": ?"PayloadTooLarge", ?"message": ?"the request body is over HKS_MAX_REQUEST_BYTES \(1024 bytes\)"\}\}$/,
+      ),
+    };
+    expect(await post(runtime, [Buffer.alloc(1025, 'x')], 1025)).toEqual(tooLarge);
+    expect(await post(runtime, [Buffer.alloc(1024, 'x')], 1024)).toEqual({
+      status: 200,
+      body: bytesBody(1024),
+    });
+    expect(
+      await post(
+        runtime,
+        [0, 1, 2].map(() => Buffer.alloc(400, 'x')),
+      ),
+    ).toEqual(tooLarge);
+    expect(await post(runtime, [Buffer.alloc(1000, 'x')])).toEqual({
+      status: 200,
+      body: bytesBody(1000),
+    });
+  });
+
+  test('the default cap is 6 MiB', async () => {
+    const runtime = await start('size', { HKS_HANDLER: 'answers.size' });
+    const limit = 6 * 1024 * 1024;
+    expect(await post(runtime, [Buffer.alloc(limit, 'x')], limit)).toEqual({
+      status: 200,
+      body: bytesBody(limit),
+    });
+    expect(await post(runtime, [Buffer.alloc(limit + 1, 'x')], limit + 1)).toMatchObject({
+      status: 413,
+    });
+  });
+
   test('SIGTERM lets in-flight requests finish, then exits 0', async () => {
     const runtime = await start('logged_sleep');
     const inFlight = invoke(runtime, json({ seconds: 1 }));
@@ -279,5 +390,30 @@ describe.each(RUNTIMES)('%s bootstrap', (name) => {
     });
     expect(dir.code).toBe(1);
     expect(dir.stderr).toContain('/nonexistent/fn');
+    const cap = await failedStart(name, {
+      HKS_HANDLER: 'handlers.echo',
+      HKS_MAX_REQUEST_BYTES: '6MiB',
+    });
+    expect(cap.code).toBe(2);
+    expect(cap.stderr).toContain('HKS_MAX_REQUEST_BYTES: given "6MiB", expected a positive number');
   });
+});
+
+test('nodejs20 runs an ES module .js file under a package.json {"type": "module"}', async () => {
+  const runtime = await startRuntime('nodejs20', {
+    HKS_HANDLER: 'index.handler',
+    HKS_FUNCTION_DIR: join(__dirname, 'fixtures', 'functions', 'node-esm'),
+  });
+  try {
+    const response = await invoke(runtime, json({ n: 1 }));
+    expect(response.status).toBe(200);
+    expect(JSON.parse(response.body)).toEqual({
+      esm: true,
+      file: 'index.js',
+      event: { n: 1 },
+      loadedAt: true,
+    });
+  } finally {
+    await runtime.stop();
+  }
 });

@@ -9,13 +9,17 @@
  *   HKS_FUNCTION_NAME    name reported in context and logs    (default: the handler)
  *   HKS_TIMEOUT_SECONDS  per-invocation time limit            (default 30)
  *   HKS_DEBUG            1: error responses include the stack (default off)
+ *   HKS_MAX_REQUEST_BYTES  largest request body, in bytes     (default 6291456, 6 MiB)
  *   PORT                 port to listen on                    (default 8080)
  *
  * GET /healthz answers 200 once the handler is loaded; POST to any path invokes
  * handler(event, context), which may return a value or a Promise. Past the timeout the caller
  * gets a 504 and the server goes on serving; the handler's Promise is abandoned, not cancelled.
  * A handler that blocks the event loop with synchronous CPU work cannot be preempted: its
- * caller gets the 504 when it returns, and other requests wait meanwhile.
+ * caller gets the 504 when it returns, and other requests wait meanwhile. A body over
+ * HKS_MAX_REQUEST_BYTES is answered 413 without invoking. A response the handler asks for that
+ * HTTP cannot carry (a statusCode that is not an integer from 200 to 599, a header name that is
+ * not a token, a header value with CR, LF or NUL) is answered 500 InvalidResponse instead.
  *
  * A request with the header "X-Hks-Log: tail" gets the invocation's output back in the response
  * header "X-Hks-Log-Result" (base64 of UTF-8 lines, as they appear in the logs): what the handler
@@ -27,10 +31,13 @@ const http = require('node:http');
 const { AsyncLocalStorage } = require('node:async_hooks');
 const path = require('node:path');
 const { randomBytes } = require('node:crypto');
-const { existsSync, readdirSync } = require('node:fs');
+const { existsSync, readdirSync, readFileSync } = require('node:fs');
 const { pathToFileURL } = require('node:url');
 
 const DEFAULT_DIR = '/var/hks/function';
+const DEFAULT_MAX_REQUEST_BYTES = 6 * 1024 * 1024;
+/** Framing is the runtime's own: the handler's copies could contradict it. */
+const FRAMING_HEADERS = new Set(['content-length', 'transfer-encoding', 'connection']);
 const LOG_TAIL_LIMIT = 8192; // bytes of output a response header carries at most
 
 /** Output kept for a log tail, up to LOG_TAIL_LIMIT bytes; past that it only notes overflow. */
@@ -93,12 +100,14 @@ async function loadHandler(directory, spec) {
   const base = path.resolve(directory, file);
   let exported;
   try {
-    exported = require(base);
+    const resolved = resolveModule(base);
+    // ES modules by import(): require() of one with top-level await fails where it is allowed.
+    exported = isEsModule(resolved)
+      ? await import(pathToFileURL(resolved).href)
+      : require(resolved);
   } catch (error) {
     if (error.code === 'ERR_REQUIRE_ESM') {
       exported = await import(pathToFileURL(require.resolve(base)).href);
-    } else if (error.code === 'MODULE_NOT_FOUND' && existsSync(`${base}.mjs`)) {
-      exported = await import(pathToFileURL(`${base}.mjs`).href);
     } else if (error.code === 'MODULE_NOT_FOUND' && !isFound(base)) {
       const files = safeList(directory);
       throw new LoadError(
@@ -116,6 +125,33 @@ async function loadHandler(directory, spec) {
     );
   }
   return handler;
+}
+
+/** The file require() would load for base, else base.mjs; throws MODULE_NOT_FOUND. */
+function resolveModule(base) {
+  try {
+    return require.resolve(base);
+  } catch (error) {
+    if (error.code === 'MODULE_NOT_FOUND' && existsSync(`${base}.mjs`)) return `${base}.mjs`;
+    throw error;
+  }
+}
+
+/** Whether Node loads the file as an ES module: .mjs, or .js under a package.json "type": "module". */
+function isEsModule(file) {
+  if (file.endsWith('.mjs')) return true;
+  if (!file.endsWith('.js')) return false;
+  for (let folder = path.dirname(file); ; folder = path.dirname(folder)) {
+    const manifest = path.join(folder, 'package.json');
+    if (existsSync(manifest)) {
+      try {
+        return JSON.parse(readFileSync(manifest, 'utf8')).type === 'module';
+      } catch {
+        return false; // require() then reports the broken package.json
+      }
+    }
+    if (path.dirname(folder) === folder) return false;
+  }
 }
 
 function isFound(base) {
@@ -154,15 +190,74 @@ function encodeBody(body) {
   return [Buffer.from(JSON.stringify(body === undefined ? null : body)), 'application/json'];
 }
 
-/** [status, headers, bytes] of a handler's return value. */
+/** A handler's answer that HTTP cannot carry. */
+class InvalidResponse extends Error {
+  name = 'InvalidResponse';
+}
+
+/** The status code a handler asked for: an integer (or its digits) from 200 to 599. */
+function statusOf(value) {
+  const status = typeof value === 'string' && /^\d{3}$/.test(value) ? Number(value) : value;
+  if (Number.isInteger(status) && status >= 200 && status <= 599) return status;
+  throw new InvalidResponse(
+    `the handler returned statusCode ${describe(value)}; expected an integer from 200 to 599`,
+  );
+}
+
+/** The handler's headers, checked: token names, values without CR, LF or NUL. */
+function headersOf(value) {
+  if (value === undefined || value === null) return {};
+  if (typeof value !== 'object' || Array.isArray(value)) {
+    throw new InvalidResponse(
+      `the handler returned headers ${describe(value)}; expected an object of name to value`,
+    );
+  }
+  const headers = {};
+  for (const [name, raw] of Object.entries(value)) {
+    try {
+      http.validateHeaderName(name);
+    } catch {
+      throw new InvalidResponse(
+        `the handler returned the header name ${describe(name)}; expected an HTTP token (letters, digits and !#$%&'*+-.^_\`|~)`,
+      );
+    }
+    if (FRAMING_HEADERS.has(name.toLowerCase())) continue;
+    const values = (Array.isArray(raw) ? raw : [raw]).map(String);
+    for (const text of values) {
+      if (/[\r\n\0]/.test(text)) {
+        throw new InvalidResponse(
+          `the handler returned header ${name} with the value ${describe(text)}; expected a value without CR, LF or NUL`,
+        );
+      }
+      try {
+        http.validateHeaderValue(name, text);
+      } catch {
+        throw new InvalidResponse(
+          `the handler returned header ${name} with the value ${describe(text)}; expected visible ASCII, spaces and tabs`,
+        );
+      }
+    }
+    headers[name] = Array.isArray(raw) ? values : values[0];
+  }
+  return headers;
+}
+
+/** A short JSON rendering of a value for an error message. */
+function describe(value) {
+  const text = typeof value === 'string' ? JSON.stringify(value) : String(value);
+  return text.length > 100 ? `${text.slice(0, 100)}...` : text;
+}
+
+/** [status, headers, bytes] of a handler's return value; throws InvalidResponse. */
 function toResponse(result) {
   if (result !== null && typeof result === 'object' && 'statusCode' in result) {
+    const status = statusOf(result.statusCode);
+    const headers = headersOf(result.headers);
     const [payload, contentType] = encodeBody(result.body ?? '');
-    const headers = { ...(result.headers ?? {}) };
     if (!Object.keys(headers).some((k) => k.toLowerCase() === 'content-type')) {
       headers['Content-Type'] = contentType;
     }
-    return [Number(result.statusCode), headers, payload];
+    return [status, headers, payload];
   }
   const [payload, contentType] = encodeBody(result);
   return [200, { 'Content-Type': contentType }, payload];
@@ -207,13 +302,23 @@ function main() {
     process.exitCode = 2;
     return;
   }
+  const rawMaxRequest = process.env.HKS_MAX_REQUEST_BYTES || String(DEFAULT_MAX_REQUEST_BYTES);
+  const maxRequestBytes = Number(rawMaxRequest);
+  if (!/^\d+$/.test(rawMaxRequest) || maxRequestBytes < 1) {
+    process.stderr.write(
+      `hks: HKS_MAX_REQUEST_BYTES: given "${rawMaxRequest}", expected a positive number of bytes\n`,
+    );
+    process.exitCode = 2;
+    return;
+  }
   const name = process.env.HKS_FUNCTION_NAME || spec;
   const debug = ['1', 'true'].includes(process.env.HKS_DEBUG ?? '');
   const startupOutput = new OutputBuffer();
   outputCapture
     .run(startupOutput, () => loadHandler(directory, spec))
     .then(
-      (handler) => serve({ handler, name, timeout, debug, port, spec, startupOutput }),
+      (handler) =>
+        serve({ handler, name, timeout, debug, port, spec, startupOutput, maxRequestBytes }),
       (error) => {
         process.stderr.write(
           `hks: cannot start: ${error instanceof LoadError ? error.message : error.stack}\n`,
@@ -223,7 +328,7 @@ function main() {
     );
 }
 
-function serve({ handler, name, timeout, debug, port, spec, startupOutput }) {
+function serve({ handler, name, timeout, debug, port, spec, startupOutput, maxRequestBytes }) {
   let unclaimedStartupOutput = startupOutput;
   let draining = false;
   const send = (res, status, headers, payload) => {
@@ -299,7 +404,18 @@ function serve({ handler, name, timeout, debug, port, spec, startupOutput }) {
       const value = logTail(outputs, finished);
       if (value !== undefined) extra['X-Hks-Log-Result'] = value;
     }
-    send(res, status, { ...headers, ...extra }, payload);
+    try {
+      send(res, status, { ...headers, ...extra }, payload);
+    } catch (error) {
+      // Nothing the handler returns should get here (toResponse checks it); if it does, this
+      // caller still gets an answer and the process keeps serving.
+      finished.status = 500;
+      finished.level = 'error';
+      finished.error = { type: 'InvalidResponse', message: String(error && error.message) };
+      if (!res.headersSent) {
+        sendJson(res, 500, { error: finished.error }, { 'X-Request-Id': requestId });
+      } else res.destroy();
+    }
     log(finished);
   };
 
@@ -323,11 +439,55 @@ function serve({ handler, name, timeout, debug, port, spec, startupOutput }) {
       );
       return;
     }
+    const tooLarge = () => {
+      // The rest of the body is not kept: the connection closes after this answer.
+      const message = `the request body is over HKS_MAX_REQUEST_BYTES (${maxRequestBytes} bytes)`;
+      const requestId = req.headers['x-request-id'] || randomBytes(8).toString('hex');
+      const headers = { Connection: 'close', 'X-Request-Id': requestId };
+      sendJson(res, 413, { error: { type: 'PayloadTooLarge', message } }, headers);
+      log({
+        level: 'error',
+        message: 'request refused',
+        function: name,
+        requestId,
+        status: 413,
+        error: message,
+      });
+    };
+    if (Number(req.headers['content-length']) > maxRequestBytes) {
+      tooLarge();
+      req.resume();
+      return;
+    }
     inFlight++;
     const chunks = [];
-    req.on('data', (chunk) => chunks.push(chunk));
+    let size = 0;
+    let refused = false;
+    req.on('data', (chunk) => {
+      if (refused) return;
+      size += chunk.length;
+      if (size <= maxRequestBytes) return void chunks.push(chunk);
+      refused = true;
+      chunks.length = 0;
+      inFlight--;
+      tooLarge();
+    });
     req.on('end', () => {
-      invoke(req, res, Buffer.concat(chunks)).finally(() => inFlight--);
+      if (refused) return;
+      invoke(req, res, Buffer.concat(chunks))
+        .catch((error) => {
+          log({
+            level: 'error',
+            message: 'invocation failed',
+            function: name,
+            error: String(error),
+          });
+          if (!res.headersSent)
+            sendJson(res, 500, {
+              error: { type: 'Internal', message: 'the runtime failed to answer' },
+            });
+        })
+        .finally(() => inFlight--);
     });
   });
   server.keepAliveTimeout = 60_000;

@@ -7,13 +7,18 @@ Serves one handler over HTTP. Configured by environment variables:
   HKS_FUNCTION_NAME     name reported in context and logs    (default: the handler)
   HKS_TIMEOUT_SECONDS   per-invocation time limit            (default 30)
   HKS_DEBUG             1: error responses include the stack (default off)
+  HKS_MAX_REQUEST_BYTES largest request body, in bytes       (default 6291456, 6 MiB)
   PORT                  port to listen on                    (default 8080)
 
 GET /healthz answers 200 once the handler is loaded; POST to any path invokes it with
 handler(event, context). Sync handlers run in a thread of their own, async ones in an event
 loop in that thread, so a handler past its timeout gets a 504 while the server goes on serving.
 An async handler is cancelled at the timeout; a sync one cannot be stopped and runs on in the
-background (its result is discarded).
+background (its result is discarded). Request bodies come with Content-Length or chunked
+(Transfer-Encoding: chunked); one over HKS_MAX_REQUEST_BYTES is answered 413 without invoking.
+A response the handler asks for that HTTP cannot carry (a statusCode that is not an integer from
+200 to 599, a header name that is not a token, a header value with CR, LF or NUL) is answered
+500 InvalidResponse instead.
 
 A request with the header "X-Hks-Log: tail" gets the invocation's output back in the response
 header "X-Hks-Log-Result" (base64 of UTF-8 lines, as they appear in the logs): what the handler's
@@ -26,6 +31,7 @@ import base64
 import importlib
 import json
 import os
+import re
 import signal
 import socket
 import sys
@@ -37,6 +43,10 @@ DEFAULT_DIR = "/var/hks/function"
 LOG_TAIL_HEADER = "X-Hks-Log"
 LOG_RESULT_HEADER = "X-Hks-Log-Result"
 LOG_TAIL_LIMIT = 8192  # bytes of output a response header carries at most
+DEFAULT_MAX_REQUEST_BYTES = 6 * 1024 * 1024
+HEADER_NAME = re.compile(r"[!#$%&'*+\-.^_`|~0-9A-Za-z]+\Z")
+HEADER_VALUE = re.compile(r"[\t\x20-\x7e\x80-\xff]*\Z")
+FRAMING_HEADERS = {"content-length", "transfer-encoding", "connection"}  # the runtime's own
 
 
 class OutputBuffer:
@@ -175,6 +185,51 @@ def load_handler(directory, spec):
     return handler
 
 
+class RequestError(Exception):
+    """A request the runtime answers itself, without invoking: (status, type, message)."""
+
+    def __init__(self, status, kind, message):
+        Exception.__init__(self, message)
+        self.status, self.kind, self.message = status, kind, message
+
+
+class InvalidResponse(Exception):
+    """A handler's answer that HTTP cannot carry."""
+
+
+def read_body(rfile, headers, limit):
+    """The request body (Content-Length or chunked), at most limit bytes, or a RequestError."""
+    too_large = RequestError(413, "PayloadTooLarge", "the request body is over HKS_MAX_REQUEST_BYTES (%d bytes)" % limit)
+    if "chunked" in (headers.get("Transfer-Encoding") or "").lower():
+        parts, size = [], 0
+        while True:
+            line = rfile.readline(1026)
+            try:
+                chunk = int(line.split(b";", 1)[0].strip(), 16)
+            except ValueError:
+                raise RequestError(400, "InvalidRequest", "a chunk size line of the chunked body is %r; expected hexadecimal digits" % line[:40])
+            if chunk == 0:
+                break
+            size += chunk
+            if size > limit:
+                raise too_large
+            data = rfile.read(chunk)
+            if len(data) < chunk:
+                raise RequestError(400, "InvalidRequest", "the chunked body ended within a chunk")
+            parts.append(data)
+            rfile.readline(3)  # the CRLF after the chunk
+        for _ in range(100):  # trailer fields, up to the empty line
+            if rfile.readline(8192) in (b"\r\n", b"\n", b""):
+                break
+        return b"".join(parts)
+    raw = (headers.get("Content-Length") or "0").strip()
+    if not raw.isdigit():
+        raise RequestError(400, "InvalidRequest", "Content-Length is %r; expected a number of bytes" % raw[:40])
+    if int(raw) > limit:
+        raise too_large
+    return rfile.read(int(raw)) if int(raw) > 0 else b""
+
+
 def parse_event(body):
     if not body:
         return None
@@ -182,6 +237,8 @@ def parse_event(body):
         return json.loads(body)
     except ValueError:
         pass
+    except RecursionError:
+        raise RequestError(400, "InvalidRequest", "the body is JSON nested too deeply to parse; expected less nesting")
     try:
         return body.decode("utf-8")
     except UnicodeDecodeError:
@@ -197,14 +254,48 @@ def encode_body(body):
     return json.dumps(body, default=str).encode("utf-8"), "application/json"
 
 
+def describe(value):
+    text = json.dumps(value, default=str) if isinstance(value, str) else repr(value)
+    return text[:100] + "..." if len(text) > 100 else text
+
+
+def status_of(value):
+    """The status code a handler asked for: an integer (or its digits) from 200 to 599."""
+    status = int(value) if isinstance(value, str) and len(value) == 3 and value.isdigit() else value
+    if isinstance(status, int) and not isinstance(status, bool) and 200 <= status <= 599:
+        return status
+    raise InvalidResponse("the handler returned statusCode %s; expected an integer from 200 to 599" % describe(value))
+
+
+def headers_of(value):
+    """The handler's headers, checked: token names, values without CR, LF or NUL."""
+    if value is None:
+        return {}
+    if not isinstance(value, dict):
+        raise InvalidResponse("the handler returned headers %s; expected a dict of name to value" % describe(value))
+    headers = {}
+    for name, raw in value.items():
+        if not isinstance(name, str) or not HEADER_NAME.match(name):
+            raise InvalidResponse("the handler returned the header name %s; expected an HTTP token (letters, digits and !#$%%&'*+-.^_`|~)" % describe(name))
+        text = str(raw)
+        if any(c in text for c in "\r\n\0"):
+            raise InvalidResponse("the handler returned header %s with the value %s; expected a value without CR, LF or NUL" % (name, describe(text)))
+        if not HEADER_VALUE.match(text) or any(ord(c) > 0xFF for c in text):
+            raise InvalidResponse("the handler returned header %s with the value %s; expected visible ASCII, spaces and tabs" % (name, describe(text)))
+        if name.lower() not in FRAMING_HEADERS:
+            headers[name] = text
+    return headers
+
+
 def to_response(result):
-    """(status, headers, bytes) of a handler's return value."""
+    """(status, headers, bytes) of a handler's return value; raises InvalidResponse."""
     if isinstance(result, dict) and "statusCode" in result:
+        status = status_of(result["statusCode"])
+        headers = headers_of(result.get("headers"))
         payload, content_type = encode_body(result.get("body", ""))
-        headers = {str(k): str(v) for k, v in (result.get("headers") or {}).items()}
         if not any(k.lower() == "content-type" for k in headers):
             headers["Content-Type"] = content_type
-        return int(result["statusCode"]), headers, payload
+        return status, headers, payload
     payload, content_type = encode_body(result)
     return 200, {"Content-Type": content_type}, payload
 
@@ -304,10 +395,16 @@ def make_request_handler(state):
         def invoke(self):
             started = time.time()
             request_id = self.headers.get("X-Request-Id") or os.urandom(8).hex()
-            length = int(self.headers.get("Content-Length") or 0)
-            body = self.rfile.read(length) if length > 0 else b""
+            try:
+                event = parse_event(read_body(self.rfile, self.headers, state["max_request_bytes"]))
+            except RequestError as error:
+                # What is left of the body is not read: the connection closes after this answer.
+                self.close_connection = True
+                self.send_json(error.status, {"error": {"type": error.kind, "message": error.message}}, {"Connection": "close", "X-Request-Id": request_id})
+                log({"level": "error", "message": "request refused", "function": state["name"], "requestId": request_id, "status": error.status, "error": error.message})
+                self.linger()
+                return
             context = Context(state["name"], request_id, started + state["timeout"])
-            event = parse_event(body)
             tail = (self.headers.get(LOG_TAIL_HEADER) or "").lower() == "tail"
             output = OutputBuffer() if tail else None
             outcome = run_handler(state["handler"], event, context, state["timeout"], output)
@@ -336,6 +433,22 @@ def make_request_handler(state):
                     headers[LOG_RESULT_HEADER] = value
             self.send(status, headers, payload)
             log(record)
+
+        def linger(self):
+            """Drops what the client still sends (5 s, 64 MiB at most) after our answer, so that
+            it reads the answer instead of a reset for the body it was writing."""
+            try:
+                self.wfile.flush()
+                self.connection.shutdown(socket.SHUT_WR)
+                self.connection.settimeout(1.0)
+                deadline, dropped = time.time() + 5, 0
+                while time.time() < deadline and dropped < 64 << 20:
+                    data = self.rfile.read1(65536)
+                    if not data:
+                        break
+                    dropped += len(data)
+            except (OSError, ValueError):
+                pass
 
         def error_response(self, error, record):
             """(500, headers, bytes) for a handler's exception; the record gets its stack."""
@@ -367,6 +480,10 @@ def main():
     except ValueError:
         sys.stderr.write('hks: HKS_TIMEOUT_SECONDS: given "%s", expected a positive number of seconds\n' % raw_timeout)
         return 2
+    raw_max_request = os.environ.get("HKS_MAX_REQUEST_BYTES") or str(DEFAULT_MAX_REQUEST_BYTES)
+    if not raw_max_request.isdigit() or int(raw_max_request) < 1:
+        sys.stderr.write('hks: HKS_MAX_REQUEST_BYTES: given "%s", expected a positive number of bytes\n' % raw_max_request)
+        return 2
     if not raw_port.isdigit() or int(raw_port) > 65535:
         sys.stderr.write('hks: PORT: given "%s", expected a port number (0: any free port)\n' % raw_port)
         return 2
@@ -383,6 +500,7 @@ def main():
         "handler": handler,
         "name": os.environ.get("HKS_FUNCTION_NAME") or spec,
         "timeout": timeout,
+        "max_request_bytes": int(raw_max_request),
         "debug": os.environ.get("HKS_DEBUG") in ("1", "true"),
         "draining": False,
         "startup_output": startup_output,
