@@ -4,14 +4,19 @@ import {
   CoreV1Api,
   KubeConfig,
   KubernetesObject,
+  Informer,
+  ObjectCache,
   KubernetesObjectApi,
   Log,
+  makeInformer,
   V1CronJob,
   V1Job,
   V1Pod,
   Watch,
 } from '@kubernetes/client-node';
 import type { Writable } from 'node:stream';
+import type { JsonPatchOperation } from './job-finalizer';
+import { TailBuffer, type LogTail } from './log-tail';
 import { abortCause, clientWithDeadline } from './kube-clients';
 import {
   ClientGoneError,
@@ -151,6 +156,91 @@ export class Kube {
       () => this.batch.createNamespacedJob({ namespace, body: job }),
       this.timeoutMs,
     );
+  }
+
+  /** A Job, or undefined when there is none of that name. */
+  public async getJob(namespace: string, name: string): Promise<V1Job | undefined> {
+    try {
+      return await this.rest.request<V1Job>(
+        'GET',
+        `/apis/batch/v1/namespaces/${namespace}/jobs/${encodeURIComponent(name)}`,
+      );
+    } catch (error) {
+      if (error instanceof KubeRequestError && error.code === 404) return undefined;
+      throw toProblem(`read Job ${namespace}/${name}`, error);
+    }
+  }
+
+  /**
+   * Applies a JSON patch to a Job; undefined when the Job is gone.
+   * @throws Problem 422 when a `test` operation fails (the Job changed meanwhile)
+   */
+  public async patchJob(
+    namespace: string,
+    name: string,
+    operations: readonly JsonPatchOperation[],
+  ): Promise<V1Job | undefined> {
+    try {
+      return await this.rest.request<V1Job>(
+        'PATCH',
+        `/apis/batch/v1/namespaces/${namespace}/jobs/${encodeURIComponent(name)}`,
+        operations,
+        'application/json-patch+json',
+      );
+    } catch (error) {
+      if (error instanceof KubeRequestError && error.code === 404) return undefined;
+      throw toProblem(`patch Job ${namespace}/${name}`, error);
+    }
+  }
+
+  /**
+   * An informer (list, then watch resumed from the last resourceVersion; relist after
+   * `410 Gone`) over the Jobs of all namespaces that match a label selector. Not started.
+   */
+  public jobInformer(labelSelector: string): Informer<V1Job> & ObjectCache<V1Job> {
+    return makeInformer(
+      this.config,
+      '/apis/batch/v1/jobs',
+      () => this.batch.listJobForAllNamespaces({ labelSelector }),
+      labelSelector,
+    );
+  }
+
+  /**
+   * The end of one container's log (a run before the last restart with `previous`), read as
+   * a stream of which only the last `limitBytes` are kept.
+   * @param timeoutMs the whole read's time limit. @default 60000
+   */
+  public async containerLogTail(
+    namespace: string,
+    pod: string,
+    container: string,
+    options: { limitBytes: number; previous?: boolean; timeoutMs?: number },
+  ): Promise<LogTail> {
+    const sink = new TailBuffer(options.limitBytes);
+    const finished = new Promise<void>((resolve) => sink.once('finish', resolve));
+    const what = `read log of pod ${namespace}/${pod}`;
+    const controller = await call(what, () =>
+      new Log(this.config).log(namespace, pod, container, sink, {
+        follow: false,
+        previous: options.previous ?? false,
+      }),
+    );
+    let timer: NodeJS.Timeout | undefined;
+    const timeout = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => {
+        controller.abort();
+        reject(
+          toProblem(what, new Error(`no end of the log within ${options.timeoutMs ?? 60_000} ms`)),
+        );
+      }, options.timeoutMs ?? 60_000);
+    });
+    try {
+      await Promise.race([finished, timeout]);
+    } finally {
+      clearTimeout(timer);
+    }
+    return sink.tail();
   }
 
   public async listJobs(

@@ -1,13 +1,16 @@
-import type { V1Job, V1Pod } from '@kubernetes/client-node';
+import type { Informer, ObjectCache, V1Job } from '@kubernetes/client-node';
+import { backOff } from 'exponential-backoff';
+import pLimit from 'p-limit';
 import { LABELS, MANAGER } from '../constructs';
+import { attemptsOf, joinAttempts, lastExitCode, type AttemptLog } from './job-attempts';
+import { holdPatch, releasePatch, type JsonPatchOperation } from './job-finalizer';
 import { Kube } from './kube';
+import { keepEnd } from './log-tail';
+import { Problem } from './problem';
 import { Execution, ExecutionStatus, Store } from './store/store';
 
 /** Jobs of managed CronJobs, scheduled or manual. */
 export const RECORDED_JOBS = `${LABELS.managedBy}=${MANAGER},${LABELS.kind}=CronJob`;
-
-/** Marker appended to logs cut at the size limit. */
-export const TRUNCATION_MARKER = '\n[hks: log truncated at the size limit]\n';
 
 /** Counters the recorder reports to /metrics. */
 export interface RecorderMetrics {
@@ -15,19 +18,44 @@ export interface RecorderMetrics {
   watchRestarted(reason: string): void;
 }
 
+/** How the recorder paces its work. */
+export interface RecorderOptions {
+  /** Log captures (pod lists and log reads of one Job) running at once. @default 4 */
+  readonly captureConcurrency?: number;
+  /** Failed captures of one Job after which its logs count as lost. @default 10 */
+  readonly maxCaptureAttempts?: number;
+  /** Delay before the first retry of a failed capture or watch, doubled each time. @default 1000 */
+  readonly retryDelayMs?: number;
+  /** Longest delay between retries. @default 60000 */
+  readonly maxRetryDelayMs?: number;
+}
+
+type Log = (message: string, fields?: Record<string, unknown>) => void;
+
+/** What is stored of a Job before its logs. */
+type ExecutionBase = Omit<
+  Execution,
+  'logs' | 'logsTruncated' | 'logsCaptured' | 'logCapture' | 'logCaptureAttempts'
+>;
+
 /**
- * Records every Job of managed CronJobs: list (backfilling what ran while the API was down),
- * then watch from the list's resourceVersion, relisting after `410 Gone` or any watch end.
- * Writes are upserts keyed by Job UID and logs are captured once, when the Job finishes and
- * before Kubernetes removes its pods, so replicas, restarts and replayed events never
- * duplicate or lose an execution.
+ * Records every Job of managed CronJobs with its final status, exit code and logs. An informer
+ * lists the Jobs (backfilling what ran while no recorder did) and watches them, resuming from
+ * the last resourceVersion (relisting only after `410 Gone`, retrying failed watches with
+ * backoff). Each Job is held by {@link RECORD_FINALIZER} (added when the API creates it or
+ * when first seen here, its TTL parked meanwhile) until its logs are stored, so neither a TTL
+ * of 0, history limits of 0 nor a recorder that is down lose it. Writes are upserts keyed by
+ * Job UID; failed captures are marked and retried with backoff; purged Jobs stay purged.
  */
 export class Recorder {
-  private abort?: AbortController;
-  private generation = 0;
+  private informer?: Informer<V1Job> & ObjectCache<V1Job>;
   private stopped = false;
-  private retryTimer?: NodeJS.Timeout;
+  private connecting = false;
+  private failure: unknown;
+  private resuming?: Promise<void>;
   private readonly inFlight = new Map<string, Promise<void>>();
+  private readonly limit: ReturnType<typeof pLimit>;
+  private readonly options: Required<RecorderOptions>;
 
   constructor(
     private readonly kube: Kube,
@@ -35,74 +63,112 @@ export class Recorder {
     private readonly logLimitBytes: number,
     private readonly namespacePrefix: string,
     private readonly metrics: RecorderMetrics,
-    private readonly log: (message: string, fields?: Record<string, unknown>) => void,
-  ) {}
+    private readonly log: Log,
+    options: RecorderOptions = {},
+  ) {
+    this.options = {
+      captureConcurrency: options.captureConcurrency ?? 4,
+      maxCaptureAttempts: options.maxCaptureAttempts ?? 10,
+      retryDelayMs: options.retryDelayMs ?? 1000,
+      maxRetryDelayMs: options.maxRetryDelayMs ?? 60_000,
+    };
+    this.limit = pLimit(this.options.captureConcurrency);
+  }
 
-  /** Lists, records and starts watching; resolves after the first full list is recorded. */
+  /**
+   * Lists, records and starts watching; resolves after the first full list is recorded and
+   * the executions of Jobs that no longer exist are reconciled. A failed start keeps retrying.
+   */
   public async start(): Promise<void> {
+    this.stopped = false;
+    const informer = this.kube.jobInformer(RECORDED_JOBS);
+    this.informer = informer;
+    informer.on('add', (job) => void this.record(job));
+    informer.on('update', (job) => void this.record(job));
+    informer.on('delete', (job) => void this.record(job, true));
+    informer.on('error', (error) => {
+      this.failure = error;
+      if (!this.connecting) this.resume(error);
+    });
+    // Rows written after this moment may be of Jobs newer than the list: not reconciled.
+    const listedAt = new Date().toISOString();
     try {
-      await this.listAndWatch();
+      await this.connect();
     } catch (error) {
-      this.restart(error, this.generation);
+      this.resume(error);
       throw error;
     }
+    await Promise.all([...this.inFlight.values()]);
+    await this.reconcile(listedAt, new Set(informer.list().map((job) => job.metadata?.uid)));
   }
 
   public stop(): void {
     this.stopped = true;
-    clearTimeout(this.retryTimer);
-    this.abort?.abort();
+    void this.informer?.stop();
   }
 
-  private async listAndWatch(): Promise<void> {
-    const { items, resourceVersion } = await this.kube.listJobs(undefined, RECORDED_JOBS);
-    await Promise.all(items.map((job) => this.record(job)));
-    if (this.stopped) return;
-    const generation = ++this.generation;
-    this.abort = await this.kube.watch(
-      '/apis/batch/v1/jobs',
-      {
-        labelSelector: RECORDED_JOBS,
-        resourceVersion: resourceVersion ?? '',
-        allowWatchBookmarks: true,
-      },
-      (type, job) => {
-        if (type === 'ADDED' || type === 'MODIFIED') void this.record(job);
-        // An expired resourceVersion arrives as an ERROR event carrying a Status (410 Gone).
-        if (type === 'ERROR') this.restart(job as unknown, generation);
-      },
-      (error) => this.restart(error, generation),
-    );
+  /** One list-if-needed and watch; throws what made it fail. */
+  private async connect(): Promise<void> {
+    this.connecting = true;
+    this.failure = undefined;
+    try {
+      await this.informer?.start();
+    } finally {
+      this.connecting = false;
+    }
+    if (this.failure !== undefined) throw this.failure;
   }
 
-  private restart(error: unknown, generation: number): void {
-    // Only the current watch may restart, once; aborting it calls its done callback too.
-    if (this.stopped || generation !== this.generation) return;
-    this.generation++;
-    this.abort?.abort();
-    const reason = isGone(error) ? 'gone' : error ? 'error' : 'closed';
+  /** Reconnects with backoff after the watch (or a list) failed. */
+  private resume(error: unknown): void {
+    if (this.stopped || this.resuming) return;
+    const reason = isGone(error) ? 'gone' : 'error';
     this.metrics.watchRestarted(reason);
-    this.log('job watch ended; relisting', {
+    this.log('job watch failed; resuming from the last resourceVersion', {
       reason,
-      error: error ? String((error as Error).message ?? error) : undefined,
+      error: describeError(error),
     });
-    this.retryTimer = setTimeout(
-      () => {
-        this.listAndWatch().catch((e: unknown) => this.restart(e, this.generation));
+    this.resuming = backOff(() => this.connect(), {
+      delayFirstAttempt: true,
+      startingDelay: this.options.retryDelayMs,
+      maxDelay: this.options.maxRetryDelayMs,
+      jitter: 'full',
+      numOfAttempts: Number.MAX_SAFE_INTEGER,
+      retry: (e: unknown) => {
+        if (!this.stopped) this.log('job watch still failing', { error: describeError(e) });
+        return !this.stopped;
       },
-      reason === 'error' ? 1000 : 0,
-    );
+    })
+      .catch(() => undefined)
+      .finally(() => {
+        this.resuming = undefined;
+      });
+  }
+
+  /** Executions left unfinished for Jobs that no longer exist: their end is unknown. */
+  private async reconcile(listedAt: string, listed: Set<string | undefined>): Promise<void> {
+    const rows = await this.store.unfinishedExecutions(this.namespacePrefix, listedAt);
+    for (const row of rows.filter((r) => !listed.has(r.jobUid))) {
+      await this.store.markLost(
+        row.jobUid,
+        'its Job no longer existed when the recorder started (it ended and was deleted while no recorder ran)',
+      );
+      this.log('execution reconciled: its Job is gone', { job: row.jobName, uid: row.jobUid });
+    }
   }
 
   /** Records one Job; serialized per UID so concurrent events don't race. */
-  public record(job: V1Job): Promise<void> {
+  public record(job: V1Job, deleted = false): Promise<void> {
     const uid = job.metadata?.uid;
     if (!uid) return Promise.resolve();
     const previous = this.inFlight.get(uid) ?? Promise.resolve();
     const next = previous
-      .then(() => this.recordNow(job))
+      .then(() => this.recordNow(job, deleted))
       .catch((error: unknown) =>
-        this.log('recording a job failed', { job: job.metadata?.name, error: String(error) }),
+        this.log('recording a job failed', {
+          job: job.metadata?.name,
+          error: describeError(error),
+        }),
       )
       .finally(() => {
         if (this.inFlight.get(uid) === next) this.inFlight.delete(uid);
@@ -111,17 +177,40 @@ export class Recorder {
     return next;
   }
 
-  private async recordNow(job: V1Job): Promise<void> {
+  private async recordNow(job: V1Job, deleted: boolean): Promise<void> {
+    const base = this.executionOf(job, deleted);
+    if (!base) return;
+    if (await this.store.isPurged(base.jobUid)) {
+      if (!deleted) await this.release(job);
+      return;
+    }
+    const ending = base.status !== 'running' || deleted || !!job.metadata?.deletionTimestamp;
+    if (await this.store.logsCaptured(base.jobUid)) {
+      await this.store.upsertExecution(base);
+      if (!deleted) await this.release(job);
+      return;
+    }
+    const held = deleted ? job : await this.hold(job);
+    await this.store.upsertExecution(base);
+    if (!ending) return;
+    await this.captureWithRetries(held, base, deleted);
+  }
+
+  /** The execution a Job stands for, or undefined when it is not one this recorder records. */
+  private executionOf(job: V1Job, deleted: boolean): ExecutionBase | undefined {
     const labels = job.metadata?.labels ?? {};
     const project = labels[LABELS.project];
     const cronjob = labels[LABELS.app];
     const namespace = job.metadata?.namespace;
     const uid = job.metadata?.uid;
-    if (!project || !cronjob || !namespace || !uid) return;
+    if (!project || !cronjob || !namespace || !uid) return undefined;
     // Another installation (another namespace prefix) on the same cluster records its own jobs.
-    if (namespace !== `${this.namespacePrefix}${project}`) return;
-    const status = jobStatus(job);
-    const base = {
+    if (namespace !== `${this.namespacePrefix}${project}`) return undefined;
+    const finished = jobStatus(job);
+    // Deleted before it ended: how it would have ended is unknown.
+    const status =
+      finished === 'running' && (deleted || job.metadata?.deletionTimestamp) ? 'unknown' : finished;
+    return {
       jobUid: uid,
       project,
       cronjob,
@@ -129,56 +218,145 @@ export class Recorder {
       namespace,
       trigger:
         job.metadata?.annotations?.['cronjob.kubernetes.io/instantiate'] === 'manual'
-          ? ('manual' as const)
-          : ('scheduled' as const),
+          ? 'manual'
+          : 'scheduled',
       status,
       startedAt:
         toIso(job.status?.startTime ?? job.metadata?.creationTimestamp) ?? new Date().toISOString(),
       completedAt:
-        status === 'running' ? undefined : toIso(job.status?.completionTime ?? finishedAt(job)),
+        status === 'running'
+          ? undefined
+          : toIso(job.status?.completionTime ?? finishedAt(job) ?? job.metadata?.deletionTimestamp),
     };
-    if (status === 'running' || (await this.store.logsCaptured(uid))) {
-      await this.store.upsertExecution(base);
-      return;
-    }
-    const pods = (
-      await this.kube.listPods(namespace, `batch.kubernetes.io/controller-uid=${uid}`)
-    ).sort((a, b) => time(a.metadata?.creationTimestamp) - time(b.metadata?.creationTimestamp));
-    const { logs, truncated } = await this.collectLogs(namespace, pods);
-    const execution: Execution = {
-      ...base,
-      exitCode: exitCode(pods[pods.length - 1]) ?? (status === 'succeeded' ? 0 : undefined),
-      logs,
-      logsTruncated: truncated,
-      logsCaptured: true,
-    };
-    await this.store.upsertExecution(execution);
-    this.metrics.recorded(status);
   }
 
-  private async collectLogs(
-    namespace: string,
-    pods: V1Pod[],
-  ): Promise<{ logs: string; truncated: boolean }> {
-    let logs = '';
-    for (const pod of pods) {
-      const name = pod.metadata?.name ?? '';
-      let text: string;
-      try {
-        text = await this.kube.podLog(namespace, name, this.logLimitBytes + 1);
-      } catch (error) {
-        text = `[hks: log of pod ${name} unavailable: ${(error as Error).message}]\n`;
-      }
-      logs += pods.length > 1 ? `--- pod ${name} ---\n${text}` : text;
+  /** Captures the logs, retrying failures with backoff until they count as lost. */
+  private async captureWithRetries(
+    job: V1Job,
+    base: ExecutionBase,
+    deleted: boolean,
+  ): Promise<void> {
+    const already = await this.store.captureAttempts(base.jobUid);
+    const left = this.options.maxCaptureAttempts - already;
+    let lastError = '';
+    try {
+      if (left <= 0) throw new Error('no capture attempts left');
+      await backOff(() => this.limit(() => this.capture(base)), {
+        numOfAttempts: left,
+        startingDelay: this.options.retryDelayMs * 2 ** already,
+        maxDelay: this.options.maxRetryDelayMs,
+        jitter: 'full',
+        retry: async (error: unknown) => {
+          lastError = describeError(error);
+          const attempts = await this.store.recordCaptureFailure(base.jobUid, lastError);
+          this.log('log capture failed; retrying', {
+            job: base.jobName,
+            attempts,
+            error: lastError,
+          });
+          return !this.stopped && !(error instanceof LogsGone);
+        },
+      });
+    } catch (error) {
+      if (this.stopped && !(error instanceof LogsGone)) return;
+      const reason =
+        error instanceof LogsGone
+          ? error.message
+          : `capture failed ${this.options.maxCaptureAttempts} times; last error: ${lastError || describeError(error)}`;
+      await this.store.markLost(base.jobUid, reason);
+      this.metrics.recorded(base.status);
+      this.log('execution logs lost', { job: base.jobName, reason });
     }
-    const bytes = Buffer.from(logs, 'utf8');
-    if (bytes.length <= this.logLimitBytes) return { logs, truncated: false };
-    return {
-      logs: bytes.subarray(0, this.logLimitBytes).toString('utf8') + TRUNCATION_MARKER,
-      truncated: true,
-    };
+    if (!deleted) await this.release((await this.current(job)) ?? job);
+  }
+
+  /** One capture: every attempt's log, the end kept within the limit. */
+  private async capture(base: ExecutionBase): Promise<void> {
+    const pods = await this.kube.listPods(
+      base.namespace,
+      `batch.kubernetes.io/controller-uid=${base.jobUid}`,
+    );
+    const attempts = attemptsOf(pods);
+    if (attempts.length === 0)
+      throw new LogsGone('the pods of the Job were gone before its logs were captured');
+    const logs: AttemptLog[] = [];
+    for (const attempt of attempts) {
+      const tail = await this.kube.containerLogTail(
+        base.namespace,
+        attempt.pod,
+        attempt.container,
+        {
+          limitBytes: this.logLimitBytes,
+          previous: attempt.previous,
+        },
+      );
+      logs.push({ ...attempt, text: tail.text });
+    }
+    const { text, truncated } = keepEnd(joinAttempts(logs), this.logLimitBytes);
+    await this.store.upsertExecution({
+      ...base,
+      exitCode: lastExitCode(attempts) ?? (base.status === 'succeeded' ? 0 : undefined),
+      logs: text,
+      logsTruncated: truncated || logs.some((l) => l.text.startsWith('[hks: log truncated')),
+      logsCaptured: true,
+      logCapture: 'captured',
+    });
+    this.metrics.recorded(base.status);
+  }
+
+  /** Adds the finalizer (and parks the TTL) unless the Job has it; returns the Job as it is now. */
+  private async hold(job: V1Job): Promise<V1Job> {
+    return (await this.patchRetrying(job, holdPatch, 'hold')) ?? job;
+  }
+
+  /** Removes the finalizer (and restores the TTL). */
+  private async release(job: V1Job): Promise<void> {
+    await this.patchRetrying(job, releasePatch, 'release');
+  }
+
+  /**
+   * Applies `patchOf(job)`; when its test fails (the Job changed meanwhile) reads the Job
+   * again and retries. A Job that cannot be patched (e.g. no access) is logged and left.
+   */
+  private async patchRetrying(
+    job: V1Job,
+    patchOf: (job: V1Job) => JsonPatchOperation[] | undefined,
+    what: string,
+  ): Promise<V1Job | undefined> {
+    let current: V1Job | undefined = job;
+    for (let attempt = 0; current && attempt < 5; attempt++) {
+      const ops = patchOf(current);
+      if (!ops) return current;
+      try {
+        return await this.kube.patchJob(
+          current.metadata?.namespace ?? '',
+          current.metadata?.name ?? '',
+          ops,
+        );
+      } catch (error) {
+        if (!(error instanceof Problem) || (error.status !== 422 && error.status !== 409)) {
+          this.log(`could not ${what} a job`, { job: job.metadata?.name, error: String(error) });
+          return current;
+        }
+        current = await this.current(current);
+        if (attempt === 4)
+          this.log(`could not ${what} a job`, { job: job.metadata?.name, error: String(error) });
+      }
+    }
+    return current;
+  }
+
+  /** The Job as the API server has it now (undefined when gone or not the same Job). */
+  private async current(job: V1Job): Promise<V1Job | undefined> {
+    const fresh = await this.kube
+      .getJob(job.metadata?.namespace ?? '', job.metadata?.name ?? '')
+      .catch(() => job);
+    return fresh?.metadata?.uid === job.metadata?.uid ? fresh : undefined;
   }
 }
+
+/** The logs cannot be read any more: retrying would not help. */
+class LogsGone extends Error {}
 
 /** running | succeeded | failed, from the Job's conditions. */
 export function jobStatus(job: V1Job): ExecutionStatus {
@@ -195,20 +373,14 @@ function finishedAt(job: V1Job): Date | undefined {
   return condition?.lastTransitionTime;
 }
 
-function exitCode(pod: V1Pod | undefined): number | undefined {
-  const terminated =
-    pod?.status?.containerStatuses?.[0]?.state?.terminated ??
-    pod?.status?.containerStatuses?.[0]?.lastState?.terminated;
-  return terminated?.exitCode;
-}
-
 function toIso(value: Date | string | undefined): string | undefined {
   if (value === undefined) return undefined;
   return new Date(value).toISOString();
 }
 
-function time(value: Date | string | undefined): number {
-  return value ? new Date(value).getTime() : 0;
+function describeError(error: unknown): string {
+  if (error instanceof Problem) return error.detail ?? error.title;
+  return error instanceof Error ? error.message : String(error);
 }
 
 function isGone(error: unknown): boolean {

@@ -1,8 +1,10 @@
-import { randomBytes } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import { PassThrough } from 'node:stream';
 import { z } from 'zod';
 import { CronJobDefinition, Schedule, checkTimeZone } from '../../constructs';
+import type { V1CronJob, V1Job } from '@kubernetes/client-node';
 import { Applications } from '../applications';
+import { heldJobFields } from '../job-finalizer';
 import { Kube } from '../kube';
 import { Problem } from '../problem';
 import { CursorError, Execution, ExecutionPage, ExecutionStatus } from '../store/store';
@@ -45,7 +47,7 @@ const scheduleBody = z
 const executionsQuery = z.strictObject({
   limit: z.coerce.number().int().min(1).max(100).optional(),
   cursor: z.string().optional(),
-  status: z.enum(['running', 'succeeded', 'failed']).optional(),
+  status: z.enum(['running', 'succeeded', 'failed', 'unknown']).optional(),
 });
 const logsQuery = z.strictObject({ follow: queryFlag });
 
@@ -114,6 +116,12 @@ export interface TriggerResult {
   readonly id: string;
 }
 
+/** How long an Idempotency-Key of a trigger is kept. */
+export const TRIGGER_KEY_TTL_MS = 24 * 60 * 60 * 1000;
+
+/** The header that makes a trigger idempotent. */
+export const IDEMPOTENCY_KEY_HEADER = 'Idempotency-Key';
+
 /** One run (Job) of a CronJob. */
 export interface ExecutionView extends Omit<Execution, 'jobUid' | 'logs' | 'logsCaptured'> {
   /** The Job's UID. */
@@ -161,11 +169,14 @@ const executionView: z.ZodType<ExecutionView> = z.object({
   jobName: z.string(),
   namespace: z.string(),
   trigger: z.enum(['scheduled', 'manual']),
-  status: z.enum(['running', 'succeeded', 'failed']),
+  status: z.enum(['running', 'succeeded', 'failed', 'unknown']),
   startedAt: isoTime,
   completedAt: isoTime.optional(),
   exitCode: z.number().int().optional(),
   logsTruncated: z.boolean(),
+  logCapture: z.enum(['pending', 'failed', 'captured', 'lost']),
+  logCaptureError: z.string().optional(),
+  logCaptureAttempts: z.number().int().min(0),
 });
 
 const executionPage: z.ZodType<ExecutionPage<ExecutionView>> = z.object({
@@ -307,51 +318,49 @@ export function cronJobRoutes(applications: Applications, kube: Kube): Route[] {
       summary:
         "Run now: a Job from the CronJob's job template, owned by it, annotated as a manual run",
       status: 201,
-      responses: { 201: triggerResult },
+      responses: { 201: triggerResult, 200: triggerResult },
       errors: [409, 422],
       handle: async (req, res) => {
         const project = String(req.params.project);
         const definition = await definitionOf(project, String(req.params.name));
+        const cronjob = definition.metadata.name;
+        const key = idempotencyKeyOf(req.get(IDEMPOTENCY_KEY_HEADER));
+        const keyHash = key === undefined ? undefined : hashKey(project, cronjob, key);
+        if (keyHash) {
+          const since = new Date(Date.now() - TRIGGER_KEY_TTL_MS).toISOString();
+          const stored = await store.getTriggerKey(project, cronjob, keyHash, since);
+          if (stored) {
+            res
+              .status(200)
+              .json({ job: stored.jobName, id: stored.jobUid } satisfies TriggerResult);
+            return;
+          }
+        }
         const namespace = applications.namespaceOf(project);
-        const cronJob = await kube.getCronJob(namespace, definition.metadata.name);
+        const cronJob = await kube.getCronJob(namespace, cronjob);
         if (!cronJob?.spec)
           throw new Problem(
             409,
             'Not applied',
-            `CronJob ${definition.metadata.name} does not exist in namespace ${namespace}; apply its definition first`,
+            `CronJob ${cronjob} does not exist in namespace ${namespace}; apply its definition first`,
           );
-        const template = cronJob.spec.jobTemplate;
-        // Like kubectl create job --from: <cronjob>-manual-<suffix>, within 63 characters.
-        const jobName = `${definition.metadata.name.slice(0, 48)}-manual-${randomBytes(3).toString('hex')}`;
-        const job = await kube.createJob(namespace, {
-          apiVersion: 'batch/v1',
-          kind: 'Job',
-          metadata: {
-            name: jobName,
-            namespace,
-            labels: { ...template.metadata?.labels },
-            annotations: {
-              ...template.metadata?.annotations,
-              'cronjob.kubernetes.io/instantiate': 'manual',
-            },
-            ownerReferences: [
-              {
-                apiVersion: 'batch/v1',
-                kind: 'CronJob',
-                name: definition.metadata.name,
-                uid: cronJob.metadata?.uid ?? '',
-                controller: true,
-                blockOwnerDeletion: true,
-              },
-            ],
-          },
-          spec: template.spec,
-        });
+        // Like kubectl create job --from: <cronjob>-manual-<suffix>, within 63 characters. With
+        // a key the suffix comes from it, so Kubernetes' name uniqueness stops a second Job.
+        const suffix = keyHash ? keyHash.slice(0, 10) : randomBytes(3).toString('hex');
+        const jobName = `${cronjob.slice(0, 48)}-manual-${suffix}`;
+        const { job, created } = await createOrFindJob(
+          kube,
+          namespace,
+          manualJob(cronJob, jobName, keyHash),
+          keyHash,
+        );
         const uid = job.metadata?.uid;
         // The API server gives every object it creates a uid.
         if (!uid) throw new Error(`Job ${namespace}/${jobName} was created without a uid`);
         const result: TriggerResult = { job: job.metadata?.name ?? jobName, id: uid };
-        res.status(201).json(result);
+        if (keyHash)
+          await store.saveTriggerKey(project, cronjob, keyHash, { jobName, jobUid: uid });
+        res.status(created ? 201 : 200).json(result);
       },
     },
     {
@@ -444,14 +453,90 @@ export function cronJobRoutes(applications: Applications, kube: Kube): Route[] {
         }
         const stream = new PassThrough();
         stream.pipe(res);
+        // A client that goes away ends the follow of the pod's log on the API server too.
+        const clientGone = new AbortController();
+        res.once('close', () => clientGone.abort());
         await kube.followLog(
           found.namespace,
           pod.metadata.name,
           pod.spec?.containers[0]?.name ?? 'main',
           stream,
+          {},
+          clientGone.signal,
         );
         stream.end();
       },
     },
   ];
+}
+
+/** An Idempotency-Key header's value, checked: 1 to 255 visible ASCII characters. */
+function idempotencyKeyOf(value: string | undefined): string | undefined {
+  if (value === undefined) return undefined;
+  if (/^[\x21-\x7e]{1,255}$/.test(value)) return value;
+  const message = `given ${JSON.stringify(value.slice(0, 300))}, expected 1 to 255 visible ASCII characters`;
+  throw new Problem(400, 'Invalid request header', `header ${IDEMPOTENCY_KEY_HEADER}: ${message}`, [
+    { path: IDEMPOTENCY_KEY_HEADER, message },
+  ]);
+}
+
+/** The stored (and Job-naming) form of a key: per project and CronJob. */
+function hashKey(project: string, cronjob: string, key: string): string {
+  return createHash('sha256').update(`${project}\n${cronjob}\n${key}`).digest('hex');
+}
+
+/** Annotation naming the key a manual Job was created for (its hash). */
+const KEY_ANNOTATION = 'hks.hexabase.io/idempotency-key-sha256';
+
+/**
+ * A manual run of a CronJob: its job template, owned by it, annotated as manual, and held for
+ * the recorder from the start (finalizer, TTL parked) so no TTL or history limit loses it.
+ */
+function manualJob(cronJob: V1CronJob, name: string, keyHash: string | undefined): V1Job {
+  const template = cronJob.spec?.jobTemplate;
+  const held = heldJobFields(template?.spec ?? { template: {} });
+  return {
+    apiVersion: 'batch/v1',
+    kind: 'Job',
+    metadata: {
+      name,
+      namespace: cronJob.metadata?.namespace,
+      labels: { ...template?.metadata?.labels },
+      annotations: {
+        ...template?.metadata?.annotations,
+        ...held.annotations,
+        'cronjob.kubernetes.io/instantiate': 'manual',
+        ...(keyHash ? { [KEY_ANNOTATION]: keyHash } : {}),
+      },
+      finalizers: held.finalizers,
+      ownerReferences: [
+        {
+          apiVersion: 'batch/v1',
+          kind: 'CronJob',
+          name: cronJob.metadata?.name ?? '',
+          uid: cronJob.metadata?.uid ?? '',
+          controller: true,
+          blockOwnerDeletion: true,
+        },
+      ],
+    },
+    spec: held.spec,
+  };
+}
+
+/** Creates the Job; with a key, an existing Job of the same name and key is the answer. */
+async function createOrFindJob(
+  kube: Kube,
+  namespace: string,
+  job: V1Job,
+  keyHash: string | undefined,
+): Promise<{ job: V1Job; created: boolean }> {
+  try {
+    return { job: await kube.createJob(namespace, job), created: true };
+  } catch (error) {
+    if (!keyHash || !(error instanceof Problem) || error.status !== 409) throw error;
+    const existing = await kube.getJob(namespace, job.metadata?.name ?? '');
+    if (existing?.metadata?.annotations?.[KEY_ANNOTATION] !== keyHash) throw error;
+    return { job: existing, created: false };
+  }
 }

@@ -44,6 +44,44 @@ const MIGRATIONS: readonly Migration[] = [
       await db.schema.dropTable('applications');
     },
   },
+  {
+    // The recorder's capture state (retried failures, logs lost with their pods), the Job UIDs
+    // of purged histories (so their deletion events do not bring rows back) and the
+    // Idempotency-Keys of manual triggers.
+    name: '003_recorder_log_capture_and_trigger_keys',
+    async up(db) {
+      await db.schema.alterTable('executions', (t) => {
+        t.string('log_capture', 16).notNullable().defaultTo('pending');
+        t.text('log_capture_error');
+        t.integer('log_capture_attempts').notNullable().defaultTo(0);
+      });
+      await db('executions').where({ logs_captured: true }).update({ log_capture: 'captured' });
+      await db.schema.createTable('purged_executions', (t) => {
+        t.string('job_uid', 64).primary();
+        t.string('project', 63).notNullable();
+        t.string('cronjob', 63).notNullable();
+        t.string('purged_at', 30).notNullable();
+      });
+      await db.schema.createTable('trigger_keys', (t) => {
+        t.string('project', 63).notNullable();
+        t.string('cronjob', 63).notNullable();
+        t.string('key_hash', 64).notNullable();
+        t.string('job_name', 253).notNullable();
+        t.string('job_uid', 64).notNullable();
+        t.string('created_at', 30).notNullable();
+        t.primary(['project', 'cronjob', 'key_hash']);
+      });
+    },
+    async down(db) {
+      await db.schema.dropTable('trigger_keys');
+      await db.schema.dropTable('purged_executions');
+      await db.schema.alterTable('executions', (t) => {
+        t.dropColumn('log_capture');
+        t.dropColumn('log_capture_error');
+        t.dropColumn('log_capture_attempts');
+      });
+    },
+  },
 ];
 
 /** knex migration source over the list above (no files to find at run time). */

@@ -15,8 +15,24 @@ export interface StoredApplication {
   readonly updatedAt: string;
 }
 
-/** Status of one Job run. */
-export type ExecutionStatus = 'running' | 'succeeded' | 'failed';
+/**
+ * Status of one Job run; `unknown` when its Job was gone before the recorder saw it end.
+ */
+export type ExecutionStatus = 'running' | 'succeeded' | 'failed' | 'unknown';
+
+/**
+ * Where the capture of an execution's logs stands: `pending` until the Job ends, `failed`
+ * while a failed capture is being retried, `captured` once stored, `lost` when the pods (or
+ * their logs) were gone before a capture succeeded.
+ */
+export type LogCaptureState = 'pending' | 'failed' | 'captured' | 'lost';
+
+/** A stored Idempotency-Key of a manual trigger and the Job it created. */
+export interface TriggerKey {
+  readonly jobName: string;
+  readonly jobUid: string;
+  readonly createdAt: string;
+}
 
 /** One execution (a Job) of a CronJob. */
 export interface Execution {
@@ -33,7 +49,13 @@ export interface Execution {
   readonly exitCode?: number;
   readonly logs?: string;
   readonly logsTruncated: boolean;
+  /** Whether the logs are final (captured, or lost for good). */
   readonly logsCaptured: boolean;
+  readonly logCapture: LogCaptureState;
+  /** Why the last capture failed (or the logs are lost). @default - none */
+  readonly logCaptureError?: string;
+  /** Failed captures so far. */
+  readonly logCaptureAttempts: number;
 }
 
 /** A page of executions, newest first. */
@@ -133,7 +155,11 @@ export class Store {
 
   /** Inserts or updates an execution; fields left undefined keep their stored value. */
   public async upsertExecution(
-    execution: Omit<Execution, 'logs' | 'logsTruncated' | 'logsCaptured'> & Partial<Execution>,
+    execution: Omit<
+      Execution,
+      'logs' | 'logsTruncated' | 'logsCaptured' | 'logCapture' | 'logCaptureAttempts'
+    > &
+      Partial<Execution>,
   ): Promise<void> {
     const row: Row = {
       job_uid: execution.jobUid,
@@ -156,10 +182,124 @@ export class Store {
         logs: execution.logs ?? '',
         logs_truncated: execution.logsTruncated ?? false,
         logs_captured: true,
+        log_capture: execution.logCapture ?? 'captured',
+        log_capture_error: execution.logCaptureError ?? null,
       });
-      merge.push('logs', 'logs_truncated', 'logs_captured');
+      merge.push('logs', 'logs_truncated', 'logs_captured', 'log_capture', 'log_capture_error');
     }
-    await this.db('executions').insert(row).onConflict('job_uid').merge(merge);
+    // Final logs are never overwritten by a later event of the same Job.
+    await this.db('executions')
+      .insert(row)
+      .onConflict('job_uid')
+      .merge(merge)
+      .where('executions.logs_captured', false);
+  }
+
+  /** Marks a failed capture (to be retried); returns the number of failed attempts so far. */
+  public async recordCaptureFailure(jobUid: string, error: string): Promise<number> {
+    await this.db('executions')
+      .where({ job_uid: jobUid, logs_captured: false })
+      .update({
+        log_capture: 'failed',
+        log_capture_error: error,
+        log_capture_attempts: this.db.raw('log_capture_attempts + 1'),
+        updated_at: new Date().toISOString(),
+      });
+    return this.captureAttempts(jobUid);
+  }
+
+  /** Failed captures of an execution so far (0 when none or unknown). */
+  public async captureAttempts(jobUid: string): Promise<number> {
+    const row = await this.db('executions')
+      .where({ job_uid: jobUid })
+      .select('log_capture_attempts')
+      .first();
+    return Number(row?.log_capture_attempts ?? 0);
+  }
+
+  /**
+   * Executions not final (running, or logs not captured) in namespaces starting with `prefix`
+   * last written before `before`: what a recorder checks against the Jobs it listed.
+   */
+  public async unfinishedExecutions(
+    namespacePrefix: string,
+    before: string,
+  ): Promise<{ jobUid: string; status: ExecutionStatus; namespace: string; jobName: string }[]> {
+    const rows = await this.db('executions')
+      .where((w) => w.where({ status: 'running' }).orWhere({ logs_captured: false }))
+      .andWhere('updated_at', '<', before)
+      .select('job_uid', 'status', 'namespace', 'job_name');
+    // A prefix test in code: LIKE escapes differ between SQLite and PostgreSQL.
+    return rows
+      .filter((r: Row) => String(r.namespace).startsWith(namespacePrefix))
+      .map((r: Row) => ({
+        jobUid: String(r.job_uid),
+        status: String(r.status) as ExecutionStatus,
+        namespace: String(r.namespace),
+        jobName: String(r.job_name),
+      }));
+  }
+
+  /** Ends an execution whose Job is gone: its status (unless final) and logs are lost. */
+  public async markLost(jobUid: string, reason: string): Promise<void> {
+    const now = new Date().toISOString();
+    await this.db('executions')
+      .where({ job_uid: jobUid, status: 'running' })
+      .update({ status: 'unknown', updated_at: now });
+    await this.db('executions')
+      .where({ job_uid: jobUid, logs_captured: false })
+      .update({
+        logs: this.db.raw('coalesce(logs, ?)', ['']),
+        logs_captured: true,
+        log_capture: 'lost',
+        log_capture_error: reason,
+        updated_at: now,
+      });
+  }
+
+  /** Whether the execution of this Job was purged (so it must not be recorded again). */
+  public async isPurged(jobUid: string): Promise<boolean> {
+    return (await this.db('purged_executions').where({ job_uid: jobUid }).first()) !== undefined;
+  }
+
+  /** The Job a trigger with this key created, if it was stored at or after `since`. */
+  public async getTriggerKey(
+    project: string,
+    cronjob: string,
+    keyHash: string,
+    since: string,
+  ): Promise<TriggerKey | undefined> {
+    const row = await this.db('trigger_keys')
+      .where({ project, cronjob, key_hash: keyHash })
+      .andWhere('created_at', '>=', since)
+      .first();
+    return row
+      ? {
+          jobName: String(row.job_name),
+          jobUid: String(row.job_uid),
+          createdAt: String(row.created_at),
+        }
+      : undefined;
+  }
+
+  /** Stores (or renews, when the old one expired) the Job a trigger key created. */
+  public async saveTriggerKey(
+    project: string,
+    cronjob: string,
+    keyHash: string,
+    job: { jobName: string; jobUid: string },
+  ): Promise<void> {
+    await this.db('trigger_keys')
+      .insert({
+        project,
+        cronjob,
+        key_hash: keyHash,
+        job_name: job.jobName,
+        job_uid: job.jobUid,
+        created_at: new Date().toISOString(),
+      })
+      .onConflict(['project', 'cronjob', 'key_hash'])
+      .merge(['job_name', 'job_uid', 'created_at']);
   }
 
   public async getExecution(
@@ -192,6 +332,9 @@ export class Store {
         'exit_code',
         'logs_truncated',
         'logs_captured',
+        'log_capture',
+        'log_capture_error',
+        'log_capture_attempts',
       )
       .orderBy([
         { column: 'started_at', order: 'desc' },
@@ -217,9 +360,29 @@ export class Store {
     };
   }
 
-  /** Removes the history of a CronJob. */
+  /**
+   * Removes the history of a CronJob. The Job UIDs are kept as purged, so that the deletion
+   * events of those Jobs (which follow the purge) do not record them again.
+   */
   public async purgeExecutions(project: string, cronjob: string): Promise<number> {
-    return this.db('executions').where({ project, cronjob }).delete();
+    return this.db.transaction(async (tx) => {
+      const rows = await tx('executions').where({ project, cronjob }).select('job_uid');
+      const purgedAt = new Date().toISOString();
+      for (let i = 0; i < rows.length; i += 200) {
+        await tx('purged_executions')
+          .insert(
+            rows.slice(i, i + 200).map((r: Row) => ({
+              job_uid: String(r.job_uid),
+              project,
+              cronjob,
+              purged_at: purgedAt,
+            })),
+          )
+          .onConflict('job_uid')
+          .ignore();
+      }
+      return Number(await tx('executions').where({ project, cronjob }).delete());
+    });
   }
 
   /** Whether an execution's logs were already captured (so a replayed event skips the pod). */
@@ -280,5 +443,11 @@ function toExecution(row: Row): Execution {
     logs: row.logs === null || row.logs === undefined ? undefined : String(row.logs),
     logsTruncated: Boolean(row.logs_truncated),
     logsCaptured: Boolean(row.logs_captured),
+    logCapture: (row.log_capture ?? 'pending') as LogCaptureState,
+    logCaptureError:
+      row.log_capture_error === null || row.log_capture_error === undefined
+        ? undefined
+        : String(row.log_capture_error),
+    logCaptureAttempts: Number(row.log_capture_attempts ?? 0),
   };
 }

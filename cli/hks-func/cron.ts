@@ -12,6 +12,7 @@ const EXECUTION_STATUSES = Object.keys({
   running: true,
   succeeded: true,
   failed: true,
+  unknown: true,
 } satisfies Record<ExecutionStatus, true>);
 
 /** `hks-func cron ...`: CronJobs of the configured project. */
