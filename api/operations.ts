@@ -183,6 +183,7 @@ export class Operations {
     respond: (result: ExecutionResult) => void,
   ): Promise<void> {
     const started = performance.now();
+    checkInputDepth(request.input, 'input');
     const project = projectOf(caller, request.project);
     const name = newName('exec');
     const timeoutSeconds = request.timeoutSeconds ?? 30;
@@ -255,6 +256,7 @@ export class Operations {
     input: unknown,
   ): Promise<ExecutionResult> {
     const started = performance.now();
+    checkInputDepth(input, 'body');
     const { project, service } = await this.findEphemeral(caller, id);
     const timings: PhaseTimings = {};
     const outcome = hasFailed(service)
@@ -518,16 +520,40 @@ function projectOf(caller: Caller, given: string | undefined): string {
 }
 
 /** Definition errors name `spec.x`; the operation's body names the same field `x`. */
+/** How deeply an input may nest: the Python runtime's JSON parser stops near 1000 levels. */
+const MAX_INPUT_DEPTH = 512;
+
+/**
+ * Refuses an input nested deeper than {@link MAX_INPUT_DEPTH}, before anything is deployed
+ * (serializing it for the function would overflow the stack). Level by level, not recursive.
+ * @throws Problem 400 naming `field`
+ */
+function checkInputDepth(input: unknown, field: string): void {
+  const containers = (values: unknown[]) =>
+    values.filter((v): v is object => v !== null && typeof v === 'object');
+  let level = containers([input]);
+  for (let depth = 1; level.length > 0; depth++) {
+    if (depth > MAX_INPUT_DEPTH) {
+      const message = `nests deeper than ${MAX_INPUT_DEPTH} levels of arrays and objects; expected at most ${MAX_INPUT_DEPTH}`;
+      throw new Problem(400, 'Invalid input', `${field}: ${message}`, [{ path: field, message }]);
+    }
+    level = containers(level.flatMap((v) => Object.values(v)));
+  }
+}
+
 function asRequestProblem(error: unknown): unknown {
   if (!(error instanceof Problem) || error.status !== 400) return error;
   const errors: FieldError[] = error.errors.map((e) => ({
     path: e.path.replace(/^spec\./, ''),
     message: e.message,
   }));
+  // What follows the field lines (compiler output, the version that checked) stays.
+  const fieldLines = error.errors.map((e) => `${e.path}: ${e.message}`).join('\n');
+  const rest = error.detail.startsWith(fieldLines) ? error.detail.slice(fieldLines.length) : '';
   return new Problem(
     400,
     error.title,
-    errors.length ? errors.map((e) => `${e.path}: ${e.message}`).join('\n') : error.detail,
+    errors.length ? errors.map((e) => `${e.path}: ${e.message}`).join('\n') + rest : error.detail,
     errors,
   );
 }
