@@ -45,6 +45,17 @@ const PROBLEM = {
   },
 };
 
+/** The header parameters a route declares. */
+function headerParameters(route: Route): Json[] {
+  return Object.entries(route.requestHeaders ?? {}).map(([name, description]) => ({
+    name,
+    in: 'header',
+    required: false,
+    description,
+    schema: { type: 'string' },
+  }));
+}
+
 /** What each error status means; every route may answer the first five. */
 const ERRORS: Readonly<Record<number, string>> = {
   400: 'Invalid path parameter, query or body: `errors` names each field',
@@ -212,7 +223,7 @@ export function openApiDocument(groups: readonly RouteGroup[], version: string):
         [route.method]: {
           summary: route.summary,
           security: [{ [security]: [] }],
-          parameters: [...pathParams, ...queryParams],
+          parameters: [...pathParams, ...queryParams, ...headerParameters(route)],
           ...(body ? { requestBody: body } : {}),
           responses: responses(route, errors),
         },

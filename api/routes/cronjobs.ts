@@ -319,6 +319,10 @@ export function cronJobRoutes(applications: Applications, kube: Kube): Route[] {
         "Run now: a Job from the CronJob's job template, owned by it, annotated as a manual run",
       status: 201,
       responses: { 201: triggerResult, 200: triggerResult },
+      requestHeaders: {
+        [IDEMPOTENCY_KEY_HEADER]:
+          'Optional, 1 to 255 visible ASCII characters: the same key (per project and CronJob, kept 24 h) answers 200 with the Job it created instead of creating another',
+      },
       errors: [409, 422],
       handle: async (req, res) => {
         const project = String(req.params.project);

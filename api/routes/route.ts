@@ -27,6 +27,8 @@ export interface Route {
    * @default - none
    */
   readonly errors?: readonly number[];
+  /** Request headers the route reads, by name, with what they mean. @default - none */
+  readonly requestHeaders?: Readonly<Record<string, string>>;
   /** The status and body are the function's own (invoke): any status, any media type. @default false */
   readonly passThrough?: boolean;
   readonly handle: (req: Request, res: Response) => Promise<void>;
