@@ -114,6 +114,17 @@ export const TENANT_ROLE_RULES: readonly PolicyRule[] = [
   { apiGroups: [''], resources: ['pods/log'], verbs: ['get'] },
 ];
 
+/** Name of the Role (and its RoleBinding) for the recorder's Lease in the API's own namespace. */
+export const LEADER_ELECTION_ROLE = 'hks-api-leader-election';
+
+/**
+ * What the API may do in its own namespace: hold the Lease that elects the one replica that
+ * records executions (api/leader-election.ts). Nothing else there: no Secrets, no pods.
+ */
+export const LEADER_ELECTION_RULES: readonly PolicyRule[] = [
+  { apiGroups: ['coordination.k8s.io'], resources: ['leases'], verbs: ['get', 'create', 'update'] },
+];
+
 /** The Kubernetes user name of a ServiceAccount. */
 export function serviceAccountUser(identity: ApiIdentity): string {
   return `system:serviceaccount:${identity.namespace}:${identity.serviceAccount}`;
@@ -146,6 +157,8 @@ const managedLabels = (object: string) =>
 function admissionValidations(identity: ApiIdentity): object[] {
   const isNamespace = "request.resource.group == '' && request.resource.resource == 'namespaces'";
   const isRoleBinding = `request.resource.group == '${RBAC}' && request.resource.resource == 'rolebindings'`;
+  // The recorder's Lease lives in the API's own namespace, which is not a managed one.
+  const isOwnLease = `request.resource.group == 'coordination.k8s.io' && request.resource.resource == 'leases' && request.namespace == '${identity.namespace}'`;
   // Access reviews are how the API waits for its RoleBinding to take effect; they write nothing.
   const isReview =
     "request.resource.group in ['authorization.k8s.io', 'authentication.k8s.io'] && request.resource.resource.startsWith('self')";
@@ -153,7 +166,7 @@ function admissionValidations(identity: ApiIdentity): object[] {
     "'pod-security.kubernetes.io/enforce' in object.metadata.labels && object.metadata.labels['pod-security.kubernetes.io/enforce'] == 'restricted'";
   return [
     {
-      expression: `${isNamespace} || ${isReview} || (namespaceObject != null && ${managedLabels('namespaceObject')})`,
+      expression: `${isNamespace} || ${isReview} || ${isOwnLease} || (namespaceObject != null && ${managedLabels('namespaceObject')})`,
       messageExpression: `'the HKS API may write only in namespaces labelled ${LABEL.key}=${LABEL.value}; refused: ' + request.resource.resource + ' in namespace ' + (request.namespace == '' ? '(cluster scope)' : request.namespace)`,
       reason: 'Forbidden',
     },
@@ -176,8 +189,9 @@ function admissionValidations(identity: ApiIdentity): object[] {
 }
 
 /**
- * Every cluster-wide object that defines what the API (running as `identity`) may do: the
- * two ClusterRoles, the ClusterRoleBinding and the ValidatingAdmissionPolicy with its binding.
+ * Every object that defines what the API (running as `identity`) may do: the two ClusterRoles,
+ * the ClusterRoleBinding, the ValidatingAdmissionPolicy with its binding, and the Role and
+ * RoleBinding of the recorder's Lease in the API's own namespace.
  * The stack installs them; the test harness installs the same for its API processes.
  */
 export function apiAccessObjects(
@@ -186,8 +200,11 @@ export function apiAccessObjects(
 ): AccessObject[] {
   const name = accessName(identity);
   // No empty labels: an installer that sets none leaves them to one that does (server-side apply).
-  const meta = (objectName: string) =>
-    Object.keys(labels).length ? { name: objectName, labels: { ...labels } } : { name: objectName };
+  const meta = (objectName: string, namespace?: string) => ({
+    name: objectName,
+    ...(namespace ? { namespace } : {}),
+    ...(Object.keys(labels).length ? { labels: { ...labels } } : {}),
+  });
   const rules = (list: readonly PolicyRule[]) =>
     list.map((r) => ({
       apiGroups: [...r.apiGroups],
@@ -213,6 +230,21 @@ export function apiAccessObjects(
       kind: 'ClusterRoleBinding',
       metadata: meta(name),
       roleRef: { apiGroup: RBAC, kind: 'ClusterRole', name: API_CLUSTER_ROLE },
+      subjects: [
+        { kind: 'ServiceAccount', name: identity.serviceAccount, namespace: identity.namespace },
+      ],
+    },
+    {
+      apiVersion: `${RBAC}/v1`,
+      kind: 'Role',
+      metadata: meta(LEADER_ELECTION_ROLE, identity.namespace),
+      rules: rules(LEADER_ELECTION_RULES),
+    },
+    {
+      apiVersion: `${RBAC}/v1`,
+      kind: 'RoleBinding',
+      metadata: meta(LEADER_ELECTION_ROLE, identity.namespace),
+      roleRef: { apiGroup: RBAC, kind: 'Role', name: LEADER_ELECTION_ROLE },
       subjects: [
         { kind: 'ServiceAccount', name: identity.serviceAccount, namespace: identity.namespace },
       ],

@@ -270,6 +270,8 @@ const args = <T>(o: AccessObject): T => o as unknown as T;
 const ACCESS_SUFFIX: Readonly<Record<string, string>> = {
   ClusterRole: 'role',
   ClusterRoleBinding: 'binding',
+  Role: 'leader-election-role',
+  RoleBinding: 'leader-election-binding',
   ValidatingAdmissionPolicy: 'policy',
   ValidatingAdmissionPolicyBinding: 'policy-binding',
 };
@@ -311,6 +313,18 @@ function apiAccess(
       parent,
       dependsOn: [...roles, ...policies, serviceAccount],
     });
+  }
+  // The Lease's Role and RoleBinding live in the API's namespace (the ServiceAccount's).
+  for (const o of of('Role')) {
+    const role = new k8s.rbac.v1.Role(id(o), args<k8s.rbac.v1.RoleArgs>(o), {
+      parent,
+      dependsOn: [serviceAccount],
+    });
+    for (const b of of('RoleBinding'))
+      new k8s.rbac.v1.RoleBinding(id(b), args<k8s.rbac.v1.RoleBindingArgs>(b), {
+        parent,
+        dependsOn: [role, ...policies, serviceAccount],
+      });
   }
   return roles[of('ClusterRole').findIndex((o) => o.metadata.name === API_CLUSTER_ROLE)];
 }

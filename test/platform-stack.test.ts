@@ -83,6 +83,8 @@ describe('default config', () => {
         'kubernetes:rbac.authorization.k8s.io/v1:ClusterRole::hks-api-role',
         'kubernetes:rbac.authorization.k8s.io/v1:ClusterRole::hks-hks-api-tenant-role',
         'kubernetes:rbac.authorization.k8s.io/v1:ClusterRoleBinding::hks-api-binding',
+        'kubernetes:rbac.authorization.k8s.io/v1:Role::hks-api-leader-election-role',
+        'kubernetes:rbac.authorization.k8s.io/v1:RoleBinding::hks-api-leader-election-binding',
         'kubernetes:admissionregistration.k8s.io/v1:ValidatingAdmissionPolicy::hks-api-policy',
         'kubernetes:admissionregistration.k8s.io/v1:ValidatingAdmissionPolicyBinding::hks-api-policy-binding',
         'kubernetes:core/v1:Secret::hks-api-config',
@@ -133,6 +135,11 @@ describe('default config', () => {
       inputs('kubernetes:rbac.authorization.k8s.io/v1:ClusterRole', 'hks-api-role'),
       inputs('kubernetes:rbac.authorization.k8s.io/v1:ClusterRole', 'hks-hks-api-tenant-role'),
       inputs('kubernetes:rbac.authorization.k8s.io/v1:ClusterRoleBinding', 'hks-api-binding'),
+      inputs('kubernetes:rbac.authorization.k8s.io/v1:Role', 'hks-api-leader-election-role'),
+      inputs(
+        'kubernetes:rbac.authorization.k8s.io/v1:RoleBinding',
+        'hks-api-leader-election-binding',
+      ),
       inputs(
         'kubernetes:admissionregistration.k8s.io/v1:ValidatingAdmissionPolicy',
         'hks-api-policy',

@@ -143,6 +143,8 @@ test('the stack hands Pulumi Serving core, Kourier and the platform objects', ()
       'ClusterRole/hks-api',
       'ClusterRole/hks-api-tenant',
       'ClusterRoleBinding/hks-system-hks-api',
+      'Role/hks-api-leader-election',
+      'RoleBinding/hks-api-leader-election',
       'ValidatingAdmissionPolicy/hks-system-hks-api',
       'ValidatingAdmissionPolicyBinding/hks-system-hks-api',
       'Deployment/hks-api',
