@@ -3,6 +3,9 @@ import { join } from 'node:path';
 import { parseCpu, parseMemory } from '../constructs/quantity';
 import { DEFAULT_EPHEMERAL_LIMITS } from './ephemeral-resources';
 import { ApiLimits, readLimits } from './limits';
+import { existsSync, readFileSync } from 'node:fs';
+import { DEFAULT_LEASE_TIMINGS, LeaseSettings } from './leader-election';
+import { DEFAULT_RETENTION, RetentionPolicy, RetentionSweepSettings } from './retention';
 
 /** How the API authenticates callers: a shared HS256 secret or a JWKS URL. */
 export type JwtVerification =
@@ -84,7 +87,20 @@ export interface ApiConfig {
    * @default - none
    */
   readonly devFunctionHosts: readonly string[];
+  /** `HKS_RETENTION_*`: how much execution history is kept, and how often it is swept. */
+  readonly retention: RetentionPolicy & RetentionSweepSettings;
+  /**
+   * `HKS_LEADER_LEASE_*`: the Lease that picks the one replica that records executions and
+   * sweeps their history; its namespace is `HKS_LEADER_LEASE_NAMESPACE`, else `POD_NAMESPACE`,
+   * else the ServiceAccount's namespace file of a pod.
+   * @default - no Lease found: this replica records alone
+   */
+  readonly leaderLease?: LeaseSettings;
 }
+
+/** Where a pod's ServiceAccount token names the pod's namespace. */
+export const SERVICE_ACCOUNT_NAMESPACE_FILE =
+  '/var/run/secrets/kubernetes.io/serviceaccount/namespace';
 
 /** Default of `HKS_JWT_MAX_LIFETIME_SECONDS`: user tokens live at most a day. */
 export const DEFAULT_JWT_MAX_LIFETIME_SECONDS = 86400;
@@ -104,7 +120,11 @@ export class ConfigError extends Error {
  * Reads and validates the configuration.
  * @throws ConfigError naming each variable, the value given and what is expected
  */
-export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd = process.cwd()): ApiConfig {
+export function loadConfig(
+  env: NodeJS.ProcessEnv = process.env,
+  cwd = process.cwd(),
+  namespaceFile = SERVICE_ACCOUNT_NAMESPACE_FILE,
+): ApiConfig {
   const problems: string[] = [];
   const given = (name: string) => `${name}: given ${JSON.stringify(env[name])}`;
 
@@ -221,6 +241,77 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd = process.c
         `HKS_DEV_FUNCTION_HOSTS: given ${JSON.stringify(host)}, expected loopback hosts only (127.x.x.x, ::1, localhost)`,
       );
 
+  const retention = {
+    maxExecutionsPerCronJob: integer(
+      'HKS_RETENTION_MAX_EXECUTIONS',
+      DEFAULT_RETENTION.maxExecutionsPerCronJob,
+      0,
+      1_000_000,
+    ),
+    maxAgeDays: integer('HKS_RETENTION_MAX_AGE_DAYS', DEFAULT_RETENTION.maxAgeDays, 0, 36_500),
+    maxLogBytesPerProject: integer(
+      'HKS_RETENTION_MAX_LOG_BYTES_PER_PROJECT',
+      DEFAULT_RETENTION.maxLogBytesPerProject,
+      0,
+      Number.MAX_SAFE_INTEGER,
+    ),
+    intervalSeconds: integer(
+      'HKS_RETENTION_INTERVAL_SECONDS',
+      DEFAULT_RETENTION.intervalSeconds,
+      0,
+      86400,
+    ),
+    batchSize: integer('HKS_RETENTION_BATCH_SIZE', DEFAULT_RETENTION.batchSize, 1, 10_000),
+  };
+  const leaseNamespace =
+    env.HKS_LEADER_LEASE_NAMESPACE ||
+    env.POD_NAMESPACE ||
+    (existsSync(namespaceFile) ? readFileSync(namespaceFile, 'utf8').trim() : '');
+  const dnsLabel = /^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/;
+  if (leaseNamespace && !dnsLabel.test(leaseNamespace))
+    problems.push(
+      `HKS_LEADER_LEASE_NAMESPACE: given ${JSON.stringify(leaseNamespace)}, expected a namespace name (DNS label)`,
+    );
+  const leaseName = env.HKS_LEADER_LEASE_NAME || DEFAULT_LEASE_TIMINGS.name;
+  if (!/^[a-z0-9]([-a-z0-9.]{0,251}[a-z0-9])?$/.test(leaseName))
+    problems.push(`${given('HKS_LEADER_LEASE_NAME')}, expected a Lease name (DNS subdomain)`);
+  const leaseDurationSeconds = integer(
+    'HKS_LEADER_LEASE_DURATION_SECONDS',
+    DEFAULT_LEASE_TIMINGS.leaseDurationSeconds,
+    2,
+    300,
+  );
+  const renewDeadlineSeconds = integer(
+    'HKS_LEADER_RENEW_DEADLINE_SECONDS',
+    DEFAULT_LEASE_TIMINGS.renewDeadlineSeconds,
+    1,
+    299,
+  );
+  const retryPeriodSeconds = integer(
+    'HKS_LEADER_RETRY_PERIOD_SECONDS',
+    DEFAULT_LEASE_TIMINGS.retryPeriodSeconds,
+    1,
+    60,
+  );
+  // A leader must stop before another may start, and must get a few tries at renewing.
+  if (renewDeadlineSeconds >= leaseDurationSeconds)
+    problems.push(
+      `HKS_LEADER_RENEW_DEADLINE_SECONDS: given ${renewDeadlineSeconds}, expected less than HKS_LEADER_LEASE_DURATION_SECONDS (${leaseDurationSeconds})`,
+    );
+  if (retryPeriodSeconds >= renewDeadlineSeconds)
+    problems.push(
+      `HKS_LEADER_RETRY_PERIOD_SECONDS: given ${retryPeriodSeconds}, expected less than HKS_LEADER_RENEW_DEADLINE_SECONDS (${renewDeadlineSeconds})`,
+    );
+  const leaderLease: LeaseSettings | undefined = leaseNamespace
+    ? {
+        namespace: leaseNamespace,
+        name: leaseName,
+        leaseDurationSeconds,
+        renewDeadlineSeconds,
+        retryPeriodSeconds,
+      }
+    : undefined;
+
   if (problems.length > 0 || !jwt) throw new ConfigError(problems);
   return {
     port,
@@ -246,6 +337,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd = process.c
     metricsToken,
     clusterDomain,
     devFunctionHosts,
+    retention,
+    leaderLease,
   };
 }
 

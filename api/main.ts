@@ -10,10 +10,13 @@ import { Janitor } from './janitor';
 import { KnativeApi } from './knative';
 import { Kube } from './kube';
 import { loadKubeConfig, NoClusterError } from './kube-config';
+import { KubeRest } from './kube-rest';
+import { LeaseElector } from './leader-election';
 import { NamespaceAccess } from './namespace-access';
 import { ApiMetrics } from './metrics';
 import { Recorder } from './recorder';
 import { RevisionSources } from './revision-sources';
+import { RetentionSweeper } from './retention';
 import { createServer } from './server';
 import { Store } from './store/store';
 
@@ -50,14 +53,6 @@ async function main(): Promise<void> {
     log('could not tell who the API runs as; creating no RoleBindings', { error: String(error) });
     return NamespaceAccess.of(kube);
   });
-  const recorder = new Recorder(
-    kube,
-    store,
-    config.logLimitBytes,
-    config.namespacePrefix,
-    metrics,
-    log,
-  );
   const app = createServer({
     store,
     kube,
@@ -92,7 +87,25 @@ async function main(): Promise<void> {
       kubernetesUser: namespaceAccess.describe(),
     });
   });
-  if (config.recorder) {
+  // The recorder and the retention sweep run on one replica at a time: a new recorder per
+  // term of leadership (a stopped one does not start again).
+  let recorder: Recorder | undefined;
+  const sweeper = new RetentionSweeper(
+    store.knex,
+    config.retention,
+    config.retention,
+    metrics,
+    log,
+  );
+  const startRecording = () => {
+    recorder = new Recorder(
+      kube,
+      store,
+      config.logLimitBytes,
+      config.namespacePrefix,
+      metrics,
+      log,
+    );
     recorder.start().then(
       () => log('execution recorder started'),
       (error: unknown) =>
@@ -100,13 +113,35 @@ async function main(): Promise<void> {
           error: String(error),
         }),
     );
+    sweeper.start();
+  };
+  const stopRecording = async () => {
+    recorder?.stop();
+    recorder = undefined;
+    await sweeper.stop();
+  };
+  let elector: LeaseElector | undefined;
+  if (config.recorder && config.leaderLease) {
+    elector = new LeaseElector(
+      new KubeRest(kubeConfig),
+      config.leaderLease,
+      { started: startRecording, stopped: stopRecording },
+      log,
+    );
+    elector.start();
+  } else if (config.recorder) {
+    log(
+      "no Lease namespace (HKS_LEADER_LEASE_NAMESPACE, POD_NAMESPACE, a pod's ServiceAccount): this replica records alone",
+    );
+    startRecording();
   }
   const shutdown = () => {
     log('shutting down');
-    recorder.stop();
+    // A leader stops recording, then releases the Lease so another replica takes over at once.
+    const recordingStopped = elector ? elector.stop() : stopRecording();
     janitor.stop();
     server.close(() => {
-      void store.close().then(() => process.exit(0));
+      void recordingStopped.then(() => store.close()).then(() => process.exit(0));
     });
     // Idle keep-alive connections would hold close() open; in-flight requests get 10 s.
     server.closeIdleConnections();

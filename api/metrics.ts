@@ -2,6 +2,7 @@ import { createHash, timingSafeEqual } from 'node:crypto';
 import { Counter, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import type { RequestHandler } from 'express';
 import type { RecorderMetrics } from './recorder';
+import type { RetentionMetrics } from './retention';
 
 /** How an invocation ended. */
 export type InvocationOutcome = 'success' | 'error' | 'timeout' | 'unreachable';
@@ -17,7 +18,7 @@ export interface FunctionMetrics {
 }
 
 /** The API's Prometheus metrics. */
-export class ApiMetrics implements RecorderMetrics, FunctionMetrics {
+export class ApiMetrics implements RecorderMetrics, FunctionMetrics, RetentionMetrics {
   public readonly registry = new Registry();
   private readonly requests = new Histogram({
     name: 'hks_http_request_duration_seconds',
@@ -35,6 +36,17 @@ export class ApiMetrics implements RecorderMetrics, FunctionMetrics {
     name: 'hks_executions_recorded_total',
     help: 'Finished CronJob executions recorded with their logs',
     labelNames: ['status'],
+    registers: [this.registry],
+  });
+  private readonly executionsPurged = new Counter({
+    name: 'hks_executions_purged_total',
+    help: 'Executions removed by retention, by reason (age, count)',
+    labelNames: ['reason'],
+    registers: [this.registry],
+  });
+  private readonly executionLogsDropped = new Counter({
+    name: 'hks_execution_logs_dropped_total',
+    help: "Executions whose logs retention removed for the project's log budget",
     registers: [this.registry],
   });
   private readonly watchRestarts = new Counter({
@@ -105,6 +117,14 @@ export class ApiMetrics implements RecorderMetrics, FunctionMetrics {
 
   public recorded(status: string): void {
     this.executions.inc({ status });
+  }
+
+  public purged(reason: 'age' | 'count', count: number): void {
+    this.executionsPurged.inc({ reason }, count);
+  }
+
+  public logsDropped(count: number): void {
+    this.executionLogsDropped.inc(count);
   }
 
   public watchRestarted(reason: string): void {

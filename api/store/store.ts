@@ -106,6 +106,11 @@ export class Store {
 
   private constructor(private readonly db: Knex) {}
 
+  /** The knex instance, for modules with queries of their own (store/retention-queries.ts). */
+  public get knex(): Knex {
+    return this.db;
+  }
+
   /** Whether the database answers. */
   public async ping(): Promise<void> {
     await this.db.raw('select 1');

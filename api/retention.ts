@@ -1,0 +1,216 @@
+import type { Knex } from 'knex';
+import {
+  cronJobsOverCount,
+  deleteBeyondNewest,
+  deleteStartedBefore,
+  oldestLogs,
+  projectsOverLogBudget,
+  replaceLogs,
+} from './store/retention-queries';
+
+/**
+ * How much execution history the store keeps. A limit of 0 is no limit of that kind. A
+ * `running` execution is never removed, whatever the limits.
+ */
+export interface RetentionPolicy {
+  /** `HKS_RETENTION_MAX_EXECUTIONS`: the newest executions kept per CronJob. @default 100 */
+  readonly maxExecutionsPerCronJob: number;
+  /** `HKS_RETENTION_MAX_AGE_DAYS`: executions that started longer ago are removed. @default 30 */
+  readonly maxAgeDays: number;
+  /**
+   * `HKS_RETENTION_MAX_LOG_BYTES_PER_PROJECT`: bytes of logs kept per project; past it the
+   * logs of the oldest executions are replaced by {@link DROPPED_LOGS_MARKER} (the execution
+   * itself stays).
+   * @default 268435456 (256 MiB)
+   */
+  readonly maxLogBytesPerProject: number;
+}
+
+/** How the background sweep runs. */
+export interface RetentionSweepSettings {
+  /** `HKS_RETENTION_INTERVAL_SECONDS`: time between sweeps; 0 disables them. @default 300 */
+  readonly intervalSeconds: number;
+  /**
+   * `HKS_RETENTION_BATCH_SIZE`: most rows one statement deletes or changes, so that a large
+   * purge never holds the store (SQLite's single writer) for long.
+   * @default 500
+   */
+  readonly batchSize: number;
+}
+
+/**
+ * Defaults that bound a CronJob running every minute: 100 executions is its last 100 minutes, far above the
+ * Jobs a CronJob keeps in the cluster by default (3 succeeded, 3 failed), so a relist of the
+ * recorder does not record again a Job the sweep removed; 30 days bounds a rarely running one;
+ * 256 MiB per project is 256 executions at the 1 MiB log limit, however many CronJobs it has.
+ */
+export const DEFAULT_RETENTION: RetentionPolicy & RetentionSweepSettings = {
+  maxExecutionsPerCronJob: 100,
+  maxAgeDays: 30,
+  maxLogBytesPerProject: 256 * 1024 * 1024,
+  intervalSeconds: 300,
+  batchSize: 500,
+};
+
+/** What replaces logs dropped for the project's log budget. */
+export const DROPPED_LOGS_MARKER =
+  '[hks: logs removed by retention: the project exceeded HKS_RETENTION_MAX_LOG_BYTES_PER_PROJECT]\n';
+
+/** Bytes of {@link DROPPED_LOGS_MARKER}. */
+export const DROPPED_LOGS_MARKER_BYTES = Buffer.byteLength(DROPPED_LOGS_MARKER);
+
+/** The ISO time before which executions are too old, or undefined without an age limit. */
+export function ageCutoff(policy: RetentionPolicy, now: Date): string | undefined {
+  if (policy.maxAgeDays === 0) return undefined;
+  return new Date(now.getTime() - policy.maxAgeDays * 86_400_000).toISOString();
+}
+
+/** An execution's stored logs, as the budget sees them. */
+export interface LogsSize {
+  readonly jobUid: string;
+  readonly logBytes: number;
+}
+
+/**
+ * Which of `oldestFirst` lose their logs so that a project holding `totalBytes` comes down to
+ * `budgetBytes`: the oldest first, each replaced by the marker (whose bytes still count).
+ * @returns the Job UIDs to change, and the total after the change
+ */
+export function logsToDrop(
+  oldestFirst: readonly LogsSize[],
+  totalBytes: number,
+  budgetBytes: number,
+): { readonly jobUids: string[]; readonly totalAfter: number } {
+  const jobUids: string[] = [];
+  let total = totalBytes;
+  for (const row of oldestFirst) {
+    if (total <= budgetBytes) break;
+    if (row.logBytes <= DROPPED_LOGS_MARKER_BYTES) continue;
+    jobUids.push(row.jobUid);
+    total -= row.logBytes - DROPPED_LOGS_MARKER_BYTES;
+  }
+  return { jobUids, totalAfter: total };
+}
+
+/** What one sweep removed. */
+export interface SweepResult {
+  /** Executions removed for being older than the age limit. */
+  readonly expired: number;
+  /** Executions removed beyond the newest N of their CronJob. */
+  readonly overCount: number;
+  /** Executions whose logs were dropped for the project's budget. */
+  readonly logsDropped: number;
+}
+
+/** Counters of what retention removed. */
+export interface RetentionMetrics {
+  purged(reason: 'age' | 'count', count: number): void;
+  logsDropped(count: number): void;
+}
+
+/**
+ * Applies a retention policy to the store's executions, in batches of at most `batchSize`
+ * rows per statement. Idempotent: two sweeps at once remove nothing a single one would not.
+ */
+export async function sweep(
+  db: Knex,
+  policy: RetentionPolicy,
+  batchSize: number,
+  now = new Date(),
+): Promise<SweepResult> {
+  let expired = 0;
+  const cutoff = ageCutoff(policy, now);
+  if (cutoff !== undefined) {
+    for (let n = batchSize; n === batchSize; expired += n)
+      n = await deleteStartedBefore(db, cutoff, batchSize);
+  }
+  let overCount = 0;
+  if (policy.maxExecutionsPerCronJob > 0) {
+    for (const { project, cronjob } of await cronJobsOverCount(
+      db,
+      policy.maxExecutionsPerCronJob,
+    )) {
+      for (let n = batchSize; n === batchSize; overCount += n)
+        n = await deleteBeyondNewest(
+          db,
+          project,
+          cronjob,
+          policy.maxExecutionsPerCronJob,
+          batchSize,
+        );
+    }
+  }
+  let logsDropped = 0;
+  if (policy.maxLogBytesPerProject > 0) {
+    for (const { project, logBytes } of await projectsOverLogBudget(
+      db,
+      policy.maxLogBytesPerProject,
+    )) {
+      let total = logBytes;
+      while (total > policy.maxLogBytesPerProject) {
+        const oldest = await oldestLogs(db, project, DROPPED_LOGS_MARKER_BYTES, batchSize);
+        const drop = logsToDrop(oldest, total, policy.maxLogBytesPerProject);
+        if (drop.jobUids.length === 0) break;
+        await replaceLogs(db, drop.jobUids, DROPPED_LOGS_MARKER);
+        logsDropped += drop.jobUids.length;
+        total = drop.totalAfter;
+      }
+    }
+  }
+  return { expired, overCount, logsDropped };
+}
+
+/** Runs {@link sweep} now and then every `intervalSeconds`, one sweep at a time. */
+export class RetentionSweeper {
+  private timer?: NodeJS.Timeout;
+  private running?: Promise<void>;
+  private stopped = false;
+
+  constructor(
+    private readonly db: Knex,
+    private readonly policy: RetentionPolicy,
+    private readonly settings: RetentionSweepSettings,
+    private readonly metrics: RetentionMetrics,
+    private readonly log: (message: string, fields?: Record<string, unknown>) => void,
+  ) {}
+
+  public start(): void {
+    if (this.settings.intervalSeconds === 0) return;
+    this.stopped = false;
+    this.schedule(0);
+  }
+
+  /** Stops sweeping; resolves when a sweep under way has finished its current batch loop. */
+  public async stop(): Promise<void> {
+    this.stopped = true;
+    clearTimeout(this.timer);
+    await this.running;
+  }
+
+  private schedule(delayMs: number): void {
+    if (this.stopped) return;
+    this.timer = setTimeout(() => {
+      this.running = this.runOnce().finally(() => {
+        this.running = undefined;
+        this.schedule(this.settings.intervalSeconds * 1000);
+      });
+    }, delayMs);
+  }
+
+  private async runOnce(): Promise<void> {
+    const started = performance.now();
+    try {
+      const result = await sweep(this.db, this.policy, this.settings.batchSize);
+      this.metrics.purged('age', result.expired);
+      this.metrics.purged('count', result.overCount);
+      this.metrics.logsDropped(result.logsDropped);
+      if (result.expired + result.overCount + result.logsDropped > 0)
+        this.log('retention sweep', {
+          ...result,
+          durationMs: Math.round(performance.now() - started),
+        });
+    } catch (error) {
+      this.log('retention sweep failed; retrying at the next interval', { error: String(error) });
+    }
+  }
+}
