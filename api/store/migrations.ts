@@ -82,6 +82,28 @@ const MIGRATIONS: readonly Migration[] = [
       });
     },
   },
+  {
+    // An apply is recorded before it touches the cluster: who holds the application (a lease
+    // that expires when its process dies) and the definition being applied, so that a retry or
+    // a DELETE finds and cleans up what a failed or killed apply left.
+    name: '004_application_apply_claims',
+    async up(db) {
+      await db.schema.alterTable('applications', (t) => {
+        t.string('apply_owner', 64);
+        t.string('apply_expires_at', 30);
+        t.text('pending_definition');
+        t.string('pending_since', 30);
+      });
+    },
+    async down(db) {
+      await db.schema.alterTable('applications', (t) => {
+        t.dropColumn('apply_owner');
+        t.dropColumn('apply_expires_at');
+        t.dropColumn('pending_definition');
+        t.dropColumn('pending_since');
+      });
+    },
+  },
 ];
 
 /** knex migration source over the list above (no files to find at run time). */

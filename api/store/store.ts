@@ -15,6 +15,30 @@ export interface StoredApplication {
   readonly updatedAt: string;
 }
 
+/** A definition whose apply started but neither finished nor was rolled back (failed or killed). */
+export interface InterruptedApply {
+  readonly definition: ApplicationDefinition;
+  /** When that apply started (ISO time). */
+  readonly since: string;
+}
+
+/** The outcome of claiming an application for an apply or a delete. */
+export type ApplicationClaim =
+  | {
+      readonly state: 'held';
+      /** The applied version. @default - none: no version was applied yet */
+      readonly current?: StoredApplication;
+      /** What an earlier, unfinished apply left recorded. @default - none */
+      readonly interrupted?: InterruptedApply;
+    }
+  /** Another apply holds it until `until` (ISO time). */
+  | { readonly state: 'busy'; readonly until: string }
+  /** No such application (and none was asked to be created). */
+  | { readonly state: 'absent' };
+
+/** The claim of an apply expired and another took the application over. */
+export class ClaimLostError extends Error {}
+
 /**
  * Status of one Job run; `unknown` when its Job was gone before the recorder saw it end.
  */
@@ -120,20 +144,40 @@ export class Store {
     await this.db.destroy();
   }
 
+  /** The applied applications of a project (not those whose first apply has not finished). */
   public async listApplications(project: string): Promise<StoredApplication[]> {
-    const rows = await this.db('applications').where({ project }).orderBy('name');
+    const rows = await this.db('applications')
+      .where({ project })
+      .andWhere('version', '>', 0)
+      .orderBy('name');
     return rows.map(toApplication);
   }
 
+  /** The applied version of an application. */
   public async getApplication(
     project: string,
     name: string,
   ): Promise<StoredApplication | undefined> {
-    const row = await this.db('applications').where({ project, name }).first();
+    const row = await this.db('applications')
+      .where({ project, name })
+      .andWhere('version', '>', 0)
+      .first();
     return row ? toApplication(row) : undefined;
   }
 
-  /** Stores a definition, one version above the previous. */
+  /** What an unfinished apply of an application left recorded, if anything. */
+  public async getInterruptedApply(
+    project: string,
+    name: string,
+  ): Promise<InterruptedApply | undefined> {
+    const row = await this.db('applications').where({ project, name }).first();
+    return row ? interruptedOf(row) : undefined;
+  }
+
+  /**
+   * Stores a definition as the next version without applying anything (imports, tests).
+   * The API applies through {@link claimApplication} and {@link commitApplication}.
+   */
   public async saveApplication(definition: ApplicationDefinition): Promise<StoredApplication> {
     const { project, name } = definition.metadata;
     const now = new Date().toISOString();
@@ -146,7 +190,7 @@ export class Store {
         kind: definition.kind,
         version,
         definition: JSON.stringify(definition),
-        created_at: previous?.created_at ?? now,
+        created_at: previous && Number(previous.version) > 0 ? previous.created_at : now,
         updated_at: now,
       };
       await tx('applications').insert(row).onConflict(['project', 'name']).merge();
@@ -154,6 +198,136 @@ export class Store {
     });
   }
 
+  /**
+   * Claims an application for one apply or delete, across every process sharing the store: a
+   * conditional update takes the row when no unexpired claim holds it. With `pending`, the
+   * definition to apply is recorded before anything touches the cluster, and an application
+   * that does not exist yet gets a row of version 0 (which only the claim's holder can see).
+   * @param owner unique to this claim
+   * @param leaseMs how long the claim holds unless renewed
+   */
+  public async claimApplication(
+    project: string,
+    name: string,
+    owner: string,
+    leaseMs: number,
+    pending?: ApplicationDefinition,
+  ): Promise<ApplicationClaim> {
+    const now = new Date();
+    const claim = {
+      apply_owner: owner,
+      apply_expires_at: new Date(now.getTime() + leaseMs).toISOString(),
+      ...(pending
+        ? { pending_definition: JSON.stringify(pending), pending_since: now.toISOString() }
+        : {}),
+    };
+    // Read first: the update replaces what an interrupted apply recorded.
+    const before = await this.db('applications').where({ project, name }).first();
+    if (before) {
+      const taken = await this.db('applications')
+        .where({ project, name })
+        .andWhere((w) =>
+          w.whereNull('apply_owner').orWhere('apply_expires_at', '<', now.toISOString()),
+        )
+        .update(claim);
+      if (taken === 0) return { state: 'busy', until: String(before.apply_expires_at) };
+      return {
+        state: 'held',
+        current: Number(before.version) > 0 ? toApplication(before) : undefined,
+        interrupted: interruptedOf(before),
+      };
+    }
+    if (!pending) return { state: 'absent' };
+    await this.db('applications')
+      .insert({
+        project,
+        name,
+        kind: pending.kind,
+        version: 0,
+        definition: JSON.stringify(pending),
+        created_at: now.toISOString(),
+        updated_at: now.toISOString(),
+        ...claim,
+      })
+      .onConflict(['project', 'name'])
+      .ignore();
+    const row = await this.db('applications').where({ project, name }).first();
+    if (row?.apply_owner === owner) return { state: 'held' };
+    // Another request created it first (or it came and went): try again.
+    return { state: 'busy', until: String(row?.apply_expires_at ?? now.toISOString()) };
+  }
+
+  /** Extends a claim. @returns false when the claim was lost (it expired and was taken over) */
+  public async renewApplicationClaim(
+    project: string,
+    name: string,
+    owner: string,
+    leaseMs: number,
+  ): Promise<boolean> {
+    const renewed = await this.db('applications')
+      .where({ project, name, apply_owner: owner })
+      .update({ apply_expires_at: new Date(Date.now() + leaseMs).toISOString() });
+    return renewed > 0;
+  }
+
+  /**
+   * Stores the claimed apply's definition as the version after `current` (the claim stays
+   * held, so `current` is still what is stored).
+   * @throws ClaimLostError when `owner` no longer holds the claim
+   */
+  public async commitApplication(
+    owner: string,
+    definition: ApplicationDefinition,
+    current?: StoredApplication,
+  ): Promise<StoredApplication> {
+    const { project, name } = definition.metadata;
+    const now = new Date().toISOString();
+    const row = {
+      project,
+      name,
+      kind: definition.kind,
+      version: (current?.version ?? 0) + 1,
+      definition: JSON.stringify(definition),
+      created_at: current?.createdAt ?? now,
+      updated_at: now,
+    };
+    const updated = await this.db('applications')
+      .where({ project, name, apply_owner: owner })
+      .update({ ...row, pending_definition: null, pending_since: null });
+    if (updated === 0)
+      throw new ClaimLostError(
+        `the claim on application ${JSON.stringify(name)} of project ${JSON.stringify(project)} expired and another apply took it over`,
+      );
+    return toApplication(row);
+  }
+
+  /**
+   * Ends a claim. Unless `keepPending`, the recorded apply is cleared too, and a row whose first
+   * apply never finished is removed; with it, a retry or a DELETE finds what is left to clean up.
+   * @param applied whether the application has a stored version (its row stays)
+   */
+  public async releaseApplication(
+    project: string,
+    name: string,
+    owner: string,
+    keepPending: boolean,
+    applied = false,
+  ): Promise<void> {
+    const held = { project, name, apply_owner: owner };
+    if (!keepPending && !applied)
+      await this.db('applications')
+        .where({ ...held, version: 0 })
+        .delete();
+    await this.db('applications')
+      .where(held)
+      .update({
+        apply_owner: null,
+        apply_expires_at: null,
+        ...(keepPending ? {} : { pending_definition: null, pending_since: null }),
+      });
+  }
+
+  /** Removes an application's row, applied or not. */
   public async deleteApplication(project: string, name: string): Promise<void> {
     await this.db('applications').where({ project, name }).delete();
   }
@@ -429,6 +603,14 @@ function toApplication(row: Row): StoredApplication {
     definition: JSON.parse(String(row.definition)) as ApplicationDefinition,
     createdAt: String(row.created_at),
     updatedAt: String(row.updated_at),
+  };
+}
+
+function interruptedOf(row: Row): InterruptedApply | undefined {
+  if (row.pending_definition === null || row.pending_definition === undefined) return undefined;
+  return {
+    definition: JSON.parse(String(row.pending_definition)) as ApplicationDefinition,
+    since: String(row.pending_since),
   };
 }
 
