@@ -5,15 +5,15 @@ import { join } from 'node:path';
 import {
   ApplicationDefinition,
   buildProjectCharts,
-  checkDefinitions,
   checkNamespaceName,
-  DefinitionError,
-  DefinitionInput,
   LABELS,
   MANAGER,
   synthesizeDefinitions,
 } from '../constructs';
+import { ApplicationClaims, ClaimTiming, HeldClaim } from './application-claims';
 import { SourceChecker } from './check-source';
+import { checkAgainstStored } from './check-against-stored';
+import { checkIfMatch } from './entity-tag';
 import { Kube, KubeObject } from './kube';
 import { withPlatformLabels } from './platform-labels';
 import { NamespaceAccess } from './namespace-access';
@@ -37,7 +37,13 @@ export interface DeleteResult {
   readonly deleted: string[];
 }
 
-const REQUEST_SOURCE = { file: 'request body', document: 1 };
+/** Conditions of an apply or a delete. */
+export interface WriteConditions {
+  /** The request's `If-Match` header. @default - no precondition */
+  readonly ifMatch?: string;
+  /** Refuse (409) when the application already has a version (POST). @default false */
+  readonly create?: boolean;
+}
 
 /** Tenancy objects (namespace, quotas, policies) belong to the project, not to an application. */
 const isTenancy = (o: KubeObject) => o.metadata.labels?.[LABELS.app] === undefined;
@@ -45,11 +51,13 @@ const isTenancy = (o: KubeObject) => o.metadata.labels?.[LABELS.app] === undefin
 /**
  * Applications of a project: definitions validated with the same schema as YAML files,
  * synthesized by the same constructs, applied with server-side apply after a server dry run
- * of every object (whole or not at all), pruned, and stored with a version.
+ * of every object, stored with a version, then pruned. One apply or delete of an application
+ * at a time (a claim in the store); an apply that fails is rolled back to the previous version.
  */
 export class Applications {
   /** Per project, the tenancy objects this process last applied (as JSON). */
   private readonly appliedTenancy = new Map<string, string>();
+  private readonly claims: ApplicationClaims;
 
   constructor(
     /** The definitions' store. */
@@ -60,7 +68,11 @@ export class Applications {
     private readonly sourceChecker?: SourceChecker,
     /** Gives the API its rights in each project namespace. @default - no RoleBinding created */
     private readonly access?: NamespaceAccess,
-  ) {}
+    /** How claims on applications are held and waited for. @default - see {@link ClaimTiming} */
+    claimTiming?: ClaimTiming,
+  ) {
+    this.claims = new ApplicationClaims(store, claimTiming);
+  }
 
   /** The namespace of a project. */
   public namespaceOf(project: string): string {
@@ -109,29 +121,7 @@ export class Applications {
     const others = (await this.store.listApplications(project)).filter(
       (a) => a.name !== (metadata?.name as string | undefined),
     );
-    let definition: ApplicationDefinition;
-    const inputs: DefinitionInput[] = [
-      ...others.map((a, i) => ({
-        document: a.definition,
-        source: { file: 'stored', document: i + 1 },
-      })),
-      { document: body, source: REQUEST_SOURCE },
-    ];
-    try {
-      const checked = checkDefinitions(inputs);
-      definition = checked[checked.length - 1].definition;
-    } catch (error) {
-      if (!(error instanceof DefinitionError)) throw error;
-      const fieldErrors = error.problems
-        .filter((p) => p.source.file === REQUEST_SOURCE.file)
-        .map((p) => ({ path: p.path, message: p.message }));
-      throw new Problem(
-        400,
-        'Invalid definition',
-        fieldErrors.map((e) => `${e.path || '(document)'}: ${e.message}`).join('; '),
-        fieldErrors,
-      );
-    }
+    const definition = checkAgainstStored(body, others);
     await this.sourceChecker?.check(definition);
     return definition;
   }
@@ -158,28 +148,102 @@ export class Applications {
   }
 
   /**
-   * Applies a definition: server dry run of every object, then server-side apply, then pruning
-   * of objects the new version no longer has; stores it; re-applies CronJobs templated on it.
+   * Applies a definition while holding the application's claim: records it as pending, makes a
+   * server dry run of every object, applies them all, stores the new version, then prunes
+   * objects the new version no longer has and re-applies CronJobs templated on it. When an
+   * apply fails, the cluster is put back to the previous version (or the application's objects
+   * are deleted when it had none) before the error is thrown; when even that fails, or the
+   * process dies, the apply stays recorded and the next apply or delete cleans up.
+   * @throws Problem 409 (exists, with `create`; another apply still running), 412 (If-Match)
    */
-  public async apply(definition: ApplicationDefinition): Promise<ApplyResult> {
-    const project = definition.metadata.project;
-    const objects = await this.manifestsFor(definition);
-    await this.withTenancy(project, objects, async (rest) => {
-      await Promise.all(rest.map((o) => this.kube.apply(o, true)));
-      await Promise.all(rest.map((o) => this.kube.apply(o)));
-    });
-    // A first version has nothing to prune.
-    const previous = await this.store.getApplication(project, definition.metadata.name);
-    const pruned = previous ? await this.prune(definition, objects) : [];
-    const application = await this.store.saveApplication(definition);
+  public async apply(
+    definition: ApplicationDefinition,
+    conditions: WriteConditions = {},
+  ): Promise<ApplyResult> {
+    const { project, name } = definition.metadata;
+    const claim = (await this.claims.acquire(project, name, definition)) as HeldClaim;
+    try {
+      if (conditions.create && claim.current) throw alreadyExists(project, name);
+      checkIfMatch(conditions.ifMatch, claim.current);
+    } catch (error) {
+      // Nothing touched: what an interrupted apply left stays recorded.
+      await claim.release(claim.interrupted !== undefined);
+      throw error;
+    }
+    const result = await this.applyHeld(definition, claim);
     const dependents: string[] = [];
     if (definition.kind === 'StatelessApplication') {
-      for (const dependent of await this.dependentsOf(project, definition.metadata.name)) {
+      for (const dependent of await this.dependentsOf(project, name)) {
         await this.apply(dependent.definition);
         dependents.push(dependent.name);
       }
     }
-    return { application, objects, pruned, dependents };
+    return { ...result, dependents };
+  }
+
+  /** The body of {@link apply} under its claim, which it releases. */
+  private async applyHeld(
+    definition: ApplicationDefinition,
+    claim: HeldClaim,
+  ): Promise<Omit<ApplyResult, 'dependents'>> {
+    const project = definition.metadata.project;
+    let objects: KubeObject[] = [];
+    // What an interrupted apply left must go as well when this one fails.
+    let touched = claim.interrupted !== undefined;
+    try {
+      objects = await this.manifestsFor(definition);
+      await this.withTenancy(project, objects, async (rest) => {
+        await Promise.all(rest.map((o) => this.kube.apply(o, true)));
+        touched = true;
+        // Every apply ends before a failure is reported, so that the roll-back sees all of them.
+        await settled(rest.map((o) => this.kube.apply(o)));
+      });
+    } catch (error) {
+      const restored = !touched || (await this.restore(definition, claim.current));
+      await claim.release(!restored);
+      throw error;
+    }
+    let application: StoredApplication;
+    try {
+      application = await claim.commit(definition);
+    } catch (error) {
+      // Lost to another apply, which owns the objects now; or the store failed: the apply
+      // stays recorded for the next one.
+      await claim.release(true).catch(() => undefined);
+      throw error;
+    }
+    try {
+      // Only after the new version is stored; also removes what an interrupted apply left.
+      const pruned =
+        claim.current || claim.interrupted ? await this.prune(definition, objects) : [];
+      return { application, objects, pruned };
+    } finally {
+      await claim.release();
+    }
+  }
+
+  /**
+   * Puts an application's objects back as `previous` made them, deleting all others of it (or
+   * all of them when there is no previous version), after a failed apply of `failed`.
+   * @returns whether that succeeded
+   */
+  private async restore(
+    failed: ApplicationDefinition,
+    previous: StoredApplication | undefined,
+  ): Promise<boolean> {
+    try {
+      const wanted = previous
+        ? (await this.manifestsFor(previous.definition)).filter((o) => !isTenancy(o))
+        : [];
+      await settled(wanted.map((o) => this.kube.apply(o)));
+      await this.prune(previous?.definition ?? failed, wanted);
+      return true;
+    } catch (error) {
+      process.stderr.write(
+        `${JSON.stringify({ level: 'error', msg: 'roll-back of a failed apply failed; it stays recorded for the next apply or delete', project: failed.metadata.project, application: failed.metadata.name, error: String(error) })}\n`,
+      );
+      return false;
+    }
   }
 
   /**
@@ -253,31 +317,45 @@ export class Applications {
   }
 
   /**
-   * Deletes an application's objects (their Jobs and pods cascade) and its definition.
-   * @throws Problem 409 when CronJobs still use it as their template
+   * Deletes an application's objects (their Jobs and pods cascade) and its definition, holding
+   * its claim; also an application whose first apply failed half way or was interrupted.
+   * @throws Problem 409 when CronJobs still use it as their template, 412 (If-Match)
    */
-  public async remove(project: string, name: string, purgeHistory: boolean): Promise<DeleteResult> {
-    const stored = await this.store.getApplication(project, name);
-    if (!stored)
+  public async remove(
+    project: string,
+    name: string,
+    purgeHistory: boolean,
+    conditions: Pick<WriteConditions, 'ifMatch'> = {},
+  ): Promise<DeleteResult> {
+    const claim = await this.claims.acquire(project, name);
+    if (!claim)
       throw Problem.notFound(
         `No application ${JSON.stringify(name)} in project ${JSON.stringify(project)}`,
       );
-    const dependents = await this.dependentsOf(project, name);
-    if (dependents.length) {
-      throw new Problem(
-        409,
-        'In use',
-        `CronJobs ${dependents.map((d) => d.name).join(', ')} use ${JSON.stringify(name)} as their template; delete or change them first`,
+    let removed = false;
+    try {
+      checkIfMatch(conditions.ifMatch, claim.current);
+      const dependents = await this.dependentsOf(project, name);
+      if (dependents.length) {
+        throw new Problem(
+          409,
+          'In use',
+          `CronJobs ${dependents.map((d) => d.name).join(', ')} use ${JSON.stringify(name)} as their template; delete or change them first`,
+        );
+      }
+      const live = await this.kube.listManaged(
+        this.namespaceOf(project),
+        `${LABELS.managedBy}=${MANAGER},${LABELS.app}=${name}`,
       );
+      await Promise.all(live.map((o) => this.kube.delete(o)));
+      await this.store.deleteApplication(project, name);
+      removed = true;
+      if (purgeHistory) await this.store.purgeExecutions(project, name);
+      return { deleted: live.map((o) => `${o.kind}/${o.metadata.name}`) };
+    } finally {
+      // A deleted row holds no claim; otherwise the row stays as it was (pending or not).
+      if (!removed) await claim.release(claim.interrupted !== undefined);
     }
-    const live = await this.kube.listManaged(
-      this.namespaceOf(project),
-      `${LABELS.managedBy}=${MANAGER},${LABELS.app}=${name}`,
-    );
-    await Promise.all(live.map((o) => this.kube.delete(o)));
-    await this.store.deleteApplication(project, name);
-    if (purgeHistory) await this.store.purgeExecutions(project, name);
-    return { deleted: live.map((o) => `${o.kind}/${o.metadata.name}`) };
   }
 
   /** The whole project as multi-document YAML, exactly what `npm run synth` writes. */
@@ -315,4 +393,19 @@ export class Applications {
     await Promise.all(stale.map((o) => this.kube.delete(o)));
     return stale.map((o) => `${o.kind}/${o.metadata.name}`);
   }
+}
+
+/** Waits for every promise; then throws the first rejection, if any. */
+async function settled(promises: Promise<unknown>[]): Promise<void> {
+  const results = await Promise.allSettled(promises);
+  const failed = results.find((r) => r.status === 'rejected');
+  if (failed) throw failed.reason;
+}
+
+function alreadyExists(project: string, name: string): Problem {
+  return new Problem(
+    409,
+    'Already exists',
+    `Application ${JSON.stringify(name)} exists in project ${JSON.stringify(project)}; PUT /applications/${name} replaces it`,
+  );
 }

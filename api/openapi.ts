@@ -45,6 +45,12 @@ const PROBLEM = {
   },
 };
 
+/** The `ETag` response header of a stored application's version. */
+const ETAG_HEADER = {
+  description: 'Strong entity tag of the stored version (RFC 9110); send it as If-Match',
+  schema: { type: 'string' },
+};
+
 /** The header parameters a route declares. */
 function headerParameters(route: Route): Json[] {
   return Object.entries(route.requestHeaders ?? {}).map(([name, description]) => ({
@@ -64,6 +70,7 @@ const ERRORS: Readonly<Record<number, string>> = {
   404: 'No such object (or route)',
   502: 'Kubernetes is unreachable',
   409: 'Conflicts with the current state',
+  412: 'If-Match does not match the current ETag (or the application does not exist)',
   422: 'Kubernetes rejected the objects',
   429: 'Too many temporary functions in the project; see Retry-After',
   503: 'A dependency (the function, the source checker) is not available now',
@@ -98,6 +105,10 @@ function responses(route: Route, groupErrors: readonly number[]): Json {
   for (const [status, body] of Object.entries(bodies))
     success[status] = {
       description: route.status === 204 ? 'Done' : 'Success',
+      // Not on a dry run's 200 beside a 201: nothing was stored.
+      ...(route.etag && !(status === '200' && route.status === 201)
+        ? { headers: { ETag: ETAG_HEADER } }
+        : {}),
       ...(status === '204'
         ? {}
         : { content: { [media]: body ? { schema: jsonSchema(body, 'output') } : {} } }),

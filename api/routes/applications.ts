@@ -1,12 +1,16 @@
 import { z } from 'zod';
 import type { ApplicationDefinition } from '../../constructs';
-import { Applications, DeleteResult } from '../applications';
+import { Applications, DeleteResult, WriteConditions } from '../applications';
+import { entityTag } from '../entity-tag';
 import { ApiMetrics } from '../metrics';
 import { Problem } from '../problem';
 import { parseRequest, queryFlag } from '../validate-request';
 import { StoredApplication } from '../store/store';
 import { definitionRef, isoTime, itemsOf } from './response-schemas';
 import { Route } from './route';
+
+const IF_MATCH =
+  'Optional: apply only if the current version has this ETag (one of a list, or * for any); else 412 and nothing changes';
 
 const dryRunQuery = z.strictObject({ dryRun: queryFlag });
 const deleteQuery = z.strictObject({ purgeHistory: queryFlag });
@@ -77,17 +81,24 @@ function view(a: StoredApplication): ApplicationView {
 
 /** Routes of `/projects/{project}/applications` and `/projects/{project}/manifests`. */
 export function applicationRoutes(applications: Applications, metrics: ApiMetrics): Route[] {
-  const applyBody = async (project: string, body: unknown, dryRun: boolean, name?: string) => {
+  const applyBody = async (
+    project: string,
+    body: unknown,
+    dryRun: boolean,
+    conditions: WriteConditions,
+    name?: string,
+  ) => {
     const definition = await applications.validate(project, body, name);
     if (dryRun) {
       return {
         status: 200,
         body: { dryRun: true, manifests: await applications.manifestsFor(definition) },
+        etag: undefined,
       };
     }
     const done = metrics.timeApply(definition.kind);
     try {
-      const result = await applications.apply(definition);
+      const result = await applications.apply(definition, conditions);
       done('ok');
       const body: ApplyResponse = {
         ...view(result.application),
@@ -95,7 +106,7 @@ export function applicationRoutes(applications: Applications, metrics: ApiMetric
         pruned: result.pruned,
         dependents: result.dependents,
       };
-      return { status: 200, body };
+      return { status: 200, body, etag: entityTag(result.application) };
     } catch (error) {
       done('error');
       throw error;
@@ -113,10 +124,12 @@ export function applicationRoutes(applications: Applications, metrics: ApiMetric
       status: 201,
       responses: { 201: applyResponse, 200: dryRunResponse },
       errors: [409, 422, 503],
+      etag: true,
       handle: async (req, res) => {
         const { dryRun } = parseRequest(dryRunQuery, req.query, 'query');
         const project = String(req.params.project);
         const name = (req.body as { metadata?: { name?: unknown } } | undefined)?.metadata?.name;
+        // Early and cheap; the apply checks again under the application's claim.
         if (typeof name === 'string' && (await applications.store.getApplication(project, name))) {
           throw new Problem(
             409,
@@ -124,7 +137,8 @@ export function applicationRoutes(applications: Applications, metrics: ApiMetric
             `Application ${JSON.stringify(name)} exists in project ${JSON.stringify(project)}; PUT /applications/${name} replaces it`,
           );
         }
-        const result = await applyBody(project, req.body, dryRun);
+        const result = await applyBody(project, req.body, dryRun, { create: true });
+        if (result.etag) res.set('etag', result.etag);
         res.status(dryRun ? 200 : 201).json(result.body);
       },
     },
@@ -141,37 +155,43 @@ export function applicationRoutes(applications: Applications, metrics: ApiMetric
     {
       method: 'get',
       path: '/projects/:project/applications/:name',
-      summary: 'An application: its stored definition and version',
+      summary: 'An application: its stored definition and version (ETag: the version)',
       responses: { 200: applicationView },
+      etag: true,
       handle: async (req, res) => {
-        const found = await applications.store.getApplication(
-          String(req.params.project),
-          String(req.params.name),
-        );
-        if (!found)
+        const project = String(req.params.project);
+        const name = String(req.params.name);
+        const found = await applications.store.getApplication(project, name);
+        if (!found) {
+          const interrupted = await applications.store.getInterruptedApply(project, name);
           throw Problem.notFound(
-            `No application ${JSON.stringify(req.params.name)} in project ${JSON.stringify(req.params.project)}`,
+            `No application ${JSON.stringify(name)} in project ${JSON.stringify(project)}${interrupted ? ` (its first apply, started ${interrupted.since}, is running or did not finish: PUT retries it, DELETE removes what it applied)` : ''}`,
           );
-        res.json(view(found));
+        }
+        res.set('etag', entityTag(found)).json(view(found));
       },
     },
     {
       method: 'put',
       path: '/projects/:project/applications/:name',
       summary:
-        'Create or replace an application; objects the new version no longer produces are pruned',
+        'Create or replace an application; objects the new version no longer produces are pruned; If-Match makes it conditional on the current version',
       query: dryRunQuery,
       body: 'definition',
       responses: { 200: z.union([applyResponse, dryRunResponse]) },
-      errors: [409, 422, 503],
+      errors: [409, 412, 422, 503],
+      etag: true,
+      requestHeaders: { 'If-Match': IF_MATCH },
       handle: async (req, res) => {
         const { dryRun } = parseRequest(dryRunQuery, req.query, 'query');
         const result = await applyBody(
           String(req.params.project),
           req.body,
           dryRun,
+          { ifMatch: req.get('if-match') },
           String(req.params.name),
         );
+        if (result.etag) res.set('etag', result.etag);
         res.status(result.status).json(result.body);
       },
     },
@@ -182,7 +202,8 @@ export function applicationRoutes(applications: Applications, metrics: ApiMetric
         'Delete an application and its objects (jobs and pods cascade); ?purgeHistory=true also deletes its execution history',
       query: deleteQuery,
       responses: { 200: deleteResponse },
-      errors: [409, 422],
+      errors: [409, 412, 422],
+      requestHeaders: { 'If-Match': IF_MATCH },
       handle: async (req, res) => {
         const { purgeHistory } = parseRequest(deleteQuery, req.query, 'query');
         res.json(
@@ -190,6 +211,9 @@ export function applicationRoutes(applications: Applications, metrics: ApiMetric
             String(req.params.project),
             String(req.params.name),
             purgeHistory,
+            {
+              ifMatch: req.get('if-match'),
+            },
           ),
         );
       },

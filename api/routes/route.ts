@@ -27,6 +27,8 @@ export interface Route {
    * @default - none
    */
   readonly errors?: readonly number[];
+  /** Success responses carry the strong `ETag` of the stored version. @default false */
+  readonly etag?: boolean;
   /** Request headers the route reads, by name, with what they mean. @default - none */
   readonly requestHeaders?: Readonly<Record<string, string>>;
   /** The status and body are the function's own (invoke): any status, any media type. @default false */
