@@ -3,6 +3,7 @@ import {
   cronJobsOverCount,
   deleteBeyondNewest,
   deleteStartedBefore,
+  forgetPurgedBefore,
   oldestLogs,
   projectsOverLogBudget,
   replaceLogs,
@@ -123,6 +124,8 @@ export async function sweep(
   if (cutoff !== undefined) {
     for (let n = batchSize; n === batchSize; expired += n)
       n = await deleteStartedBefore(db, cutoff, batchSize);
+    // Purge markers live as long as executions do (the same age after their purge).
+    for (let n = batchSize; n === batchSize;) n = await forgetPurgedBefore(db, cutoff, batchSize);
   }
   let overCount = 0;
   if (policy.maxExecutionsPerCronJob > 0) {

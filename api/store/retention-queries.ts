@@ -8,21 +8,67 @@ import type { Knex } from 'knex';
 /** Stored bytes of an execution's logs (`octet_length`: SQLite ≥ 3.43 and PostgreSQL). */
 const LOG_BYTES = 'coalesce(octet_length(logs), 0)';
 
+/**
+ * Removes the executions `select` picks (job_uid, project, cronjob) and keeps their Job UIDs in
+ * `purged_executions`, in one transaction, so that the recorder does not record again a Job
+ * Kubernetes still has (a relist, its deletion event). Returns how many were removed.
+ */
+async function purge(
+  db: Knex,
+  select: (tx: Knex.Transaction) => Knex.QueryBuilder,
+): Promise<number> {
+  return db.transaction(async (tx) => {
+    const rows = (await select(tx)) as { job_uid: string; project: string; cronjob: string }[];
+    if (rows.length === 0) return 0;
+    const purgedAt = new Date().toISOString();
+    await tx('purged_executions')
+      .insert(
+        rows.map((r) => ({
+          job_uid: r.job_uid,
+          project: r.project,
+          cronjob: r.cronjob,
+          purged_at: purgedAt,
+        })),
+      )
+      .onConflict('job_uid')
+      .ignore();
+    return Number(
+      await tx('executions')
+        .whereIn(
+          'job_uid',
+          rows.map((r) => r.job_uid),
+        )
+        .whereNot('status', 'running')
+        .delete(),
+    );
+  });
+}
+
 /** Removes up to `limit` finished executions that started before `cutoff`; returns how many. */
 export async function deleteStartedBefore(
   db: Knex,
   cutoff: string,
   limit: number,
 ): Promise<number> {
-  return db('executions')
+  return purge(db, (tx) =>
+    tx('executions')
+      .select('job_uid', 'project', 'cronjob')
+      .where('started_at', '<', cutoff)
+      .whereNot('status', 'running')
+      .orderBy('started_at')
+      .limit(limit),
+  );
+}
+
+/**
+ * Forgets up to `limit` purged Job UIDs purged before `cutoff`: by then Kubernetes has
+ * normally deleted those Jobs, and the list must not grow without bound. Returns how many.
+ */
+export async function forgetPurgedBefore(db: Knex, cutoff: string, limit: number): Promise<number> {
+  return db('purged_executions')
     .whereIn(
       'job_uid',
-      db('executions')
-        .select('job_uid')
-        .where('started_at', '<', cutoff)
-        .whereNot('status', 'running')
-        .orderBy('started_at')
-        .limit(limit),
+      db('purged_executions').select('job_uid').where('purged_at', '<', cutoff).limit(limit),
     )
     .delete();
 }
@@ -63,26 +109,23 @@ export async function deleteBeyondNewest(
     .offset(keep - 1)
     .first()) as { started_at: string; job_uid: string } | undefined;
   if (!boundary) return 0;
-  return db('executions')
-    .whereIn(
-      'job_uid',
-      db('executions')
-        .select('job_uid')
-        .where({ project, cronjob })
-        .whereNot('status', 'running')
-        .andWhere((w) =>
-          w
-            .where('started_at', '<', boundary.started_at)
-            .orWhere((x) =>
-              x
-                .where('started_at', '=', boundary.started_at)
-                .andWhere('job_uid', '<', boundary.job_uid),
-            ),
-        )
-        .orderBy('started_at')
-        .limit(limit),
-    )
-    .delete();
+  return purge(db, (tx) =>
+    tx('executions')
+      .select('job_uid', 'project', 'cronjob')
+      .where({ project, cronjob })
+      .whereNot('status', 'running')
+      .andWhere((w) =>
+        w
+          .where('started_at', '<', boundary.started_at)
+          .orWhere((x) =>
+            x
+              .where('started_at', '=', boundary.started_at)
+              .andWhere('job_uid', '<', boundary.job_uid),
+          ),
+      )
+      .orderBy('started_at')
+      .limit(limit),
+  );
 }
 
 /** The projects whose executions hold more than `budget` bytes of logs, with their total. */

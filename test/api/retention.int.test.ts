@@ -112,6 +112,13 @@ describe.each(testStores())('retention of execution history ($name store)', (tes
         startedAt: NOW - 10 * DAY + i * MINUTE,
       })),
     ]);
+    // A purge marker older than the age limit, which the sweep forgets.
+    await store.knex('purged_executions').insert({
+      job_uid: 'purged-long-ago',
+      project,
+      cronjob: 'rare',
+      purged_at: new Date(NOW - 40 * DAY).toISOString(),
+    });
     const policy: RetentionPolicy = {
       maxExecutionsPerCronJob: 100,
       maxAgeDays: 30,
@@ -132,6 +139,13 @@ describe.each(testStores())('retention of execution history ($name store)', (tes
       uid('rare-new', 0),
       uid('rare-old', 0),
     ]);
+    // What was removed stays removed: the recorder skips purged Job UIDs (a relist, their
+    // deletion events); the old marker is gone.
+    expect(await store.isPurged(uid('minute', 0))).toBe(true);
+    expect(await store.isPurged(uid('minute', 149))).toBe(true);
+    expect(await store.isPurged(uid('minute', 150))).toBe(false);
+    expect(await store.isPurged(uid('rare-old', 1))).toBe(true);
+    expect(await store.isPurged('purged-long-ago')).toBe(false);
     // Idempotent: a second sweep (another replica's, or the next one) removes nothing.
     expect(await sweep(store.knex, policy, 7)).toEqual({
       expired: 0,
