@@ -5,7 +5,7 @@
  */
 import { API_VERSION } from '../../constructs';
 import { kubectl } from '../cluster/kubectl';
-import { ApiProcess, projectRequest, startApi, token } from './api-process';
+import { ApiProcess, projectRequest, startApi, testStores, token } from './api-process';
 
 jest.setTimeout(90_000);
 
@@ -21,9 +21,13 @@ let prefixed: ApiProcess;
 let headers: Record<string, string>;
 
 beforeAll(async () => {
+  // Each its own store: two processes migrating one SQLite file at once collide.
+  const sqlite = testStores()[0];
   [api, prefixed] = await Promise.all([
-    startApi({ HKS_RECORDER: 'off' }),
-    startApi({ HKS_RECORDER: 'off', HKS_NAMESPACE_PREFIX: 'hks-' }),
+    sqlite.env().then((env) => startApi({ ...env, HKS_RECORDER: 'off' })),
+    sqlite
+      .env()
+      .then((env) => startApi({ ...env, HKS_RECORDER: 'off', HKS_NAMESPACE_PREFIX: 'hks-' })),
   ]);
   headers = {
     authorization: `Bearer ${await token(['*'])}`,
@@ -90,7 +94,8 @@ test('a namespace prefix cannot lead a project into a reserved namespace', async
 });
 
 test('HKS_NAMESPACE_PREFIX=kube- stops the API at start with exit 2', async () => {
-  await expect(startApi({ HKS_NAMESPACE_PREFIX: 'kube-' })).rejects.toThrow(
+  const env = await testStores()[0].env();
+  await expect(startApi({ ...env, HKS_NAMESPACE_PREFIX: 'kube-' })).rejects.toThrow(
     /HKS_NAMESPACE_PREFIX: given "kube-", expected a prefix not starting with "kube-"/,
   );
 });
