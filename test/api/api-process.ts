@@ -119,6 +119,8 @@ export async function startApi(env: Record<string, string> = {}): Promise<ApiPro
       HKS_METRICS_TOKEN: TEST_METRICS_TOKEN,
       // The Knative stand-in serves every function on 127.0.0.1:<port>.
       HKS_DEV_FUNCTION_HOSTS: '127.0.0.1',
+      // A store of its own unless one is given: processes sharing the default file collide.
+      ...(env.HKS_SQLITE_PATH || env.HKS_DATABASE_URL ? {} : await testStores()[0].env()),
       ...env,
     },
     async (output) => {
