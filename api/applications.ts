@@ -1,10 +1,8 @@
-import { App } from 'cdk8s';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import {
   ApplicationDefinition,
-  buildProjectCharts,
   checkNamespaceName,
   LABELS,
   MANAGER,
@@ -12,7 +10,7 @@ import {
 } from '../constructs';
 import { ApplicationClaims, ClaimTiming, HeldClaim } from './application-claims';
 import { SourceChecker } from './check-source';
-import { checkAgainstStored } from './check-against-stored';
+import { DefinitionRunner, inlineDefinitionRunner } from './definition-worker-pool';
 import { checkIfMatch } from './entity-tag';
 import { Kube, KubeObject } from './kube';
 import { withPlatformLabels } from './platform-labels';
@@ -70,6 +68,11 @@ export class Applications {
     private readonly access?: NamespaceAccess,
     /** How claims on applications are held and waited for. @default - see {@link ClaimTiming} */
     claimTiming?: ClaimTiming,
+    /**
+     * Where definitions are checked and synthesized (CPU-bound work).
+     * @default - on the calling thread
+     */
+    private readonly definitions: DefinitionRunner = inlineDefinitionRunner,
   ) {
     this.claims = new ApplicationClaims(store, claimTiming);
   }
@@ -121,7 +124,7 @@ export class Applications {
     const others = (await this.store.listApplications(project)).filter(
       (a) => a.name !== (metadata?.name as string | undefined),
     );
-    const definition = checkAgainstStored(body, others);
+    const definition = await this.definitions.run(project, { kind: 'check', body, others });
     await this.sourceChecker?.check(definition);
     return definition;
   }
@@ -136,14 +139,10 @@ export class Applications {
       );
       if (template) needed.push(template.definition);
     }
-    const app = new App();
-    const [chart] = buildProjectCharts(app, needed, {
-      namespaceForProject: (p) => this.namespaceOf(p),
-    });
-    const objects = chart.toJson() as KubeObject[];
-    return objects.filter((o) => {
-      const owner = o.metadata.labels?.[LABELS.app];
-      return owner === undefined || owner === definition.metadata.name;
+    return this.definitions.run(definition.metadata.project, {
+      kind: 'synthesize',
+      definitions: needed,
+      namespace: this.namespaceOf(definition.metadata.project),
     });
   }
 

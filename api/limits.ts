@@ -21,6 +21,12 @@ export interface ApiLimits {
    * @default 6291456
    */
   readonly functionResponseLimitBytes: number;
+  /**
+   * `HKS_DEFINITION_WORKERS`: worker threads that check and synthesize definitions off the
+   * request loop; 0 does it on the request loop.
+   * @default 2
+   */
+  readonly definitionWorkers: number;
 }
 
 /** The defaults of {@link ApiLimits}. */
@@ -29,6 +35,7 @@ export const DEFAULT_LIMITS: ApiLimits = {
   bodyLimitBytes: 2 * 1024 * 1024,
   definitionLimitBytes: 1024 * 1024,
   functionResponseLimitBytes: 6 * 1024 * 1024,
+  definitionWorkers: 2,
 };
 
 /**
@@ -59,5 +66,6 @@ export function readLimits(
       1024,
       1024 * MiB,
     ),
+    definitionWorkers: integer('HKS_DEFINITION_WORKERS', DEFAULT_LIMITS.definitionWorkers, 0, 16),
   };
 }

@@ -2,6 +2,7 @@ import express, { Express, NextFunction, Request, RequestHandler, Response, Rout
 import { Applications } from './applications';
 import { authenticate, authorizeProject, TokenFamily, TokenVerifier } from './auth';
 import { bodyParser, BodyRule } from './body-parsing';
+import { definitionRunner } from './definition-worker-pool';
 import { SourceChecker } from './check-source';
 import { Functions } from './functions';
 import { InvocationRouting } from './invocation-target';
@@ -66,6 +67,8 @@ export function routeGroups(deps: ServerDependencies): RouteGroup[] {
     deps.namespacePrefix,
     new SourceChecker(deps.python),
     deps.namespaceAccess,
+    undefined,
+    definitionRunner({ workers: (deps.limits ?? DEFAULT_LIMITS).definitionWorkers }),
   );
   const functions = new Functions(
     applications,
