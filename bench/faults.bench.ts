@@ -3,9 +3,11 @@
  *
  * Load (loopback only, bounded in count): `--requests` (2000) `GET applications` and as many
  * `GET functions`, 200 at once; 50 concurrent applies of distinct applications; 20 concurrent
- * execute-once calls, each result checked. Faults: (a) SIGKILL of the API while 20 triggers
- * with an `Idempotency-Key` are in flight, every key retried against a restarted API: each key
- * must end as one Job and one execution row; (b) SIGKILL mid-execute: after the janitor's
+ * execute-once calls, each result checked; a 429 (more than the project's bound of definitions
+ * checked at once) is sent again after its Retry-After and counted, as a bounded API's client
+ * does. Faults: (a) SIGKILL of the API while 20 triggers with an `Idempotency-Key` are in
+ * flight, every key retried against a restarted API: each key must end as one Job and one
+ * execution row; (b) SIGKILL mid-execute: after the janitor's
  * interval no Knative Service, ConfigMap or ServiceAccount with the ephemeral label is left;
  * (c) the harness's etcd stopped (`SIGSTOP`) for `--outage-seconds` (20): `/readyz` and routes
  * that touch Kubernetes must answer 503 `application/problem+json` within 3 s, and the same API
@@ -20,7 +22,7 @@
  * 1 one failed (or the run broke), 2 bad usage.
  */
 import { randomBytes, createHash } from 'node:crypto';
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { API_VERSION } from '../constructs';
@@ -82,6 +84,8 @@ interface Answer {
   readonly type: string;
   readonly ms: number;
   readonly json: unknown;
+  /** The Retry-After header, if any. */
+  readonly retryAfter?: string;
 }
 
 async function call(
@@ -107,7 +111,30 @@ async function call(
     type: res.headers.get('content-type') ?? '',
     ms: performance.now() - started,
     json,
+    retryAfter: res.headers.get('retry-after') ?? undefined,
   };
+}
+
+/** Answers 429 (the per-project bound of definitions being checked) that a caller retried. */
+interface Refusals {
+  count: number;
+}
+
+/**
+ * {@link call}, sent again after the Retry-After of each 429 (at most 120 times), as a client
+ * of a bounded API does; the 429s are counted in `refusals`.
+ */
+async function callRetrying(
+  url: string,
+  init: Parameters<typeof call>[1],
+  refusals: Refusals,
+): Promise<Answer> {
+  for (let attempt = 0; ; attempt++) {
+    const answer = await call(url, init);
+    if (answer.status !== 429 || attempt >= 120) return answer;
+    refusals.count++;
+    await sleep(1000 * (Number(answer.retryAfter) || 1));
+  }
 }
 
 /** Polls `check` every 250 ms until it holds or `timeoutMs` passes; the time it took, or undefined. */
@@ -157,8 +184,10 @@ interface LoadReport {
   readonly applications: LoadFigures;
   readonly functions: LoadFigures;
   readonly applies: LoadFigures;
+  readonly appliesRefused: number;
   readonly applicationsListed: number;
   readonly executes: LoadFigures;
+  readonly executesRefused: number;
   readonly executesCorrect: number;
   readonly executeFailures: readonly string[];
   readonly leftAfterExecutes: readonly string[];
@@ -173,17 +202,22 @@ async function load(b: Bench, options: Options): Promise<LoadReport> {
   progress(`${options.requests} GET functions, ${READ_CONCURRENCY} at once`);
   const functions = await boundedRun(options.requests, READ_CONCURRENCY, get('/functions'));
   progress(`${APPLIES} concurrent applies`);
+  const appliesRefused: Refusals = { count: 0 };
   const applies = await boundedRun(APPLIES, APPLIES, async (i) => {
-    const res = await call(projectUrl(b, b.api, '/applications'), {
-      method: 'POST',
-      headers: b.userHeaders,
-      body: {
-        apiVersion: API_VERSION,
-        kind: 'StatelessApplication',
-        metadata: { name: `load-${i}`, project: b.project },
-        spec: { image: `ghcr.io/acme/app:1.0.${i}`, port: 8080 },
+    const res = await callRetrying(
+      projectUrl(b, b.api, '/applications'),
+      {
+        method: 'POST',
+        headers: b.userHeaders,
+        body: {
+          apiVersion: API_VERSION,
+          kind: 'StatelessApplication',
+          metadata: { name: `load-${i}`, project: b.project },
+          spec: { image: `ghcr.io/acme/app:1.0.${i}`, port: 8080 },
+        },
       },
-    });
+      appliesRefused,
+    );
     return res.status;
   });
   const listed = await call(projectUrl(b, b.api, '/applications'), { headers: b.userHeaders });
@@ -193,12 +227,17 @@ async function load(b: Bench, options: Options): Promise<LoadReport> {
   progress(`${EXECUTES} concurrent execute-once`);
   const failures: string[] = [];
   let correct = 0;
+  const executesRefused: Refusals = { count: 0 };
   const executes = await boundedRun(EXECUTES, EXECUTES, async (i) => {
-    const res = await call(`${b.api.url}/internal/v1/operations/execute`, {
-      method: 'POST',
-      headers: b.internalHeaders,
-      body: { runtime: 'python3.12', code: SQUARE_CODE, input: { n: i }, timeoutSeconds: 10 },
-    });
+    const res = await callRetrying(
+      `${b.api.url}/internal/v1/operations/execute`,
+      {
+        method: 'POST',
+        headers: b.internalHeaders,
+        body: { runtime: 'python3.12', code: SQUARE_CODE, input: { n: i }, timeoutSeconds: 10 },
+      },
+      executesRefused,
+    );
     const result = res.json as { status?: string; result?: { n?: number; square?: number } };
     if (res.status === 200 && result?.status === 'succeeded' && result.result?.square === i * i)
       correct++;
@@ -212,8 +251,10 @@ async function load(b: Bench, options: Options): Promise<LoadReport> {
     applications,
     functions,
     applies,
+    appliesRefused: appliesRefused.count,
     applicationsListed,
     executes,
+    executesRefused: executesRefused.count,
     executesCorrect: correct,
     executeFailures: failures,
     leftAfterExecutes: left,
@@ -438,6 +479,16 @@ async function etcdOutage(b: Bench, options: Options): Promise<OutageReport> {
         sinceResume(projectUrl(b, b.api, '/functions'), b.userHeaders),
       ]);
     const all = Object.values(answers).flat();
+    const slow = Object.entries(answers).flatMap(([route, list]) =>
+      list
+        .filter((a) => a.status !== 503 || a.ms > OUTAGE_ANSWER_LIMIT_MS)
+        .map((a) => `${route} ${a.status || 'no answer'} after ${Math.round(a.ms)} ms`),
+    );
+    if (slow.length) {
+      const logs = join(mkdtempSync(join(tmpdir(), 'hks-bench-faults-logs-')), 'probe-api.log');
+      writeFileSync(logs, probe.output());
+      progress(`answers out of bounds: ${slow.join('; ')}; the probe API's output: ${logs}`);
+    }
     return {
       byRoute: Object.fromEntries(
         Object.entries(answers).map(([route, list]) => [
@@ -545,8 +596,9 @@ function figuresText(
     figuresLine('GET applications', l.applications),
     figuresLine('GET functions', l.functions),
     figuresLine('POST applications (distinct)', l.applies),
+    `  429 answers retried after Retry-After: ${l.appliesRefused}`,
     figuresLine('execute-once', l.executes),
-    `  execute results correct: ${l.executesCorrect}/${EXECUTES}`,
+    `  429 answers retried after Retry-After: ${l.executesRefused}; results correct: ${l.executesCorrect}/${EXECUTES}`,
     `kill -9 mid-trigger: ${t.keys} keys, ${t.answeredBeforeKill} answered before the kill, retries ${JSON.stringify(t.retried)}; ` +
       `${t.recorded}/${t.accepted} recorded once${t.recordMs !== undefined ? ` (all within ${t.recordMs} ms of the retries)` : ''}, ` +
       `duplicate Jobs ${t.duplicateJobs.length}, duplicate rows ${t.duplicateRows.length}`,
