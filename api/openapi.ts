@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { definitionJsonSchema } from '../constructs';
+import { DEFAULT_HANDLERS, definitionJsonSchema } from '../constructs';
 import { pathParamSchemas } from './path-params';
 import { definitionRef } from './routes/response-schemas';
 import { Route } from './routes/route';
@@ -68,20 +68,77 @@ const ERRORS: Readonly<Record<number, string>> = {
   401: 'No token, or one that is invalid or expired',
   403: 'The token does not grant the project',
   404: 'No such object (or route)',
+  405: 'The path does not allow the method: `Allow` lists those it does',
   502: 'Kubernetes is unreachable',
   409: 'Conflicts with the current state',
   412: 'If-Match does not match the current ETag (or the application does not exist)',
+  413: 'The body is larger than HKS_BODY_LIMIT_BYTES (HKS_DEFINITION_LIMIT_BYTES for a definition), counted after decompression',
+  415: 'A Content-Encoding other than identity, gzip, deflate or br, or a charset other than utf-8',
   422: 'Kubernetes rejected the objects',
-  429: 'Too many temporary functions in the project; see Retry-After',
-  503: 'A dependency (the function, the source checker) is not available now',
+  429: "Too many of the project's requests at once (temporary functions, definitions being checked); see Retry-After",
+  503: 'A dependency (the function, the source checker) is not available now, or checking the definition passed its time or memory limit',
   504: 'Not ready, or no answer, in time',
 };
 const COMMON_ERRORS = [400, 401, 403, 404, 502];
+/** Statuses of the body parser, for routes that take a body. */
+const BODY_ERRORS = [413, 415];
 
 const problemResponse = (status: number) => ({
   description: ERRORS[status] ?? 'Error',
   content: { 'application/problem+json': { schema: { $ref: '#/components/schemas/Problem' } } },
 });
+
+/** The `Allow` response header: the methods a path allows. */
+const ALLOW_HEADER = {
+  description: 'The methods the path allows, e.g. `GET, HEAD, OPTIONS`',
+  schema: { type: 'string' },
+};
+
+/**
+ * What every path answers for a method it does not declare (405, with `Allow`) and for OPTIONS
+ * (204, with `Allow`, no body): stated once, as operations they would be listed as callable.
+ */
+const METHOD_NOT_ALLOWED = {
+  description: `${ERRORS[405]}. OPTIONS on any path answers 204 with Allow and no body (under /api/v1 and /internal/v1 after the token is checked: 401 without one)`,
+  headers: { Allow: ALLOW_HEADER },
+  content: { 'application/problem+json': { schema: { $ref: '#/components/schemas/Problem' } } },
+};
+
+const requiredOneOf = (keys: readonly string[]) => keys.map((key) => ({ required: [key] }));
+
+/**
+ * The source rule of a Function's spec, which the schema checks in code, in JSON Schema: runtime
+ * image takes an image and no source, a source runtime exactly one of source, code and files
+ * and no image.
+ */
+const FUNCTION_SOURCE_RULE = {
+  oneOf: [
+    {
+      properties: { runtime: { const: 'image' } },
+      required: ['image'],
+      not: { anyOf: requiredOneOf(['source', 'code', 'files', 'handler']) },
+    },
+    {
+      properties: { runtime: { enum: Object.keys(DEFAULT_HANDLERS) } },
+      not: { required: ['image'] },
+      oneOf: requiredOneOf(['source', 'code', 'files']),
+    },
+  ],
+};
+
+/** The definition schema with the rules JSON Schema can state added to it. */
+function definitionSchema(): Json {
+  const { $schema: _ignored, ...definition } = definitionJsonSchema();
+  const kinds = (definition.oneOf ?? []) as { properties: Record<string, Json> }[];
+  for (const kind of kinds) {
+    if ((kind.properties.kind as { const?: string }).const !== 'Function') continue;
+    Object.assign(kind.properties.spec, FUNCTION_SOURCE_RULE, {
+      description:
+        'runtime image: an image and none of source, code, files and handler; a source runtime: exactly one of source, code and files, and no image',
+    });
+  }
+  return definition;
+}
 
 /** Routes mounted under one base path, with the security scheme they require. */
 export interface RouteGroup {
@@ -113,9 +170,15 @@ function responses(route: Route, groupErrors: readonly number[]): Json {
         ? {}
         : { content: { [media]: body ? { schema: jsonSchema(body, 'output') } : {} } }),
     };
-  const errors = [...new Set([...COMMON_ERRORS, ...(route.errors ?? []), ...groupErrors])].sort(
-    (a, b) => a - b,
-  );
+  const takesBody = route.body !== undefined || route.rawBody === true;
+  const errors = [
+    ...new Set([
+      ...COMMON_ERRORS,
+      ...(takesBody ? BODY_ERRORS : []),
+      ...(route.errors ?? []),
+      ...groupErrors,
+    ]),
+  ].sort((a, b) => a - b);
   return {
     ...success,
     ...Object.fromEntries(errors.map((status) => [String(status), problemResponse(status)])),
@@ -123,6 +186,16 @@ function responses(route: Route, groupErrors: readonly number[]): Json {
     ...(route.passThrough ? { default: { description: "The function's response" } } : {}),
   };
 }
+
+/** Each dependency `/readyz` checks: `ok` or why not. */
+const READY_CHECKS = {
+  type: 'object',
+  required: ['cluster', 'store'],
+  properties: {
+    cluster: { type: 'string', description: '`ok` or why not' },
+    store: { type: 'string', description: '`ok` or why not' },
+  },
+};
 
 /** Probes and documents outside the route tables. */
 const OTHER_PATHS: Json = {
@@ -150,29 +223,21 @@ const OTHER_PATHS: Json = {
     get: {
       summary: 'Readiness: the cluster and the store are reachable',
       security: [],
-      responses: Object.fromEntries(
-        [
-          ['200', 'Ready'],
-          ['503', 'The cluster or the store is not reachable'],
-        ].map(([status, description]) => [
-          status,
-          {
-            description,
-            content: {
-              'application/json': {
-                schema: {
-                  type: 'object',
-                  required: ['cluster', 'store'],
-                  properties: {
-                    cluster: { type: 'string', description: '`ok` or why not' },
-                    store: { type: 'string', description: '`ok` or why not' },
-                  },
-                },
-              },
+      responses: {
+        200: {
+          description: 'Ready',
+          content: { 'application/json': { schema: READY_CHECKS } },
+        },
+        503: {
+          description: 'The cluster or the store did not answer within 1.5 s (or failed)',
+          headers: { 'Retry-After': { description: 'Seconds', schema: { type: 'string' } } },
+          content: {
+            'application/problem+json': {
+              schema: { allOf: [{ $ref: '#/components/schemas/Problem' }, READY_CHECKS] },
             },
           },
-        ]),
-      ),
+        },
+      },
     },
   },
   '/metrics': {
@@ -197,7 +262,7 @@ const OTHER_PATHS: Json = {
 
 /** The OpenAPI 3.1 document, generated from the route tables and the definition schema. */
 export function openApiDocument(groups: readonly RouteGroup[], version: string): Json {
-  const { $schema: _ignored, ...definition } = definitionJsonSchema();
+  const definition = definitionSchema();
   const paths: Record<string, Json> = {};
   for (const { base, routes, security, errors = [] } of groups)
     for (const route of routes) {
@@ -242,7 +307,12 @@ export function openApiDocument(groups: readonly RouteGroup[], version: string):
     }
   return {
     openapi: '3.1.0',
-    info: { title: 'HKS Platform API', version },
+    info: {
+      title: 'HKS Platform API',
+      version,
+      description:
+        'Errors are RFC 9457 application/problem+json. A method a path does not declare is a 405 with Allow (components.responses.MethodNotAllowed); OPTIONS answers 204 with Allow. Bodies larger than their limit are 413, unknown encodings and charsets 415.',
+    },
     components: {
       securitySchemes: {
         bearer: {
@@ -260,6 +330,7 @@ export function openApiDocument(groups: readonly RouteGroup[], version: string):
         },
       },
       schemas: { ApplicationDefinition: definition, Problem: PROBLEM },
+      responses: { MethodNotAllowed: METHOD_NOT_ALLOWED },
     },
     paths: { ...paths, ...OTHER_PATHS },
   };

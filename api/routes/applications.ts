@@ -123,7 +123,7 @@ export function applicationRoutes(applications: Applications, metrics: ApiMetric
       body: 'definition',
       status: 201,
       responses: { 201: applyResponse, 200: dryRunResponse },
-      errors: [409, 422, 503],
+      errors: [409, 422, 429, 503],
       etag: true,
       handle: async (req, res) => {
         const { dryRun } = parseRequest(dryRunQuery, req.query, 'query');
@@ -179,7 +179,7 @@ export function applicationRoutes(applications: Applications, metrics: ApiMetric
       query: dryRunQuery,
       body: 'definition',
       responses: { 200: z.union([applyResponse, dryRunResponse]) },
-      errors: [409, 412, 422, 503],
+      errors: [409, 412, 422, 429, 503],
       etag: true,
       requestHeaders: { 'If-Match': IF_MATCH },
       handle: async (req, res) => {

@@ -46,7 +46,10 @@ const scheduleBody = z
 
 const executionsQuery = z.strictObject({
   limit: z.coerce.number().int().min(1).max(100).optional(),
-  cursor: z.string().optional(),
+  cursor: z.string().optional().meta({
+    description: 'nextCursor of the previous page (base64url, unpadded)',
+    pattern: '^[A-Za-z0-9_-]+$',
+  }),
   status: z.enum(['running', 'succeeded', 'failed', 'unknown']).optional(),
 });
 const logsQuery = z.strictObject({ follow: queryFlag });
@@ -285,7 +288,8 @@ export function cronJobRoutes(applications: Applications, kube: Kube): Route[] {
       summary: 'Change the schedule and/or time zone (null removes the time zone)',
       body: scheduleBody,
       responses: { 200: cronJobChange },
-      errors: [409, 422],
+      // 429, 503: the definition workers.
+      errors: [409, 422, 429, 503],
       handle: async (req, res) => {
         const body: ScheduleChange = parseRequest(scheduleBody, req.body, 'body');
         const definition = await definitionOf(String(req.params.project), String(req.params.name));
@@ -301,7 +305,7 @@ export function cronJobRoutes(applications: Applications, kube: Kube): Route[] {
       path: `/projects/:project/cronjobs/:name/${action}`,
       summary: action === 'suspend' ? 'Stop scheduling new runs' : 'Resume scheduling',
       responses: { 200: cronJobChange },
-      errors: [409, 422],
+      errors: [409, 422, 429, 503],
       handle: async (req, res) => {
         const definition = await definitionOf(String(req.params.project), String(req.params.name));
         res.json(

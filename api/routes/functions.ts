@@ -33,25 +33,47 @@ const logsQuery = z.strictObject({
 const trafficBody = z.strictObject({
   traffic: z
     .array(
-      z.strictObject({
-        revision: z
-          .string()
-          .min(1)
-          .optional()
-          .meta({ description: 'A revision name, e.g. greet-00002' }),
-        latestRevision: z
-          .boolean()
-          .optional()
-          .meta({ description: 'true: whichever revision is latest ready' }),
-        tag: z
-          .string()
-          .regex(DNS_LABEL, 'expected a lower-case DNS label such as canary')
-          .optional(),
-        percent: z.number().int().min(0).max(100),
-      }),
+      z
+        .strictObject({
+          revision: z
+            .string()
+            .min(1)
+            .optional()
+            .meta({ description: 'A revision name, e.g. greet-00002' }),
+          latestRevision: z
+            .boolean()
+            .optional()
+            .meta({ description: 'true: whichever revision is latest ready' }),
+          tag: z
+            .string()
+            .regex(DNS_LABEL, 'expected a lower-case DNS label such as canary')
+            .optional(),
+          percent: z.number().int().min(0).max(100),
+        })
+        .meta({
+          description: 'Exactly one of revision and latestRevision: true',
+          oneOf: [
+            {
+              required: ['revision'],
+              not: {
+                properties: { latestRevision: { const: true } },
+                required: ['latestRevision'],
+              },
+            },
+            {
+              required: ['latestRevision'],
+              properties: { latestRevision: { const: true } },
+              not: { required: ['revision'] },
+            },
+          ],
+        }),
     )
     .min(1)
-    .max(20),
+    .max(20)
+    .meta({
+      description:
+        'The percentages sum to 100; each revision is a revision of the function and each tag appears once',
+    }),
 });
 
 const functionView: z.ZodType<FunctionView> = z.object({

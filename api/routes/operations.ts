@@ -71,6 +71,10 @@ const deployBody = z
         message: `given ${body.code === undefined ? 'neither code nor files' : 'both code and files'}, expected exactly one of them`,
       });
     }
+  })
+  .meta({
+    description: 'Exactly one of code and files',
+    oneOf: [{ required: ['code'] }, { required: ['files'] }],
   });
 
 /** Routes of `/internal/v1/operations`: for agents holding internal tokens. */
