@@ -356,6 +356,20 @@ export function cronJobRoutes(applications: Applications, kube: Kube): Route[] {
         // a key the suffix comes from it, so Kubernetes' name uniqueness stops a second Job.
         const suffix = keyHash ? keyHash.slice(0, 10) : randomBytes(3).toString('hex');
         const jobName = `${cronjob.slice(0, 48)}-manual-${suffix}`;
+        if (keyHash) {
+          // The key's Job may have been created, recorded and removed by the history limits
+          // while its key was never stored (the API died in between): its execution answers.
+          const since = new Date(Date.now() - TRIGGER_KEY_TTL_MS).toISOString();
+          const recorded = await store.findExecutionByJobName(project, cronjob, jobName, since);
+          if (recorded) {
+            await store.saveTriggerKey(project, cronjob, keyHash, {
+              jobName,
+              jobUid: recorded.jobUid,
+            });
+            res.status(200).json({ job: jobName, id: recorded.jobUid } satisfies TriggerResult);
+            return;
+          }
+        }
         const { job, created } = await createOrFindJob(
           kube,
           namespace,

@@ -481,6 +481,25 @@ export class Store {
       .merge(['job_name', 'job_uid', 'created_at']);
   }
 
+  /**
+   * The execution of a Job of this name that started at or after `since`, if recorded: what a
+   * trigger key's Job became when its key was never stored (the API died in between) and the
+   * Job itself is gone (history limits).
+   */
+  public async findExecutionByJobName(
+    project: string,
+    cronjob: string,
+    jobName: string,
+    since: string,
+  ): Promise<Execution | undefined> {
+    const row = await this.db('executions')
+      .where({ project, cronjob, job_name: jobName })
+      .andWhere('started_at', '>=', since)
+      .orderBy('started_at', 'desc')
+      .first();
+    return row ? toExecution(row) : undefined;
+  }
+
   public async getExecution(
     project: string,
     cronjob: string,

@@ -1,4 +1,4 @@
-import { randomBytes } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import { API_VERSION } from '../../constructs';
 import { RECORD_FINALIZER, PARKED_TTL_ANNOTATION } from '../../api/job-finalizer';
 import { TENANT_ROLE_BINDING } from '../../api/rbac';
@@ -291,7 +291,7 @@ describe.each(testStores())('The recorder loses nothing ($name store)', (store) 
     expect(await executions('purged')).toEqual([]);
   });
 
-  test('Idempotency-Key: the same key, twice and concurrently, gives one Job', async () => {
+  test('Idempotency-Key: the same key, twice, concurrently, or after its Job was recorded and removed unkeyed, gives one Job', async () => {
     const key = `retry-${randomBytes(4).toString('hex')}`;
     const first = await request('POST', '/cronjobs/manual/trigger', undefined, {
       'idempotency-key': key,
@@ -318,6 +318,23 @@ describe.each(testStores())('The recorder loses nothing ($name store)', (store) 
     const ids = new Set([first.json.id, burst[0].json.id]);
     expect(jobs.items.filter((j) => ids.has(j.metadata.uid))).toHaveLength(2);
     expect(jobs.items.filter((j) => j.metadata.name === first.json.job)).toHaveLength(1);
+
+    // What an API killed between creating a key's Job and storing its key leaves behind: a Job
+    // of the key's name and no key; once recorded, the history limits may remove the Job.
+    const lostKey = `lost-${randomBytes(4).toString('hex')}`;
+    const hash = createHash('sha256').update(`${PROJECT}\nmanual\n${lostKey}`).digest('hex');
+    const lostName = `manual-manual-${hash.slice(0, 10)}`;
+    await kubectlOk(['create', 'job', lostName, '--from=cronjob/manual', '-n', namespace]);
+    const lostUid = (await job(lostName))?.metadata.uid;
+    await waitForExecution('manual', (e) => e.jobName === lostName, `Job ${lostName} recorded`);
+    await kubectlOk(['delete', 'job', lostName, '-n', namespace, '--wait=false']);
+    await waitGone(lostName);
+    const retried = await request('POST', '/cronjobs/manual/trigger', undefined, {
+      'idempotency-key': lostKey,
+    });
+    expect(retried.status).toBe(200);
+    expect(retried.json).toEqual({ job: lostName, id: lostUid });
+    expect(await job(lostName)).toBeUndefined();
 
     const bad = await request('POST', '/cronjobs/manual/trigger', undefined, {
       'idempotency-key': 'has space',

@@ -23,12 +23,17 @@ let headers: Record<string, string>;
 beforeAll(async () => {
   // Each its own store: two processes migrating one SQLite file at once collide.
   const sqlite = testStores()[0];
-  [api, prefixed] = await Promise.all([
+  // Both started before either may fail, so that afterAll stops whichever did start.
+  const [plain, withPrefix] = await Promise.allSettled([
     sqlite.env().then((env) => startApi({ ...env, HKS_RECORDER: 'off' })),
     sqlite
       .env()
       .then((env) => startApi({ ...env, HKS_RECORDER: 'off', HKS_NAMESPACE_PREFIX: 'hks-' })),
   ]);
+  if (plain.status === 'fulfilled') api = plain.value;
+  if (withPrefix.status === 'fulfilled') prefixed = withPrefix.value;
+  for (const started of [plain, withPrefix])
+    if (started.status === 'rejected') throw started.reason as Error;
   headers = {
     authorization: `Bearer ${await token(['*'])}`,
     'content-type': 'application/json',
