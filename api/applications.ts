@@ -346,10 +346,19 @@ export class Applications {
         this.namespaceOf(project),
         `${LABELS.managedBy}=${MANAGER},${LABELS.app}=${name}`,
       );
+      // A purge also covers the Jobs not recorded yet, whose events come after it.
+      const jobs = purgeHistory
+        ? (
+            await this.kube.listJobs(
+              this.namespaceOf(project),
+              `${LABELS.managedBy}=${MANAGER},${LABELS.app}=${name},${LABELS.kind}=CronJob`,
+            )
+          ).items.flatMap((j) => (j.metadata?.uid ? [j.metadata.uid] : []))
+        : [];
       await Promise.all(live.map((o) => this.kube.delete(o)));
       await this.store.deleteApplication(project, name);
       removed = true;
-      if (purgeHistory) await this.store.purgeExecutions(project, name);
+      if (purgeHistory) await this.store.purgeExecutions(project, name, jobs);
       return { deleted: live.map((o) => `${o.kind}/${o.metadata.name}`) };
     } finally {
       // A deleted row holds no claim; otherwise the row stays as it was (pending or not).

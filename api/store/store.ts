@@ -372,6 +372,9 @@ export class Store {
       .onConflict('job_uid')
       .merge(merge)
       .where('executions.logs_captured', false);
+    // A purge that came between the recorder's check and this write stays a purge.
+    if (await this.isPurged(execution.jobUid))
+      await this.db('executions').where({ job_uid: execution.jobUid }).delete();
   }
 
   /** Marks a failed capture (to be retried); returns the number of failed attempts so far. */
@@ -422,18 +425,21 @@ export class Store {
   /** Ends an execution whose Job is gone: its status (unless final) and logs are lost. */
   public async markLost(jobUid: string, reason: string): Promise<void> {
     const now = new Date().toISOString();
-    await this.db('executions')
-      .where({ job_uid: jobUid, status: 'running' })
-      .update({ status: 'unknown', updated_at: now });
-    await this.db('executions')
-      .where({ job_uid: jobUid, logs_captured: false })
-      .update({
-        logs: this.db.raw('coalesce(logs, ?)', ['']),
-        logs_captured: true,
-        log_capture: 'lost',
-        log_capture_error: reason,
-        updated_at: now,
-      });
+    // One transaction: a reader never sees the status ended but the logs still pending.
+    await this.db.transaction(async (tx) => {
+      await tx('executions')
+        .where({ job_uid: jobUid, status: 'running' })
+        .update({ status: 'unknown', updated_at: now });
+      await tx('executions')
+        .where({ job_uid: jobUid, logs_captured: false })
+        .update({
+          logs: tx.raw('coalesce(logs, ?)', ['']),
+          logs_captured: true,
+          log_capture: 'lost',
+          log_capture_error: reason,
+          updated_at: now,
+        });
+    });
   }
 
   /** Whether the execution of this Job was purged (so it must not be recorded again). */
@@ -562,15 +568,21 @@ export class Store {
    * Removes the history of a CronJob. The Job UIDs are kept as purged, so that the deletion
    * events of those Jobs (which follow the purge) do not record them again.
    */
-  public async purgeExecutions(project: string, cronjob: string): Promise<number> {
+  public async purgeExecutions(
+    project: string,
+    cronjob: string,
+    /** Jobs of the CronJob that may not be recorded yet. @default none */
+    jobUids: readonly string[] = [],
+  ): Promise<number> {
     return this.db.transaction(async (tx) => {
       const rows = await tx('executions').where({ project, cronjob }).select('job_uid');
+      const uids = [...new Set([...rows.map((r: Row) => String(r.job_uid)), ...jobUids])];
       const purgedAt = new Date().toISOString();
-      for (let i = 0; i < rows.length; i += 200) {
+      for (let i = 0; i < uids.length; i += 200) {
         await tx('purged_executions')
           .insert(
-            rows.slice(i, i + 200).map((r: Row) => ({
-              job_uid: String(r.job_uid),
+            uids.slice(i, i + 200).map((uid) => ({
+              job_uid: uid,
               project,
               cronjob,
               purged_at: purgedAt,

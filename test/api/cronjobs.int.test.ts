@@ -63,7 +63,13 @@ describe.each(testStores())(
         120_000,
         async () => {
           found = (await executions(cronjob, '?limit=100')).find(match);
-          return found !== undefined && found.status !== 'running';
+          // Ended, and its pods read: the status is stored as soon as the Job ends, the exit
+          // code and logs once they are captured.
+          return (
+            found !== undefined &&
+            found.status !== 'running' &&
+            ['captured', 'lost'].includes((found as { logCapture?: string }).logCapture ?? '')
+          );
         },
         undefined,
         500,
