@@ -31,13 +31,15 @@ function isBuilt(component: Component): boolean {
   return component.packages.every(({ binary }) => existsSync(binaryPath(component, binary)));
 }
 
+/** The version a go.mod requires `module` at, if it requires it. */
+export function pinnedVersion(goMod: string, module: string): string | undefined {
+  const pinned = new RegExp(`^\\s*(?:require\\s+)?${module.replace(/\./g, '\\.')}\\s+(\\S+)`, 'm');
+  return pinned.exec(goMod)?.[1];
+}
+
 function checkWrapperVersion(component: Component): void {
   const goMod = readFileSync(join(moduleDir(component), 'go.mod'), 'utf8');
-  const pinned = new RegExp(
-    `^\\s*(?:require\\s+)?${component.module.replace(/\./g, '\\.')}\\s+(\\S+)`,
-    'm',
-  );
-  const found = pinned.exec(goMod)?.[1];
+  const found = pinnedVersion(goMod, component.module);
   if (found !== component.version) {
     throw new Error(
       `test/cluster/go/${component.wrapper}/go.mod requires ${component.module} ${found ?? '(nothing)'}, ` +
@@ -51,12 +53,30 @@ function linkerFlags(component: Component): string {
   return ['-s', '-w', ...variables].join(' ');
 }
 
-function runGo(args: readonly string[], cwd: string, logFile: string): Promise<number> {
+/** How `runGo` runs the Go tool beyond its defaults. */
+export interface GoRunOptions {
+  /** Variables set over `CGO_ENABLED=0 GOFLAGS=-mod=mod`. @default none */
+  readonly env?: Readonly<Record<string, string>>;
+  /** Run under `nice -n <niceness>`. @default not niced */
+  readonly niceness?: number;
+}
+
+/** Runs the Go tool with its output appended to `logFile`; resolves with its exit code. */
+export function runGo(
+  args: readonly string[],
+  cwd: string,
+  logFile: string,
+  options: GoRunOptions = {},
+): Promise<number> {
   const out = openSync(logFile, 'a');
-  const child = spawn(findGo(), args, {
+  const command =
+    options.niceness === undefined
+      ? [findGo(), ...args]
+      : ['nice', '-n', String(options.niceness), findGo(), ...args];
+  const child = spawn(command[0], command.slice(1), {
     cwd,
     stdio: ['ignore', out, out],
-    env: { ...process.env, CGO_ENABLED: '0', GOFLAGS: '-mod=mod' },
+    env: { ...process.env, CGO_ENABLED: '0', GOFLAGS: '-mod=mod', ...options.env },
   });
   return new Promise((resolvePromise, reject) => {
     child.on('error', reject);
@@ -67,29 +87,53 @@ function runGo(args: readonly string[], cwd: string, logFile: string): Promise<n
   });
 }
 
+/** The error of a failed Go command, with the last lines of its log. */
+export function goFailure(label: string, code: number, logFile: string): Error {
+  const tail = readFileSync(logFile, 'utf8').split('\n').slice(-30).join('\n');
+  return new Error(
+    `go build of ${label} failed (exit ${code}); last lines of ${logFile}:\n${tail}`,
+  );
+}
+
 /**
- * Builds one component into its cache folder unless it is already there.
- * The binaries land in a `.partial` folder first and are moved in place only when
- * every package built, so an interrupted build never looks finished.
+ * Runs `build` into `<target>.partial-<pid>` (with `bin/` and a `build.log` in it, and a
+ * progress line every 30 s) and moves that folder to `target` only when `build` succeeded,
+ * so an interrupted build never looks finished.
  */
-export async function buildComponent(component: Component, log: Log): Promise<void> {
-  if (isBuilt(component)) {
-    return;
-  }
-  checkWrapperVersion(component);
-  const target = componentCacheDir(component);
+export async function buildIntoFolder(
+  target: string,
+  label: string,
+  log: Log,
+  build: (partial: string, logFile: string) => Promise<void>,
+): Promise<void> {
   const partial = `${target}.partial-${process.pid}`;
   rmSync(partial, { recursive: true, force: true });
   mkdirSync(join(partial, 'bin'), { recursive: true });
   const logFile = join(partial, 'build.log');
   const started = Date.now();
-  const label = `${component.name} ${component.version}`;
   log(`building ${label} from Go modules (first run on this machine; log: ${logFile})`);
   const timer = setInterval(
     () => log(`  still building ${label}: ${formatSeconds(Date.now() - started)} elapsed`),
     progressIntervalMs,
   );
   try {
+    await build(partial, logFile);
+  } finally {
+    clearInterval(timer);
+  }
+  rmSync(target, { recursive: true, force: true });
+  renameSync(partial, target);
+  log(`built ${label} in ${formatSeconds(Date.now() - started)}`);
+}
+
+/** Builds one component into its cache folder unless it is already there. */
+export async function buildComponent(component: Component, log: Log): Promise<void> {
+  if (isBuilt(component)) {
+    return;
+  }
+  checkWrapperVersion(component);
+  const label = `${component.name} ${component.version}`;
+  await buildIntoFolder(componentCacheDir(component), label, log, async (partial, logFile) => {
     const single = component.packages.length === 1;
     const output = single
       ? join(partial, 'bin', component.packages[0].binary)
@@ -108,17 +152,9 @@ export async function buildComponent(component: Component, log: Log): Promise<vo
       logFile,
     );
     if (code !== 0) {
-      const tail = readFileSync(logFile, 'utf8').split('\n').slice(-30).join('\n');
-      throw new Error(
-        `go build of ${label} failed (exit ${code}); last lines of ${logFile}:\n${tail}`,
-      );
+      throw goFailure(label, code, logFile);
     }
-  } finally {
-    clearInterval(timer);
-  }
-  rmSync(target, { recursive: true, force: true });
-  renameSync(partial, target);
-  log(`built ${label} in ${formatSeconds(Date.now() - started)}`);
+  });
 }
 
 /** Builds every component that is not cached yet; a warm cache costs a few `stat` calls. */
