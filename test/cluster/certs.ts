@@ -22,6 +22,10 @@ export interface Pki {
   readonly controllerManager: CertPair;
   readonly scheduler: CertPair;
   readonly kwok: CertPair;
+  /** The real node's kubelet: client (`system:node:<name>`) and serving certificate in one. */
+  readonly kubelet: CertPair;
+  /** The real node's kube-proxy (`system:kube-proxy`, bound to `system:node-proxier`). */
+  readonly kubeProxy: CertPair;
   /** Key that signs service account tokens; `pub` is what kube-apiserver verifies with. */
   readonly serviceAccount: { readonly key: string; readonly pub: string };
 }
@@ -92,15 +96,26 @@ function pkiPaths(dir: string): Pki {
     controllerManager: pair('kube-controller-manager'),
     scheduler: pair('kube-scheduler'),
     kwok: pair('kwok'),
+    kubelet: pair('kubelet'),
+    kubeProxy: pair('kube-proxy'),
     serviceAccount: { key: join(dir, 'sa.key'), pub: join(dir, 'sa.pub') },
   };
+}
+
+/** Addresses of the real node, when there is one (see real-node-network.ts). */
+export interface NodeAddresses {
+  /** The host's end of the node's link: where pods and the kubelet reach the API server. */
+  readonly hostIp: string;
+  /** The node's own address (kubelet API). */
+  readonly nodeIp: string;
+  readonly nodeName: string;
 }
 
 /**
  * Creates the cluster's certificates and keys in `dir` with the `openssl` CLI,
  * or returns the existing ones. EC P-256 keys keep this well under a second.
  */
-export function ensurePki(dir: string): Pki {
+export function ensurePki(dir: string, node: NodeAddresses): Pki {
   const pki = pkiPaths(dir);
   if (existsSync(pki.serviceAccount.pub)) {
     return pki;
@@ -116,6 +131,7 @@ export function ensurePki(dir: string): Pki {
   const localSans = ['IP:127.0.0.1', 'DNS:localhost'];
   issue(dir, 'apiserver', pki.ca, { cn: 'kube-apiserver' }, [
     ...localSans,
+    `IP:${node.hostIp}`,
     'IP:10.96.0.1',
     'DNS:kubernetes',
     'DNS:kubernetes.default',
@@ -131,6 +147,11 @@ export function ensurePki(dir: string): Pki {
   issue(dir, 'kube-controller-manager', pki.ca, { cn: 'system:kube-controller-manager' });
   issue(dir, 'kube-scheduler', pki.ca, { cn: 'system:kube-scheduler' });
   issue(dir, 'kwok', pki.ca, { cn: 'kwok-controller', o: 'system:masters' });
+  issue(dir, 'kubelet', pki.ca, { cn: `system:node:${node.nodeName}`, o: 'system:nodes' }, [
+    `IP:${node.nodeIp}`,
+    `DNS:${node.nodeName}`,
+  ]);
+  issue(dir, 'kube-proxy', pki.ca, { cn: 'system:kube-proxy' });
   newKey(pki.serviceAccount.key);
   openssl(['pkey', '-in', pki.serviceAccount.key, '-pubout', '-out', pki.serviceAccount.pub]);
   return pki;

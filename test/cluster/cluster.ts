@@ -20,6 +20,10 @@ import { writeKwokConfig } from './kwok-config';
 import { installKwokLogsCrd } from './kwok-logs-crd';
 import { type Log, formatSeconds } from './log';
 import { createFakeNodes, unreadyNodes } from './nodes';
+import { buildRealNode, realNodeProcessNames, realNodeWanted, startRealNode } from './real-node';
+import { removeRealNode } from './real-node-cleanup';
+import { realNodeName } from './real-node-config';
+import { nodeAddresses } from './real-node-network';
 import {
   type ProcessSpec,
   logTail,
@@ -30,7 +34,7 @@ import {
 } from './processes';
 import { waitFor } from './wait';
 
-/** Process names, in start order. */
+/** Process names of the control plane, in start order. */
 const processNames = [
   'etcd',
   'kube-apiserver',
@@ -38,6 +42,11 @@ const processNames = [
   'kube-scheduler',
   'kwok',
 ];
+
+/** Every process a healthy cluster runs: the control plane, and the real node when wanted. */
+function expectedProcesses(): string[] {
+  return realNodeWanted() ? [...processNames, ...realNodeProcessNames] : processNames;
+}
 
 /** What `clusterUp` did. */
 export interface UpResult {
@@ -68,7 +77,7 @@ async function apiserverReady(client: ApiClient): Promise<boolean> {
  * server ready and the admin kubeconfig written.
  */
 export async function isClusterHealthy(config: ClusterConfig = clusterConfig()): Promise<boolean> {
-  const allRunning = processNames.every(
+  const allRunning = expectedProcesses().every(
     (name) => runningPid(processFiles(config.stateDir, name).pidFile) !== undefined,
   );
   const client = existingAdminClient(config);
@@ -105,7 +114,7 @@ async function checkPortsFree(config: ClusterConfig): Promise<void> {
 
 function prepareFiles(config: ClusterConfig): ControlPlaneFiles {
   mkdirSync(config.stateDir, { recursive: true });
-  const pki = ensurePki(join(config.stateDir, 'pki'));
+  const pki = ensurePki(join(config.stateDir, 'pki'), nodeAddresses(realNodeName));
   const files = controlPlaneFiles(config, pki);
   const server = apiserverUrl(config);
   writeKubeconfig(
@@ -152,6 +161,8 @@ export async function clusterUp(log: Log): Promise<UpResult> {
   await clusterDown(() => undefined);
   await checkPortsFree(config);
   await buildAll(log);
+  const realNode = realNodeWanted();
+  const images = realNode ? await buildRealNode(log) : [];
   const started = Date.now();
   const files = prepareFiles(config);
   const client = certClient(apiserverUrl(config), files.pki.ca.cert, files.pki.admin);
@@ -165,7 +176,7 @@ export async function clusterUp(log: Log): Promise<UpResult> {
     start(etcdProcess(config, files));
     const etcdHealth = `http://127.0.0.1:${config.ports.etcdClient}/health`;
     await waitFor('etcd', 30_000, async () => (await fetch(etcdHealth)).ok, alive);
-    start(apiserverProcess(config, files));
+    start(apiserverProcess(config, files, realNode));
     await waitFor('kube-apiserver /readyz', 60_000, () => apiserverReady(client), alive);
     log(`kube-apiserver ready after ${formatSeconds(Date.now() - started)}`);
     start(controllerManagerProcess(files));
@@ -182,6 +193,17 @@ export async function clusterUp(log: Log): Promise<UpResult> {
       250,
     );
     log(`nodes Ready after ${formatSeconds(Date.now() - started)}`);
+    if (realNode) {
+      await startRealNode({
+        config,
+        pki: files.pki,
+        client,
+        images,
+        start,
+        waitFor: (what, timeoutMs, ready) => waitFor(what, timeoutMs, ready, alive, 250),
+        log,
+      });
+    }
     await waitFor(
       'the default service account',
       30_000,
@@ -211,18 +233,24 @@ export async function clusterUp(log: Log): Promise<UpResult> {
  */
 export async function clusterDown(log: Log, options: { keepLogs?: boolean } = {}): Promise<void> {
   const config = clusterConfig();
-  for (const name of [...processNames].reverse()) {
-    const { pidFile } = processFiles(config.stateDir, name);
-    if (runningPid(pidFile) !== undefined) {
-      log(`stopping ${name}`);
+  const stop = async (names: readonly string[]): Promise<void> => {
+    for (const name of [...names].reverse()) {
+      const { pidFile } = processFiles(config.stateDir, name);
+      if (runningPid(pidFile) !== undefined) {
+        log(`stopping ${name}`);
+      }
+      await stopProcess(pidFile);
     }
-    await stopProcess(pidFile);
-  }
+  };
+  // The node goes first, whether or not this run asked for it: a node left by an earlier
+  // `HKS_CLUSTER_REAL_NODE=1 cluster:up` is removed too.
+  await removeRealNode(config.stateDir, () => stop(realNodeProcessNames), log);
+  await stop(processNames);
   if (!existsSync(config.stateDir)) {
     return;
   }
   if (options.keepLogs) {
-    for (const entry of ['etcd', 'pki', 'run', 'kwok', 'kubeconfig']) {
+    for (const entry of ['etcd', 'pki', 'run', 'kwok', 'node', 'kubeconfig']) {
       rmSync(join(config.stateDir, entry), { recursive: true, force: true });
     }
     return;

@@ -56,6 +56,22 @@ export const kubectl: Component = {
   linkerVariables: kubernetesVersionVariables(kubernetesVersion),
 };
 
+/**
+ * kubelet and kube-proxy of the same release, for the optional real node
+ * (`HKS_CLUSTER_REAL_NODE=1`); built only when that node is asked for.
+ */
+export const nodeAgents: Component = {
+  name: 'kubelet',
+  wrapper: 'kubernetes',
+  version: kubernetesVersion,
+  module: 'k8s.io/kubernetes',
+  packages: ['kubelet', 'kube-proxy'].map((binary) => ({
+    pkg: `k8s.io/kubernetes/cmd/${binary}`,
+    binary,
+  })),
+  linkerVariables: kubernetesVersionVariables(kubernetesVersion),
+};
+
 /** The etcd server. */
 export const etcd: Component = {
   name: 'etcd',

@@ -4,6 +4,7 @@ import type { Pki } from './certs';
 import { etcd, kubernetes, kwok } from './components';
 import type { ClusterConfig } from './config';
 import type { ProcessSpec } from './processes';
+import { nodeNetwork } from './real-node-network';
 
 /** Files the processes read, all under the state folder. */
 export interface ControlPlaneFiles {
@@ -63,22 +64,31 @@ export function etcdProcess(config: ClusterConfig, files: ControlPlaneFiles): Pr
  * kube-apiserver as a real cluster runs it: Node and RBAC authorization, the default
  * admission plugins (PodSecurity, ServiceAccount, ...) plus NodeRestriction, bound
  * service account tokens (TokenRequest), and the kubelet API (kwok) for pod logs.
+ * PodNodeSelector and PodTolerationRestriction let a test put a namespace's pods on the real
+ * node by annotating the namespace (they change nothing for namespaces without annotations).
+ *
+ * @param realNode with the real node, it listens on every address (the node and its pods
+ *   reach it at the host's end of the node's link) and advertises that address
  */
-export function apiserverProcess(config: ClusterConfig, files: ControlPlaneFiles): ProcessSpec {
+export function apiserverProcess(
+  config: ClusterConfig,
+  files: ControlPlaneFiles,
+  realNode = false,
+): ProcessSpec {
   const { pki } = files;
   return {
     name: 'kube-apiserver',
     binary: binaryPath(kubernetes, 'kube-apiserver'),
     args: [
       `--etcd-servers=http://127.0.0.1:${config.ports.etcdClient}`,
-      '--bind-address=127.0.0.1',
-      '--advertise-address=127.0.0.1',
+      `--bind-address=${realNode ? '0.0.0.0' : '127.0.0.1'}`,
+      `--advertise-address=${realNode ? nodeNetwork.hostIp : '127.0.0.1'}`,
       `--secure-port=${config.ports.apiserver}`,
       `--tls-cert-file=${pki.apiserver.cert}`,
       `--tls-private-key-file=${pki.apiserver.key}`,
       `--client-ca-file=${pki.ca.cert}`,
       '--authorization-mode=Node,RBAC',
-      '--enable-admission-plugins=NodeRestriction',
+      '--enable-admission-plugins=NodeRestriction,PodNodeSelector,PodTolerationRestriction',
       '--service-account-issuer=https://kubernetes.default.svc.cluster.local',
       `--service-account-key-file=${pki.serviceAccount.pub}`,
       `--service-account-signing-key-file=${pki.serviceAccount.key}`,

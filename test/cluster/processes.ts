@@ -18,6 +18,11 @@ export interface ProcessSpec {
   /** Absolute path of the executable. */
   readonly binary: string;
   readonly args: readonly string[];
+  /**
+   * Network namespace to run in (`nsenter --net=<path>`; only the network namespace, so the
+   * process still sees the host's /sys and cgroups). @default the host's
+   */
+  readonly netns?: string;
 }
 
 /** Where a process's pid and log files live. */
@@ -45,13 +50,18 @@ export function startProcess(stateDir: string, spec: ProcessSpec): number {
   mkdirSync(join(stateDir, 'run'), { recursive: true });
   mkdirSync(join(stateDir, 'logs'), { recursive: true });
   const out = openSync(files.logFile, 'a');
-  const child = spawn(spec.binary, spec.args, { detached: true, stdio: ['ignore', out, out] });
+  // nsenter execs the binary, so the pid and /proc/<pid>/exe end up being the binary's.
+  const [command, args] =
+    spec.netns === undefined
+      ? [spec.binary, spec.args]
+      : ['nsenter', [`--net=${spec.netns}`, '--', spec.binary, ...spec.args]];
+  const child = spawn(command, args, { detached: true, stdio: ['ignore', out, out] });
   closeSync(out);
   if (child.pid === undefined) {
     throw new Error(`could not start ${spec.binary}`);
   }
   child.unref();
-  writeFileSync(files.pidFile, `${child.pid}\n${spec.binary}\n`);
+  writeFileSync(files.pidFile, `${child.pid}\n${spec.binary}\n${command}\n`);
   return child.pid;
 }
 
@@ -60,7 +70,7 @@ export function runningPid(pidFile: string): number | undefined {
   if (!existsSync(pidFile)) {
     return undefined;
   }
-  const [pidText, binary] = readFileSync(pidFile, 'utf8').split('\n');
+  const [pidText, binary, launcher] = readFileSync(pidFile, 'utf8').split('\n');
   const pid = Number(pidText);
   if (!Number.isInteger(pid) || pid <= 0) {
     return undefined;
@@ -68,7 +78,9 @@ export function runningPid(pidFile: string): number | undefined {
   try {
     // Guards against a recycled pid: the process must still run our binary.
     const exe = readlinkSync(`/proc/${pid}/exe`).replace(/ \(deleted\)$/, '');
-    return exe === binary ? pid : undefined;
+    // Until nsenter has exec'd the binary, the process is still nsenter itself.
+    const starting = launcher !== undefined && launcher !== binary && exe.endsWith(`/${launcher}`);
+    return exe === binary || starting ? pid : undefined;
   } catch {
     return undefined;
   }

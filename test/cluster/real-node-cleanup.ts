@@ -1,0 +1,105 @@
+import { existsSync, readFileSync, readdirSync, rmdirSync } from 'node:fs';
+import { join } from 'node:path';
+import type { Log } from './log';
+import { unmountUnder } from './mounts';
+import { podCgroupRoot, realNodeFiles } from './real-node-config';
+import { cgroupHierarchies } from './real-node';
+import { tearDownNodeNetwork } from './real-node-network';
+
+const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+
+/** Every cgroup folder under `dir`, deepest first. */
+function cgroupsDeepestFirst(dir: string): string[] {
+  if (!existsSync(dir)) return [];
+  const children = readdirSync(dir, { withFileTypes: true })
+    .filter((entry) => entry.isDirectory())
+    .flatMap((entry) => cgroupsDeepestFirst(join(dir, entry.name)));
+  return [...children, dir];
+}
+
+function pidsIn(cgroup: string): number[] {
+  try {
+    return readFileSync(join(cgroup, 'cgroup.procs'), 'utf8')
+      .split('\n')
+      .filter((line) => line !== '')
+      .map(Number);
+  } catch {
+    return [];
+  }
+}
+
+function kill(pid: number): void {
+  try {
+    process.kill(pid, 'SIGKILL');
+  } catch {
+    // gone already
+  }
+}
+
+/**
+ * Kills every process in the pods' cgroups (containers and their sandboxes), whatever
+ * containerd still knows about them, then removes the cgroups.
+ */
+async function killPods(): Promise<void> {
+  const hierarchies = cgroupHierarchies();
+  const pidsHierarchy = hierarchies.find((h) => h.endsWith('/pids')) ?? hierarchies[0];
+  if (pidsHierarchy === undefined) return;
+  const root = join(pidsHierarchy, podCgroupRoot);
+  for (let round = 0; round < 100; round += 1) {
+    const pids = cgroupsDeepestFirst(root).flatMap(pidsIn);
+    if (pids.length === 0) break;
+    pids.forEach(kill);
+    await sleep(50);
+  }
+  for (const hierarchy of hierarchies) {
+    for (const cgroup of cgroupsDeepestFirst(join(hierarchy, podCgroupRoot))) {
+      try {
+        rmdirSync(cgroup);
+      } catch {
+        // busy for a moment after its last process died; the next cluster:down retries
+      }
+    }
+  }
+}
+
+/**
+ * Processes whose command line names a file of the node: containerd's runc shims (`-address
+ * <socket>`), and a containerd, kubelet or kube-proxy whose pid file was lost (e.g. an
+ * interrupted start).
+ */
+function nodeProcessPids(nodeDir: string): number[] {
+  return readdirSync('/proc')
+    .filter((entry) => /^\d+$/.test(entry) && Number(entry) !== process.pid)
+    .filter((pid) => {
+      try {
+        const cmdline = readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0');
+        return cmdline.some((arg) => arg.includes(`${nodeDir}/`));
+      } catch {
+        return false;
+      }
+    })
+    .map(Number);
+}
+
+/**
+ * Removes what the real node leaves once its processes are stopped: pods' processes and
+ * cgroups, containerd's shims, the mounts under the node's folder, and the network namespace
+ * (with its veth, route, bridge and iptables rules). Safe to call when there is no node.
+ *
+ * @param stateDir the cluster's state folder
+ * @param stopProcesses stops the node's own processes (kubelet first, containerd last)
+ */
+export async function removeRealNode(
+  stateDir: string,
+  stopProcesses: () => Promise<void>,
+  log: Log,
+): Promise<void> {
+  const files = realNodeFiles(stateDir);
+  const hadNode = existsSync(files.dir);
+  await stopProcesses();
+  await killPods();
+  nodeProcessPids(files.dir).forEach(kill);
+  unmountUnder(files.dir);
+  tearDownNodeNetwork();
+  if (hadNode) log('removed the real node (containers, mounts, network namespace)');
+}
