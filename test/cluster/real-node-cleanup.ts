@@ -51,15 +51,21 @@ async function killPods(): Promise<void> {
     pids.forEach(kill);
     await sleep(50);
   }
-  for (const hierarchy of hierarchies) {
-    for (const cgroup of cgroupsDeepestFirst(join(hierarchy, podCgroupRoot))) {
+  // A cgroup stays busy for a moment after its last process died: retry for up to 5 s.
+  for (let round = 0; round < 50; round += 1) {
+    const left = hierarchies.flatMap((h) => cgroupsDeepestFirst(join(h, podCgroupRoot)));
+    if (left.length === 0) return;
+    for (const cgroup of left) {
       try {
         rmdirSync(cgroup);
       } catch {
-        // busy for a moment after its last process died; the next cluster:down retries
+        // busy, or its children are not gone yet: the next round
       }
     }
+    await sleep(100);
   }
+  const left = hierarchies.flatMap((h) => cgroupsDeepestFirst(join(h, podCgroupRoot)));
+  if (left.length > 0) throw new Error(`could not remove the cgroups ${left.join(', ')}`);
 }
 
 /**

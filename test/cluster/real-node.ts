@@ -206,9 +206,13 @@ export async function startRealNode(s: RealNodeStart): Promise<void> {
   createPodCgroups();
   s.start(containerdProcess(files));
   await s.waitFor('containerd', 30_000, async () => containerdUp(files));
-  await importImages(files.containerdSocket, s.images, s.log);
+  // The kubelet registers while the images are imported; no pod can start before both.
+  const imported = importImages(files.containerdSocket, s.images, s.log);
   s.start(kubeletProcess(files));
   s.start(kubeProxyProcess(files));
-  await s.waitFor(`node ${realNodeName} Ready`, 60_000, () => nodeReady(s.client));
+  await Promise.all([
+    imported,
+    s.waitFor(`node ${realNodeName} Ready`, 60_000, () => nodeReady(s.client)),
+  ]);
   s.log(`real node ${realNodeName} Ready after ${formatSeconds(Date.now() - started)}`);
 }
