@@ -387,12 +387,7 @@ export class Functions {
     );
     let service = applied;
     try {
-      service = await this.knative.waitForReadiness(
-        namespace,
-        name,
-        applied.metadata.resourceVersion,
-        waitMs,
-      );
+      service = await this.knative.waitForReadiness(namespace, name, applied, waitMs);
     } catch (error) {
       if (!(error instanceof Problem && error.status === 504)) throw error;
     }

@@ -1,11 +1,16 @@
-import { KubeConfig, Watch } from '@kubernetes/client-node';
+import type { KubeConfig } from '@kubernetes/client-node';
+import { LABELS, MANAGER } from '../constructs';
 import { Kube, KubeObject, toProblem } from './kube';
 import { KubeRequestError, KubeRest } from './kube-rest';
 import { Problem } from './problem';
+import { type InformerLog, type ObjectList, SharedInformer } from './shared-informer';
 
 const GROUP = 'serving.knative.dev';
 const VERSION = 'v1';
 const BASE = `/apis/${GROUP}/${VERSION}`;
+
+/** The platform's Knative Services (whichever door applied them): what the informer caches. */
+const MANAGED = `${LABELS.managedBy}=${MANAGER}`;
 
 /** The field manager of traffic splits, apart from `hks-api` so re-applying a definition keeps them. */
 export const TRAFFIC_FIELD_MANAGER = 'hks-api-traffic';
@@ -36,6 +41,7 @@ export interface KnativeService {
   readonly metadata: {
     readonly name: string;
     readonly namespace: string;
+    readonly uid?: string;
     readonly generation?: number;
     readonly resourceVersion?: string;
     readonly creationTimestamp?: string;
@@ -97,12 +103,33 @@ export function hasFailed(service: KnativeService): boolean {
 /** Knative Services and Revisions: read, wait for readiness, split traffic. */
 export class KnativeApi {
   private readonly rest: KubeRest;
+  /** The platform's Knative Services of all namespaces, for readiness waits. */
+  private readonly services: SharedInformer<KnativeService>;
+  /** Checks of the waits in progress, by `namespace/name`. */
+  private readonly waiters = new Map<string, Set<() => void>>();
 
+  /** @param log receives the informer's restarts @default - nothing is logged */
   constructor(
-    private readonly config: KubeConfig,
+    config: KubeConfig,
     private readonly kube: Kube,
+    log?: InformerLog,
   ) {
     this.rest = new KubeRest(config, kube.timeoutMs);
+    const list = `${BASE}/services?${new URLSearchParams({ labelSelector: MANAGED })}`;
+    this.services = new SharedInformer(config, {
+      what: 'Knative Service',
+      path: `${BASE}/services`,
+      labelSelector: MANAGED,
+      list: () => this.rest.request<ObjectList<KnativeService>>('GET', list),
+      connectTimeoutMs: kube.timeoutMs,
+      log,
+    });
+    const wake = (service: KnativeService) => {
+      const key = `${service.metadata.namespace}/${service.metadata.name}`;
+      for (const check of [...(this.waiters.get(key) ?? [])]) check();
+    };
+    this.services.on('add', wake);
+    this.services.on('update', wake);
   }
 
   /** A Service, or undefined when there is none (or Knative is not installed). */
@@ -172,78 +199,73 @@ export class KnativeApi {
   }
 
   /**
-   * Resolves once the Service is Ready (or has failed) for its current generation, watching
-   * from `resourceVersion` so no update is missed.
+   * Resolves once the Service is Ready (or has failed) for its current generation, no older
+   * than `applied` (same uid, a generation at least the applied one): a Ready status of the
+   * previous generation, still in the cache, does not count. Waits on the one shared informer
+   * of Knative Services (started by the first wait), not a watch of its own.
+   * @param applied the Service as the apply returned it @default - as it is now (one GET)
    * @throws Problem 504 after `timeoutMs`, with the last condition seen
    */
   public async waitForReadiness(
     namespace: string,
     name: string,
-    resourceVersion: string | undefined,
+    applied: AppliedVersion | undefined,
     timeoutMs: number,
   ): Promise<KnativeService> {
-    let last = await this.getService(namespace, name);
-    if (last && (isReady(last) || hasFailed(last))) return last;
+    const floor = applied ?? (await this.getService(namespace, name));
+    void this.services.start().catch(() => undefined);
+    const key = `${namespace}/${name}`;
     return new Promise<KnativeService>((resolve, reject) => {
       let settled = false;
-      let abort: AbortController | undefined;
+      let last: KnativeService | undefined;
+      const waiters = this.waiters.get(key) ?? new Set<() => void>();
+      this.waiters.set(key, waiters);
       const finish = (outcome: () => void) => {
         if (settled) return;
         settled = true;
         clearTimeout(timer);
-        abort?.abort();
+        waiters.delete(check);
+        if (waiters.size === 0 && this.waiters.get(key) === waiters) this.waiters.delete(key);
         outcome();
+      };
+      const check = () => {
+        const cached = this.services.get(name, namespace);
+        if (cached === undefined || !atLeast(cached, floor)) return;
+        last = cached;
+        if (isReady(cached) || hasFailed(cached)) finish(() => resolve(cached));
       };
       const timer = setTimeout(() => {
         const condition = last && readyCondition(last);
+        const failing = this.services.lastError;
         finish(() =>
           reject(
             new Problem(
               504,
               'Function not ready',
-              `Knative Service ${namespace}/${name} was not Ready within ${timeoutMs / 1000} s${condition ? ` (Ready ${condition.status}${condition.reason ? `: ${condition.reason}` : ''}${condition.message ? ` — ${condition.message}` : ''})` : ' (no status yet: is the Knative controller running?)'}`,
+              `Knative Service ${namespace}/${name} was not Ready within ${timeoutMs / 1000} s${condition ? ` (Ready ${condition.status}${condition.reason ? `: ${condition.reason}` : ''}${condition.message ? ` — ${condition.message}` : ''})` : failing !== undefined && last === undefined ? ` (no status seen: the watch of Knative Services is failing: ${(failing as Error)?.message ?? String(failing)})` : ' (no status yet: is the Knative controller running?)'}`,
             ),
           ),
         );
       }, timeoutMs);
-      const watchFrom = (version: string | undefined) => {
-        new Watch(this.config)
-          .watch(
-            `/apis/${GROUP}/${VERSION}/namespaces/${namespace}/services`,
-            {
-              fieldSelector: `metadata.name=${name}`,
-              ...(version ? { resourceVersion: version } : {}),
-            },
-            (type: string, object: KnativeService) => {
-              if (type !== 'ADDED' && type !== 'MODIFIED') return;
-              last = object;
-              if (isReady(object) || hasFailed(object)) finish(() => resolve(object));
-            },
-            () => {
-              // The watch ended early (timeout or 410): go on from the latest state.
-              if (!settled) {
-                this.getService(namespace, name).then(
-                  (current) => {
-                    if (current) last = current;
-                    if (current && (isReady(current) || hasFailed(current)))
-                      finish(() => resolve(current));
-                    else if (!settled) watchFrom(current?.metadata.resourceVersion);
-                  },
-                  (error: unknown) => finish(() => reject(error)),
-                );
-              }
-            },
-          )
-          .then(
-            (controller) => {
-              abort = controller;
-              if (settled) controller.abort();
-            },
-            (error: unknown) =>
-              finish(() => reject(toProblem(`watch ${namespace}/${name}`, error))),
-          );
-      };
-      watchFrom(resourceVersion ?? last?.metadata.resourceVersion);
+      waiters.add(check);
+      check();
     });
   }
+
+  /** Stops the informer of Knative Services (API shutdown). */
+  public async stop(): Promise<void> {
+    await this.services.stop();
+  }
+}
+
+/** What {@link KnativeApi.waitForReadiness} needs of the applied Service. */
+export interface AppliedVersion {
+  readonly metadata?: { readonly uid?: string; readonly generation?: number };
+}
+
+/** Whether a Service is the applied one (same uid) at its applied generation or later. */
+function atLeast(service: KnativeService, applied: AppliedVersion | undefined): boolean {
+  const uid = applied?.metadata?.uid;
+  if (uid !== undefined && service.metadata.uid !== uid) return false;
+  return (service.metadata.generation ?? 0) >= (applied?.metadata?.generation ?? 0);
 }

@@ -4,15 +4,11 @@ import {
   CoreV1Api,
   KubeConfig,
   KubernetesObject,
-  Informer,
-  ObjectCache,
   KubernetesObjectApi,
   Log,
-  makeInformer,
   V1CronJob,
   V1Job,
   V1Pod,
-  Watch,
 } from '@kubernetes/client-node';
 import type { Writable } from 'node:stream';
 import type { JsonPatchOperation } from './job-finalizer';
@@ -26,6 +22,7 @@ import {
   KubeTimeoutError,
 } from './kube-rest';
 import { Problem } from './problem';
+import { SharedInformer, type SharedInformerOptions } from './shared-informer';
 
 /** The field manager of every server-side apply the API makes. */
 export const FIELD_MANAGER = 'hks-api';
@@ -64,8 +61,9 @@ export class Kube {
   private readonly rest: KubeRest;
 
   /**
-   * @param timeoutMs deadline of every call (`HKS_KUBE_TIMEOUT_SECONDS`); watches and log
-   *   follows have their own idle handling @default DEFAULT_KUBE_TIMEOUT_MS
+   * @param timeoutMs deadline of every call (`HKS_KUBE_TIMEOUT_SECONDS`); watches (a
+   *   connection deadline, see {@link SharedInformer}) and log follows have their own idle
+   *   handling @default DEFAULT_KUBE_TIMEOUT_MS
    */
   constructor(
     public readonly config: KubeConfig,
@@ -194,16 +192,25 @@ export class Kube {
   }
 
   /**
-   * An informer (list, then watch resumed from the last resourceVersion; relist after
-   * `410 Gone`) over the Jobs of all namespaces that match a label selector. Not started.
+   * An informer over the Jobs of all namespaces that match a label selector (see
+   * {@link SharedInformer}: watches resumed from the last resourceVersion, reconnected with
+   * backoff). Not started.
    */
-  public jobInformer(labelSelector: string): Informer<V1Job> & ObjectCache<V1Job> {
-    return makeInformer(
-      this.config,
-      '/apis/batch/v1/jobs',
-      () => this.batch.listJobForAllNamespaces({ labelSelector }),
+  public jobInformer(
+    labelSelector: string,
+    options: Pick<
+      SharedInformerOptions<V1Job>,
+      'log' | 'restarted' | 'retryDelayMs' | 'maxRetryDelayMs'
+    > = {},
+  ): SharedInformer<V1Job> {
+    return new SharedInformer<V1Job>(this.config, {
+      ...options,
+      what: 'job',
+      path: '/apis/batch/v1/jobs',
       labelSelector,
-    );
+      list: () => this.batch.listJobForAllNamespaces({ labelSelector }),
+      connectTimeoutMs: this.timeoutMs,
+    });
   }
 
   /**
@@ -341,52 +348,6 @@ export class Kube {
     signal?.removeEventListener('abort', abort);
   }
 
-  /**
-   * Watches a path from a resource version; resolves with the watch's abort controller. The
-   * server ends the watch after `timeoutSeconds` (default {@link WATCH_TIMEOUT_SECONDS}); a
-   * watch that does not connect within the call deadline, or stays silent and open for
-   * {@link WATCH_IDLE_GRACE_SECONDS} past that (a frozen or vanished server), ends with a
-   * KubeTimeoutError, so the caller relists.
-   */
-  public async watch(
-    path: string,
-    query: Record<string, string | boolean | number>,
-    onEvent: (type: string, object: V1Job) => void,
-    onDone: (error: unknown) => void,
-  ): Promise<AbortController> {
-    const timeoutSeconds = Number(query.timeoutSeconds ?? WATCH_TIMEOUT_SECONDS);
-    const handle = new AbortController();
-    let idle: NodeJS.Timeout | undefined;
-    const end = (error: unknown) => {
-      if (handle.signal.aborted) return;
-      handle.abort();
-      onDone(error);
-    };
-    const arm = (ms: number, what: string) => {
-      clearTimeout(idle);
-      idle = setTimeout(() => end(new KubeTimeoutError(`watch ${path}: ${what}`, ms)), ms);
-    };
-    handle.signal.addEventListener('abort', () => clearTimeout(idle), { once: true });
-    arm(this.timeoutMs, 'connect');
-    const silence = (timeoutSeconds + WATCH_IDLE_GRACE_SECONDS) * 1000;
-    new Watch(this.config)
-      .watch(
-        path,
-        { ...query, timeoutSeconds },
-        (type: string, object: V1Job) => {
-          arm(silence, 'no event nor end');
-          onEvent(type, object);
-        },
-        end,
-      )
-      .then((controller) => {
-        if (!handle.signal.aborted) arm(silence, 'no event nor end');
-        if (handle.signal.aborted) controller.abort();
-        else handle.signal.addEventListener('abort', () => controller.abort(), { once: true });
-      }, end);
-    return handle;
-  }
-
   /** The Kubernetes user name this process acts as (a SelfSubjectReview). */
   public async username(): Promise<string> {
     const review = await call('ask the API server who this process is', () =>
@@ -472,12 +433,6 @@ function objectPath(object: KubeObject): string {
 function describe(object: KubeObject): string {
   return `${object.kind} ${object.metadata.namespace ? `${object.metadata.namespace}/` : ''}${object.metadata.name}`;
 }
-
-/** Seconds after which the API server ends a watch the API makes (`timeoutSeconds`). */
-export const WATCH_TIMEOUT_SECONDS = 300;
-
-/** Seconds a watch may stay open and silent past its `timeoutSeconds` before it counts as dead. */
-export const WATCH_IDLE_GRACE_SECONDS = 30;
 
 /**
  * Runs one Kubernetes call; every error becomes a Problem.

@@ -47,7 +47,7 @@ async function main(): Promise<void> {
   const kubeConfig = orExit(() => loadKubeConfig());
   const store = await Store.open(config);
   const kube = new Kube(kubeConfig, config.limits.kubeTimeoutSeconds * 1000);
-  const knative = new KnativeApi(kubeConfig, kube);
+  const knative = new KnativeApi(kubeConfig, kube, log);
   const metrics = new ApiMetrics();
   const namespaceAccess = await NamespaceAccess.discover(kube).catch((error: unknown) => {
     log('could not tell who the API runs as; creating no RoleBindings', { error: String(error) });
@@ -78,7 +78,8 @@ async function main(): Promise<void> {
   });
   const janitor = new Janitor(knative, kube, config.namespacePrefix, metrics, log);
   if (config.janitorIntervalSeconds > 0) janitor.start(config.janitorIntervalSeconds * 1000);
-  new RevisionSources(kube, config.namespacePrefix, log).start();
+  const revisionSources = new RevisionSources(kube, config.namespacePrefix, log);
+  revisionSources.start();
   const server = app.listen(config.port, () => {
     const address = server.address();
     log('listening', {
@@ -140,6 +141,8 @@ async function main(): Promise<void> {
     // A leader stops recording, then releases the Lease so another replica takes over at once.
     const recordingStopped = elector ? elector.stop() : stopRecording();
     janitor.stop();
+    void revisionSources.stop();
+    void knative.stop();
     server.close(() => {
       void recordingStopped.then(() => store.close()).then(() => process.exit(0));
     });

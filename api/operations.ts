@@ -348,7 +348,7 @@ export class Operations {
     const service = await this.knative.waitForReadiness(
       this.applications.namespaceOf(project),
       name,
-      applied?.metadata.resourceVersion,
+      applied,
       this.readyTimeoutMs,
     );
     timings.ready = elapsed(readyStarted);

@@ -66,9 +66,10 @@ export const TENANT_ROLE_BINDING = 'hks-api';
  * - create the RoleBinding that gives it {@link TENANT_CLUSTER_ROLE} in such a namespace
  *   (`bind` on that one ClusterRole only); the admission policy refuses RoleBindings elsewhere,
  *   of another role or for another subject;
- * - list and watch Jobs (the execution recorder), Knative Services (the janitor) and Knative
- *   Revisions (owner references of source ConfigMaps, whichever door applied them) of all
- *   namespaces: a read, filtered by label in the API; writes stay per namespace.
+ * - list and watch Jobs (the execution recorder), Knative Services (readiness waits, the
+ *   janitor) and Knative Revisions (owner references of source ConfigMaps, whichever door
+ *   applied them) of all namespaces: a read, filtered by label in the API; writes stay per
+ *   namespace.
  *
  * No Secrets, no pods, no logs, no Roles, no ClusterRoleBindings anywhere.
  */

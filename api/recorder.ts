@@ -1,4 +1,4 @@
-import type { Informer, ObjectCache, V1Job } from '@kubernetes/client-node';
+import type { V1Job } from '@kubernetes/client-node';
 import { backOff } from 'exponential-backoff';
 import pLimit from 'p-limit';
 import { LABELS, MANAGER } from '../constructs';
@@ -7,6 +7,7 @@ import { holdPatch, releasePatch, type JsonPatchOperation } from './job-finalize
 import { Kube } from './kube';
 import { keepEnd } from './log-tail';
 import { Problem } from './problem';
+import type { SharedInformer } from './shared-informer';
 import { Execution, ExecutionStatus, Store } from './store/store';
 
 /** Jobs of managed CronJobs, scheduled or manual. */
@@ -41,18 +42,16 @@ type ExecutionBase = Omit<
 /**
  * Records every Job of managed CronJobs with its final status, exit code and logs. An informer
  * lists the Jobs (backfilling what ran while no recorder did) and watches them, resuming from
- * the last resourceVersion (relisting only after `410 Gone`, retrying failed watches with
- * backoff). Each Job is held by {@link RECORD_FINALIZER} (added when the API creates it or
- * when first seen here, its TTL parked meanwhile) until its logs are stored, so neither a TTL
- * of 0, history limits of 0 nor a recorder that is down lose it. Writes are upserts keyed by
- * Job UID; failed captures are marked and retried with backoff; purged Jobs stay purged.
+ * the last resourceVersion (relisting only after `410 Gone`, retrying failed lists and watches
+ * with backoff: {@link SharedInformer}). Each Job is held by {@link RECORD_FINALIZER} (added
+ * when the API creates it or when first seen here, its TTL parked meanwhile) until its logs
+ * are stored, so neither a TTL of 0, history limits of 0 nor a recorder that is down lose it.
+ * Writes are upserts keyed by Job UID; failed captures are marked and retried with backoff;
+ * purged Jobs stay purged.
  */
 export class Recorder {
-  private informer?: Informer<V1Job> & ObjectCache<V1Job>;
+  private informer?: SharedInformer<V1Job>;
   private stopped = false;
-  private connecting = false;
-  private failure: unknown;
-  private resuming?: Promise<void>;
   private readonly inFlight = new Map<string, Promise<void>>();
   private readonly limit: ReturnType<typeof pLimit>;
   private readonly options: Required<RecorderOptions>;
@@ -77,25 +76,28 @@ export class Recorder {
 
   /**
    * Lists, records and starts watching; resolves after the first full list is recorded and
-   * the executions of Jobs that no longer exist are reconciled. A failed start keeps retrying.
+   * the executions of Jobs that no longer exist are reconciled. A failed list or watch is
+   * retried with backoff ({@link SharedInformer}), the first one too.
    */
   public async start(): Promise<void> {
     this.stopped = false;
-    const informer = this.kube.jobInformer(RECORDED_JOBS);
+    const informer = this.kube.jobInformer(RECORDED_JOBS, {
+      log: this.log,
+      restarted: (reason) => this.metrics.watchRestarted(reason),
+      retryDelayMs: this.options.retryDelayMs,
+      maxRetryDelayMs: this.options.maxRetryDelayMs,
+    });
     this.informer = informer;
     informer.on('add', (job) => void this.record(job));
     informer.on('update', (job) => void this.record(job));
     informer.on('delete', (job) => void this.record(job, true));
-    informer.on('error', (error) => {
-      this.failure = error;
-      if (!this.connecting) this.resume(error);
-    });
     // Rows written after this moment may be of Jobs newer than the list: not reconciled.
     const listedAt = new Date().toISOString();
     try {
-      await this.connect();
+      await informer.start();
     } catch (error) {
-      this.resume(error);
+      // Stopped before the first list: there is nothing to reconcile against.
+      if (this.stopped) return;
       throw error;
     }
     await Promise.all([...this.inFlight.values()]);
@@ -105,44 +107,6 @@ export class Recorder {
   public stop(): void {
     this.stopped = true;
     void this.informer?.stop();
-  }
-
-  /** One list-if-needed and watch; throws what made it fail. */
-  private async connect(): Promise<void> {
-    this.connecting = true;
-    this.failure = undefined;
-    try {
-      await this.informer?.start();
-    } finally {
-      this.connecting = false;
-    }
-    if (this.failure !== undefined) throw this.failure;
-  }
-
-  /** Reconnects with backoff after the watch (or a list) failed. */
-  private resume(error: unknown): void {
-    if (this.stopped || this.resuming) return;
-    const reason = isGone(error) ? 'gone' : 'error';
-    this.metrics.watchRestarted(reason);
-    this.log('job watch failed; resuming from the last resourceVersion', {
-      reason,
-      error: describeError(error),
-    });
-    this.resuming = backOff(() => this.connect(), {
-      delayFirstAttempt: true,
-      startingDelay: this.options.retryDelayMs,
-      maxDelay: this.options.maxRetryDelayMs,
-      jitter: 'full',
-      numOfAttempts: Number.MAX_SAFE_INTEGER,
-      retry: (e: unknown) => {
-        if (!this.stopped) this.log('job watch still failing', { error: describeError(e) });
-        return !this.stopped;
-      },
-    })
-      .catch(() => undefined)
-      .finally(() => {
-        this.resuming = undefined;
-      });
   }
 
   /** Executions left unfinished for Jobs that no longer exist: their end is unknown. */
@@ -381,13 +345,4 @@ function toIso(value: Date | string | undefined): string | undefined {
 function describeError(error: unknown): string {
   if (error instanceof Problem) return error.detail ?? error.title;
   return error instanceof Error ? error.message : String(error);
-}
-
-function isGone(error: unknown): boolean {
-  const e = error as { code?: number; statusCode?: number; message?: string } | undefined;
-  return (
-    e?.code === 410 ||
-    e?.statusCode === 410 ||
-    /\b410\b|too old resource version|Gone/.test(e?.message ?? '')
-  );
 }

@@ -19,6 +19,14 @@ export function withRequestSignal<T>(signal: AbortSignal, handle: () => T): T {
 }
 
 /**
+ * Runs `run` outside any request: work it starts that outlives the request (an informer
+ * started lazily by one) is not abandoned when that request's client goes.
+ */
+export function outsideRequest<T>(run: () => T): T {
+  return requestSignals.exit(run);
+}
+
+/**
  * A signal that aborts when the client goes before the response is complete (it closed the
  * connection or gave up waiting). A response that was sent in full never aborts it.
  */

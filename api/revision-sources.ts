@@ -1,6 +1,7 @@
 import { LABELS, MANAGER } from '../constructs';
 import { Kube, KubeObject } from './kube';
 import { KubeRequestError, KubeRest } from './kube-rest';
+import { type EventSource, type ObjectList, SharedInformer } from './shared-informer';
 
 /** Revisions (and ConfigMaps) of the platform's Functions. */
 export const FUNCTION_SELECTOR = `${LABELS.managedBy}=${MANAGER},${LABELS.kind}=Function`;
@@ -197,16 +198,17 @@ export async function adoptApplicationSources(
 
 /**
  * Keeps every Function's source ConfigMaps owned by the Knative Revisions that mount them,
- * whichever door (API or GitOps) applied them: list, then watch from the list's
- * resourceVersion, relisting after any end of the watch. Kubernetes' garbage collector then
- * deletes a ConfigMap with the last Revision that mounts it (Knative's GC deletes revisions
- * that no longer route). Patches are idempotent, so any API replica may run it.
+ * whichever door (API or GitOps) applied them: an informer ({@link SharedInformer}) lists the
+ * Functions' Revisions and watches them, resuming from the last resourceVersion (a relist only
+ * after `410 Gone`; failures retried with backoff). Every Revision of each (re)list and each
+ * one the watch sees change is adopted (a revision whose ConfigMap was missing is tried again
+ * then). Kubernetes'
+ * garbage collector then deletes a ConfigMap with the last Revision that mounts it (Knative's
+ * GC deletes revisions that no longer route). Patches are idempotent, so any API replica may
+ * run it.
  */
 export class RevisionSources {
-  private abort?: AbortController;
-  private generation = 0;
-  private stopped = false;
-  private retryTimer?: NodeJS.Timeout;
+  private readonly informer: SharedInformer<SourceRevision>;
   /** `uid` of the revisions whose sources have their owner reference. */
   private readonly done = new Set<string>();
 
@@ -214,55 +216,38 @@ export class RevisionSources {
     private readonly kube: Kube,
     private readonly namespacePrefix: string,
     private readonly log: (message: string, fields?: Record<string, unknown>) => void,
-  ) {}
+  ) {
+    const path = `${REVISIONS_PATH}?labelSelector=${enc(FUNCTION_SELECTOR)}`;
+    this.informer = new SharedInformer(kube.config, {
+      what: 'revision',
+      path: REVISIONS_PATH,
+      labelSelector: FUNCTION_SELECTOR,
+      list: () => restOf(kube).request<ObjectList<SourceRevision>>('GET', path),
+      connectTimeoutMs: kube.timeoutMs,
+      log,
+    });
+    // What a list brings is adopted once it is in the cache (below); the watch's changes at once.
+    const changed = (revision: SourceRevision, source: EventSource) => {
+      if (source === 'watch') void this.adopt(revision);
+    };
+    this.informer.on('add', changed);
+    this.informer.on('update', changed);
+    this.informer.on('delete', (revision) => {
+      if (revision.metadata.uid) this.done.delete(revision.metadata.uid);
+    });
+    // Every (re)list: all revisions, so that one whose ConfigMap was missing is tried again.
+    this.informer.onListed((revisions) => {
+      for (const revision of revisions) void this.adopt(revision);
+    });
+  }
 
-  /** Lists, adopts and starts watching; a failure is logged and retried. */
+  /** Lists, adopts and starts watching; failures are logged and retried. */
   public start(): void {
-    this.listAndWatch().catch((error: unknown) => this.restart(error, this.generation));
+    this.informer.start().catch(() => undefined);
   }
 
-  public stop(): void {
-    this.stopped = true;
-    clearTimeout(this.retryTimer);
-    this.abort?.abort();
-  }
-
-  private async listAndWatch(): Promise<void> {
-    const list = await restOf(this.kube).request<{
-      items: SourceRevision[];
-      metadata?: { resourceVersion?: string };
-    }>('GET', `${REVISIONS_PATH}?labelSelector=${enc(FUNCTION_SELECTOR)}`);
-    // What was deleted while no watch ran is forgotten: the list has all there is.
-    this.done.clear();
-    await Promise.all(list.items.map((r) => this.adopt(r)));
-    if (this.stopped) return;
-    const generation = ++this.generation;
-    this.abort = await this.kube.watch(
-      REVISIONS_PATH,
-      {
-        labelSelector: FUNCTION_SELECTOR,
-        resourceVersion: list.metadata?.resourceVersion ?? '',
-        allowWatchBookmarks: true,
-      },
-      (type, object) => {
-        const revision = object as unknown as SourceRevision;
-        if (type === 'ADDED' || type === 'MODIFIED') void this.adopt(revision);
-        if (type === 'DELETED' && revision.metadata.uid) this.done.delete(revision.metadata.uid);
-        if (type === 'ERROR') this.restart(object, generation);
-      },
-      (error) => this.restart(error, generation),
-    );
-  }
-
-  private restart(error: unknown, generation: number): void {
-    if (this.stopped || generation !== this.generation) return;
-    this.generation++;
-    this.abort?.abort();
-    if (error) this.log('revision watch ended; relisting', { error: String(error) });
-    this.retryTimer = setTimeout(
-      () => this.listAndWatch().catch((e: unknown) => this.restart(e, this.generation)),
-      error ? 1000 : 0,
-    );
+  public async stop(): Promise<void> {
+    await this.informer.stop();
   }
 
   private async adopt(revision: SourceRevision): Promise<void> {

@@ -1,6 +1,7 @@
+import type { KubeConfig } from '@kubernetes/client-node';
+import { SharedInformer } from '../../api/shared-informer';
 import type { ActionLog } from './action-log';
 import { CONFIG_MAPS_PATH, type KubeAccess } from './kube-access';
-import { type ListWatch, listAndWatch } from './list-watch';
 
 interface ConfigMap {
   readonly metadata: { readonly name: string; readonly namespace: string };
@@ -11,40 +12,45 @@ interface ConfigMap {
 export const FUNCTION_KIND_SELECTOR = 'hks.hexabase.io/kind=Function';
 
 /**
- * The Functions' ConfigMaps (by label), kept by a watch: starting a revision then needs no
- * API call for its source. ConfigMaps not (yet) in the cache are read from the API server.
+ * The Functions' ConfigMaps (by label), kept by an informer (list, then a watch resumed from
+ * the last resourceVersion): starting a revision then needs no API call for its source.
+ * ConfigMaps not (yet) in the cache are read from the API server.
  */
 export class ConfigMapCache {
-  private readonly maps = new Map<string, Readonly<Record<string, string>>>();
-  private watch: ListWatch | undefined;
+  private readonly informer: SharedInformer<ConfigMap>;
   private changeWaiters: (() => void)[] = [];
 
   constructor(
+    config: KubeConfig,
     private readonly kube: KubeAccess,
-    private readonly log: ActionLog,
-    private readonly labelSelector = FUNCTION_KIND_SELECTOR,
-  ) {}
-
-  /** Lists and starts watching. */
-  public async start(): Promise<void> {
-    const key = (m: ConfigMap) => `${m.metadata.namespace}/${m.metadata.name}`;
-    this.watch = await listAndWatch<ConfigMap>(
-      this.kube,
-      CONFIG_MAPS_PATH,
-      this.labelSelector,
-      {
-        listed: (items) => {
-          this.maps.clear();
-          for (const map of items) this.maps.set(key(map), { ...map.data });
-        },
-        changed: (type, map) => {
-          if (type === 'DELETED') this.maps.delete(key(map));
-          else this.maps.set(key(map), { ...map.data });
-          for (const wake of this.changeWaiters.splice(0)) wake();
-        },
+    log: ActionLog,
+    labelSelector = FUNCTION_KIND_SELECTOR,
+  ) {
+    this.informer = new SharedInformer<ConfigMap>(config, {
+      what: 'ConfigMap',
+      path: CONFIG_MAPS_PATH,
+      labelSelector,
+      list: async () => {
+        const { items, resourceVersion } = await kube.list<ConfigMap>(
+          CONFIG_MAPS_PATH,
+          labelSelector,
+        );
+        return { items, metadata: { resourceVersion } };
       },
-      this.log,
-    );
+      maxRetryDelayMs: 5_000,
+      log,
+    });
+    const wake = () => {
+      for (const wake of this.changeWaiters.splice(0)) wake();
+    };
+    this.informer.on('add', wake);
+    this.informer.on('update', wake);
+    this.informer.on('delete', wake);
+  }
+
+  /** Lists and starts watching; resolves once the first list is in. */
+  public start(): Promise<void> {
+    return this.informer.start();
   }
 
   /** A ConfigMap's data: from the cache, else from the API server; undefined when missing. */
@@ -52,10 +58,11 @@ export class ConfigMapCache {
     namespace: string,
     name: string,
   ): Promise<Readonly<Record<string, string>> | undefined> {
-    return this.maps.get(`${namespace}/${name}`) ?? this.kube.configMap(namespace, name);
+    const cached = this.informer.get(name, namespace);
+    return cached === undefined ? this.kube.configMap(namespace, name) : { ...cached.data };
   }
 
-  /** Resolves at the next change the watch sees, or after `timeoutMs`, whichever is first. */
+  /** Resolves at the next change the informer sees, or after `timeoutMs`, whichever is first. */
   public nextChange(timeoutMs: number): Promise<void> {
     return new Promise((resolve) => {
       const timer = setTimeout(done, timeoutMs);
@@ -71,6 +78,6 @@ export class ConfigMapCache {
   }
 
   public stop(): void {
-    this.watch?.stop();
+    void this.informer.stop();
   }
 }

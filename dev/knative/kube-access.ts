@@ -1,4 +1,4 @@
-import { type KubeConfig, type V1Pod, Watch } from '@kubernetes/client-node';
+import type { KubeConfig, V1Pod } from '@kubernetes/client-node';
 import { KubeRequestError, KubeRest } from '../../api/kube-rest';
 import type { KwokLogs } from './pod-manifest';
 import { SERVICE_LABEL } from './revision-manifest';
@@ -6,13 +6,6 @@ import type { KnativeRevision, ServiceStatus } from './types';
 
 const SERVING = '/apis/serving.knative.dev/v1';
 const KWOK = '/apis/kwok.x-k8s.io/v1alpha1';
-
-/** One event of a watch. */
-export interface WatchEvent<T> {
-  readonly type: 'ADDED' | 'MODIFIED' | 'DELETED' | 'BOOKMARK' | 'ERROR';
-  /** The object; for ERROR a Status (with its HTTP `code`, 410 when the version is gone). */
-  readonly object: T & { readonly code?: number };
-}
 
 /** Path of Knative Services in all namespaces. */
 export const SERVICES_PATH = `${SERVING}/services`;
@@ -50,7 +43,7 @@ async function orUndefined<T>(call: Promise<T>): Promise<T | undefined> {
 export class KubeAccess {
   private readonly rest: KubeRest;
 
-  constructor(private readonly config: KubeConfig) {
+  constructor(config: KubeConfig) {
     this.rest = new KubeRest(config);
   }
 
@@ -65,26 +58,6 @@ export class KubeAccess {
       metadata?: { resourceVersion?: string };
     }>('GET', `${path}${query}`);
     return { items: list.items, resourceVersion: list.metadata?.resourceVersion ?? '' };
-  }
-
-  /**
-   * Watches a collection from a resource version.
-   * @returns aborts the watch
-   */
-  public watch<T>(
-    path: string,
-    resourceVersion: string,
-    labelSelector: string | undefined,
-    onEvent: (event: WatchEvent<T>) => void,
-    onDone: (error: unknown) => void,
-  ): Promise<AbortController> {
-    return new Watch(this.config).watch(
-      path,
-      { resourceVersion, labelSelector, allowWatchBookmarks: true, timeoutSeconds: 300 },
-      (type: string, object: WatchEvent<T>['object']) =>
-        onEvent({ type: type as WatchEvent<T>['type'], object }),
-      onDone,
-    );
   }
 
   /** Every Revision, for the Services of all namespaces. */

@@ -2,10 +2,10 @@ import { spawn } from 'node:child_process';
 import { mkdirSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { loadKubeConfig } from '../../api/kube-config';
+import { type EventSource, SharedInformer } from '../../api/shared-informer';
 import { type ActionLog, silentActionLog } from './action-log';
 import { ConfigMapCache } from './config-map-cache';
 import { KubeAccess, SERVICES_PATH } from './kube-access';
-import { listAndWatch } from './list-watch';
 import { DEFAULT_RUN_AS, setUpIsolation } from './process-isolation';
 import { ServiceReconciler } from './service-reconciler';
 import { SERVICE_LABEL } from './revision-manifest';
@@ -115,7 +115,7 @@ export async function runKnativeStandIn(
         'kwok Logs objects are not served (kwok needs --enable-crds=Logs and its CRD); pod logs will not show the processes output',
     });
   }
-  const configMaps = new ConfigMapCache(kube, log);
+  const configMaps = new ConfigMapCache(config, kube, log);
   const isolation = setUpIsolation({
     stateDir,
     runAs: {
@@ -181,24 +181,34 @@ export async function runKnativeStandIn(
     isolation.program('python3'),
     isolation.program('node'),
   ]);
-  const watch = await listAndWatch<KnativeService>(
-    kube,
-    SERVICES_PATH,
-    undefined,
-    {
-      listed: (items, at) => {
-        const present = new Set(items.filter(ours).map(key));
-        for (const k of [...services.keys()]) if (!present.has(k)) void remove(k);
-        for (const service of items.filter(ours)) handle(service, at);
-      },
-      changed: (type, service, at) => {
-        if (!ours(service)) return;
-        if (type === 'DELETED') void remove(key(service));
-        else handle(service, at);
-      },
+  // One informer: a watch resumed from the last resourceVersion, relisting only after 410 Gone.
+  const informer = new SharedInformer<KnativeService>(config, {
+    what: 'Knative Service',
+    path: SERVICES_PATH,
+    list: async () => {
+      const { items, resourceVersion } = await kube.list<KnativeService>(SERVICES_PATH);
+      return { items, metadata: { resourceVersion } };
     },
+    maxRetryDelayMs: 5_000,
     log,
-  );
+  });
+  // After each (re)list every Service is reconciled (the list's changes come with it); the
+  // watch's changes one by one.
+  informer.onListed((items) => {
+    const at = Date.now();
+    const present = new Set(items.filter(ours).map(key));
+    for (const k of [...services.keys()]) if (!present.has(k)) void remove(k);
+    for (const service of items.filter(ours)) handle(service, at);
+  });
+  const changed = (service: KnativeService, source: EventSource) => {
+    if (source === 'watch' && ours(service)) handle(service, Date.now());
+  };
+  informer.on('add', changed);
+  informer.on('update', changed);
+  informer.on('delete', (service, source) => {
+    if (source === 'watch' && ours(service)) void remove(key(service));
+  });
+  await informer.start();
   log('started', {
     stateDir,
     namespacePrefix: prefix || undefined,
@@ -208,7 +218,7 @@ export async function runKnativeStandIn(
   });
   return {
     async stop() {
-      watch.stop();
+      await informer.stop();
       configMaps.stop();
       await Promise.all([...services.values()].map((r) => r.shutdown(false)));
       services.clear();

@@ -1,16 +1,26 @@
 /**
  * A TLS pass-through in front of the API server that forwards every request as it is, except
  * those a predicate picks, which it holds unanswered: a deterministic "the apply is half way"
- * for tests that kill the API process there. Nothing is imitated: every answer is the real API
- * server's.
+ * for tests that kill the API process there. It also notes every request and can end or break
+ * the watches going through it, and refuse new ones (a connection dropped, a server that ends
+ * watches): the watch-resume tests. Nothing is imitated: every answer is the real API server's.
  */
 import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import type { ClientRequest, IncomingMessage, ServerResponse } from 'node:http';
 import { createServer, request } from 'node:https';
 import type { AddressInfo, Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parse, stringify } from 'yaml';
+
+/** A request that went through the proxy. */
+export interface ProxiedRequest {
+  readonly method: string;
+  /** Path with its query, e.g. `/apis/batch/v1/jobs?watch=true&resourceVersion=5`. */
+  readonly path: string;
+  readonly at: number;
+}
 
 /** A running proxy. */
 export interface HoldingProxy {
@@ -18,6 +28,17 @@ export interface HoldingProxy {
   readonly kubeconfig: string;
   /** Resolves once a request to hold has arrived (and is held). */
   readonly held: Promise<string>;
+  /** Every request so far, in order of arrival (held and refused ones too). */
+  readonly requests: readonly ProxiedRequest[];
+  /** Paths of the watches (`watch=true`) open now whose path `match`es. */
+  openWatches(match: (path: string) => boolean): string[];
+  /**
+   * Ends the open watches whose path matches: `end` closes each answer as the server does at
+   * its `timeoutSeconds`; `break` drops its connection.
+   */
+  endWatches(match: (path: string) => boolean, how: 'end' | 'break'): number;
+  /** From now on (until set again), drops the connection of each new request `refuse` picks. */
+  refuse(refuse: (method: string, path: string) => boolean): void;
   close(): Promise<void>;
 }
 
@@ -62,9 +83,21 @@ export async function startHoldingProxy(
   let onHeld: (path: string) => void = () => undefined;
   const held = new Promise<string>((resolve) => (onHeld = resolve));
   const sockets = new Set<Socket>();
+  const requests: ProxiedRequest[] = [];
+  const watches = new Map<
+    ServerResponse,
+    { path: string; upstream: ClientRequest; answer: IncomingMessage }
+  >();
+  let refusing: (method: string, path: string) => boolean = () => false;
   const server = createServer(pki, (req, res) => {
     const path = req.url ?? '/';
-    if (hold(req.method ?? 'GET', path)) {
+    const method = req.method ?? 'GET';
+    requests.push({ method, path, at: Date.now() });
+    if (refusing(method, path)) {
+      req.socket.destroy();
+      return;
+    }
+    if (hold(method, path)) {
       onHeld(path);
       return;
     }
@@ -80,12 +113,18 @@ export async function startHoldingProxy(
       },
       (answer) => {
         res.writeHead(answer.statusCode ?? 502, answer.headers);
+        answer.on('error', () => res.destroy());
         answer.pipe(res);
+        if (new URLSearchParams(path.split('?')[1] ?? '').get('watch') === 'true')
+          watches.set(res, { path, upstream: forwarded, answer });
       },
     );
     forwarded.on('error', () => res.destroy());
     // A client gone (killed) ends its watch upstream too.
-    res.on('close', () => forwarded.destroy());
+    res.on('close', () => {
+      watches.delete(res);
+      forwarded.destroy();
+    });
     req.pipe(forwarded);
   });
   server.on('secureConnection', (socket: Socket) => {
@@ -106,6 +145,24 @@ export async function startHoldingProxy(
   return {
     kubeconfig,
     held,
+    requests,
+    openWatches: (match) => [...watches.values()].map((w) => w.path).filter(match),
+    endWatches(match, how) {
+      let ended = 0;
+      for (const [res, watch] of [...watches]) {
+        if (!match(watch.path)) continue;
+        ended += 1;
+        watches.delete(res);
+        watch.answer.unpipe(res);
+        if (how === 'end') res.end();
+        else res.socket?.destroy();
+        watch.upstream.destroy();
+      }
+      return ended;
+    },
+    refuse(refuse) {
+      refusing = refuse;
+    },
     close: () =>
       new Promise<void>((resolve) => {
         for (const socket of sockets) socket.destroy();
