@@ -160,10 +160,44 @@ export class KubeAccess {
     );
   }
 
-  /** Deletes a pod at once; a missing pod is fine. */
-  public async deletePod(namespace: string, name: string): Promise<void> {
-    const path = `/api/v1/namespaces/${enc(namespace)}/pods/${enc(name)}?gracePeriodSeconds=0`;
+  /**
+   * Deletes a pod, at once unless given a grace period (a pod on a real node then goes once its
+   * kubelet has stopped its containers); a missing pod is fine.
+   */
+  public async deletePod(namespace: string, name: string, gracePeriodSeconds = 0): Promise<void> {
+    const path = `/api/v1/namespaces/${enc(namespace)}/pods/${enc(name)}?gracePeriodSeconds=${gracePeriodSeconds}`;
     await orUndefined(this.rest.request('DELETE', path));
+  }
+
+  /** The last lines of a container's log (from its kubelet); empty when there is none. */
+  public async podLogTail(
+    namespace: string,
+    pod: string,
+    container: string,
+    tailLines: number,
+  ): Promise<string> {
+    const query = new URLSearchParams({ container, tailLines: String(tailLines) });
+    const path = `/api/v1/namespaces/${enc(namespace)}/pods/${enc(pod)}/log?${query}`;
+    return (await orUndefined(this.rest.text('GET', path))) ?? '';
+  }
+
+  /**
+   * The Warning events about a pod (e.g. a volume it cannot mount) as `<reason>: <message>`,
+   * the latest of each reason, latest first.
+   */
+  public async podWarnings(namespace: string, pod: string): Promise<string[]> {
+    const fieldSelector = `involvedObject.kind=Pod,involvedObject.name=${pod},type=Warning`;
+    const path = `/api/v1/namespaces/${enc(namespace)}/events?fieldSelector=${enc(fieldSelector)}`;
+    const list = await this.rest.request<{
+      items: { reason?: string; message?: string; lastTimestamp?: string; eventTime?: string }[];
+    }>('GET', path);
+    const at = (e: (typeof list.items)[number]) => e.lastTimestamp ?? e.eventTime ?? '';
+    const latest = new Map<string, string>();
+    for (const event of list.items.sort((a, b) => at(b).localeCompare(at(a)))) {
+      const reason = event.reason ?? 'Warning';
+      if (!latest.has(reason)) latest.set(reason, `${reason}: ${event.message ?? ''}`);
+    }
+    return [...latest.values()];
   }
 
   /** Creates a kwok Logs object. */

@@ -1,13 +1,15 @@
 #!/usr/bin/env -S npx tsx
 /**
- * `npm run dev:knative -- [--install-crds [--knative-dir <dir>]] [--state-dir <dir>] [--namespace-prefix <prefix>] [--log-format json|plain] [--run-as-uid <uid>] [--run-as-gid <gid>] [--scale-to-zero-after <seconds>] [--retain-non-active <seconds>]`
+ * `npm run dev:knative -- [--install-crds [--knative-dir <dir>]] [--state-dir <dir>] [--namespace-prefix <prefix>] [--log-format json|plain] [--run-as-uid <uid>] [--run-as-gid <gid>] [--scale-to-zero-after <seconds>] [--retain-non-active <seconds>] [--real-pods]`
  *
  * The Knative controller stand-in, for development and tests only (never used outside them):
  * against the cluster of `KUBECONFIG` (e.g. `npm run cluster:up`, which has the Knative
  * Serving CRDs but no Knative controller) it turns Knative Services into Revisions, runs
  * source-runtime functions as local processes behind a router on 127.0.0.1 and writes the
  * Services' status. Run as root, it runs the functions as an unprivileged user (nobody), each
- * with only its container's environment. One line per action on stdout. Ctrl-C (SIGINT) or SIGTERM stops every
+ * with only its container's environment. With `--real-pods` (or `HKS_KNATIVE_REAL_PODS=1`) it
+ * runs each revision as its own pod on the test cluster's real node instead (README, "Real
+ * pods"). One line per action on stdout. Ctrl-C (SIGINT) or SIGTERM stops every
  * process it started. Exit codes: 0 stopped, 1 could not start, 2 bad usage.
  */
 import { Command } from 'commander';
@@ -28,6 +30,7 @@ interface StandInFlags {
   readonly runAsGid?: string;
   readonly scaleToZeroAfter?: string;
   readonly retainNonActive?: string;
+  readonly realPods?: boolean;
 }
 
 /** A seconds flag's value in ms; undefined when not given, false when not a number above 0. */
@@ -35,6 +38,12 @@ function parseSeconds(value: string | undefined): number | undefined | false {
   if (value === undefined) return undefined;
   const seconds = Number(value);
   return Number.isFinite(seconds) && seconds > 0 ? seconds * 1000 : false;
+}
+
+/** `HKS_KNATIVE_REAL_PODS`: `1` is on, unset, empty or `0` off; undefined for anything else. */
+function realPodsFromEnv(value: string | undefined): boolean | undefined {
+  if (value === undefined || value === '' || value === '0') return false;
+  return value === '1' ? true : undefined;
 }
 
 /** A uid or gid flag's value; undefined when given but not one. */
@@ -65,6 +74,10 @@ async function main(argv: readonly string[]): Promise<number> {
     .option(
       '--retain-non-active <seconds>',
       'delete a revision no longer routed after this long, like Knative revision GC (default: never)',
+    )
+    .option(
+      '--real-pods',
+      "run each revision as its pod on the test cluster's real node (default: $HKS_KNATIVE_REAL_PODS=1, else local processes)",
     )
     .option('--install-crds', 'first install the Knative Serving CRDs (server-side apply)')
     .option(
@@ -107,6 +120,13 @@ async function main(argv: readonly string[]): Promise<number> {
     );
     return 2;
   }
+  const realPods = flags.realPods ?? realPodsFromEnv(process.env.HKS_KNATIVE_REAL_PODS);
+  if (realPods === undefined) {
+    process.stderr.write(
+      `HKS_KNATIVE_REAL_PODS: given ${JSON.stringify(process.env.HKS_KNATIVE_REAL_PODS)}, expected 1 (real pods) or 0\n`,
+    );
+    return 2;
+  }
   // With its reader gone (a parent that died), log lines are dropped instead of crashing the
   // stand-in before it has stopped its processes and deleted its pods.
   process.stdout.on('error', () => undefined);
@@ -133,6 +153,7 @@ async function main(argv: readonly string[]): Promise<number> {
       runAsGroup,
       scaleToZeroAfterMs,
       retainNonActiveMs,
+      realPods,
       log,
     });
   } catch (error) {

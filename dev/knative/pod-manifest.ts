@@ -41,7 +41,7 @@ export function exitCodeAnnotations(code: number): Record<string, string> {
 }
 
 /** Knative's default user port, given to probes that name none. */
-const DEFAULT_PORT = 8080;
+export const DEFAULT_PORT = 8080;
 
 function withPort(probe: V1Probe | undefined, port: number): V1Probe | undefined {
   if (probe?.httpGet === undefined || probe.httpGet.port !== undefined) return probe;

@@ -6,6 +6,8 @@ import { type FileModes, writePlanFiles } from './function-files';
 import type { LocalRuntimePlan } from './local-runtime';
 import { processEnv } from './process-env';
 import type { ProcessUser } from './process-user';
+import type { RevisionInstance } from './revision-instance';
+import type { Upstream } from './router';
 
 /** How a revision's process is started and awaited. */
 export interface RevisionProcessOptions {
@@ -60,9 +62,10 @@ process.once('exit', () => {
   for (const child of running) child.kill('SIGKILL');
 });
 
-function healthy(port: number): Promise<boolean> {
+/** Whether `GET /healthz` on the port answers 200 (within a second). */
+export function healthy(port: number, host = '127.0.0.1'): Promise<boolean> {
   return new Promise((resolve) => {
-    const req = get({ host: '127.0.0.1', port, path: '/healthz', timeout: 1_000 }, (res) => {
+    const req = get({ host, port, path: '/healthz', timeout: 1_000 }, (res) => {
       res.resume();
       resolve(res.statusCode === 200);
     });
@@ -71,7 +74,8 @@ function healthy(port: number): Promise<boolean> {
   });
 }
 
-function describeExit(exit: ProcessExit): string {
+/** `exit code <n>` or `signal <name>`. */
+export function describeExit(exit: ProcessExit): string {
   return exit.code === null ? `signal ${exit.signal}` : `exit code ${exit.code}`;
 }
 
@@ -79,7 +83,8 @@ function describeExit(exit: ProcessExit): string {
  * A revision's container run as a local process: its files written, stdout and stderr
  * captured in a CRI-format log file, started on a free port and awaited healthy.
  */
-export class RevisionProcess {
+export class RevisionProcess implements RevisionInstance {
+  public readonly kind = 'process';
   /** Resolves with the start's outcome (healthy, exited or never healthy). */
   public readonly started: Promise<StartOutcome>;
   /** Resolves when the process has exited. */
@@ -143,6 +148,11 @@ export class RevisionProcess {
       detached: true,
     });
     return new RevisionProcess(child, port, log, options);
+  }
+
+  /** Its port on 127.0.0.1. */
+  public get upstream(): Upstream {
+    return { host: '127.0.0.1', port: this.port };
   }
 
   /** The process id (undefined when it could not be spawned). */

@@ -11,13 +11,19 @@ import { type ResolvedTarget, pickRevision } from './traffic';
 /** Knative's header selecting a tagged traffic target. */
 export const TAG_HEADER = 'knative-serving-tag';
 
+/** Where a revision's requests go: its local process on 127.0.0.1, or its pod's IP. */
+export interface Upstream {
+  readonly host: string;
+  readonly port: number;
+}
+
 /**
- * Gives the router a revision's port, starting its process first when it was scaled to zero
+ * Gives the router a revision's address, starting it first when it was scaled to zero
  * (Knative's activator), and learns when a request ends (for the idle time before scaling down).
  */
 export interface RevisionActivator {
-  /** The port of a revision's process, once healthy; undefined when it cannot serve. */
-  acquire(revisionName: string): Promise<number | undefined>;
+  /** The address of a revision's process or pod, once healthy; undefined when it cannot serve. */
+  acquire(revisionName: string): Promise<Upstream | undefined>;
   /** A request acquired for the revision has ended. */
   release(revisionName: string): void;
 }
@@ -93,8 +99,8 @@ export class ServiceRouter {
     }
     // The body waits in the socket while a revision scaled to zero starts.
     req.pause();
-    const port = await this.activator.acquire(revision);
-    if (port === undefined) {
+    const target = await this.activator.acquire(revision);
+    if (target === undefined) {
       req.resume();
       problem(res, 503, 'Revision not available', `${revision} could not be started.`);
       return;
@@ -107,8 +113,8 @@ export class ServiceRouter {
     res.once('close', () => this.activator.release(revision));
     const upstream = request(
       {
-        host: '127.0.0.1',
-        port,
+        host: target.host,
+        port: target.port,
         method: req.method,
         path: req.url,
         headers: req.headers,

@@ -7,6 +7,8 @@ import type { ConfigMapCache } from './config-map-cache';
 import { type KubeAccess, isStatus } from './kube-access';
 import { type LocalRuntimePlan, type NotRunnable, planLocalRuntime } from './local-runtime';
 import type { ProcessIsolation } from './process-isolation';
+import type { RealPods } from './real-pod';
+import type { RevisionInstance } from './revision-instance';
 import {
   TEMPLATE_HASH_ANNOTATION,
   buildRevision,
@@ -14,7 +16,7 @@ import {
   templateHash,
 } from './revision-manifest';
 import { RevisionProcess } from './revision-process';
-import { ServiceRouter } from './router';
+import { ServiceRouter, type Upstream } from './router';
 import { serviceStatus, withTransitionTimes } from './service-status';
 import { resolveTraffic } from './traffic';
 import type { KnativeCondition, KnativeRevision, KnativeService } from './types';
@@ -38,6 +40,12 @@ export interface ReconcilerContext {
   readonly scaleToZeroAfterMs: number | undefined;
   /** How long a revision no longer routed is kept before it is deleted; undefined: until its Service goes. */
   readonly retainNonActiveMs: number | undefined;
+  /**
+   * Runs revisions as pods on the test cluster's real node instead of local processes (no
+   * placeholder pods then).
+   * @default - local processes
+   */
+  readonly realPods?: RealPods;
 }
 
 /** One revision as the stand-in tracks it. */
@@ -51,7 +59,8 @@ interface RevisionState {
   /** Lets the Revision be created (after the process is spawned: spawning comes first). */
   persist: () => void;
   ready: KnativeCondition;
-  process?: RevisionProcess;
+  /** Its local process or real pod, once started. */
+  process?: RevisionInstance;
   starting: boolean;
   /** The pods standing for the process; undefined when the stand-in makes none. */
   readonly pods: RevisionPods | undefined;
@@ -60,7 +69,7 @@ interface RevisionState {
   /** The start under way, if any. */
   run?: Promise<void>;
   /** A start asked for by a request (cold start), if under way. */
-  activating?: Promise<number | undefined>;
+  activating?: Promise<Upstream | undefined>;
   /** A scale-down under way, if any. */
   stopping?: Promise<void>;
   /** Requests being served. */
@@ -152,8 +161,8 @@ export class ServiceReconciler {
   }
 
   private newPods(): RevisionPods | undefined {
-    const { kube, log, podNodeSelector, kwokLogs } = this.ctx;
-    return podNodeSelector === undefined
+    const { kube, log, podNodeSelector, kwokLogs, realPods } = this.ctx;
+    return podNodeSelector === undefined || realPods !== undefined
       ? undefined
       : new RevisionPods({ kube, log, service: this.key, nodeSelector: podNodeSelector, kwokLogs });
   }
@@ -193,7 +202,7 @@ export class ServiceReconciler {
         this.revisions.map(async (state) => {
           const exit = await state.process?.stop();
           if (exit !== undefined) {
-            this.ctx.log('process stopped', {
+            this.ctx.log(`${state.process?.kind} stopped`, {
               service: this.key,
               revision: state.name,
               code: exit.code ?? undefined,
@@ -323,19 +332,19 @@ export class ServiceReconciler {
     return routed;
   }
 
-  /** The router's way in: the port of a revision's process, started first if scaled to zero. */
-  private async acquire(revisionName: string): Promise<number | undefined> {
+  /** The router's way in: where a revision's requests go, started first if scaled to zero. */
+  private async acquire(revisionName: string): Promise<Upstream | undefined> {
     const state = this.revisions.find((r) => r.name === revisionName);
     if (state === undefined || this.closed) return undefined;
     // Counted from now: a revision that is starting for this request is not idle.
     state.inFlight++;
     state.lastActiveAt = Date.now();
-    const port =
+    const upstream =
       state.process !== undefined && state.stopping === undefined
-        ? state.process.port
+        ? state.process.upstream
         : await this.activate(state);
-    if (port === undefined) this.release(revisionName);
-    return port;
+    if (upstream === undefined) this.release(revisionName);
+    return upstream;
   }
 
   private release(revisionName: string): void {
@@ -346,7 +355,7 @@ export class ServiceReconciler {
   }
 
   /** Starts a revision scaled to zero again (once for all the requests waiting on it). */
-  private activate(state: RevisionState): Promise<number | undefined> {
+  private activate(state: RevisionState): Promise<Upstream | undefined> {
     state.activating ??= (async () => {
       await state.stopping;
       if (state.process === undefined && !this.closed) {
@@ -364,7 +373,7 @@ export class ServiceReconciler {
           });
         }
       }
-      return state.ready.status === 'True' ? state.process?.port : undefined;
+      return state.ready.status === 'True' ? state.process?.upstream : undefined;
     })().finally(() => (state.activating = undefined));
     return state.activating;
   }
@@ -456,6 +465,7 @@ export class ServiceReconciler {
   }
 
   private async runRevision(state: RevisionState): Promise<void> {
+    if (this.ctx.realPods !== undefined) return this.runPod(state, this.ctx.realPods);
     const { namespace, name } = this.service.metadata;
     const dir = this.revisionDir(state);
     rmSync(dir, { recursive: true, force: true });
@@ -517,16 +527,6 @@ export class ServiceReconciler {
       await process.stop();
       return;
     }
-    state.process = process;
-    state.persist();
-    // A process stopped for scale to zero has not failed.
-    const stillRuns = () => state.process === process;
-    void process.exited.then((exit) =>
-      stillRuns() ? state.pods?.exited(namespace, exit.code ?? 137) : undefined,
-    );
-    if (this.timing !== undefined && state === this.revisions.at(-1)) {
-      this.timing.spawnedAt = Date.now();
-    }
     this.ctx.log('process started', {
       service: this.key,
       revision: state.name,
@@ -538,17 +538,54 @@ export class ServiceReconciler {
       planMs: spawnStart - planStart,
       spawnMs: Date.now() - spawnStart,
     });
+    await this.serve(state, process);
+  }
+
+  /**
+   * Runs a revision as a pod on the real node: created once the Revision is stored (its uid
+   * owns the pod), then served as a local process is.
+   */
+  private async runPod(state: RevisionState, realPods: RealPods): Promise<void> {
+    state.persist();
+    const stored = await state.created;
+    if (stored === undefined) throw new Error(`the Revision ${state.name} could not be created`);
+    if (this.closed) return;
+    const pod = await realPods.start(stored, {
+      readyTimeoutMs: this.ctx.readyTimeoutMs,
+      pollIntervalMs: this.ctx.healthPollMs,
+      service: this.key,
+    });
+    if (this.closed) {
+      await pod.stop();
+      return;
+    }
+    await this.serve(state, pod);
+  }
+
+  /** Routes to a started process or pod once healthy; its exit fails the revision. */
+  private async serve(state: RevisionState, process: RevisionInstance): Promise<void> {
+    const { namespace } = this.service.metadata;
+    state.process = process;
+    state.persist();
+    // A process stopped for scale to zero has not failed.
+    const stillRuns = () => state.process === process;
+    void process.exited.then((exit) =>
+      stillRuns() ? state.pods?.exited(namespace, exit.code ?? 137) : undefined,
+    );
+    if (this.timing !== undefined && state === this.revisions.at(-1)) {
+      this.timing.spawnedAt = Date.now();
+    }
     const outcome = await process.started;
     // The pod and Revision status are written after the Service's status: they are not on
     // the path of anyone waiting for Ready.
     void Promise.all([state.created, this.afterStatus()]).then(([stored]) =>
       stored === undefined || this.closed
         ? undefined
-        : state.pods?.create(stored, join(dir, 'container.log')),
+        : state.pods?.create(stored, join(this.revisionDir(state), 'container.log')),
     );
     if (this.closed) return;
     if (outcome.ready) {
-      this.ctx.log('process healthy', {
+      this.ctx.log(`${process.kind} healthy`, {
         service: this.key,
         revision: state.name,
         startMs: outcome.startMs,

@@ -7,6 +7,7 @@ import { type ActionLog, silentActionLog } from './action-log';
 import { ConfigMapCache } from './config-map-cache';
 import { KubeAccess, SERVICES_PATH } from './kube-access';
 import { DEFAULT_RUN_AS, setUpIsolation } from './process-isolation';
+import { RealPods } from './real-pod';
 import { ServiceReconciler } from './service-reconciler';
 import { SERVICE_LABEL } from './revision-manifest';
 import type { KnativeRevision, KnativeService } from './types';
@@ -77,6 +78,12 @@ export interface KnativeStandInOptions {
    * @default - kept until its Service is deleted
    */
   readonly retainNonActiveMs?: number;
+  /**
+   * Runs each revision as its own pod on the test cluster's real node (`HKS_CLUSTER_REAL_NODE=1
+   * npm run cluster:up`) instead of a local process with a placeholder pod on kwok.
+   * @default false
+   */
+  readonly realPods?: boolean;
 }
 
 /** A running stand-in. */
@@ -136,6 +143,7 @@ export async function runKnativeStandIn(
     kwokLogs,
     scaleToZeroAfterMs: options.scaleToZeroAfterMs,
     retainNonActiveMs: options.retainNonActiveMs,
+    realPods: options.realPods ? new RealPods(config, kube, log) : undefined,
   };
   const services = new Map<string, ServiceReconciler>();
   // Revisions stored before this start, by Service: listed once, so that reacting to a new
@@ -215,6 +223,7 @@ export async function runKnativeStandIn(
     kwokLogs,
     scaleToZeroAfterMs: options.scaleToZeroAfterMs,
     retainNonActiveMs: options.retainNonActiveMs,
+    realPods: options.realPods,
   });
   return {
     async stop() {
@@ -222,6 +231,7 @@ export async function runKnativeStandIn(
       configMaps.stop();
       await Promise.all([...services.values()].map((r) => r.shutdown(false)));
       services.clear();
+      await ctx.realPods?.stop();
       isolation.close();
       kube.close();
       log('stopped', {});

@@ -60,6 +60,11 @@ export interface StartKnativeStandInOptions {
    * @default - until its Service is deleted
    */
   readonly retainNonActiveMs?: number;
+  /**
+   * Runs revisions as pods on the test cluster's real node (`--real-pods`).
+   * @default false
+   */
+  readonly realPods?: boolean;
 }
 
 /** A stand-in running as a child process. */
@@ -103,8 +108,11 @@ export function startKnativeStandIn(
     args.push('--scale-to-zero-after', String(options.scaleToZeroAfterMs / 1000));
   if (options.retainNonActiveMs !== undefined)
     args.push('--retain-non-active', String(options.retainNonActiveMs / 1000));
+  if (options.realPods) args.push('--real-pods');
   const env = { ...process.env };
   if (options.kubeconfig !== undefined) env.KUBECONFIG = options.kubeconfig;
+  // The option decides, not the environment the tests run in.
+  delete env.HKS_KNATIVE_REAL_PODS;
   const child = spawn(process.execPath, args, { env, stdio: ['ignore', 'pipe', 'pipe'] });
   running.add(child);
   const exited = new Promise<number | null>((resolve) => child.once('close', resolve));
