@@ -40,6 +40,37 @@ export default tseslint.config(
     },
   },
   {
+    // The web console: ES modules run by the browser as they are (api/routes/console.ts).
+    files: ['console/**/*.js'],
+    languageOptions: {
+      sourceType: 'module',
+      globals: {
+        addEventListener: 'readonly',
+        atob: 'readonly',
+        Blob: 'readonly',
+        console: 'readonly',
+        crypto: 'readonly',
+        document: 'readonly',
+        fetch: 'readonly',
+        FormData: 'readonly',
+        globalThis: 'readonly',
+        Intl: 'readonly',
+        location: 'readonly',
+        removeEventListener: 'readonly',
+        sessionStorage: 'readonly',
+        setInterval: 'readonly',
+        clearInterval: 'readonly',
+        setTimeout: 'readonly',
+        clearTimeout: 'readonly',
+        TextDecoder: 'readonly',
+        TextDecoderStream: 'readonly',
+        URL: 'readonly',
+        URLSearchParams: 'readonly',
+        AbortController: 'readonly',
+      },
+    },
+  },
+  {
     // The function runtimes and function handlers run as plain Node.js programs.
     files: [
       'runtimes/node/**/*.js',

@@ -17,6 +17,7 @@ import { validatePathParams } from './path-params';
 import { Problem, problemHandler, sendProblem } from './problem';
 import { clientGoneSignal, withRequestSignal } from './request-signal';
 import { applicationRoutes } from './routes/applications';
+import { consoleRouter } from './routes/console';
 import { cronJobRoutes } from './routes/cronjobs';
 import { functionRoutes } from './routes/functions';
 import { operationRoutes } from './routes/operations';
@@ -162,6 +163,7 @@ export function createServer(deps: ServerDependencies): Express {
         : { kind: 'internal' };
     app.use(group.base, router(deps.verify, family, group.base, group.routes, limits));
   }
+  app.use('/console', consoleRouter());
   app.use((req, _res, next) => next(Problem.notFound(`No route ${req.method} ${req.path}`)));
   app.use(problemHandler);
   return app;
