@@ -1,0 +1,466 @@
+import { randomBytes } from 'node:crypto';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { chromium, type BrowserContext, type Page } from 'playwright-core';
+import { API_VERSION } from '../constructs';
+import { ApiProcess, projectRequest, startApi, token } from './api/api-process';
+import { kubectlJson, kubectlOk } from './cluster/kubectl';
+import { fakeContainerLogLine } from './cluster/kwok-config';
+import {
+  describeOnRealNode,
+  expectRealNodeReady,
+  placeOnRealNode,
+} from './cluster/real-node-placement';
+import { waitFor } from './cluster/wait';
+
+jest.setTimeout(300_000);
+
+/*
+ * The web console (/console) in Debian's Chromium, driven by playwright-core, against a real
+ * API process on the test cluster: sign in with a pasted token, pick a project, see the
+ * CronJobs defined through the API, Run now, watch the execution appear, read its logs. Every
+ * page is checked with axe-core (no serious or critical violations) and photographed into
+ * docs/console-*.png (the README shows them). Nothing in the page may log an error, load
+ * anything from another origin, or put the token anywhere but the Authorization header.
+ */
+
+const CHROMIUM = '/usr/bin/chromium';
+const LAUNCH_ARGS = [
+  '--headless',
+  '--no-sandbox',
+  '--disable-gpu',
+  '--disable-quic',
+  '--no-first-run',
+  '--disable-background-networking',
+  '--disable-component-update',
+  '--disable-sync',
+];
+const DOCS = join(__dirname, '..', 'docs');
+const AXE_SOURCE = readFileSync(require.resolve('axe-core/axe.min.js'), 'utf8');
+
+const PROJECT = 'webconsole';
+const OTHER_PROJECT = 'webconsole-two';
+const REAL_PROJECT = 'webconsole-real';
+/** The API keeps this much of each log (its minimum), so the real node's log is cut. */
+const LOG_LIMIT_BYTES = 1024;
+
+const haveChromium = existsSync(CHROMIUM);
+if (!haveChromium && !process.env.CI) {
+  console.warn(
+    `test/console.int.test.ts skipped: ${CHROMIUM} is missing (apt-get install -y chromium). In CI (CI=true) a missing Chromium fails the run.`,
+  );
+}
+const describeWithBrowser = haveChromium || process.env.CI ? describe : describe.skip;
+
+const cronJob = (project: string, name: string, spec: Record<string, unknown>, labels = {}) => ({
+  apiVersion: API_VERSION,
+  kind: 'CronJob',
+  metadata: { name, project, labels },
+  spec: { image: 'ghcr.io/acme/report:1', ...spec },
+});
+
+const definitions = [
+  cronJob(PROJECT, 'nightly', { schedule: '30 2 * * *', timeZone: 'Europe/Paris' }),
+  // The test cluster's fake nodes end pods labelled hks.dev/exit-code with that exit code.
+  cronJob(
+    PROJECT,
+    'failing',
+    { schedule: '0 0 1 1 *', backoffLimit: 0 },
+    { 'hks.dev/exit-code': '3' },
+  ),
+  cronJob(PROJECT, 'paused', { schedule: '@hourly', suspend: true }),
+  cronJob(OTHER_PROJECT, 'other-report', { schedule: '*/5 * * * *' }),
+];
+
+/** The page's globals the test reads (the project's TypeScript has no DOM library). */
+interface PageGlobals {
+  readonly document: unknown;
+  readonly sessionStorage: { readonly length: number; getItem(key: string): string | null };
+  readonly localStorage: { readonly length: number };
+}
+
+/** What the page did that the test checks at the end. */
+interface PageRecord {
+  readonly errors: string[];
+  readonly requests: { url: string; authorization?: string; idempotencyKey?: string }[];
+  readonly aborted: string[];
+}
+
+function record(page: Page): PageRecord {
+  const rec: PageRecord = { errors: [], requests: [], aborted: [] };
+  page.on('console', (m) => {
+    if (m.type() === 'error') rec.errors.push(`console: ${m.text()}`);
+  });
+  page.on('pageerror', (e) => rec.errors.push(`page error: ${e.message}`));
+  page.on('request', (r) =>
+    rec.requests.push({
+      url: r.url(),
+      authorization: r.headers().authorization,
+      idempotencyKey: r.headers()['idempotency-key'],
+    }),
+  );
+  page.on('requestfailed', (r) => {
+    if (r.failure()?.errorText === 'net::ERR_ABORTED') rec.aborted.push(r.url());
+    else rec.errors.push(`request failed: ${r.url()} ${r.failure()?.errorText}`);
+  });
+  return rec;
+}
+
+/** axe-core, injected through the DevTools protocol (the page's CSP allows no inline script). */
+async function expectAccessible(page: Page, what: string): Promise<void> {
+  await page.evaluate(AXE_SOURCE);
+  const violations = await page.evaluate(async () => {
+    const axe = (
+      globalThis as unknown as {
+        axe: {
+          run: (
+            c: unknown,
+            o: unknown,
+          ) => Promise<{
+            violations: {
+              id: string;
+              impact: string;
+              help: string;
+              nodes: { target: unknown }[];
+            }[];
+          }>;
+        };
+      }
+    ).axe;
+    const result = await axe.run((globalThis as unknown as PageGlobals).document, {
+      resultTypes: ['violations'],
+    });
+    return result.violations.map((v) => ({
+      id: v.id,
+      impact: v.impact,
+      help: v.help,
+      targets: v.nodes.map((n) => JSON.stringify(n.target)),
+    }));
+  });
+  const serious = violations.filter((v) => v.impact === 'serious' || v.impact === 'critical');
+  expect({ page: what, serious }).toEqual({ page: what, serious: [] });
+}
+
+async function screenshot(page: Page, name: string): Promise<void> {
+  mkdirSync(DOCS, { recursive: true });
+  await page.screenshot({ path: join(DOCS, `console-${name}.png`), fullPage: true });
+}
+
+describeWithBrowser('the web console in Chromium', () => {
+  const prefix = `w${randomBytes(2).toString('hex')}-`;
+  let api: ApiProcess;
+  let userToken: string;
+  let context: BrowserContext;
+  let page: Page;
+  let rec: PageRecord;
+  let userDataDir: string;
+
+  const apiRequest = (project: string, method: string, path: string, body?: unknown) =>
+    projectRequest(
+      api,
+      project,
+      { authorization: `Bearer ${userToken}`, 'content-type': 'application/json' },
+      method,
+      path,
+      body,
+    );
+
+  beforeAll(async () => {
+    if (!haveChromium)
+      throw new Error(`CI=true and ${CHROMIUM} is missing: apt-get install -y chromium`);
+    api = await startApi({
+      HKS_NAMESPACE_PREFIX: prefix,
+      HKS_LOG_LIMIT_BYTES: String(LOG_LIMIT_BYTES),
+    });
+    userToken = await token([PROJECT, OTHER_PROJECT, REAL_PROJECT], undefined, '30m');
+    for (const definition of definitions) {
+      const res = await apiRequest(
+        definition.metadata.project,
+        'POST',
+        '/applications',
+        definition,
+      );
+      expect(res.status).toBe(201);
+    }
+    userDataDir = mkdtempSync(join(tmpdir(), 'hks-console-chromium-'));
+    context = await chromium.launchPersistentContext(userDataDir, {
+      executablePath: CHROMIUM,
+      headless: true,
+      args: LAUNCH_ARGS,
+      viewport: { width: 1280, height: 800 },
+      locale: 'en-GB',
+      timezoneId: 'UTC',
+      acceptDownloads: true,
+    });
+    page = context.pages()[0] ?? (await context.newPage());
+    rec = record(page);
+  }, 120_000);
+
+  afterAll(async () => {
+    await context?.close();
+    if (userDataDir) rmSync(userDataDir, { recursive: true, force: true });
+    await api?.stop();
+    for (const project of [PROJECT, OTHER_PROJECT, REAL_PROJECT])
+      await kubectlOk([
+        'delete',
+        'namespace',
+        `${prefix}${project}`,
+        '--wait=false',
+        '--ignore-not-found',
+      ]);
+  });
+
+  test('served by the API: CSP of its own origin, no inline script but the hashed import map', async () => {
+    const res = await fetch(`${api.url}/console`, { redirect: 'manual' });
+    expect(res.status).toBe(301);
+    expect(res.headers.get('location')).toBe('/console/');
+    const page = await fetch(`${api.url}/console/`);
+    const policy = page.headers.get('content-security-policy') ?? '';
+    expect(policy).toContain("default-src 'self'");
+    expect(policy).toMatch(/script-src 'self' 'sha256-[A-Za-z0-9+/=]+'(;|$)/);
+    expect(policy).not.toContain('unsafe-inline');
+    expect(page.headers.get('x-content-type-options')).toBe('nosniff');
+  });
+
+  test('sign in: a token the API refuses is shown as its problem and not kept', async () => {
+    await page.goto(`${api.url}/console`);
+    await page.getByRole('heading', { name: 'Sign in' }).waitFor();
+    await expectAccessible(page, 'sign in');
+    await screenshot(page, 'sign-in');
+    const forged = await token([PROJECT], 'another-secret-of-at-least-thirty-two-bytes');
+    await page.getByLabel('Token').fill(forged);
+    await page.getByRole('button', { name: 'Sign in' }).click();
+    const alert = page.getByRole('alert');
+    await expect(alert.textContent()).resolves.toContain('Invalid token');
+    await expect(alert.textContent()).resolves.toContain('signature verification failed');
+    expect(
+      await page.evaluate(() => (globalThis as unknown as PageGlobals).sessionStorage.length),
+    ).toBe(0);
+    // Chromium logs the refused request itself: the one error this test allows, once.
+    expect(rec.errors).toEqual([
+      'console: Failed to load resource: the server responded with a status of 401 (Unauthorized)',
+    ]);
+    rec.errors.length = 0;
+  });
+
+  test('sign in with a pasted token, pick the project, see its CronJobs', async () => {
+    await page.getByLabel('Token').fill(userToken);
+    await page.getByRole('button', { name: 'Sign in' }).click();
+    // Two projects granted: the home page lists them, the header picks one.
+    await page.getByRole('heading', { name: 'Projects' }).waitFor();
+    await page.getByLabel('Project').selectOption(OTHER_PROJECT);
+    await page.getByRole('link', { name: 'other-report' }).waitFor();
+    await page.getByLabel('Project').selectOption(PROJECT);
+    await page.getByRole('heading', { name: 'CronJobs' }).waitFor();
+    const nightly = page.getByRole('row', { name: /nightly/ });
+    await nightly.waitFor();
+    const row = (await nightly.textContent()) ?? '';
+    expect(row).toContain('30 2 * * *');
+    expect(row).toContain('At 02:30'); // cronstrue
+    expect(row).toContain('Europe/Paris');
+    expect(row).toContain('Active');
+    expect(row).toContain('Never');
+    // The next run, in the CronJob's zone (CET or CEST).
+    expect(row).toMatch(/02:30:00 (CET|CEST|GMT\+1|GMT\+2)/);
+    const paused = (await page.getByRole('row', { name: /paused/ }).textContent()) ?? '';
+    expect(paused).toContain('Suspended');
+    expect(paused).toContain('Every hour');
+    expect(paused).toContain('None while suspended');
+    expect(
+      await page.evaluate(() =>
+        (globalThis as unknown as PageGlobals).sessionStorage.getItem('hks.console.token'),
+      ),
+    ).toBe(userToken);
+    expect(
+      await page.evaluate(() => (globalThis as unknown as PageGlobals).localStorage.length),
+    ).toBe(0);
+    await expectAccessible(page, 'CronJobs, none run yet');
+  });
+
+  test('Run now starts a Job (with an Idempotency-Key), its execution appears with trigger, status and exit code', async () => {
+    await page.getByRole('button', { name: 'Run now: nightly' }).click();
+    await page.getByRole('status').filter({ hasText: 'Started Job' }).waitFor();
+    const trigger = rec.requests.find((r) => r.url.endsWith('/cronjobs/nightly/trigger'));
+    expect(trigger?.idempotencyKey).toMatch(/^[0-9a-f-]{36}$/);
+    await page.getByRole('button', { name: 'Run now: failing' }).click();
+    await page.getByRole('status').filter({ hasText: 'of failing' }).waitFor();
+    await page.getByRole('link', { name: 'See the executions of failing' }).click();
+    await page.getByRole('heading', { name: 'Executions of failing' }).waitFor();
+    // The first page refreshes by itself every 5 s.
+    await page.getByRole('row', { name: /Failed/ }).waitFor({ timeout: 60_000 });
+    const failed = (await page.getByRole('row', { name: /Failed/ }).textContent()) ?? '';
+    expect(failed).toContain('Manual');
+    const failedRow = page.getByRole('row', { name: /Failed/ });
+    expect(await failedRow.locator('td[data-label="Exit code"]').textContent()).toBe('3');
+    await page.getByLabel('Status').selectOption('succeeded');
+    await page.getByText('No succeeded executions of failing.').waitFor();
+    expect(page.url()).toContain('executions?status=succeeded');
+    await page.getByLabel('Status').selectOption('failed');
+    await page.getByRole('row', { name: /Failed/ }).waitFor();
+
+    await page.goto(`${api.url}/console/#/projects/${PROJECT}/cronjobs/nightly/executions`);
+    await page.getByRole('heading', { name: 'Executions of nightly' }).waitFor();
+    const done = page.getByRole('row', { name: /Succeeded/ });
+    await done.waitFor({ timeout: 60_000 });
+    const text = (await done.textContent()) ?? '';
+    expect(text).toContain('Manual');
+    expect(text).toContain('nightly-manual-');
+    expect(await done.locator('td[data-label="Exit code"]').textContent()).toBe('0');
+    await expectAccessible(page, 'executions');
+    await screenshot(page, 'executions');
+
+    // The list shows the runs: last run, the strip.
+    await page.getByRole('link', { name: 'CronJobs', exact: true }).first().click();
+    await page.getByRole('heading', { name: 'CronJobs' }).waitFor();
+    const nightly = page.getByRole('row', { name: /nightly/ });
+    await nightly.locator('.last-run .status-succeeded').waitFor();
+    expect(await nightly.getByRole('list', { name: 'Last 1 run, oldest first' }).count()).toBe(1);
+    await expectAccessible(page, 'CronJobs');
+    await screenshot(page, 'cronjobs');
+    await page.setViewportSize({ width: 390, height: 844 });
+    await expectAccessible(page, 'CronJobs at phone width');
+    await screenshot(page, 'cronjobs-phone');
+    await page.setViewportSize({ width: 1280, height: 800 });
+    await nightly.getByRole('link', { name: 'nightly' }).click();
+    await page.getByRole('heading', { name: 'Executions of nightly' }).waitFor();
+  });
+
+  test('the log viewer shows the whole log, searches it and downloads it', async () => {
+    await page.getByRole('link', { name: /^Logs of nightly-manual-/ }).click();
+    await page.getByRole('heading', { name: /^Logs of nightly-manual-/ }).waitFor();
+    const log = page.locator('pre.log');
+    await expect(log.textContent()).resolves.toContain(fakeContainerLogLine);
+    await page.getByLabel('Search the log').fill('KWOK');
+    await page.getByText('1 match', { exact: true }).waitFor();
+    expect(await page.locator('pre.log mark').allTextContents()).toEqual(['kwok']);
+    const [download] = await Promise.all([
+      page.waitForEvent('download'),
+      page.getByRole('button', { name: 'Download' }).click(),
+    ]);
+    expect(download.suggestedFilename()).toMatch(/^nightly-manual-[0-9a-f]+\.log$/);
+    const saved = readFileSync(await download.path(), 'utf8');
+    expect(saved).toContain(fakeContainerLogLine);
+    await expectAccessible(page, 'logs');
+    await screenshot(page, 'logs');
+  });
+
+  test('the page logged no error, loaded nothing from elsewhere, sent the token only as Authorization', () => {
+    expect(rec.errors).toEqual([]);
+    const origin = new URL(api.url).origin;
+    const elsewhere = rec.requests.filter(
+      (r) => !r.url.startsWith(`${origin}/`) && !r.url.startsWith('blob:'),
+    );
+    expect(elsewhere).toEqual([]);
+    expect(rec.requests.filter((r) => r.url.includes(userToken))).toEqual([]);
+    const apiCalls = rec.requests.filter((r) => r.url.startsWith(`${origin}/api/v1/`));
+    expect(apiCalls.length).toBeGreaterThan(5);
+    for (const call of apiCalls) expect(call.authorization).toMatch(/^Bearer \S+$/);
+    // The console's own files are fetched without it.
+    const files = rec.requests.filter((r) => r.url.startsWith(`${origin}/console/`));
+    expect(files.length).toBeGreaterThan(5);
+    for (const file of files) expect(file.authorization).toBeUndefined();
+  });
+
+  describeOnRealNode('a running Job on the real node', () => {
+    const TICKS = 60;
+    const ticker = {
+      apiVersion: API_VERSION,
+      kind: 'CronJob',
+      metadata: { name: 'ticker', project: REAL_PROJECT },
+      spec: {
+        image: 'docker.io/library/busybox:1.36',
+        command: [
+          'sh',
+          '-c',
+          `i=0; while [ $i -lt ${TICKS} ]; do i=$((i+1)); echo "tick $i of ${TICKS}: the quick brown fox jumps over the lazy dog"; sleep 0.2; done`,
+        ],
+        schedule: '0 0 1 1 *',
+        suspend: true,
+        backoffLimit: 0,
+        resources: { cpu: '10m', memory: '32Mi' },
+      },
+    };
+
+    test('its log is followed while it runs, the follow stops when the page leaves, the cut log shows the marker', async () => {
+      await expectRealNodeReady();
+      expect((await apiRequest(REAL_PROJECT, 'POST', '/applications', ticker)).status).toBe(201);
+      const namespace = `${prefix}${REAL_PROJECT}`;
+      await placeOnRealNode(namespace);
+      // busybox's image names no user and a definition cannot set one, while the pods must run
+      // as non-root (Pod Security restricted): the run's user is set on the CronJob here.
+      await kubectlOk([
+        'patch',
+        'cronjob',
+        'ticker',
+        '-n',
+        namespace,
+        '--type=json',
+        '-p',
+        JSON.stringify(
+          ['runAsUser', 'runAsGroup'].map((field) => ({
+            op: 'add',
+            path: `/spec/jobTemplate/spec/template/spec/securityContext/${field}`,
+            value: 65534,
+          })),
+        ),
+      ]);
+      const triggered = await apiRequest(REAL_PROJECT, 'POST', '/cronjobs/ticker/trigger');
+      expect(triggered.status).toBe(201);
+      const id = String(triggered.json.id);
+      const execution = async () =>
+        (await apiRequest(REAL_PROJECT, 'GET', `/cronjobs/ticker/executions/${id}`)).json;
+      await waitFor(
+        'the run recorded',
+        60_000,
+        async () => (await execution()).status !== undefined,
+      );
+      expect((await execution()).status).toBe('running');
+      // Opened once the container runs: before, the API answers the follow with a 422 problem.
+      await waitFor('the container running', 60_000, async () => {
+        const pods = await kubectlJson<{
+          items: { status: { containerStatuses?: { state?: { running?: object } }[] } }[];
+        }>(['get', 'pods', '-n', namespace, '-l', `batch.kubernetes.io/controller-uid=${id}`]);
+        return pods.items.some((p) => p.status.containerStatuses?.[0]?.state?.running);
+      });
+
+      await page.goto(
+        `${api.url}/console/#/projects/${REAL_PROJECT}/cronjobs/ticker/executions/${id}/logs`,
+      );
+      await page.getByText('Following the log while the Job runs').waitFor();
+      await page
+        .locator('pre.log')
+        .getByText(/tick 3 of/)
+        .waitFor({ timeout: 60_000 });
+      const seen = rec.requests.length;
+      await screenshot(page, 'logs-follow');
+      await page.getByRole('link', { name: 'ticker', exact: true }).click();
+      await page.getByRole('heading', { name: 'Executions of ticker' }).waitFor();
+      await waitFor('the follow aborted', 10_000, async () =>
+        rec.aborted.some((url) => url.includes(`/executions/${id}/logs?follow=true`)),
+      );
+      expect(rec.requests.length).toBeGreaterThan(seen);
+
+      await waitFor('the run ended and its log captured', 120_000, async () => {
+        const e = await execution();
+        return e.status === 'succeeded' && e.logCapture === 'captured';
+      });
+      expect((await execution()).logsTruncated).toBe(true);
+      await page.getByRole('link', { name: /^Logs of ticker-manual-/ }).click();
+      await page
+        .getByRole('note')
+        .filter({ hasText: 'The beginning of this log was not kept' })
+        .waitFor();
+      const marker = page.locator('pre.log .line.truncated');
+      await expect(marker.textContent()).resolves.toMatch(
+        /^\[hks: log truncated at the size limit; the first \d+ bytes are not kept\]/,
+      );
+      await expect(page.locator('pre.log').textContent()).resolves.toContain(
+        `tick ${TICKS} of ${TICKS}`,
+      );
+      await expectAccessible(page, 'truncated logs');
+      await screenshot(page, 'logs-truncated');
+      expect(rec.errors).toEqual([]);
+    });
+  });
+});
