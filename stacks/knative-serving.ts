@@ -4,6 +4,7 @@ import {
   downloadManifests,
   KnativeInstallObjects,
   KnativeManifests,
+  KubeObject,
   KOURIER_SERVICE,
   KourierServiceType,
   readLocalManifests,
@@ -31,6 +32,13 @@ export interface KnativeServingArgs {
   readonly magicDns?: boolean;
   /** Do not wait for Deployments and Services to become ready. @default false */
   readonly skipAwait?: boolean;
+  /**
+   * Install Knative's admission webhook configurations. False is for test control planes
+   * only, whose fake nodes cannot run the webhook pod: registered, its webhooks (failurePolicy
+   * Fail) would refuse every Knative object in the cluster.
+   * @default true
+   */
+  readonly webhooks?: boolean;
 }
 
 /**
@@ -63,10 +71,13 @@ export class KnativeServing extends pulumi.ComponentResource {
         labels: KNATIVE_INSTALL_LABELS,
       }),
     );
+    const serving = objects.then((o) =>
+      args.webhooks === false ? withoutWebhooks(o.serving) : o.serving,
+    );
     const skipAwait = args.skipAwait ?? false;
     this.serving = new k8s.yaml.v2.ConfigGroup(
       `${name}-serving`,
-      { objs: objects.then((o) => o.serving), skipAwait },
+      { objs: serving, skipAwait },
       { parent: this },
     );
     this.kourier = new k8s.yaml.v2.ConfigGroup(
@@ -90,6 +101,19 @@ export class KnativeServing extends pulumi.ComponentResource {
       knativeVersion: this.knativeVersion,
     });
   }
+}
+
+/** Knative's admission webhook configurations (validating and mutating). */
+export function isWebhookConfiguration(object: KubeObject): boolean {
+  return (
+    object.apiVersion.startsWith('admissionregistration.k8s.io/') &&
+    object.kind.endsWith('WebhookConfiguration')
+  );
+}
+
+/** The objects without the webhook configurations (`webhooks: false`, test control planes only). */
+export function withoutWebhooks(objects: readonly KubeObject[]): KubeObject[] {
+  return objects.filter((object) => !isWebhookConfiguration(object));
 }
 
 function loadManifests(args: KnativeServingArgs): Promise<KnativeManifests> {

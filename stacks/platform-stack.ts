@@ -68,6 +68,7 @@ export function createPlatformStack(settings: StackConfig, secrets: StackSecrets
     kourierServiceType: settings.kourierServiceType,
     magicDns: settings.magicDns,
     skipAwait: settings.skipAwait,
+    webhooks: settings.knativeWebhooks,
   });
   const platform = new HksPlatform('hks', {
     skipAwait: settings.skipAwait,

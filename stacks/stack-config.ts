@@ -25,6 +25,12 @@ export interface StackConfig {
   readonly magicDns: boolean;
   /** Do not wait for Deployments and Services to become ready. @default false */
   readonly skipAwait: boolean;
+  /**
+   * Install Knative's admission webhook configurations. Test-only when false: the test control
+   * plane's fake nodes cannot run the webhook pod (README, "Installing on a cluster").
+   * @default true
+   */
+  readonly knativeWebhooks?: boolean;
   /** The API, or undefined when `installApi` is false. */
   readonly api?: ApiConfig;
   /** Folder of application definitions to deploy, or undefined when `deployApps` is false. */
@@ -52,6 +58,7 @@ export const STACK_CONFIG_KEYS = [
   'kourierServiceType',
   'magicDns',
   'skipAwait',
+  'knativeWebhooks',
   'installApi',
   'apiImage',
   'apiReplicas',
@@ -117,6 +124,7 @@ export function parseStackConfig(raw: RawStackConfig): StackConfig {
     kourierServiceType,
     magicDns,
     skipAwait: bool('skipAwait', false),
+    knativeWebhooks: bool('knativeWebhooks', true),
     api: bool('installApi', true) ? parseApiConfig(raw) : undefined,
     appsDir: deployApps ? raw.appsDir || 'apps' : undefined,
   };

@@ -285,6 +285,7 @@ describe('readStackConfig', () => {
       kourierServiceType: 'LoadBalancer',
       magicDns: false,
       skipAwait: false,
+      knativeWebhooks: true,
       api: { image: 'ghcr.io/acme/hks-api:0.1.0', replicas: 2, hasDatabaseUrl: true },
       appsDir: undefined,
     });

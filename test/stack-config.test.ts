@@ -11,6 +11,7 @@ describe('parseStackConfig', () => {
       kourierServiceType: 'LoadBalancer',
       magicDns: false,
       skipAwait: false,
+      knativeWebhooks: true,
       api: { image: 'ghcr.io/acme/hks-api:0.1.0', replicas: 1, hasDatabaseUrl: false },
       appsDir: undefined,
     });
@@ -24,6 +25,7 @@ describe('parseStackConfig', () => {
         domain: 'fn.example.com',
         kourierServiceType: 'NodePort',
         skipAwait: 'true',
+        knativeWebhooks: 'false',
         installApi: 'false',
         deployApps: 'true',
       }),
@@ -34,6 +36,7 @@ describe('parseStackConfig', () => {
       kourierServiceType: 'NodePort',
       magicDns: false,
       skipAwait: true,
+      knativeWebhooks: false,
       api: undefined,
       appsDir: 'apps',
     });
