@@ -4,7 +4,7 @@ import type { Log } from './log';
 import { unmountUnder } from './mounts';
 import { podCgroupRoot, realNodeFiles } from './real-node-config';
 import { cgroupHierarchies } from './real-node';
-import { tearDownNodeNetwork } from './real-node-network';
+import { ownsNodeNetwork, tearDownNodeNetwork } from './real-node-network';
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
@@ -90,7 +90,8 @@ function nodeProcessPids(nodeDir: string): number[] {
 /**
  * Removes what the real node leaves once its processes are stopped: pods' processes and
  * cgroups, containerd's shims, the mounts under the node's folder, and the network namespace
- * (with its veth, route, bridge and iptables rules). Safe to call when there is no node.
+ * (with its veth, route, bridge and iptables rules). Safe to call when there is no node, and
+ * leaves alone a node that another cluster (another `HKS_CLUSTER_DIR`) started.
  *
  * @param stateDir the cluster's state folder
  * @param stopProcesses stops the node's own processes (kubelet first, containerd last)
@@ -103,9 +104,12 @@ export async function removeRealNode(
   const files = realNodeFiles(stateDir);
   const hadNode = existsSync(files.dir);
   await stopProcesses();
-  await killPods();
+  // The pods' cgroup and the network namespace are machine-wide names: a cluster in another
+  // state folder (other ports, no real node) must not take down the node of this one.
+  const ours = ownsNodeNetwork(stateDir, hadNode);
+  if (ours) await killPods();
   nodeProcessPids(files.dir).forEach(kill);
   unmountUnder(files.dir);
-  tearDownNodeNetwork();
+  if (ours) tearDownNodeNetwork();
   if (hadNode) log('removed the real node (containers, mounts, network namespace)');
 }

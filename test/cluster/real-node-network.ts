@@ -1,5 +1,6 @@
 import { execFileSync } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
 import type { NodeAddresses } from './certs';
 
 /**
@@ -37,6 +38,31 @@ export function nodeAddresses(nodeName: string): NodeAddresses {
   return { hostIp: nodeNetwork.hostIp, nodeIp: nodeNetwork.nodeIp, nodeName };
 }
 
+/**
+ * Names the state folder of the cluster whose node holds the machine-wide names (the network
+ * namespace, the link addresses, the pods' cgroup): another cluster started with another
+ * `HKS_CLUSTER_DIR` and ports must neither reuse nor remove them.
+ */
+const ownerFile = '/run/hks-node.owner';
+
+/** State folder of the cluster that made the node's network, if any. */
+export function nodeNetworkOwner(): string | undefined {
+  try {
+    return readFileSync(ownerFile, 'utf8').trim() || undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * Whether the machine-wide parts of a real node belong to the cluster in `stateDir`: it is
+ * named as their owner, or nobody is and that cluster has a node folder (`hadNode`).
+ */
+export function ownsNodeNetwork(stateDir: string, hadNode: boolean): boolean {
+  const owner = nodeNetworkOwner();
+  return owner === undefined ? hadNode : owner === resolve(stateDir);
+}
+
 /** Path of the node's network namespace, for `nsenter --net=`. */
 export function netnsPath(): string {
   return `/run/netns/${nodeNetwork.namespace}`;
@@ -58,11 +84,23 @@ function inNode(command: string, args: readonly string[]): void {
 
 /**
  * Creates the node's namespace, its veth link to the host, the host's route to the pods and the
- * rule that keeps pod traffic inside. Fails if the namespace already exists (call
- * {@link tearDownNodeNetwork} first).
+ * rule that keeps pod traffic inside, owned by the cluster in `stateDir`.
+ *
+ * @throws when another cluster's real node holds them (one real node per machine)
  */
-export function setUpNodeNetwork(): void {
+export function setUpNodeNetwork(stateDir: string): void {
   const n = nodeNetwork;
+  const owner = nodeNetworkOwner();
+  const ownerAlive = owner !== undefined && existsSync(join(owner, 'node'));
+  if (nodeNetworkExists() && ownerAlive && owner !== resolve(stateDir)) {
+    throw new Error(
+      `the real node of the cluster in ${owner} holds the network namespace ${n.namespace}; ` +
+        `stop it first (HKS_CLUSTER_DIR=${owner} npm run cluster:down): one real node per machine`,
+    );
+  }
+  // Left by a cluster whose state folder is gone (killed, or removed by hand).
+  tearDownNodeNetwork();
+  writeFileSync(ownerFile, `${resolve(stateDir)}\n`);
   run('ip', ['netns', 'add', n.namespace]);
   run('ip', ['link', 'add', n.hostInterface, 'type', 'veth', 'peer', 'name', 'eth0', 'netns', n.namespace]); // prettier-ignore
   run('ip', ['addr', 'add', `${n.hostIp}/${n.linkPrefix}`, 'dev', n.hostInterface]);
@@ -89,12 +127,14 @@ export function nodeNetworkExists(): boolean {
 /**
  * Deletes the node's namespace: with it go its veth pair (and so the host's end and route),
  * the bridge and every iptables rule made inside it. Pods' own namespaces are removed by the
- * caller (they are mounts under the node's state folder).
+ * caller (they are mounts under the node's state folder). Only for the owner (see
+ * {@link ownsNodeNetwork}).
  */
 export function tearDownNodeNetwork(): void {
   if (nodeNetworkExists()) {
     run('ip', ['netns', 'del', nodeNetwork.namespace]);
   }
+  rmSync(ownerFile, { force: true });
   // A veth whose peer namespace is gone disappears on its own; this covers a half-made set-up.
   try {
     execFileSync('ip', ['link', 'del', nodeNetwork.hostInterface], { stdio: 'ignore' });

@@ -202,7 +202,7 @@ export async function startRealNode(s: RealNodeStart): Promise<void> {
   const started = Date.now();
   const files = realNodeFiles(s.config.stateDir);
   writeNodeFiles(files, s.pki, s.config.ports.apiserver);
-  setUpNodeNetwork();
+  setUpNodeNetwork(s.config.stateDir);
   createPodCgroups();
   s.start(containerdProcess(files));
   await s.waitFor('containerd', 30_000, async () => containerdUp(files));
