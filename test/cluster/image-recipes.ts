@@ -152,29 +152,32 @@ export function readBaseLayer(dir: string): LayerBlob {
   return { ...digests, path: join(dir, 'layer.tar.gz') };
 }
 
-/** Unpacks the base layer into a fresh root file system under `step.workDir`. */
-async function unpackBase(step: BuildStep, base: LayerBlob): Promise<string> {
+/** Unpacks layers, lowest first, into a fresh root file system under `step.workDir`. */
+export async function unpackLayers(step: BuildStep, layers: readonly LayerBlob[]): Promise<string> {
   const rootfs = join(step.workDir, 'rootfs');
   mkdirSync(rootfs, { recursive: true });
-  await step.run('tar', [
-    '--extract',
-    '--gzip',
-    `--file=${base.path}`,
-    '--numeric-owner',
-    '--same-permissions',
-    '--directory',
-    rootfs,
-  ]);
+  for (const layer of layers) {
+    await step.run('tar', [
+      '--extract',
+      '--gzip',
+      `--file=${layer.path}`,
+      '--numeric-owner',
+      '--same-permissions',
+      '--directory',
+      rootfs,
+    ]);
+  }
   return rootfs;
 }
 
-const chrootEnv = { PATH: imagePath.slice('PATH='.length), LANG: 'C.UTF-8' };
+/** Environment of the commands a build runs inside an image's root file system. */
+export const chrootEnv = { PATH: imagePath.slice('PATH='.length), LANG: 'C.UTF-8' };
 
 /**
  * Runs `ldd` inside the root file system on each file and fails, naming the libraries,
  * when one is not found there.
  */
-async function checkSharedLibraries(
+export async function checkSharedLibraries(
   step: BuildStep,
   rootfs: string,
   files: readonly string[],
@@ -448,7 +451,7 @@ const python: ImageRecipe = {
     const prefix = pythonPrefix();
     const version = pythonVersion(prefix).split(' ')[0];
     step.note(`Python ${version} from ${prefix}`);
-    const rootfs = await unpackBase(step, await base());
+    const rootfs = await unpackLayers(step, [await base()]);
     const local = join(rootfs, 'usr', 'local');
     const stdlib = join(local, 'lib', 'python3.12');
     await step.run('cp', ['-a', join(prefix, 'bin', 'python3.12'), join(local, 'bin')]);
@@ -540,7 +543,7 @@ const node: ImageRecipe = {
     const binary = nodeBinary();
     const version = nodeVersion(binary);
     step.note(`Node ${version} from ${binary}`);
-    const rootfs = await unpackBase(step, await base());
+    const rootfs = await unpackLayers(step, [await base()]);
     copyFileSync(binary, join(rootfs, 'usr', 'local', 'bin', 'node'));
     chmodSync(join(rootfs, 'usr', 'local', 'bin', 'node'), 0o755);
     await checkSharedLibraries(step, rootfs, ['/usr/local/bin/node']);

@@ -6,6 +6,7 @@ import {
   baseKeyParts,
   bookwormBase,
   buildBaseLayer,
+  type ImageRecipe,
   imageRecipes,
   readBaseLayer,
 } from './image-recipes';
@@ -28,13 +29,26 @@ const formatMegabytes = (bytes: number): string => `${(bytes / 1_000_000).toFixe
 /**
  * Builds (or reuses from the cache) every test image; returns them in a stable order:
  * pause, busybox, python, node (see test/cluster/README.md, "Test images").
+ */
+export function buildTestImages(log: Log): Promise<BuiltImage[]> {
+  return buildImages(imageRecipes, log, 'test images');
+}
+
+/**
+ * Builds (or reuses from the cache) the images of `recipes`, in their order.
  *
  * Each image is cached in `<cache>/<name>-<key>/image.tar`, the key hashing its recipe
  * (recipe version, packages, the host files copied in), so an unchanged recipe costs a few
  * `stat` calls and hashing the copied host binaries; the Debian base layer that python and
  * node share is cached the same way and built only when one of them is.
+ *
+ * @param what names the images in the closing progress line, e.g. `test images`
  */
-export async function buildTestImages(log: Log): Promise<BuiltImage[]> {
+export async function buildImages(
+  recipes: readonly ImageRecipe[],
+  log: Log,
+  what: string,
+): Promise<BuiltImage[]> {
   const started = Date.now();
   const baseFolder = `${bookwormBase.name}-${cacheKey(baseKeyParts())}`;
   let baseLayer: Promise<LayerBlob> | undefined;
@@ -46,7 +60,7 @@ export async function buildTestImages(log: Log): Promise<BuiltImage[]> {
     ).then(({ dir }) => readBaseLayer(dir)));
   const images: BuiltImage[] = [];
   let built = 0;
-  for (const recipe of imageRecipes) {
+  for (const recipe of recipes) {
     const parts = [...(await recipe.keyParts()), ...(recipe.usesBase ? [baseFolder] : [])];
     const entry = await cached(
       {
@@ -73,7 +87,7 @@ export async function buildTestImages(log: Log): Promise<BuiltImage[]> {
     (image) => `${image.reference} ${formatMegabytes(statSync(image.archive).size)}`,
   );
   log(
-    `test images ${built > 0 ? `built (${built})` : 'cached'} in ${formatSeconds(Date.now() - started)}: ` +
+    `${what} ${built > 0 ? `built (${built})` : 'cached'} in ${formatSeconds(Date.now() - started)}: ` +
       sizes.join(', '),
   );
   return images;

@@ -4,7 +4,7 @@ import { mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSyn
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { gunzipSync } from 'node:zlib';
-import { referenceTag, writeLayer, writeOciArchive } from './oci-archive';
+import { readOciArchive, referenceTag, writeLayer, writeOciArchive } from './oci-archive';
 
 const sha256 = (data: Buffer): string =>
   `sha256:${createHash('sha256').update(data).digest('hex')}`;
@@ -92,6 +92,23 @@ describe('OCI image archives of the test images', () => {
       config: { Env: ['PATH=/bin'], Cmd: ['sh'] },
       rootfs: { type: 'layers', diff_ids: [layer.diffId] },
     });
+  });
+
+  it('reads an archive back: the reference, each layer with its digests and history, the config', async () => {
+    const layer = await layerOf('layer.tar.gz');
+    const image = {
+      reference: 'hks.local/hks-api:0.1.0',
+      layers: [layer],
+      config: { Env: ['PATH=/bin'], Entrypoint: ['/bin/tool'], User: '65532:65532' },
+    };
+    const archive = join(dir, 'image.tar');
+    await writeOciArchive(image, join(dir, 'oci'), archive, join(dir, 'build.log'));
+    const read = await readOciArchive(archive, join(dir, 'read'), join(dir, 'build.log'));
+    expect(read).toEqual({
+      ...image,
+      layers: [{ ...layer, path: join(dir, 'read', 'blobs', 'sha256', layer.digest.slice(7)) }],
+    });
+    expect(sha256(readFileSync(read.layers[0].path))).toBe(layer.digest);
   });
 
   it('takes the tag from a reference and refuses one without', () => {

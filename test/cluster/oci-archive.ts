@@ -7,6 +7,7 @@ import {
   linkSync,
   mkdirSync,
   openSync,
+  readFileSync,
   statSync,
   writeFileSync,
 } from 'node:fs';
@@ -135,6 +136,17 @@ export async function writeLayer(
   };
 }
 
+/** Runs GNU tar with its output appended to `logFile`; resolves with its exit status. */
+async function tar(args: readonly string[], logFile: string): Promise<number> {
+  const log = openSync(logFile, 'a');
+  const child = spawn('tar', args, { stdio: ['ignore', log, log] });
+  closeSync(log);
+  return new Promise<number>((resolvePromise, reject) => {
+    child.on('error', reject);
+    child.on('close', (exit) => resolvePromise(exit ?? 1));
+  });
+}
+
 /** `registry.k8s.io/pause:3.10` → `3.10`. */
 export function referenceTag(reference: string): string {
   const name = reference.slice(reference.lastIndexOf('/') + 1);
@@ -234,9 +246,7 @@ export async function writeOciArchive(
       ],
     }),
   );
-  const log = openSync(logFile, 'a');
-  const child = spawn(
-    'tar',
+  const code = await tar(
     [
       '--create',
       `--file=${outFile}`,
@@ -253,14 +263,56 @@ export async function writeOciArchive(
       'index.json',
       'blobs',
     ],
-    { stdio: ['ignore', log, log] },
+    logFile,
   );
-  closeSync(log);
-  const code = await new Promise<number>((resolvePromise, reject) => {
-    child.on('error', reject);
-    child.on('close', (exit) => resolvePromise(exit ?? 1));
-  });
   if (code !== 0 || statSync(outFile).size === 0) {
     throw new Error(`tar of the OCI layout in ${stagingDir} exited ${code}; see ${logFile}`);
   }
+}
+
+/**
+ * The image of an OCI archive with one manifest, as {@link writeOciArchive} writes them:
+ * unpacked into `dir` (its layers are the blobs there), with its reference, layers (digests,
+ * diff_ids and history from its config) and run configuration. For building an image on top
+ * of another.
+ */
+export async function readOciArchive(
+  archive: string,
+  dir: string,
+  logFile: string,
+): Promise<OciImage> {
+  mkdirSync(dir, { recursive: true });
+  const code = await tar(['--extract', `--file=${archive}`, '--directory', dir], logFile);
+  if (code !== 0) {
+    throw new Error(`tar --extract of ${archive} exited ${code}; see ${logFile}`);
+  }
+  const blob = (digest: string) => join(dir, 'blobs', 'sha256', digest.slice('sha256:'.length));
+  const json = <T>(path: string): T => JSON.parse(readFileSync(path, 'utf8')) as T;
+  const index = json<{
+    manifests: { digest: string; annotations?: Record<string, string> }[];
+  }>(join(dir, 'index.json'));
+  if (index.manifests.length !== 1) {
+    throw new Error(`${archive} holds ${index.manifests.length} manifests, expected one`);
+  }
+  const [entry] = index.manifests;
+  const manifest = json<{
+    config: { digest: string };
+    layers: { digest: string; size: number }[];
+  }>(blob(entry.digest));
+  const config = json<{
+    config: ImageRunConfig;
+    rootfs: { diff_ids: string[] };
+    history?: { created_by?: string }[];
+  }>(blob(manifest.config.digest));
+  return {
+    reference: entry.annotations?.['io.containerd.image.name'] ?? '',
+    layers: manifest.layers.map((layer, i) => ({
+      path: blob(layer.digest),
+      digest: layer.digest,
+      diffId: config.rootfs.diff_ids[i],
+      size: layer.size,
+      createdBy: config.history?.[i]?.created_by ?? '',
+    })),
+    config: config.config,
+  };
 }
