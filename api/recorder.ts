@@ -2,7 +2,14 @@ import type { V1Job } from '@kubernetes/client-node';
 import { backOff } from 'exponential-backoff';
 import pLimit from 'p-limit';
 import { LABELS, MANAGER } from '../constructs';
-import { attemptsOf, joinAttempts, lastExitCode, type AttemptLog } from './job-attempts';
+import {
+  attemptsOf,
+  joinAttempts,
+  kubeletLogError,
+  lastTermination,
+  type Attempt,
+  type AttemptLog,
+} from './job-attempts';
 import { holdPatch, releasePatch, type JsonPatchOperation } from './job-finalizer';
 import { Kube } from './kube';
 import { keepEnd } from './log-tail';
@@ -156,7 +163,10 @@ export class Recorder {
     }
     const held = deleted ? job : await this.hold(job);
     await this.store.upsertExecution(base);
-    if (!ending) return;
+    if (!ending) {
+      if (isFailing(job)) await this.readEarly(base);
+      return;
+    }
     await this.captureWithRetries(held, base, deleted);
   }
 
@@ -185,6 +195,7 @@ export class Recorder {
           ? 'manual'
           : 'scheduled',
       status,
+      reason: jobReason(job),
       startedAt:
         toIso(job.status?.startTime ?? job.metadata?.creationTimestamp) ?? new Date().toISOString(),
       completedAt:
@@ -236,36 +247,81 @@ export class Recorder {
 
   /** One capture: every attempt's log, the end kept within the limit. */
   private async capture(base: ExecutionBase): Promise<void> {
+    const read = await this.readLogs(base);
+    if (!read) throw new LogsGone(await this.goneReason(base));
+    const termination = lastTermination(read.attempts);
+    await this.store.upsertExecution({
+      ...base,
+      exitCode: termination.exitCode ?? (base.status === 'succeeded' ? 0 : undefined),
+      terminationReason: termination.reason,
+      logs: read.text,
+      logsTruncated: read.truncated,
+      logsCaptured: true,
+      logCapture: 'captured',
+    });
+    this.metrics.recorded(base.status);
+  }
+
+  /** The logs of every attempt, joined, the end kept; undefined when the Job's pods are gone. */
+  private async readLogs(
+    base: ExecutionBase,
+  ): Promise<{ attempts: Attempt[]; text: string; truncated: boolean } | undefined> {
     const pods = await this.kube.listPods(
       base.namespace,
       `batch.kubernetes.io/controller-uid=${base.jobUid}`,
     );
     const attempts = attemptsOf(pods);
-    if (attempts.length === 0)
-      throw new LogsGone('the pods of the Job were gone before its logs were captured');
+    if (attempts.length === 0) return undefined;
     const logs: AttemptLog[] = [];
     for (const attempt of attempts) {
-      const tail = await this.kube.containerLogTail(
-        base.namespace,
-        attempt.pod,
-        attempt.container,
-        {
-          limitBytes: this.logLimitBytes,
-          previous: attempt.previous,
-        },
-      );
-      logs.push({ ...attempt, text: tail.text });
+      const text = attempt.hasLog
+        ? (
+            await this.kube.containerLogTail(base.namespace, attempt.pod, attempt.container, {
+              limitBytes: this.logLimitBytes,
+              previous: attempt.previous,
+            })
+          ).text
+        : '';
+      const kubeletError = kubeletLogError(text);
+      if (kubeletError)
+        throw new Error(
+          `the kubelet could not read the log of pod ${attempt.pod}: ${kubeletError}`,
+        );
+      logs.push({ ...attempt, text });
     }
     const { text, truncated } = keepEnd(joinAttempts(logs), this.logLimitBytes);
-    await this.store.upsertExecution({
-      ...base,
-      exitCode: lastExitCode(attempts) ?? (base.status === 'succeeded' ? 0 : undefined),
-      logs: text,
-      logsTruncated: truncated || logs.some((l) => l.text.startsWith('[hks: log truncated')),
-      logsCaptured: true,
-      logCapture: 'captured',
-    });
-    this.metrics.recorded(base.status);
+    return {
+      attempts,
+      text,
+      truncated: truncated || logs.some((l) => l.text.startsWith('[hks: log truncated')),
+    };
+  }
+
+  /**
+   * A failing Job (`FailureTarget`: past its deadline, a pod failure policy...) has its pods
+   * stopped by the Job controller, and each is deleted as soon as it ended, before the Job is
+   * `Failed`: their logs are read now and kept, should they be gone by then. Best effort.
+   */
+  private async readEarly(base: ExecutionBase): Promise<void> {
+    try {
+      const read = await this.limit(() => this.readLogs(base));
+      // A container that never ran has nothing to keep.
+      if (read?.attempts.some((a) => a.hasLog))
+        await this.store.saveEarlyLogs(base.jobUid, read.text, read.truncated);
+    } catch (error) {
+      this.log('reading the logs of a failing job failed', {
+        job: base.jobName,
+        error: describeError(error),
+      });
+    }
+  }
+
+  /** Why the logs cannot be captured, the pods being gone. */
+  private async goneReason(base: ExecutionBase): Promise<string> {
+    const stored = await this.store.getExecution(base.project, base.cronjob, base.jobUid);
+    return stored?.logs === undefined
+      ? 'the pods of the Job were gone before its logs were captured'
+      : `the pods of the Job were gone before its logs were captured (the Job controller deletes them as it fails the Job${base.reason ? `: ${base.reason}` : ''}); the logs are those read while they were being stopped`;
   }
 
   /** Adds the finalizer (and parks the TTL) unless the Job has it; returns the Job as it is now. */
@@ -328,6 +384,28 @@ export function jobStatus(job: V1Job): ExecutionStatus {
   if (conditions.some((c) => c.type === 'Complete' && c.status === 'True')) return 'succeeded';
   if (conditions.some((c) => c.type === 'Failed' && c.status === 'True')) return 'failed';
   return 'running';
+}
+
+/**
+ * Whether the Job controller is failing the Job (`FailureTarget`, Kubernetes 1.31 and later):
+ * it stops the pods and sets `Failed` once none is left.
+ */
+export function isFailing(job: V1Job): boolean {
+  return (job.status?.conditions ?? []).some(
+    (c) => c.type === 'FailureTarget' && c.status === 'True',
+  );
+}
+
+/**
+ * Why a Job ended, as the Job controller says it: the reason of its terminal condition,
+ * `Failed` (`BackoffLimitExceeded`, `DeadlineExceeded`, `PodFailurePolicy`,
+ * `MaxFailedIndexesExceeded`...) or `Complete` (`CompletionsReached`, `SuccessPolicy`).
+ */
+export function jobReason(job: V1Job): string | undefined {
+  const condition = job.status?.conditions?.find(
+    (c) => (c.type === 'Failed' || c.type === 'Complete') && c.status === 'True',
+  );
+  return condition?.reason || undefined;
 }
 
 function finishedAt(job: V1Job): Date | undefined {

@@ -92,7 +92,7 @@ describe('per-attempt logs', () => {
     );
   });
 
-  test('a restarted container (OnFailure): the previous run and the current one', () => {
+  test('a restarted container (OnFailure) running again: the previous run and the current one', () => {
     const [previous, current] = attemptsOf([
       pod('job-a', '2026-01-01T00:00:00Z', {
         containerStatuses: [
@@ -100,16 +100,18 @@ describe('per-attempt logs', () => {
             name: 'main',
             image: 'x',
             imageID: '',
-            ready: false,
+            ready: true,
             restartCount: 2,
-            lastState: terminated(1),
-            state: terminated(0),
+            // The node keeps the previous run while the container runs again.
+            lastState: { terminated: { exitCode: 1, containerID: 'containerd://1' } },
+            state: { running: {} },
           },
         ],
       }),
     ]);
     expect(previous).toMatchObject({ previous: true, restart: 1, exitCode: 1, lostRestarts: 1 });
-    expect(current).toMatchObject({ previous: false, restart: 2, exitCode: 0 });
+    expect(current).toMatchObject({ previous: false, restart: 2 });
+    expect(current.exitCode).toBeUndefined();
     expect(
       joinAttempts([
         { ...previous, text: 'a' },
@@ -123,7 +125,15 @@ describe('per-attempt logs', () => {
   test('a single attempt has no header', () => {
     expect(
       joinAttempts([
-        { pod: 'p', container: 'main', restart: 0, previous: false, lostRestarts: 0, text: 'x' },
+        {
+          pod: 'p',
+          container: 'main',
+          restart: 0,
+          previous: false,
+          hasLog: true,
+          lostRestarts: 0,
+          text: 'x',
+        },
       ]),
     ).toBe('x');
   });

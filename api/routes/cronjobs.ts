@@ -175,7 +175,17 @@ const executionView: z.ZodType<ExecutionView> = z.object({
   status: z.enum(['running', 'succeeded', 'failed', 'unknown']),
   startedAt: isoTime,
   completedAt: isoTime.optional(),
-  exitCode: z.number().int().optional(),
+  exitCode: z.number().int().optional().meta({
+    description: 'Exit code of the last attempt that ended (0 for a succeeded Job without one)',
+  }),
+  reason: z.string().optional().meta({
+    description:
+      "Why the Job ended, the reason of its Failed or Complete condition as the Job controller gives it: BackoffLimitExceeded, DeadlineExceeded, PodFailurePolicy, CompletionsReached...; absent while running and when the Job's end is unknown",
+  }),
+  terminationReason: z.string().optional().meta({
+    description:
+      "Why the container's last attempt ended, its state.terminated.reason as the kubelet gives it: Completed, Error, OOMKilled, ContainerCannotRun...; for a container that never ran, its waiting reason (ErrImageNeverPull...) or the pod's (Evicted); absent until the logs are read or when none is given",
+  }),
   logsTruncated: z.boolean(),
   logCapture: z.enum(['pending', 'failed', 'captured', 'lost']),
   logCaptureError: z.string().optional(),
@@ -423,7 +433,7 @@ export function cronJobRoutes(applications: Applications, kube: Kube): Route[] {
     {
       method: 'get',
       path: '/projects/:project/cronjobs/:name/executions/:id',
-      summary: 'One execution: trigger, times, status and exit code',
+      summary: 'One execution: trigger, times, status, exit code and the reasons it ended',
       responses: { 200: executionView },
       handle: async (req, res) => {
         res.json(

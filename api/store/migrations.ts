@@ -104,14 +104,46 @@ const MIGRATIONS: readonly Migration[] = [
       });
     },
   },
+  {
+    // Why an execution ended, as Kubernetes says it: the reason of the Job's terminal condition
+    // (BackoffLimitExceeded, DeadlineExceeded...) and the container's termination reason of
+    // its last attempt (OOMKilled, Error, Completed...). Rows recorded before stay without.
+    name: '005_execution_reasons',
+    async up(db) {
+      await db.schema.alterTable('executions', (t) => {
+        t.text('reason');
+        t.text('termination_reason');
+      });
+    },
+    async down(db) {
+      await db.schema.alterTable('executions', (t) => {
+        t.dropColumn('reason');
+        t.dropColumn('termination_reason');
+      });
+    },
+  },
 ];
 
-/** knex migration source over the list above (no files to find at run time). */
-export const migrationSource: Knex.MigrationSource<Migration> = {
-  getMigrations: async () => [...MIGRATIONS],
-  getMigrationName: (migration) => migration.name,
-  getMigration: async (migration) => ({
-    up: (db) => migration.up(db),
-    down: (db) => migration.down(db),
-  }),
-};
+/**
+ * knex migration source over the list above (no files to find at run time).
+ * @param upTo the last migration to include (tests of an upgrade) @default - all of them
+ */
+export function migrationsUpTo(upTo?: string): Knex.MigrationSource<Migration> {
+  const end =
+    upTo === undefined ? MIGRATIONS.length : MIGRATIONS.findIndex((m) => m.name === upTo) + 1;
+  if (end === 0)
+    throw new Error(
+      `given ${JSON.stringify(upTo)}, expected one of ${MIGRATIONS.map((m) => m.name).join(', ')}`,
+    );
+  return {
+    getMigrations: async () => MIGRATIONS.slice(0, end),
+    getMigrationName: (migration) => migration.name,
+    getMigration: async (migration) => ({
+      up: (db) => migration.up(db),
+      down: (db) => migration.down(db),
+    }),
+  };
+}
+
+/** knex migration source of every migration. */
+export const migrationSource = migrationsUpTo();

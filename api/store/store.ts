@@ -71,6 +71,18 @@ export interface Execution {
   readonly startedAt: string;
   readonly completedAt?: string;
   readonly exitCode?: number;
+  /**
+   * Why the Job ended, as its controller says it: the reason of its `Failed` condition
+   * (`BackoffLimitExceeded`, `DeadlineExceeded`, `PodFailurePolicy`...) or of its `Complete`
+   * one (`CompletionsReached`...). @default - none: running, unknown, or no reason given
+   */
+  readonly reason?: string;
+  /**
+   * Why the container's last attempt ended, as the kubelet says it: its `terminated.reason`
+   * (`Completed`, `Error`, `OOMKilled`...), or why it never ran (`ErrImageNeverPull`...).
+   * Read with the logs. @default - none: not read yet, or no attempt has a reason
+   */
+  readonly terminationReason?: string;
   readonly logs?: string;
   readonly logsTruncated: boolean;
   /** Whether the logs are final (captured, or lost for good). */
@@ -351,10 +363,14 @@ export class Store {
       started_at: execution.startedAt,
       completed_at: execution.completedAt ?? null,
       exit_code: execution.exitCode ?? null,
+      reason: execution.reason ?? null,
+      termination_reason: execution.terminationReason ?? null,
       updated_at: new Date().toISOString(),
     };
+    // What a later event does not know (yet) keeps its stored value.
+    const keptUnlessGiven = ['completed_at', 'exit_code', 'reason', 'termination_reason'];
     const merge = Object.keys(row).filter(
-      (k) => k !== 'job_uid' && !(row[k] === null && (k === 'completed_at' || k === 'exit_code')),
+      (k) => k !== 'job_uid' && !(row[k] === null && keptUnlessGiven.includes(k)),
     );
     if (execution.logsCaptured) {
       Object.assign(row, {
@@ -375,6 +391,19 @@ export class Store {
     // A purge that came between the recorder's check and this write stays a purge.
     if (await this.isPurged(execution.jobUid))
       await this.db('executions').where({ job_uid: execution.jobUid }).delete();
+  }
+
+  /**
+   * Keeps the logs read of a Job that is not finished yet (its pods are being stopped), unless
+   * its logs are final or longer logs were kept before (a log only grows: a shorter read is one
+   * the node was removing). A capture replaces them; {@link markLost} keeps them.
+   */
+  public async saveEarlyLogs(jobUid: string, logs: string, truncated: boolean): Promise<void> {
+    await this.db('executions')
+      .where({ job_uid: jobUid, logs_captured: false })
+      // length() counts characters on both SQLite and PostgreSQL, as the spread does.
+      .andWhere((w) => w.whereNull('logs').orWhereRaw('length(logs) <= ?', [[...logs].length]))
+      .update({ logs, logs_truncated: truncated, updated_at: new Date().toISOString() });
   }
 
   /** Marks a failed capture (to be retried); returns the number of failed attempts so far. */
@@ -534,6 +563,8 @@ export class Store {
         'started_at',
         'completed_at',
         'exit_code',
+        'reason',
+        'termination_reason',
         'logs_truncated',
         'logs_captured',
         'log_capture',
@@ -658,6 +689,8 @@ function toExecution(row: Row): Execution {
     completedAt: row.completed_at ? String(row.completed_at) : undefined,
     exitCode:
       row.exit_code === null || row.exit_code === undefined ? undefined : Number(row.exit_code),
+    reason: optionalString(row.reason),
+    terminationReason: optionalString(row.termination_reason),
     logs: row.logs === null || row.logs === undefined ? undefined : String(row.logs),
     logsTruncated: Boolean(row.logs_truncated),
     logsCaptured: Boolean(row.logs_captured),
@@ -668,4 +701,8 @@ function toExecution(row: Row): Execution {
         : String(row.log_capture_error),
     logCaptureAttempts: Number(row.log_capture_attempts ?? 0),
   };
+}
+
+function optionalString(value: unknown): string | undefined {
+  return value === null || value === undefined ? undefined : String(value);
 }
