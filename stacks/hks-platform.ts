@@ -1,14 +1,9 @@
 import * as k8s from '@pulumi/kubernetes';
 import * as pulumi from '@pulumi/pulumi';
-import {
-  AccessObject,
-  API_CLUSTER_ROLE,
-  API_IDENTITY,
-  API_NAMES,
-  API_PORT,
-  apiAccessObjects,
-} from '../api';
+import { AccessObject, API_CLUSTER_ROLE, API_NAMES, API_PORT, apiAccessObjects } from '../api';
+import { API_IMAGE_USER } from '../images/api/reference';
 import { KOURIER_SERVICE } from '../knative';
+import type { SqliteStorage } from './stack-config';
 
 /** Labels of every platform object. */
 export const PLATFORM_LABELS = {
@@ -19,8 +14,14 @@ export const PLATFORM_LABELS = {
 /** Labels of the API's pods (and its selector). */
 export const API_POD_LABELS = { 'app.kubernetes.io/name': 'hks-api' } as const;
 
-/** Where the API keeps its embedded SQLite store when no database URL is given. */
+/** The volume the API keeps its embedded SQLite store on when no database URL is given. */
 export const API_DATA_DIR = '/var/lib/hks';
+
+/** The SQLite file the API opens (`HKS_SQLITE_PATH`), on the data volume. */
+export const API_SQLITE_PATH = `${API_DATA_DIR}/api.sqlite`;
+
+/** Name of the API's PersistentVolumeClaim, with `sqliteStorage` persistentVolumeClaim. */
+export const API_DATA_CLAIM = 'hks-api-data';
 
 /** Settings of the API Deployment. */
 export interface HksApiArgs {
@@ -28,17 +29,32 @@ export interface HksApiArgs {
   readonly image: string;
   /** Replicas. @default 1 */
   readonly replicas?: number;
+  /** Namespace of a project = prefix + project (`HKS_NAMESPACE_PREFIX`). @default '' */
+  readonly namespacePrefix?: string;
+  /**
+   * The volume of the embedded SQLite store (without `databaseUrl`).
+   * @default - an emptyDir: the history lives as long as the pod
+   */
+  readonly sqliteStorage?: SqliteStorage;
+  /** More environment variables of the API (`HKS_*`), checked by the caller. @default {} */
+  readonly environment?: Readonly<Record<string, string>>;
   /**
    * PostgreSQL URL of the execution store (a Pulumi secret).
-   * @default - the embedded SQLite store under /var/lib/hks (an emptyDir: lost with the pod)
+   * @default - the embedded SQLite store at /var/lib/hks/api.sqlite
    */
   readonly databaseUrl?: pulumi.Input<string>;
   /** Secret that signs API tokens (a Pulumi secret). */
   readonly jwtSecret: pulumi.Input<string>;
+  /** Secret of internal (agent) tokens (a Pulumi secret). @default - the jwtSecret */
+  readonly internalJwtSecret?: pulumi.Input<string>;
+  /** Bearer token `/metrics` requires (a Pulumi secret). @default - `/metrics` is not served */
+  readonly metricsToken?: pulumi.Input<string>;
 }
 
 /** Arguments of {@link HksPlatform}. */
 export interface HksPlatformArgs {
+  /** The platform's namespace. @default 'hks-system' */
+  readonly namespace?: string;
   /** The API, or nothing to install only the namespace and its network policies. @default - no API */
   readonly api?: HksApiArgs;
   /** Do not wait for the API Deployment to become Available. @default false */
@@ -46,11 +62,12 @@ export interface HksPlatformArgs {
 }
 
 /**
- * The platform: the `hks-system` namespace (Pod Security `restricted`, deny-by-default network
- * policies) and, when asked for, the API: its ServiceAccount with the access `apiAccessObjects`
- * defines (a small cluster-wide ClusterRole, the per-namespace tenant ClusterRole and the
- * admission policy that confines its writes to managed namespaces), a Secret with its
- * configuration, a Deployment and a Service.
+ * The platform: its namespace, `hks-system` by default (Pod Security `restricted`,
+ * deny-by-default network policies) and, when asked for, the API: its ServiceAccount with the
+ * access `apiAccessObjects` defines (a small cluster-wide ClusterRole, the per-namespace tenant
+ * ClusterRole and the admission policy that confines its writes to managed namespaces), a
+ * Secret with its configuration, a PersistentVolumeClaim when its SQLite store asks for one, a
+ * Deployment and a Service.
  */
 export class HksPlatform extends pulumi.ComponentResource {
   public readonly namespace: k8s.core.v1.Namespace;
@@ -63,7 +80,8 @@ export class HksPlatform extends pulumi.ComponentResource {
 
   constructor(name: string, args: HksPlatformArgs, opts?: pulumi.ComponentResourceOptions) {
     super('hks:platform:HksPlatform', name, {}, opts);
-    const ns = API_NAMES.namespace;
+    const ns = args.namespace ?? API_NAMES.namespace;
+    const identity = { namespace: ns, serviceAccount: API_NAMES.serviceAccount };
     const meta = (objectName: string, namespaced = true) => ({
       name: objectName,
       ...(namespaced ? { namespace: ns } : {}),
@@ -106,19 +124,50 @@ export class HksPlatform extends pulumi.ComponentResource {
     );
     this.clusterRole = apiAccess(
       name,
-      apiAccessObjects(API_IDENTITY, PLATFORM_LABELS),
+      apiAccessObjects(identity, PLATFORM_LABELS),
       this,
       serviceAccount,
     );
-    const stringData: Record<string, pulumi.Input<string>> = {
-      HKS_JWT_SECRET: pulumi.secret(api.jwtSecret),
+    const secrets: Record<string, pulumi.Input<string> | undefined> = {
+      HKS_JWT_SECRET: api.jwtSecret,
+      HKS_DATABASE_URL: api.databaseUrl,
+      HKS_INTERNAL_JWT_SECRET: api.internalJwtSecret,
+      HKS_METRICS_TOKEN: api.metricsToken,
     };
-    if (api.databaseUrl !== undefined) stringData.HKS_DATABASE_URL = pulumi.secret(api.databaseUrl);
+    const stringData = Object.fromEntries(
+      Object.entries(secrets)
+        .filter((entry): entry is [string, pulumi.Input<string>] => entry[1] !== undefined)
+        .map(([variable, value]) => [variable, pulumi.secret(value)]),
+    );
     this.configSecret = new k8s.core.v1.Secret(
       `${name}-api-config`,
       { metadata: meta(API_NAMES.configSecret), type: 'Opaque', stringData },
       inNamespace,
     );
+    const storage: SqliteStorage = api.sqliteStorage ?? { kind: 'emptyDir' };
+    const claim =
+      storage.kind === 'persistentVolumeClaim'
+        ? [
+            new k8s.core.v1.PersistentVolumeClaim(
+              `${name}-api-data`,
+              {
+                metadata: {
+                  ...meta(API_DATA_CLAIM),
+                  // Bound by the API's pod (WaitForFirstConsumer): the Deployment is awaited instead.
+                  annotations: { 'pulumi.com/skipAwait': 'true' },
+                },
+                spec: {
+                  accessModes: ['ReadWriteOnce'],
+                  resources: { requests: { storage: storage.size } },
+                  ...(storage.storageClassName
+                    ? { storageClassName: storage.storageClassName }
+                    : {}),
+                },
+              },
+              inNamespace,
+            ),
+          ]
+        : [];
     const deployment = new k8s.apps.v1.Deployment(
       `${name}-api`,
       {
@@ -126,9 +175,9 @@ export class HksPlatform extends pulumi.ComponentResource {
           ...meta(API_NAMES.deployment),
           annotations: args.skipAwait ? { 'pulumi.com/skipAwait': 'true' } : {},
         },
-        spec: apiDeploymentSpec(api),
+        spec: apiDeploymentSpec(api, storage),
       },
-      { parent: this, dependsOn: [this.namespace, serviceAccount, this.configSecret] },
+      { parent: this, dependsOn: [this.namespace, serviceAccount, this.configSecret, ...claim] },
     );
     new k8s.core.v1.Service(
       `${name}-api-service`,
@@ -150,11 +199,27 @@ export class HksPlatform extends pulumi.ComponentResource {
   }
 }
 
-/** The API Deployment: restricted Pod Security, read-only root, config from the Secret. */
-function apiDeploymentSpec(api: HksApiArgs): k8s.types.input.apps.v1.DeploymentSpec {
+/**
+ * The API Deployment: restricted Pod Security, read-only root, config from the Secret and the
+ * environment; the SQLite store on the data volume, /tmp on an emptyDir; ready on `/readyz`
+ * (the cluster and the store answer), alive on `/healthz`.
+ */
+function apiDeploymentSpec(
+  api: HksApiArgs,
+  storage: SqliteStorage,
+): k8s.types.input.apps.v1.DeploymentSpec {
+  const probe = (path: string) => ({ httpGet: { path, port: 'http' }, timeoutSeconds: 3 });
+  const environment: Record<string, string> = {
+    PORT: String(API_PORT),
+    HKS_NAMESPACE_PREFIX: api.namespacePrefix ?? '',
+    ...(api.databaseUrl === undefined ? { HKS_SQLITE_PATH: API_SQLITE_PATH } : {}),
+    ...api.environment,
+  };
   return {
     replicas: api.replicas ?? 1,
     selector: { matchLabels: API_POD_LABELS },
+    // One pod at a time on a ReadWriteOnce claim: SQLite has one writer.
+    strategy: { type: storage.kind === 'persistentVolumeClaim' ? 'Recreate' : 'RollingUpdate' },
     template: {
       metadata: { labels: { ...PLATFORM_LABELS, ...API_POD_LABELS } },
       spec: {
@@ -162,9 +227,9 @@ function apiDeploymentSpec(api: HksApiArgs): k8s.types.input.apps.v1.DeploymentS
         automountServiceAccountToken: true,
         securityContext: {
           runAsNonRoot: true,
-          runAsUser: 65532,
-          runAsGroup: 65532,
-          fsGroup: 65532,
+          runAsUser: API_IMAGE_USER,
+          runAsGroup: API_IMAGE_USER,
+          fsGroup: API_IMAGE_USER,
           seccompProfile: { type: 'RuntimeDefault' },
         },
         containers: [
@@ -173,15 +238,14 @@ function apiDeploymentSpec(api: HksApiArgs): k8s.types.input.apps.v1.DeploymentS
             image: api.image,
             imagePullPolicy: api.image.endsWith(':latest') ? 'Always' : 'IfNotPresent',
             ports: [{ name: 'http', containerPort: API_PORT, protocol: 'TCP' }],
-            env: [
-              { name: 'PORT', value: String(API_PORT) },
-              { name: 'HKS_DATA_DIR', value: API_DATA_DIR },
-            ],
+            env: Object.entries(environment).map(([name, value]) => ({ name, value })),
             envFrom: [{ secretRef: { name: API_NAMES.configSecret } }],
-            readinessProbe: { tcpSocket: { port: 'http' }, periodSeconds: 5 },
+            startupProbe: { ...probe('/healthz'), periodSeconds: 2, failureThreshold: 30 },
+            readinessProbe: { ...probe('/readyz'), periodSeconds: 5, failureThreshold: 3 },
+            livenessProbe: { ...probe('/healthz'), periodSeconds: 10, failureThreshold: 3 },
             resources: {
-              requests: { cpu: '100m', memory: '128Mi' },
-              limits: { memory: '256Mi' },
+              requests: { cpu: '100m', memory: '256Mi' },
+              limits: { memory: '1Gi' },
             },
             securityContext: {
               allowPrivilegeEscalation: false,
@@ -196,7 +260,9 @@ function apiDeploymentSpec(api: HksApiArgs): k8s.types.input.apps.v1.DeploymentS
         ],
         volumes: [
           { name: 'tmp', emptyDir: {} },
-          { name: 'data', emptyDir: {} },
+          storage.kind === 'persistentVolumeClaim'
+            ? { name: 'data', persistentVolumeClaim: { claimName: API_DATA_CLAIM } }
+            : { name: 'data', emptyDir: {} },
         ],
       },
     },

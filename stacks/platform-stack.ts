@@ -2,7 +2,13 @@ import * as pulumi from '@pulumi/pulumi';
 import { HksApps } from './hks-apps';
 import { HksPlatform } from './hks-platform';
 import { KnativeServing } from './knative-serving';
-import { parseStackConfig, RawStackConfig, STACK_CONFIG_KEYS, StackConfig } from './stack-config';
+import {
+  parseStackConfig,
+  RawStackConfig,
+  STACK_CONFIG_KEYS,
+  STACK_SECRET_KEYS,
+  StackConfig,
+} from './stack-config';
 
 /** Secrets of the stack, read as Pulumi secret outputs. */
 export interface StackSecrets {
@@ -10,6 +16,10 @@ export interface StackSecrets {
   readonly apiDatabaseUrl?: pulumi.Output<string>;
   /** Required when the API is installed. */
   readonly apiJwtSecret?: pulumi.Output<string>;
+  /** @default - internal tokens are verified with apiJwtSecret */
+  readonly apiInternalJwtSecret?: pulumi.Output<string>;
+  /** @default - `/metrics` is not served */
+  readonly apiMetricsToken?: pulumi.Output<string>;
 }
 
 /** What the stack exports. */
@@ -28,7 +38,7 @@ export interface PlatformStack extends PlatformStackOutputs {
   readonly apps?: HksApps;
 }
 
-const SECRET_KEYS = new Set(['apiDatabaseUrl', 'apiJwtSecret']);
+const SECRET_KEYS = new Set<string>(STACK_SECRET_KEYS);
 
 /**
  * Reads and checks the stack's config: plain values as strings, the two secrets as secret
@@ -40,10 +50,9 @@ export function readStackConfig(config: pulumi.Config): {
   settings: StackConfig;
   secrets: StackSecrets;
 } {
-  const secrets: StackSecrets = {
-    apiDatabaseUrl: config.getSecret('apiDatabaseUrl'),
-    apiJwtSecret: config.getSecret('apiJwtSecret'),
-  };
+  const secrets: StackSecrets = Object.fromEntries(
+    STACK_SECRET_KEYS.map((key) => [key, config.getSecret(key)]),
+  );
   const raw: Record<string, string> = {};
   for (const key of STACK_CONFIG_KEYS) {
     if (SECRET_KEYS.has(key)) {
@@ -71,6 +80,7 @@ export function createPlatformStack(settings: StackConfig, secrets: StackSecrets
     webhooks: settings.knativeWebhooks,
   });
   const platform = new HksPlatform('hks', {
+    namespace: settings.platformNamespace,
     skipAwait: settings.skipAwait,
     api:
       settings.api === undefined
@@ -78,16 +88,26 @@ export function createPlatformStack(settings: StackConfig, secrets: StackSecrets
         : {
             image: settings.api.image,
             replicas: settings.api.replicas,
+            namespacePrefix: settings.namespacePrefix,
+            sqliteStorage: settings.api.sqliteStorage,
+            environment: settings.api.environment,
             databaseUrl: secrets.apiDatabaseUrl,
             jwtSecret: secrets.apiJwtSecret ?? pulumi.secret(''),
+            internalJwtSecret: secrets.apiInternalJwtSecret,
+            metricsToken: secrets.apiMetricsToken,
           },
   });
+  const prefix = settings.namespacePrefix;
   const apps =
     settings.appsDir === undefined
       ? undefined
       : new HksApps(
           'apps',
-          { appsDir: settings.appsDir, skipAwait: settings.skipAwait },
+          {
+            appsDir: settings.appsDir,
+            skipAwait: settings.skipAwait,
+            build: { namespaceForProject: (project) => `${prefix}${project}` },
+          },
           { dependsOn: [knative, platform] },
         );
   return {

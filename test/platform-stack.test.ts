@@ -32,10 +32,21 @@ const base: StackConfig = {
   kourierServiceType: 'LoadBalancer',
   magicDns: false,
   skipAwait: false,
-  api: { image: 'ghcr.io/acme/hks-api:0.1.0', replicas: 1, hasDatabaseUrl: false },
+  platformNamespace: 'hks-system',
+  namespacePrefix: '',
+  api: {
+    image: 'ghcr.io/acme/hks-api:0.1.0',
+    replicas: 1,
+    hasDatabaseUrl: false,
+    sqliteStorage: { kind: 'emptyDir' },
+    environment: {},
+  },
 };
 
-async function build(settings: StackConfig, secrets = { apiJwtSecret: pulumi.secret('s3cret') }) {
+async function build(
+  settings: StackConfig,
+  secrets: import('../stacks').StackSecrets = { apiJwtSecret: pulumi.secret('s3cret') },
+) {
   const stack = stacks.createPlatformStack(settings, secrets);
   await valueOf(stack.kourierAddress);
   await settled(registered);
@@ -253,6 +264,148 @@ describe('non-default config', () => {
   });
 });
 
+/** The API container of the registered Deployment, and its pod spec. */
+function apiPod(): { pod: Record<string, unknown>; container: Record<string, unknown> } {
+  const deployment = one('kubernetes:apps/v1:Deployment', 'hks-api');
+  const pod = (deployment.inputs.spec as { template: { spec: Record<string, unknown> } }).template
+    .spec;
+  return { pod, container: (pod.containers as Record<string, unknown>[])[0] };
+}
+
+const envOf = (container: Record<string, unknown>): Record<string, string> =>
+  Object.fromEntries(
+    (container.env as { name: string; value: string }[]).map((e) => [e.name, e.value]),
+  );
+
+describe('the API Deployment', () => {
+  beforeAll(async () => {
+    registered.splice(0);
+    await build(base);
+  });
+
+  it('opens its SQLite store on the data volume, an emptyDir by default, and keeps /tmp writable', () => {
+    const { pod, container } = apiPod();
+    expect(envOf(container)).toEqual({
+      PORT: '8080',
+      HKS_NAMESPACE_PREFIX: '',
+      HKS_SQLITE_PATH: '/var/lib/hks/api.sqlite',
+    });
+    expect(container.volumeMounts).toEqual([
+      { name: 'tmp', mountPath: '/tmp' },
+      { name: 'data', mountPath: '/var/lib/hks' },
+    ]);
+    expect(pod.volumes).toEqual([
+      { name: 'tmp', emptyDir: {} },
+      { name: 'data', emptyDir: {} },
+    ]);
+    expect(registered.map((r) => r.type)).not.toContain('kubernetes:core/v1:PersistentVolumeClaim');
+  });
+
+  it('is ready when /readyz answers and alive while /healthz does, as the image user', () => {
+    const { pod, container } = apiPod();
+    expect(container.readinessProbe).toMatchObject({ httpGet: { path: '/readyz', port: 'http' } });
+    expect(container.livenessProbe).toMatchObject({ httpGet: { path: '/healthz', port: 'http' } });
+    expect(container.startupProbe).toMatchObject({ httpGet: { path: '/healthz', port: 'http' } });
+    expect(pod.securityContext).toMatchObject({
+      runAsUser: 65532,
+      runAsGroup: 65532,
+      fsGroup: 65532,
+    });
+    expect(container.imagePullPolicy).toBe('IfNotPresent');
+  });
+});
+
+describe('the API with its settings, a claim for its store, in a namespace of its own', () => {
+  beforeAll(async () => {
+    registered.splice(0);
+    await build(
+      {
+        ...base,
+        platformNamespace: 'platform',
+        namespacePrefix: 'team-',
+        appsDir,
+        api: {
+          image: 'ghcr.io/acme/hks-api:0.1.0',
+          replicas: 1,
+          hasDatabaseUrl: false,
+          sqliteStorage: { kind: 'persistentVolumeClaim', size: '5Gi', storageClassName: 'fast' },
+          environment: { HKS_JWT_ISSUER: 'https://login.example.com' },
+        },
+      },
+      {
+        apiJwtSecret: pulumi.secret('s3cret'),
+        apiInternalJwtSecret: pulumi.secret('internal'),
+        apiMetricsToken: pulumi.secret('metrics'),
+      },
+    );
+  });
+
+  it('passes the namespace prefix and the settings to the API', () => {
+    expect(envOf(apiPod().container)).toEqual({
+      PORT: '8080',
+      HKS_NAMESPACE_PREFIX: 'team-',
+      HKS_SQLITE_PATH: '/var/lib/hks/api.sqlite',
+      HKS_JWT_ISSUER: 'https://login.example.com',
+    });
+  });
+
+  it('claims a volume for the store and replaces the pod rather than running two on it', () => {
+    const claim = one('kubernetes:core/v1:PersistentVolumeClaim', 'hks-api-data');
+    expect(claim.inputs).toMatchObject({
+      metadata: { name: 'hks-api-data', namespace: 'platform' },
+      spec: {
+        accessModes: ['ReadWriteOnce'],
+        resources: { requests: { storage: '5Gi' } },
+        storageClassName: 'fast',
+      },
+    });
+    const { pod } = apiPod();
+    expect(pod.volumes).toContainEqual({
+      name: 'data',
+      persistentVolumeClaim: { claimName: 'hks-api-data' },
+    });
+    const deployment = one('kubernetes:apps/v1:Deployment', 'hks-api');
+    expect((deployment.inputs.spec as { strategy: unknown }).strategy).toEqual({
+      type: 'Recreate',
+    });
+    expect(dependsOn(deployment, 'hks-api-data')).toBe(true);
+  });
+
+  it('puts the secrets into the config Secret', () => {
+    expect(one('kubernetes:core/v1:Secret', 'hks-api-config').inputs.stringData).toEqual({
+      [SECRET_SIG_KEY]: SECRET_SIG,
+      value: {
+        HKS_JWT_SECRET: 's3cret',
+        HKS_INTERNAL_JWT_SECRET: 'internal',
+        HKS_METRICS_TOKEN: 'metrics',
+      },
+    });
+  });
+
+  it('installs the platform and the access of its ServiceAccount in the namespace given', async () => {
+    const ns = one('kubernetes:core/v1:Namespace', 'hks-namespace');
+    expect((ns.inputs.metadata as KubeObject['metadata']).name).toBe('platform');
+    const binding = one(
+      'kubernetes:rbac.authorization.k8s.io/v1:ClusterRoleBinding',
+      'hks-api-binding',
+    );
+    expect(binding.inputs).toMatchObject({
+      metadata: { name: 'platform-hks-api' },
+      subjects: [{ kind: 'ServiceAccount', name: 'hks-api', namespace: 'platform' }],
+    });
+    expect(one('kubernetes:apps/v1:Deployment', 'hks-api').inputs.metadata).toMatchObject({
+      namespace: 'platform',
+    });
+  });
+
+  it('deploys the applications into prefixed namespaces, as the API names them', () => {
+    const apps = objs(one('kubernetes:yaml/v2:ConfigGroup', 'apps-objects'));
+    expect(named(apps, 'Namespace', 'team-shop')).toBeDefined();
+    expect(named(apps, 'Namespace', 'shop')).toBeUndefined();
+    expect(apps).toEqual(stacks.appManifests(appsDir, { namespaceForProject: (p) => `team-${p}` }));
+  });
+});
+
 describe('magic DNS', () => {
   it('adds the default-domain Job to the Kourier group', async () => {
     registered.splice(0);
@@ -286,12 +439,21 @@ describe('readStackConfig', () => {
       magicDns: false,
       skipAwait: false,
       knativeWebhooks: true,
-      api: { image: 'ghcr.io/acme/hks-api:0.1.0', replicas: 2, hasDatabaseUrl: true },
+      platformNamespace: 'hks-system',
+      namespacePrefix: '',
+      api: {
+        image: 'ghcr.io/acme/hks-api:0.1.0',
+        replicas: 2,
+        hasDatabaseUrl: true,
+        sqliteStorage: { kind: 'emptyDir' },
+        environment: {},
+      },
       appsDir: undefined,
     });
     if (!secrets.apiJwtSecret || !secrets.apiDatabaseUrl) throw new Error('secrets not read');
     expect(await pulumi.isSecret(secrets.apiJwtSecret)).toBe(true);
     expect(await pulumi.isSecret(secrets.apiDatabaseUrl)).toBe(true);
+    expect(secrets.apiInternalJwtSecret).toBeUndefined();
   });
 
   it('names the key, the value given and what is expected', () => {

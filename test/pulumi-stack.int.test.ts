@@ -25,12 +25,12 @@ import { kubectl, kubectlOk } from './cluster/kubectl';
 import { waitFor } from './cluster/wait';
 import { serviceAccountKubeconfig } from './support/api-identity';
 import { knativeManifestDir } from './support/knative-dir';
-import { installMocks, RegisteredResource, settled, valueOf } from './support/pulumi-mocks';
+import { installMocks, settled, valueOf } from './support/pulumi-mocks';
+import { applyAsPulumi, configGroupObjects, kubernetesObjects } from './support/stack-objects';
 
 jest.setTimeout(300_000);
 
 const registered = installMocks();
-const SECRET_SIG_KEY = '4dabf18193072939515e22adb298388d';
 const SA = 'system:serviceaccount:hks-system:hks-api';
 const WEBHOOK_KINDS = ['ValidatingWebhookConfiguration', 'MutatingWebhookConfiguration'];
 
@@ -38,27 +38,6 @@ let serving: KubeObject[] = [];
 let kourier: KubeObject[] = [];
 let platform: KubeObject[] = [];
 const timings: Record<string, number> = {};
-
-/** Pulumi's secret wrapper removed: what the provider would send to the API server. */
-function unwrapSecrets(value: unknown): unknown {
-  if (Array.isArray(value)) return value.map(unwrapSecrets);
-  if (typeof value !== 'object' || value === null) return value;
-  const record = value as Record<string, unknown>;
-  if (SECRET_SIG_KEY in record) return unwrapSecrets(record.value);
-  return Object.fromEntries(Object.entries(record).map(([k, v]) => [k, unwrapSecrets(v)]));
-}
-
-const isK8sObject = (r: RegisteredResource): boolean =>
-  r.type.startsWith('kubernetes:') && !r.type.startsWith('kubernetes:yaml') && !r.id;
-
-async function apply(objects: readonly KubeObject[]): Promise<void> {
-  if (objects.length === 0) return;
-  const list = { apiVersion: 'v1', kind: 'List', items: objects };
-  await kubectlOk(
-    ['apply', '--server-side', '--field-manager=pulumi-kubernetes', '-f', '-'],
-    JSON.stringify(list),
-  );
-}
 
 async function waitAvailable(objects: readonly KubeObject[]): Promise<void> {
   for (const d of objects.filter((o) => o.kind === 'Deployment')) {
@@ -78,7 +57,7 @@ async function applyGroup(objects: readonly KubeObject[]): Promise<void> {
   const first = objects.filter((o) => ['CustomResourceDefinition', 'Namespace'].includes(o.kind));
   const last = objects.filter((o) => o.metadata.annotations?.['config.kubernetes.io/depends-on']);
   const middle = objects.filter((o) => !first.includes(o) && !last.includes(o));
-  await apply(first);
+  await applyAsPulumi(first);
   if (first.some((o) => o.kind === 'CustomResourceDefinition')) {
     await kubectlOk([
       'wait',
@@ -89,9 +68,9 @@ async function applyGroup(objects: readonly KubeObject[]): Promise<void> {
       'knative.dev/crd-install=true',
     ]);
   }
-  await apply(middle);
+  await applyAsPulumi(middle);
   await waitAvailable(middle);
-  await apply(last);
+  await applyAsPulumi(last);
 }
 
 const canI = async (...args: string[]): Promise<boolean> =>
@@ -106,17 +85,22 @@ beforeAll(async () => {
     domain: 'fn.example.com',
     magicDns: false,
     skipAwait: false,
-    api: { image: 'ghcr.io/acme/hks-api:0.1.0', replicas: 1, hasDatabaseUrl: false },
+    platformNamespace: 'hks-system',
+    namespacePrefix: '',
+    api: {
+      image: 'ghcr.io/acme/hks-api:0.1.0',
+      replicas: 1,
+      hasDatabaseUrl: false,
+      sqliteStorage: { kind: 'emptyDir' },
+      environment: {},
+    },
   };
   const stack = stacks.createPlatformStack(settings, { apiJwtSecret: pulumi.secret('jwt') });
   await valueOf(stack.kourierAddress);
   await settled(registered);
-  const group = (name: string) =>
-    registered.find((r) => r.type === 'kubernetes:yaml/v2:ConfigGroup' && r.name === name)?.inputs
-      .objs as KubeObject[];
-  serving = group('knative-serving');
-  kourier = group('knative-kourier');
-  platform = registered.filter(isK8sObject).map((r) => unwrapSecrets(r.inputs) as KubeObject);
+  serving = configGroupObjects(registered, 'knative-serving');
+  kourier = configGroupObjects(registered, 'knative-kourier');
+  platform = kubernetesObjects(registered);
 });
 
 afterAll(async () => {

@@ -1,6 +1,22 @@
-import { parseStackConfig, RawStackConfig } from '../stacks/stack-config';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { parse } from 'yaml';
+import { apiImageReference } from '../images/api/reference';
+import {
+  API_VARIABLES,
+  parseStackConfig,
+  RawStackConfig,
+  STACK_CONFIG_KEYS,
+  STACK_SECRET_KEYS,
+} from '../stacks/stack-config';
 
 const withApi: RawStackConfig = { apiImage: 'ghcr.io/acme/hks-api:0.1.0', apiJwtSecret: '<set>' };
+const apiDefaults = {
+  replicas: 1,
+  hasDatabaseUrl: false,
+  sqliteStorage: { kind: 'emptyDir' },
+  environment: {},
+};
 
 describe('parseStackConfig', () => {
   it('applies the documented defaults', () => {
@@ -12,9 +28,19 @@ describe('parseStackConfig', () => {
       magicDns: false,
       skipAwait: false,
       knativeWebhooks: true,
-      api: { image: 'ghcr.io/acme/hks-api:0.1.0', replicas: 1, hasDatabaseUrl: false },
+      platformNamespace: 'hks-system',
+      namespacePrefix: '',
+      api: { image: 'ghcr.io/acme/hks-api:0.1.0', ...apiDefaults },
       appsDir: undefined,
     });
+  });
+
+  it('defaults apiImage to the image npm run image:api builds, tagged with the package version', () => {
+    const { version } = JSON.parse(readFileSync(join(__dirname, '..', 'package.json'), 'utf8')) as {
+      version: string;
+    };
+    expect(apiImageReference()).toBe(`hks.local/hks-api:${version}`);
+    expect(parseStackConfig({ apiJwtSecret: '<set>' }).api?.image).toBe(apiImageReference());
   });
 
   it('reads every setting', () => {
@@ -26,6 +52,8 @@ describe('parseStackConfig', () => {
         kourierServiceType: 'NodePort',
         skipAwait: 'true',
         knativeWebhooks: 'false',
+        platformNamespace: 'platform',
+        namespacePrefix: 'team-',
         installApi: 'false',
         deployApps: 'true',
       }),
@@ -37,6 +65,8 @@ describe('parseStackConfig', () => {
       magicDns: false,
       skipAwait: true,
       knativeWebhooks: false,
+      platformNamespace: 'platform',
+      namespacePrefix: 'team-',
       api: undefined,
       appsDir: 'apps',
     });
@@ -44,8 +74,71 @@ describe('parseStackConfig', () => {
 
   it('allows several API replicas with a database URL', () => {
     expect(parseStackConfig({ ...withApi, apiReplicas: '3', apiDatabaseUrl: '<set>' }).api).toEqual(
-      { image: 'ghcr.io/acme/hks-api:0.1.0', replicas: 3, hasDatabaseUrl: true },
+      { ...apiDefaults, image: 'ghcr.io/acme/hks-api:0.1.0', replicas: 3, hasDatabaseUrl: true },
     );
+  });
+
+  it('puts the SQLite store on a PersistentVolumeClaim when asked', () => {
+    expect(
+      parseStackConfig({ ...withApi, apiSqliteStorage: 'persistentVolumeClaim' }).api
+        ?.sqliteStorage,
+    ).toEqual({
+      kind: 'persistentVolumeClaim',
+      size: '1Gi',
+    });
+    expect(
+      parseStackConfig({
+        ...withApi,
+        apiSqliteStorage: 'persistentVolumeClaim',
+        apiSqliteStorageSize: '5Gi',
+        apiSqliteStorageClass: 'fast-ssd',
+      }).api?.sqliteStorage,
+    ).toEqual({ kind: 'persistentVolumeClaim', size: '5Gi', storageClassName: 'fast-ssd' });
+  });
+
+  it("passes the API's settings as its environment variables", () => {
+    const values: Record<string, string> = {
+      apiFunctionGateway: 'http://kourier-internal.kourier-system.svc.cluster.local',
+      apiJwtIssuer: 'https://login.example.com',
+      apiJwtAudience: 'hks',
+      apiJwtMaxLifetimeSeconds: '3600',
+      apiClusterDomain: 'cluster.example',
+      apiReadyTimeoutSeconds: '120',
+      apiLogLimitBytes: '2097152',
+      apiRetentionMaxExecutions: '50',
+      apiRetentionMaxAgeDays: '7',
+      apiRetentionMaxLogBytesPerProject: '1073741824',
+      apiRetentionIntervalSeconds: '600',
+      apiKubeTimeoutSeconds: '20',
+      apiBodyLimitBytes: '4194304',
+      apiDefinitionLimitBytes: '2097152',
+      apiFunctionResponseLimitBytes: '8388608',
+      apiDefinitionWorkers: '4',
+      apiEphemeralMaxPerProject: '3',
+      apiEphemeralCpuLimit: '500m',
+      apiEphemeralMemoryLimit: '128Mi',
+    };
+    expect(Object.keys(values).sort()).toEqual(Object.keys(API_VARIABLES).sort());
+    const { environment } = parseStackConfig({ ...withApi, ...values }).api ?? {};
+    expect(environment).toEqual(
+      Object.fromEntries(
+        Object.entries(values).map(([key, value]) => [
+          API_VARIABLES[key as keyof typeof API_VARIABLES],
+          value,
+        ]),
+      ),
+    );
+  });
+
+  it('declares in Pulumi.yaml every key it reads, the secret ones as secrets', () => {
+    const project = parse(readFileSync(join(__dirname, '..', 'Pulumi.yaml'), 'utf8')) as {
+      config: Record<string, { secret?: boolean }>;
+    };
+    expect(Object.keys(project.config).sort()).toEqual([...STACK_CONFIG_KEYS].sort());
+    const secret = Object.entries(project.config)
+      .filter(([, declaration]) => declaration.secret)
+      .map(([key]) => key);
+    expect(secret.sort()).toEqual([...STACK_SECRET_KEYS].sort());
   });
 
   it.each<[RawStackConfig, string]>([
@@ -67,8 +160,8 @@ describe('parseStackConfig', () => {
     ],
     [{ ...withApi, magicDns: 'yes' }, 'hks-platform:magicDns: given "yes", expected true or false'],
     [
-      { apiJwtSecret: '<set>' },
-      'hks-platform:apiImage: given nothing, expected an image reference such as ghcr.io/acme/hks-api:0.1.0 (or installApi false)',
+      { ...withApi, apiImage: 'GHCR.io/Acme' },
+      'hks-platform:apiImage: given "GHCR.io/Acme", expected an image reference such as ghcr.io/acme/hks-api:0.1.0 (unset: hks.local/hks-api:',
     ],
     [
       { apiImage: 'ghcr.io/acme/hks-api:0.1.0' },
@@ -85,6 +178,83 @@ describe('parseStackConfig', () => {
     [
       { ...withApi, installApi: 'no' },
       'hks-platform:installApi: given "no", expected true or false',
+    ],
+    [
+      { ...withApi, platformNamespace: 'kube-hks' },
+      'hks-platform:platformNamespace: given "kube-hks", expected a namespace outside the reserved ones',
+    ],
+    [
+      { ...withApi, platformNamespace: 'HKS' },
+      'hks-platform:platformNamespace: given "HKS", expected a namespace: a DNS-1123 label',
+    ],
+    [
+      { ...withApi, namespacePrefix: 'Team_' },
+      'hks-platform:namespacePrefix: given "Team_", expected lower-case letters, digits and \'-\'',
+    ],
+    [
+      { installApi: 'false', namespacePrefix: 'knative-' },
+      'hks-platform:namespacePrefix: given "knative-", expected a prefix not starting with "knative-"',
+    ],
+    [
+      { ...withApi, apiSqliteStorage: 'pvc' },
+      'hks-platform:apiSqliteStorage: given "pvc", expected one of emptyDir, persistentVolumeClaim',
+    ],
+    [
+      { ...withApi, apiSqliteStorage: 'persistentVolumeClaim', apiDatabaseUrl: '<set>' },
+      'hks-platform:apiSqliteStorage: given "persistentVolumeClaim", expected emptyDir (or nothing) with apiDatabaseUrl',
+    ],
+    [
+      { ...withApi, apiSqliteStorageSize: '5Gi' },
+      'hks-platform:apiSqliteStorageSize: given "5Gi", expected nothing unless apiSqliteStorage is persistentVolumeClaim',
+    ],
+    [
+      { ...withApi, apiSqliteStorage: 'persistentVolumeClaim', apiSqliteStorageSize: '5 GB' },
+      'hks-platform:apiSqliteStorageSize: given "5 GB", expected a volume size such as 1Gi or 500Mi',
+    ],
+    [
+      { ...withApi, apiSqliteStorage: 'persistentVolumeClaim', apiSqliteStorageClass: 'Fast SSD' },
+      'hks-platform:apiSqliteStorageClass: given "Fast SSD", expected a Kubernetes object name',
+    ],
+    // the API's own rules (api/config.ts), under the stack's keys
+    [
+      { ...withApi, apiFunctionGateway: 'kourier.kourier-system' },
+      'hks-platform:apiFunctionGateway: given "kourier.kourier-system", expected an http:// or https:// URL',
+    ],
+    [
+      { ...withApi, apiJwtMaxLifetimeSeconds: '10' },
+      'hks-platform:apiJwtMaxLifetimeSeconds: given "10", expected a whole number from 60 to 2592000',
+    ],
+    [
+      { ...withApi, apiRetentionMaxAgeDays: 'a week' },
+      'hks-platform:apiRetentionMaxAgeDays: given "a week", expected a whole number from 0 to 36500',
+    ],
+    [
+      { ...withApi, apiRetentionMaxExecutions: '-1' },
+      'hks-platform:apiRetentionMaxExecutions: given "-1", expected a whole number from 0 to 1000000',
+    ],
+    [
+      { ...withApi, apiBodyLimitBytes: '10' },
+      'hks-platform:apiBodyLimitBytes: given "10", expected a whole number from 1024 to 67108864',
+    ],
+    [
+      { ...withApi, apiDefinitionWorkers: '64' },
+      'hks-platform:apiDefinitionWorkers: given "64", expected a whole number from 0 to 16',
+    ],
+    [
+      { ...withApi, apiKubeTimeoutSeconds: '0' },
+      'hks-platform:apiKubeTimeoutSeconds: given "0", expected a whole number from 1 to 300',
+    ],
+    [
+      { ...withApi, apiEphemeralCpuLimit: 'two' },
+      'hks-platform:apiEphemeralCpuLimit: given "two", expected a CPU amount',
+    ],
+    [
+      { ...withApi, apiEphemeralMemoryLimit: '1.5Mi' },
+      'hks-platform:apiEphemeralMemoryLimit: given "1.5Mi", expected',
+    ],
+    [
+      { ...withApi, apiClusterDomain: 'Cluster.Local' },
+      'hks-platform:apiClusterDomain: given "Cluster.Local", expected a DNS domain such as cluster.local',
     ],
   ])('refuses %j', (raw, message) => {
     expect(() => parseStackConfig(raw)).toThrow(message);
