@@ -12,7 +12,7 @@ import {
 } from '@kubernetes/client-node';
 import type { Writable } from 'node:stream';
 import type { JsonPatchOperation } from './job-finalizer';
-import { TailBuffer, type LogTail } from './log-tail';
+import { TailBuffer, type UnmarkedTail } from './log-tail';
 import { abortCause, clientWithDeadline } from './kube-clients';
 import {
   ClientGoneError,
@@ -215,7 +215,8 @@ export class Kube {
 
   /**
    * The end of one container's log (a run before the last restart with `previous`), read as
-   * a stream of which only the last `limitBytes` are kept.
+   * a stream of which only the last `limitBytes` are kept, with no truncation marker: the
+   * caller joins the runs' logs and marks the whole (`keepEnd` with the dropped bytes).
    * @param timeoutMs the whole read's time limit. @default 60000
    */
   public async containerLogTail(
@@ -223,7 +224,7 @@ export class Kube {
     pod: string,
     container: string,
     options: { limitBytes: number; previous?: boolean; timeoutMs?: number },
-  ): Promise<LogTail> {
+  ): Promise<UnmarkedTail> {
     const sink = new TailBuffer(options.limitBytes);
     const finished = new Promise<void>((resolve) => sink.once('finish', resolve));
     const what = `read log of pod ${namespace}/${pod}`;
@@ -247,7 +248,7 @@ export class Kube {
     } finally {
       clearTimeout(timer);
     }
-    return sink.tail();
+    return sink.unmarkedTail();
   }
 
   public async listJobs(

@@ -5,6 +5,14 @@ export interface LogTail {
   readonly text: string;
   /** Whether bytes were dropped from the start. */
   readonly truncated: boolean;
+  /** How many bytes of the original were dropped from the start (0 when none). */
+  readonly droppedBytes: number;
+}
+
+/** The kept end of a text with no marker, and how many bytes were dropped before it. */
+export interface UnmarkedTail {
+  readonly text: string;
+  readonly droppedBytes: number;
 }
 
 /** What a cut log starts with: the failure is usually at the end, so the end is kept. */
@@ -15,18 +23,30 @@ export function truncationMarker(droppedBytes: number): string {
 /**
  * The last `limitBytes` bytes of `text` (UTF-8), never starting inside a character, after a
  * {@link truncationMarker} when anything was cut. The marker is not counted in the limit.
+ *
+ * @param droppedBefore bytes already dropped from the start of what `text` is the end of (e.g.
+ *   the parts of a joined log that were cut when each was read); counted in the marker, which
+ *   is written when they or this cut dropped anything. @default 0
  */
-export function keepEnd(text: string, limitBytes: number): LogTail {
+export function keepEnd(text: string, limitBytes: number, droppedBefore = 0): LogTail {
   const bytes = Buffer.from(text, 'utf8');
-  if (bytes.length <= limitBytes) return { text, truncated: false };
-  return { text: tailOf(bytes, limitBytes), truncated: true };
+  const start = cutStart(bytes, limitBytes);
+  const droppedBytes = droppedBefore + start;
+  if (droppedBytes === 0) return { text, truncated: false, droppedBytes: 0 };
+  return {
+    text: truncationMarker(droppedBytes) + bytes.subarray(start).toString('utf8'),
+    truncated: true,
+    droppedBytes,
+  };
 }
 
-function tailOf(bytes: Buffer, limitBytes: number): string {
+/** Where the kept end of `bytes` starts: at most `limitBytes` left, never inside a character. */
+function cutStart(bytes: Buffer, limitBytes: number): number {
+  if (bytes.length <= limitBytes) return 0;
   let start = bytes.length - limitBytes;
   // UTF-8 continuation bytes are 10xxxxxx: step past them to the next character's first byte.
   while (start < bytes.length && (bytes[start] & 0xc0) === 0x80) start++;
-  return truncationMarker(start) + bytes.subarray(start).toString('utf8');
+  return start;
 }
 
 /**
@@ -58,14 +78,18 @@ export class TailBuffer extends Writable {
 
   /** What was written, cut to the limit like {@link keepEnd} (the marker counts all dropped bytes). */
   public tail(): LogTail {
+    const { text, droppedBytes } = this.unmarkedTail();
+    if (droppedBytes === 0) return { text, truncated: false, droppedBytes: 0 };
+    return { text: truncationMarker(droppedBytes) + text, truncated: true, droppedBytes };
+  }
+
+  /** What was written, cut to the limit, without a marker: for a caller that joins parts. */
+  public unmarkedTail(): UnmarkedTail {
     const bytes = Buffer.concat(this.chunks);
-    const droppedBefore = this.total - bytes.length;
-    if (this.total <= this.limitBytes) return { text: bytes.toString('utf8'), truncated: false };
-    let start = bytes.length - this.limitBytes;
-    while (start < bytes.length && (bytes[start] & 0xc0) === 0x80) start++;
+    const start = cutStart(bytes, this.limitBytes);
     return {
-      text: truncationMarker(droppedBefore + start) + bytes.subarray(start).toString('utf8'),
-      truncated: true,
+      text: bytes.subarray(start).toString('utf8'),
+      droppedBytes: this.total - bytes.length + start,
     };
   }
 }

@@ -273,28 +273,28 @@ export class Recorder {
     const attempts = attemptsOf(pods);
     if (attempts.length === 0) return undefined;
     const logs: AttemptLog[] = [];
+    let droppedBytes = 0;
     for (const attempt of attempts) {
-      const text = attempt.hasLog
-        ? (
-            await this.kube.containerLogTail(base.namespace, attempt.pod, attempt.container, {
-              limitBytes: this.logLimitBytes,
-              previous: attempt.previous,
-            })
-          ).text
-        : '';
-      const kubeletError = kubeletLogError(text);
+      const tail = attempt.hasLog
+        ? await this.kube.containerLogTail(base.namespace, attempt.pod, attempt.container, {
+            limitBytes: this.logLimitBytes,
+            previous: attempt.previous,
+          })
+        : { text: '', droppedBytes: 0 };
+      const kubeletError = kubeletLogError(tail.text);
       if (kubeletError)
         throw new Error(
           `the kubelet could not read the log of pod ${attempt.pod}: ${kubeletError}`,
         );
-      logs.push({ ...attempt, text });
+      // An attempt cut when read holds the limit on its own, so the join's cut below drops
+      // everything before it: what is kept stays one piece, the end of the whole log.
+      droppedBytes += tail.droppedBytes;
+      logs.push({ ...attempt, text: tail.text });
     }
-    const { text, truncated } = keepEnd(joinAttempts(logs), this.logLimitBytes);
-    return {
-      attempts,
-      text,
-      truncated: truncated || logs.some((l) => l.text.startsWith('[hks: log truncated')),
-    };
+    // One marker for the whole log, counting what was cut when each attempt was read and what
+    // the join's cut drops (a marker per attempt would be cut away and miscount).
+    const { text, truncated } = keepEnd(joinAttempts(logs), this.logLimitBytes, droppedBytes);
+    return { attempts, text, truncated };
   }
 
   /**

@@ -10,7 +10,7 @@ import { TailBuffer, keepEnd, truncationMarker } from '../api/log-tail';
 
 describe('keepEnd: truncation keeps the end of a log', () => {
   test('a log within the limit is kept whole', () => {
-    expect(keepEnd('short', 5)).toEqual({ text: 'short', truncated: false });
+    expect(keepEnd('short', 5)).toEqual({ text: 'short', truncated: false, droppedBytes: 0 });
   });
 
   test('the end is kept, after a marker counting the dropped bytes', () => {
@@ -32,6 +32,36 @@ describe('keepEnd: truncation keeps the end of a log', () => {
       expect(Buffer.byteLength(kept)).toBeGreaterThanOrEqual(limit - 3);
     },
   );
+
+  test('a joined log counts what each part lost when read, and is marked once', async () => {
+    // Two attempts read through TailBuffers of 64 bytes, then joined and cut to 64 again, as
+    // the recorder does: the marker counts every byte of the original not kept.
+    const first = `${'a'.repeat(200)}\n`;
+    const second = `${'b'.repeat(100)}\nthe failure\n`;
+    const tails = await Promise.all(
+      [first, second].map(async (log) => {
+        const sink = new TailBuffer(64);
+        sink.write(log);
+        await new Promise<void>((resolve) => sink.end(resolve));
+        return sink.unmarkedTail();
+      }),
+    );
+    const dropped = tails.reduce((sum, t) => sum + t.droppedBytes, 0);
+    const joined = tails.map((t) => t.text).join('');
+    const cut = keepEnd(joined, 64, dropped);
+    const whole = first + second;
+    expect(cut.text).toBe(`${truncationMarker(Buffer.byteLength(whole) - 64)}${whole.slice(-64)}`);
+    expect(cut.droppedBytes).toBe(Buffer.byteLength(whole) - 64);
+    expect(cut.text.match(/log truncated/g)).toHaveLength(1);
+  });
+
+  test('a part cut when read is marked even when the join fits the limit', () => {
+    expect(keepEnd('end\n', 64, 10)).toEqual({
+      text: `${truncationMarker(10)}end\n`,
+      truncated: true,
+      droppedBytes: 10,
+    });
+  });
 
   test('TailBuffer keeps the same end of a streamed log, chunk boundaries inside characters', async () => {
     const log = `${'line one 日本\n'.repeat(50)}the failure 🙂\n`;
