@@ -20,8 +20,9 @@ jest.setTimeout(300_000);
  * The web console (/console) in Debian's Chromium, driven by playwright-core, against a real
  * API process on the test cluster: sign in with a pasted token, pick a project, see the
  * CronJobs defined through the API, Run now, watch the execution appear, read its logs. Every
- * page is checked with axe-core (no serious or critical violations) and photographed into
- * docs/console-*.png (the README shows them). Nothing in the page may log an error, load
+ * page is checked with axe-core (no serious or critical violations) and photographed: into
+ * docs/console-*.png (the README shows them) with HKS_CONSOLE_SCREENSHOTS=docs, else into a
+ * temporary folder, so a test run leaves the committed pictures alone. Nothing in the page may log an error, load
  * anything from another origin, or put the token anywhere but the Authorization header.
  */
 
@@ -36,7 +37,10 @@ const LAUNCH_ARGS = [
   '--disable-component-update',
   '--disable-sync',
 ];
-const DOCS = join(__dirname, '..', 'docs');
+const SCREENSHOTS =
+  process.env.HKS_CONSOLE_SCREENSHOTS === 'docs'
+    ? join(__dirname, '..', 'docs')
+    : join(tmpdir(), 'hks-console-screenshots');
 const AXE_SOURCE = readFileSync(require.resolve('axe-core/axe.min.js'), 'utf8');
 
 const PROJECT = 'webconsole';
@@ -143,8 +147,8 @@ async function expectAccessible(page: Page, what: string): Promise<void> {
 }
 
 async function screenshot(page: Page, name: string): Promise<void> {
-  mkdirSync(DOCS, { recursive: true });
-  await page.screenshot({ path: join(DOCS, `console-${name}.png`), fullPage: true });
+  mkdirSync(SCREENSHOTS, { recursive: true });
+  await page.screenshot({ path: join(SCREENSHOTS, `console-${name}.png`), fullPage: true });
 }
 
 describeWithBrowser('the web console in Chromium', () => {
