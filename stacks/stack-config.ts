@@ -1,3 +1,4 @@
+import { resolve } from 'node:path';
 import { API_NAMES } from '../api/rbac';
 import { ConfigError, loadConfig } from '../api/config';
 import {
@@ -17,12 +18,20 @@ import {
 /** The Pulumi project name: config keys are `hks-platform:<key>`. */
 export const PROJECT_NAME = 'hks-platform';
 
+/**
+ * The project's folder, the one holding `Pulumi.yaml` (whose `main` is `stacks/main.ts`):
+ * relative paths in the config (`knativeManifestDir`, `appsDir`) are read from here, not from
+ * the folder Pulumi's language host runs the program in (`stacks/`).
+ */
+export const PROJECT_DIR = resolve(__dirname, '..');
+
 /** The stack's settings, checked, with defaults applied. */
 export interface StackConfig {
   /** Knative Serving and net-kourier release. @default '1.13.0' */
   readonly knativeVersion: string;
   /**
-   * Folder holding the Knative manifests (release files or source trees).
+   * Folder holding the Knative manifests (release files or source trees), absolute: a relative
+   * `knativeManifestDir` is resolved against the project's folder.
    * @default - the official release files are downloaded during `pulumi up`
    */
   readonly knativeManifestDir?: string;
@@ -50,7 +59,10 @@ export interface StackConfig {
   readonly namespacePrefix: string;
   /** The API, or undefined when `installApi` is false. */
   readonly api?: ApiConfig;
-  /** Folder of application definitions to deploy, or undefined when `deployApps` is false. */
+  /**
+   * Folder of application definitions to deploy, absolute (a relative `appsDir` is resolved
+   * against the project's folder), or undefined when `deployApps` is false.
+   */
   readonly appsDir?: string;
 }
 
@@ -176,10 +188,12 @@ export class StackConfigError extends Error {
 /**
  * Checks the raw config and applies defaults. Secret values are only checked for presence:
  * pass `"<set>"` (or the value) for `apiDatabaseUrl` / `apiJwtSecret` when they are set.
+ * Relative paths are resolved against `projectDir`.
  *
+ * @param projectDir the folder relative paths are read from. @default PROJECT_DIR
  * @throws StackConfigError naming the key, the value given and what is expected
  */
-export function parseStackConfig(raw: RawStackConfig): StackConfig {
+export function parseStackConfig(raw: RawStackConfig, projectDir = PROJECT_DIR): StackConfig {
   const bool = (key: StackConfigKey, fallback: boolean): boolean => {
     const value = raw[key];
     if (value === undefined || value === '') return fallback;
@@ -218,7 +232,9 @@ export function parseStackConfig(raw: RawStackConfig): StackConfig {
   rule('namespacePrefix', raw.namespacePrefix, checkNamespacePrefix(namespacePrefix));
   return {
     knativeVersion,
-    knativeManifestDir: raw.knativeManifestDir || undefined,
+    knativeManifestDir: raw.knativeManifestDir
+      ? resolve(projectDir, raw.knativeManifestDir)
+      : undefined,
     domain: raw.domain,
     kourierServiceType,
     magicDns,
@@ -227,7 +243,7 @@ export function parseStackConfig(raw: RawStackConfig): StackConfig {
     platformNamespace,
     namespacePrefix,
     api: bool('installApi', true) ? parseApiConfig(raw, namespacePrefix) : undefined,
-    appsDir: deployApps ? raw.appsDir || 'apps' : undefined,
+    appsDir: deployApps ? resolve(projectDir, raw.appsDir || 'apps') : undefined,
   };
 }
 
@@ -302,6 +318,8 @@ function parseSqliteStorage(raw: RawStackConfig, hasDatabaseUrl: boolean): Sqlit
       'emptyDir (or nothing) with apiDatabaseUrl: the execution store is then PostgreSQL',
     );
   }
+  // The default lives here, not in Pulumi.yaml: Pulumi passes a declared default as a value,
+  // which the emptyDir check above would refuse.
   const size = raw.apiSqliteStorageSize || '1Gi';
   if (typeof parseMemory(size) === 'string') {
     throw new StackConfigError(

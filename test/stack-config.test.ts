@@ -5,6 +5,7 @@ import { apiImageReference } from '../images/api/reference';
 import {
   API_VARIABLES,
   parseStackConfig,
+  PROJECT_DIR,
   RawStackConfig,
   STACK_CONFIG_KEYS,
   STACK_SECRET_KEYS,
@@ -68,8 +69,28 @@ describe('parseStackConfig', () => {
       platformNamespace: 'platform',
       namespacePrefix: 'team-',
       api: undefined,
-      appsDir: 'apps',
+      appsDir: join(PROJECT_DIR, 'apps'),
     });
+  });
+
+  it('reads relative paths from the folder of Pulumi.yaml, not from stacks/ where the program runs', () => {
+    const root = join(__dirname, '..');
+    expect(PROJECT_DIR).toBe(root);
+    const { main } = parse(readFileSync(join(PROJECT_DIR, 'Pulumi.yaml'), 'utf8')) as {
+      main: string;
+    };
+    expect(join(PROJECT_DIR, main)).toBe(join(__dirname, '..', 'stacks', 'main.ts'));
+    const relative = { installApi: 'false', deployApps: 'true' };
+    expect(parseStackConfig(relative).appsDir).toBe(join(root, 'apps'));
+    expect(
+      parseStackConfig({ ...relative, appsDir: './apps', knativeManifestDir: 'knative-1.13.0' }),
+    ).toMatchObject({
+      appsDir: join(root, 'apps'),
+      knativeManifestDir: join(root, 'knative-1.13.0'),
+    });
+    expect(
+      parseStackConfig({ ...relative, appsDir: '../defs', knativeManifestDir: '/srv/k' }, '/x/y'),
+    ).toMatchObject({ appsDir: '/x/defs', knativeManifestDir: '/srv/k' });
   });
 
   it('allows several API replicas with a database URL', () => {
@@ -130,15 +151,45 @@ describe('parseStackConfig', () => {
     );
   });
 
-  it('declares in Pulumi.yaml every key it reads, the secret ones as secrets', () => {
-    const project = parse(readFileSync(join(__dirname, '..', 'Pulumi.yaml'), 'utf8')) as {
-      config: Record<string, { secret?: boolean }>;
-    };
-    expect(Object.keys(project.config).sort()).toEqual([...STACK_CONFIG_KEYS].sort());
-    const secret = Object.entries(project.config)
-      .filter(([, declaration]) => declaration.secret)
-      .map(([key]) => key);
-    expect(secret.sort()).toEqual([...STACK_SECRET_KEYS].sort());
+  describe('Pulumi.yaml', () => {
+    const text = readFileSync(join(__dirname, '..', 'Pulumi.yaml'), 'utf8');
+    const declared = (
+      parse(text) as { config: Record<string, { default?: unknown; secret?: boolean }> }
+    ).config;
+    /** The comment block of optional keys: `#   <key> (<type>[, secret]): <description>`. */
+    const documented = [...text.matchAll(/^# {3}(\w+) \((\w+)(, secret)?\): \S/gm)].map(
+      ([, key, , secret]) => ({ key, secret: secret !== undefined }),
+    );
+
+    it('declares only keys with a default (a declared key without one is required by the CLI)', () => {
+      const withoutDefault = Object.entries(declared)
+        .filter(([, declaration]) => declaration.default === undefined)
+        .map(([key]) => key);
+      expect(withoutDefault).toEqual([]);
+    });
+
+    it('declares or documents every key the stack reads, exactly once; the secrets as secrets', () => {
+      const keys = [...Object.keys(declared), ...documented.map((d) => d.key)];
+      expect(keys.sort()).toEqual([...STACK_CONFIG_KEYS].sort());
+      expect(new Set(keys).size).toBe(keys.length);
+      expect(
+        documented
+          .filter((d) => d.secret)
+          .map((d) => d.key)
+          .sort(),
+      ).toEqual([...STACK_SECRET_KEYS].sort());
+    });
+
+    it("has defaults the stack accepts and that are the stack's own", () => {
+      const defaults = Object.fromEntries(
+        Object.entries(declared).map(([key, d]) => [key, String(d.default)]),
+      ) as RawStackConfig;
+      // what Pulumi hands the program when nothing is set: the declared defaults
+      expect(parseStackConfig({ ...withApi, ...defaults })).toEqual(parseStackConfig(withApi));
+      expect(
+        parseStackConfig({ ...withApi, ...defaults, apiSqliteStorage: 'persistentVolumeClaim' }),
+      ).toEqual(parseStackConfig({ ...withApi, apiSqliteStorage: 'persistentVolumeClaim' }));
+    });
   });
 
   it.each<[RawStackConfig, string]>([
