@@ -85,14 +85,13 @@ export class KnativeServing extends pulumi.ComponentResource {
       { objs: objects.then((o) => o.kourier), skipAwait },
       { parent: this, dependsOn: [this.serving] },
     );
-    const gateway = k8s.core.v1.Service.get(
-      `${name}-kourier-gateway`,
-      `${KOURIER_SERVICE.namespace}/${KOURIER_SERVICE.name}`,
-      { parent: this, dependsOn: [this.kourier] },
+    // The gateway as the Kourier group created it: its resources' outputs hold what the API
+    // server assigned (node ports, cluster IP, load balancer address). Not a `Service.get`:
+    // Pulumi keeps a read resource in the state with no inputs, and every `pulumi refresh` then
+    // reports it updated (pulumi/pulumi#16401) although nothing drifted.
+    this.kourierAddress = this.kourier.resources.apply((resources) =>
+      gatewayAddress(resources ?? []),
     );
-    this.kourierAddress = pulumi
-      .all([gateway.spec, gateway.status])
-      .apply(([spec, status]) => serviceAddress(spec, status));
     this.domain = pulumi.output(args.domain ?? '');
     this.knativeVersion = pulumi.output(args.version);
     this.registerOutputs({
@@ -120,6 +119,50 @@ function loadManifests(args: KnativeServingArgs): Promise<KnativeManifests> {
   return args.manifestDir === undefined
     ? downloadManifests(args.version, args.magicDns ?? false)
     : Promise.resolve().then(() => readLocalManifests(args.manifestDir as string));
+}
+
+/** What {@link gatewayAddress} reads of a ConfigGroup's resource (outputs or plain values). */
+export interface GroupResource {
+  readonly apiVersion?: pulumi.Input<string>;
+  readonly kind?: pulumi.Input<string>;
+  readonly metadata?: pulumi.Input<{ name?: string; namespace?: string }>;
+  readonly spec?: pulumi.Input<unknown>;
+  readonly status?: pulumi.Input<unknown>;
+}
+
+/**
+ * The address of the Kourier gateway Service among a ConfigGroup's resources
+ * ({@link serviceAddress}).
+ *
+ * @throws Error when the group holds no Service kourier-system/kourier (outside a preview)
+ */
+export function gatewayAddress(resources: readonly GroupResource[]): pulumi.Output<string> {
+  return pulumi
+    .all(
+      resources.map((r) =>
+        pulumi.all([r.apiVersion, r.kind, r.metadata, r.spec, r.status] as const),
+      ),
+    )
+    .apply((rows) => {
+      const gateway = rows.find(
+        ([apiVersion, kind, metadata]) =>
+          apiVersion === 'v1' &&
+          kind === 'Service' &&
+          metadata?.name === KOURIER_SERVICE.name &&
+          metadata?.namespace === KOURIER_SERVICE.namespace,
+      );
+      if (gateway === undefined) {
+        // a preview may not know the group's resources yet
+        if (pulumi.runtime.isDryRun()) return '';
+        throw new Error(
+          `the Kourier group created no Service ${KOURIER_SERVICE.namespace}/${KOURIER_SERVICE.name} (${rows.length} resources)`,
+        );
+      }
+      return serviceAddress(
+        gateway[3] as k8s.types.output.core.v1.ServiceSpec | undefined,
+        gateway[4] as k8s.types.output.core.v1.ServiceStatus | undefined,
+      );
+    });
 }
 
 /** How a Service is reached from outside, by its type. */

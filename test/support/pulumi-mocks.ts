@@ -13,7 +13,10 @@ export interface RegisteredResource {
   readonly id?: string;
 }
 
-/** Answers for `kubernetes:core/v1:Service` reads (the Kourier gateway). */
+/**
+ * What the API server adds to the Kourier gateway Service, in the outputs of the ConfigGroup
+ * that creates it (its `resources`).
+ */
 export const GATEWAY_STATE = {
   spec: {
     type: 'LoadBalancer',
@@ -50,6 +53,12 @@ export function installMocks(): RegisteredResource[] {
           inputs: args.inputs as Record<string, unknown>,
           id: args.id,
         });
+        if (args.type === 'kubernetes:yaml/v2:ConfigGroup') {
+          return {
+            id: `${args.name}-id`,
+            state: { ...args.inputs, resources: created(args.inputs) },
+          };
+        }
         if (args.id !== undefined) return { id: args.id, state: GATEWAY_STATE };
         return { id: `${args.name}-id`, state: args.inputs };
       },
@@ -71,6 +80,29 @@ export function installMocks(): RegisteredResource[] {
     };
   }
   return registered;
+}
+
+/**
+ * A ConfigGroup's `resources` as plain objects: its objects, the Kourier gateway with what the
+ * API server assigns ({@link GATEWAY_STATE}).
+ */
+function created(inputs: Record<string, unknown>): unknown[] {
+  const objects = (inputs.objs ?? []) as {
+    kind?: string;
+    metadata?: { name?: string; namespace?: string };
+    spec?: Record<string, unknown>;
+  }[];
+  return objects.map((o) =>
+    o.kind === 'Service' &&
+    o.metadata?.name === 'kourier' &&
+    o.metadata.namespace === 'kourier-system'
+      ? {
+          ...o,
+          spec: { ...GATEWAY_STATE.spec, ...o.spec, ports: GATEWAY_STATE.spec.ports },
+          status: GATEWAY_STATE.status,
+        }
+      : o,
+  );
 }
 
 /** Resolves an output (mock mode resolves every output). */
