@@ -12,6 +12,16 @@ export interface HksAppsArgs {
   readonly skipAwait?: boolean;
   /** How definitions become charts (namespace mapping, tenancy). @default - the synth defaults */
   readonly build?: BuildProjectChartsOptions;
+  /**
+   * The provider that applies the objects. Give one configured after the CRDs of the kinds
+   * the definitions use (Knative's) exist: the provider asks its discovery cache, filled when
+   * it is first used and not refreshed, whether each kind of a ConfigGroup is namespaced, and
+   * the stack's default provider, used from the start, refuses Knative's kinds
+   * (`failed to determine if the following GVK is namespaced: serving.knative.dev/v1,
+   * Kind=Service`).
+   * @default - the stack's default Kubernetes provider
+   */
+  readonly provider?: k8s.Provider;
 }
 
 /**
@@ -44,7 +54,7 @@ export class HksApps extends pulumi.ComponentResource {
       `${name}-objects`,
       { objs: objects, skipAwait: args.skipAwait ?? false },
       // dependsOn is repeated on the group: the objects must wait for Knative's CRDs and webhooks
-      { parent: this, dependsOn: opts?.dependsOn },
+      { parent: this, dependsOn: opts?.dependsOn, provider: args.provider },
     );
     this.objectCount = pulumi.output(objects.length);
     this.registerOutputs({ objectCount: this.objectCount });

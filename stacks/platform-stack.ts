@@ -1,3 +1,4 @@
+import * as k8s from '@pulumi/kubernetes';
 import * as pulumi from '@pulumi/pulumi';
 import { HksApps } from './hks-apps';
 import { HksPlatform } from './hks-platform';
@@ -106,6 +107,7 @@ export function createPlatformStack(settings: StackConfig, secrets: StackSecrets
           {
             appsDir: settings.appsDir,
             skipAwait: settings.skipAwait,
+            provider: appsProvider(knative),
             build: { namespaceForProject: (project) => `${prefix}${project}` },
           },
           { dependsOn: [knative, platform] },
@@ -120,4 +122,24 @@ export function createPlatformStack(settings: StackConfig, secrets: StackSecrets
     apiUrl: platform.apiUrl,
     appObjectCount: apps?.objectCount ?? pulumi.output(0),
   };
+}
+
+/**
+ * The provider of the applications: configured with the stack's `kubernetes:kubeconfig` and
+ * `kubernetes:context` once the Knative groups' objects exist (its inputs wait for their
+ * `resources`), so that its discovery knows Knative's kinds; ConfigMaps updated in place like
+ * the default provider's (Pulumi.yaml).
+ */
+function appsProvider(knative: KnativeServing): k8s.Provider {
+  const config = new pulumi.Config('kubernetes');
+  const ready = pulumi.all([knative.serving.resources, knative.kourier.resources]);
+  return new k8s.Provider(
+    'apps-provider',
+    {
+      kubeconfig: ready.apply(() => config.get('kubeconfig')),
+      context: config.get('context'),
+      enableConfigMapMutable: true,
+    },
+    { dependsOn: [knative] },
+  );
 }

@@ -152,10 +152,21 @@ describe('parseStackConfig', () => {
   });
 
   describe('Pulumi.yaml', () => {
+    it('sets the provider to update ConfigMaps in place (Knative reads its config maps while it runs)', () => {
+      const { config } = parse(readFileSync(join(__dirname, '..', 'Pulumi.yaml'), 'utf8')) as {
+        config: Record<string, { value?: unknown }>;
+      };
+      expect(config['kubernetes:enableConfigMapMutable']).toEqual({ value: true });
+    });
+
     const text = readFileSync(join(__dirname, '..', 'Pulumi.yaml'), 'utf8');
-    const declared = (
-      parse(text) as { config: Record<string, { default?: unknown; secret?: boolean }> }
-    ).config;
+    const { config } = parse(text) as {
+      config: Record<string, { default?: unknown; secret?: boolean; value?: unknown }>;
+    };
+    /** The project's own keys; the provider's (`kubernetes:...`) are set with a value. */
+    const declared = Object.fromEntries(
+      Object.entries(config).filter(([key]) => !key.includes(':')),
+    );
     /** The comment block of optional keys: `#   <key> (<type>[, secret]): <description>`. */
     const documented = [...text.matchAll(/^# {3}(\w+) \((\w+)(, secret)?\): \S/gm)].map(
       ([, key, , secret]) => ({ key, secret: secret !== undefined }),
