@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import type { Log } from './log';
 import { unmountUnder } from './mounts';
 import { podCgroupRoot, realNodeFiles } from './real-node-config';
-import { cgroupHierarchies } from './real-node';
+import { allCgroupMounts } from './real-node';
 import { ownsNodeNetwork, tearDownNodeNetwork } from './real-node-network';
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
@@ -41,7 +41,7 @@ function kill(pid: number): void {
  * containerd still knows about them, then removes the cgroups.
  */
 async function killPods(): Promise<void> {
-  const hierarchies = cgroupHierarchies();
+  const hierarchies = allCgroupMounts();
   const pidsHierarchy = hierarchies.find((h) => h.endsWith('/pids')) ?? hierarchies[0];
   if (pidsHierarchy === undefined) return;
   const root = join(pidsHierarchy, podCgroupRoot);

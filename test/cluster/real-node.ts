@@ -78,10 +78,26 @@ export function checkRealNodePrerequisites(): void {
 
 /** The mounted cgroup v1 hierarchies (`/sys/fs/cgroup/<name>`). */
 export function cgroupHierarchies(): string[] {
+  return cgroupMounts(['cgroup']);
+}
+
+/**
+ * Every cgroup mount under /sys/fs/cgroup, v1 hierarchies and the hybrid layout's cgroup2
+ * `unified` one: runc also makes each container's cgroup there, so cleaning up covers it.
+ */
+export function allCgroupMounts(): string[] {
+  return cgroupMounts(['cgroup', 'cgroup2']);
+}
+
+function cgroupMounts(types: readonly string[]): string[] {
   return readFileSync('/proc/self/mountinfo', 'utf8')
     .split('\n')
     .map((line) => line.split(' '))
-    .filter((fields) => fields.includes('cgroup') && fields[4]?.startsWith('/sys/fs/cgroup/'))
+    .filter((fields) => {
+      // The file system type follows the " - " separator.
+      const type = fields[fields.indexOf('-') + 1];
+      return types.includes(type) && fields[4]?.startsWith('/sys/fs/cgroup/');
+    })
     .map((fields) => fields[4]);
 }
 
