@@ -4,7 +4,9 @@
 #   scripts/postgres.sh start   -> prints postgres://hks:hks@127.0.0.1:$HKS_PG_PORT/hks
 #   scripts/postgres.sh stop
 set -euo pipefail
-PORT="${HKS_PG_PORT:-55432}"
+# Below the ephemeral range (32768-60999): a port there can be taken by any outgoing
+# connection, e.g. kube-apiserver's to etcd, and the server then cannot bind it.
+PORT="${HKS_PG_PORT:-15432}"
 DATA="${HKS_PG_DIR:-/tmp/hks-postgres}"
 URL="postgres://hks:hks@127.0.0.1:${PORT}/hks"
 
