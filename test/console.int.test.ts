@@ -1,8 +1,6 @@
 import { randomBytes } from 'node:crypto';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { chromium, type BrowserContext, type Page } from 'playwright-core';
+import { readFileSync } from 'node:fs';
+import type { Page } from 'playwright-core';
 import { API_VERSION } from '../constructs';
 import { ApiProcess, projectRequest, startApi, token } from './api/api-process';
 import { kubectlJson, kubectlOk } from './cluster/kubectl';
@@ -13,6 +11,15 @@ import {
   placeOnRealNode,
 } from './cluster/real-node-placement';
 import { waitFor } from './cluster/wait';
+import {
+  ConsoleBrowser,
+  PageGlobals,
+  PageRecord,
+  describeWithBrowser,
+  expectAccessible,
+  launchConsoleBrowser,
+  screenshot,
+} from './console/browser';
 
 jest.setTimeout(300_000);
 
@@ -26,36 +33,11 @@ jest.setTimeout(300_000);
  * anything from another origin, or put the token anywhere but the Authorization header.
  */
 
-const CHROMIUM = '/usr/bin/chromium';
-const LAUNCH_ARGS = [
-  '--headless',
-  '--no-sandbox',
-  '--disable-gpu',
-  '--disable-quic',
-  '--no-first-run',
-  '--disable-background-networking',
-  '--disable-component-update',
-  '--disable-sync',
-];
-const SCREENSHOTS =
-  process.env.HKS_CONSOLE_SCREENSHOTS === 'docs'
-    ? join(__dirname, '..', 'docs')
-    : join(tmpdir(), 'hks-console-screenshots');
-const AXE_SOURCE = readFileSync(require.resolve('axe-core/axe.min.js'), 'utf8');
-
 const PROJECT = 'webconsole';
 const OTHER_PROJECT = 'webconsole-two';
 const REAL_PROJECT = 'webconsole-real';
 /** The API keeps this much of each log (its minimum), so the real node's log is cut. */
 const LOG_LIMIT_BYTES = 1024;
-
-const haveChromium = existsSync(CHROMIUM);
-if (!haveChromium && !process.env.CI) {
-  console.warn(
-    `test/console.int.test.ts skipped: ${CHROMIUM} is missing (apt-get install -y chromium). In CI (CI=true) a missing Chromium fails the run.`,
-  );
-}
-const describeWithBrowser = haveChromium || process.env.CI ? describe : describe.skip;
 
 const cronJob = (project: string, name: string, spec: Record<string, unknown>, labels = {}) => ({
   apiVersion: API_VERSION,
@@ -77,88 +59,13 @@ const definitions = [
   cronJob(OTHER_PROJECT, 'other-report', { schedule: '*/5 * * * *' }),
 ];
 
-/** The page's globals the test reads (the project's TypeScript has no DOM library). */
-interface PageGlobals {
-  readonly document: unknown;
-  readonly sessionStorage: { readonly length: number; getItem(key: string): string | null };
-  readonly localStorage: { readonly length: number };
-}
-
-/** What the page did that the test checks at the end. */
-interface PageRecord {
-  readonly errors: string[];
-  readonly requests: { url: string; authorization?: string; idempotencyKey?: string }[];
-  readonly aborted: string[];
-}
-
-function record(page: Page): PageRecord {
-  const rec: PageRecord = { errors: [], requests: [], aborted: [] };
-  page.on('console', (m) => {
-    if (m.type() === 'error') rec.errors.push(`console: ${m.text()}`);
-  });
-  page.on('pageerror', (e) => rec.errors.push(`page error: ${e.message}`));
-  page.on('request', (r) =>
-    rec.requests.push({
-      url: r.url(),
-      authorization: r.headers().authorization,
-      idempotencyKey: r.headers()['idempotency-key'],
-    }),
-  );
-  page.on('requestfailed', (r) => {
-    if (r.failure()?.errorText === 'net::ERR_ABORTED') rec.aborted.push(r.url());
-    else rec.errors.push(`request failed: ${r.url()} ${r.failure()?.errorText}`);
-  });
-  return rec;
-}
-
-/** axe-core, injected through the DevTools protocol (the page's CSP allows no inline script). */
-async function expectAccessible(page: Page, what: string): Promise<void> {
-  await page.evaluate(AXE_SOURCE);
-  const violations = await page.evaluate(async () => {
-    const axe = (
-      globalThis as unknown as {
-        axe: {
-          run: (
-            c: unknown,
-            o: unknown,
-          ) => Promise<{
-            violations: {
-              id: string;
-              impact: string;
-              help: string;
-              nodes: { target: unknown }[];
-            }[];
-          }>;
-        };
-      }
-    ).axe;
-    const result = await axe.run((globalThis as unknown as PageGlobals).document, {
-      resultTypes: ['violations'],
-    });
-    return result.violations.map((v) => ({
-      id: v.id,
-      impact: v.impact,
-      help: v.help,
-      targets: v.nodes.map((n) => JSON.stringify(n.target)),
-    }));
-  });
-  const serious = violations.filter((v) => v.impact === 'serious' || v.impact === 'critical');
-  expect({ page: what, serious }).toEqual({ page: what, serious: [] });
-}
-
-async function screenshot(page: Page, name: string): Promise<void> {
-  mkdirSync(SCREENSHOTS, { recursive: true });
-  await page.screenshot({ path: join(SCREENSHOTS, `console-${name}.png`), fullPage: true });
-}
-
-describeWithBrowser('the web console in Chromium', () => {
+describeWithBrowser('test/console.int.test.ts')('the web console in Chromium', () => {
   const prefix = `w${randomBytes(2).toString('hex')}-`;
   let api: ApiProcess;
   let userToken: string;
-  let context: BrowserContext;
+  let browser: ConsoleBrowser;
   let page: Page;
   let rec: PageRecord;
-  let userDataDir: string;
 
   const apiRequest = (project: string, method: string, path: string, body?: unknown) =>
     projectRequest(
@@ -171,8 +78,6 @@ describeWithBrowser('the web console in Chromium', () => {
     );
 
   beforeAll(async () => {
-    if (!haveChromium)
-      throw new Error(`CI=true and ${CHROMIUM} is missing: apt-get install -y chromium`);
     api = await startApi({
       HKS_NAMESPACE_PREFIX: prefix,
       HKS_LOG_LIMIT_BYTES: String(LOG_LIMIT_BYTES),
@@ -187,23 +92,12 @@ describeWithBrowser('the web console in Chromium', () => {
       );
       expect(res.status).toBe(201);
     }
-    userDataDir = mkdtempSync(join(tmpdir(), 'hks-console-chromium-'));
-    context = await chromium.launchPersistentContext(userDataDir, {
-      executablePath: CHROMIUM,
-      headless: true,
-      args: LAUNCH_ARGS,
-      viewport: { width: 1280, height: 800 },
-      locale: 'en-GB',
-      timezoneId: 'UTC',
-      acceptDownloads: true,
-    });
-    page = context.pages()[0] ?? (await context.newPage());
-    rec = record(page);
+    browser = await launchConsoleBrowser();
+    ({ page, rec } = browser);
   }, 120_000);
 
   afterAll(async () => {
-    await context?.close();
-    if (userDataDir) rmSync(userDataDir, { recursive: true, force: true });
+    await browser?.close();
     await api?.stop();
     for (const project of [PROJECT, OTHER_PROJECT, REAL_PROJECT])
       await kubectlOk([

@@ -12,12 +12,15 @@ export class ApiProblem extends Error {
    * @param {number} status
    * @param {string} title
    * @param {string} [detail]
+   * @param {{path: string, message: string}[]} [errors]
    */
-  constructor(status, title, detail) {
+  constructor(status, title, detail, errors = []) {
     super(detail ? `${title}: ${detail}` : title);
     this.status = status;
     this.title = title;
     this.detail = detail;
+    /** The fields the API names: `{path, message}` each (e.g. `spec.schedule`). */
+    this.errors = errors;
   }
 }
 
@@ -39,7 +42,8 @@ export function projectPath(project, ...segments) {
 /**
  * Sends a request to the API and returns its response, or throws an ApiProblem.
  * @param {string} path relative to /api/v1/, with its query
- * @param {{method?: string, headers?: Record<string, string>, signal?: AbortSignal, token?: string}} [options]
+ * @param {{method?: string, headers?: Record<string, string>, body?: unknown, signal?: AbortSignal, token?: string}} [options]
+ *   `body` is sent as JSON
  */
 export async function request(path, options = {}) {
   const token = options.token ?? currentSession()?.token;
@@ -51,7 +55,13 @@ export async function request(path, options = {}) {
   try {
     res = await fetch(new URL(path, BASE), {
       method: options.method ?? 'GET',
-      headers: { accept: 'application/json', ...options.headers, authorization: `Bearer ${token}` },
+      headers: {
+        accept: 'application/json',
+        ...(options.body === undefined ? {} : { 'content-type': 'application/json' }),
+        ...options.headers,
+        authorization: `Bearer ${token}`,
+      },
+      body: options.body === undefined ? undefined : JSON.stringify(options.body),
       signal: options.signal,
       credentials: 'omit',
       cache: 'no-store',
@@ -71,6 +81,15 @@ export async function getJson(path, options) {
   return (await request(path, options)).json();
 }
 
+/**
+ * Sends `body` as JSON with `method` and returns the JSON answer (`undefined` for 204).
+ * @param {string} path @param {string} method @param {unknown} [body] @param {object} [options]
+ */
+export async function sendJson(path, method, body, options = {}) {
+  const res = await request(path, { ...options, method, body });
+  return res.status === 204 ? undefined : res.json();
+}
+
 /** The problem details of a failed response, or what can be said without them. */
 async function problemOf(res) {
   const text = await res.text().catch(() => '');
@@ -81,6 +100,7 @@ async function problemOf(res) {
         res.status,
         body.title,
         typeof body.detail === 'string' ? body.detail : undefined,
+        Array.isArray(body.errors) ? body.errors : [],
       );
   } catch {
     // Not JSON: a proxy's page, say.
