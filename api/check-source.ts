@@ -56,6 +56,7 @@ export class SourceChecker {
     const errors: FieldError[] = problems.map((p) => ({
       path: field === 'files' ? `spec.files.${p.file}` : 'spec.code',
       message: `${p.message} (${p.file}${p.line ? ` line ${p.line}` : ''})${p.excerpt ? `\n${p.excerpt}` : ''}`,
+      ...(p.line ? { line: p.line } : {}),
     }));
     throw new Problem(
       400,

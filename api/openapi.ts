@@ -39,7 +39,15 @@ const PROBLEM = {
       items: {
         type: 'object',
         required: ['path', 'message'],
-        properties: { path: { type: 'string' }, message: { type: 'string' } },
+        properties: {
+          path: { type: 'string' },
+          message: { type: 'string' },
+          line: {
+            type: 'integer',
+            minimum: 1,
+            description: 'For source code errors: the line of the file the error is on',
+          },
+        },
       },
     },
   },

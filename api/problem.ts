@@ -6,6 +6,11 @@ export interface FieldError {
   readonly path: string;
   /** What was given and what is expected. */
   readonly message: string;
+  /**
+   * The line (from 1) of the source file the error is on, for source code errors, so that an
+   * editor can mark it without reading the message. @default - none
+   */
+  readonly line?: number;
 }
 
 /** An RFC 9457 problem document (`application/problem+json`), as the API sends it. */

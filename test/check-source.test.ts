@@ -64,6 +64,37 @@ test('a valid source passes; a syntax error is a 400 naming the file, line and e
     {
       path: 'spec.files.util.py',
       message: expect.stringMatching(/^SyntaxError: .*\(util\.py line 1\)\ndef f\(:\n +\^$/),
+      line: 1,
+    },
+  ]);
+});
+
+test('each error gives its line as a number too, the message unchanged, for an editor to mark it', async () => {
+  const sources = checker();
+  const python = await problemOf(
+    sources.check(
+      pythonFunction('shop', {
+        code: 'import json\n\ndef handler(event, context:\n    return 1\n',
+      }),
+    ),
+  );
+  expect(python.errors).toEqual([
+    {
+      path: 'spec.code',
+      message: expect.stringMatching(/^SyntaxError: .*\(main\.py line 3\)\ndef handler/),
+      line: 3,
+    },
+  ]);
+  const node = await problemOf(
+    sources.check(
+      nodeFunction('shop', { 'index.js': '// greet\n\n\nexports.handler = (e) => e +;\n' }),
+    ),
+  );
+  expect(node.errors).toEqual([
+    {
+      path: 'spec.files.index.js',
+      message: expect.stringMatching(/^SyntaxError: Unexpected token ';' \(index\.js line 4\)/),
+      line: 4,
     },
   ]);
 });
@@ -113,12 +144,18 @@ describe('Python is checked with the grammar of the runtime, 3.12, whatever HKS_
 describe('deeply nested source is a 400 naming the file, never a 5xx', () => {
   const DEEP = 100_000;
   test.each([
-    ['brackets', `x = ${'['.repeat(DEEP)}${']'.repeat(DEEP)}\n`, /too many nested parentheses/],
-    ['parentheses', `x = ${'('.repeat(DEEP)}1${')'.repeat(DEEP)}\n`, /too many nested parentheses/],
-    ['unary operators', `x = ${'-'.repeat(DEEP)}1\n`, /nesting too deep/],
-    ['conditionals', `x = ${'1 if 1 else '.repeat(70_000)}1\n`, /nesting too deep/],
-    ['attribute chains', `x = a${'.a'.repeat(DEEP)}\n`, /nesting too deep/],
-  ])('python: %s', async (_name, code, message) => {
+    ['brackets', `x = ${'['.repeat(DEEP)}${']'.repeat(DEEP)}\n`, /too many nested parentheses/, 1],
+    [
+      'parentheses',
+      `x = ${'('.repeat(DEEP)}1${')'.repeat(DEEP)}\n`,
+      /too many nested parentheses/,
+      1,
+    ],
+    // Python names no line for these.
+    ['unary operators', `x = ${'-'.repeat(DEEP)}1\n`, /nesting too deep/, undefined],
+    ['conditionals', `x = ${'1 if 1 else '.repeat(70_000)}1\n`, /nesting too deep/, undefined],
+    ['attribute chains', `x = a${'.a'.repeat(DEEP)}\n`, /nesting too deep/, undefined],
+  ])('python: %s', async (_name, code, message, line) => {
     const sources = checker();
     const problem = await problemOf(
       sources.check(
@@ -127,7 +164,7 @@ describe('deeply nested source is a 400 naming the file, never a 5xx', () => {
     );
     expect(problem.status).toBe(400);
     expect(problem.errors).toEqual([
-      { path: 'spec.files.deep.py', message: expect.stringMatching(message) },
+      { path: 'spec.files.deep.py', message: expect.stringMatching(message), line },
     ]);
     expect(problem.errors?.[0]?.message).toContain('(deep.py');
     await sources.check(pythonFunction('deep-source', { code: HANDLER })); // still serving
@@ -186,6 +223,7 @@ describe('JavaScript is checked as Node loads it: CommonJS or ES module', () => 
         message: expect.stringMatching(
           /^SyntaxError: Cannot use import statement.*\.mjs or add a package\.json with \{"type": "module"\} \(index\.js line 1\)/s,
         ),
+        line: 1,
       },
     ]);
   });
@@ -204,6 +242,7 @@ describe('JavaScript is checked as Node loads it: CommonJS or ES module', () => 
         {
           path: `spec.files.${file}`,
           message: `SyntaxError: Unexpected token ';' (${file} line 4)\nlet x = (;\n         ^`,
+          line: 4,
         },
       ]);
     }

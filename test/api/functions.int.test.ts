@@ -235,7 +235,11 @@ test('source with a syntax error is refused with its line; nothing is applied', 
   const res = await request('POST', '/applications', broken);
   expect(res.status).toBe(400);
   expect(res.json.errors).toEqual([
-    { path: 'spec.code', message: expect.stringMatching(/SyntaxError: .*\(main\.py line [23]\)/) },
+    {
+      path: 'spec.code',
+      message: expect.stringMatching(/SyntaxError: .*\(main\.py line [23]\)/),
+      line: expect.any(Number),
+    },
   ]);
   const node = await request('POST', '/applications', {
     ...broken,
