@@ -122,6 +122,24 @@ const MIGRATIONS: readonly Migration[] = [
       });
     },
   },
+  {
+    // A project's executions newest first (the console's executions page), with or without a
+    // status filter, read in the index's order: without these, every page sorted the whole
+    // project's history.
+    name: '006_execution_project_indexes',
+    async up(db) {
+      await db.schema.alterTable('executions', (t) => {
+        t.index(['project', 'started_at', 'job_uid'], 'executions_by_project');
+        t.index(['project', 'status', 'started_at', 'job_uid'], 'executions_by_project_status');
+      });
+    },
+    async down(db) {
+      await db.schema.alterTable('executions', (t) => {
+        t.dropIndex(['project', 'started_at', 'job_uid'], 'executions_by_project');
+        t.dropIndex(['project', 'status', 'started_at', 'job_uid'], 'executions_by_project_status');
+      });
+    },
+  },
 ];
 
 /**

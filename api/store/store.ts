@@ -2,7 +2,18 @@ import knex, { Knex } from 'knex';
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { ApplicationDefinition } from '../../constructs';
+import {
+  ExecutionFilter,
+  PageRequest,
+  RecentRun,
+  listExecutionPage,
+  recentRuns,
+  toExecution,
+} from './execution-queries';
 import { migrationSource } from './migrations';
+
+export { CursorError } from './execution-queries';
+export type { ExecutionFilter, PageRequest, RecentRun } from './execution-queries';
 
 /** A stored application definition. */
 export interface StoredApplication {
@@ -544,55 +555,32 @@ export class Store {
     return row ? toExecution(row) : undefined;
   }
 
-  /** Executions newest first, paged by an opaque cursor. */
+  /** A CronJob's executions newest first, filtered, paged by an opaque cursor. */
   public async listExecutions(
     project: string,
     cronjob: string,
-    options: { limit: number; cursor?: string; status?: ExecutionStatus },
+    options: PageRequest & Omit<ExecutionFilter, 'project' | 'cronjob'>,
   ): Promise<ExecutionPage> {
-    let query = this.db('executions')
-      .where({ project, cronjob })
-      .select(
-        'job_uid',
-        'project',
-        'cronjob',
-        'job_name',
-        'namespace',
-        'trigger',
-        'status',
-        'started_at',
-        'completed_at',
-        'exit_code',
-        'reason',
-        'termination_reason',
-        'logs_truncated',
-        'logs_captured',
-        'log_capture',
-        'log_capture_error',
-        'log_capture_attempts',
-      )
-      .orderBy([
-        { column: 'started_at', order: 'desc' },
-        { column: 'job_uid', order: 'desc' },
-      ])
-      .limit(options.limit + 1);
-    if (options.status) query = query.andWhere({ status: options.status });
-    if (options.cursor) {
-      const [startedAt, jobUid] = decodeCursor(options.cursor);
-      query = query.andWhere((w) =>
-        w
-          .where('started_at', '<', startedAt)
-          .orWhere((x) => x.where('started_at', '=', startedAt).andWhere('job_uid', '<', jobUid)),
-      );
-    }
-    const rows = await query;
-    const items = rows.slice(0, options.limit).map(toExecution);
-    const last = items[items.length - 1];
-    return {
-      items,
-      nextCursor:
-        rows.length > options.limit && last ? encodeCursor(last.startedAt, last.jobUid) : undefined,
-    };
+    const { limit, cursor, ...filter } = options;
+    return listExecutionPage(this.db, { ...filter, project, cronjob }, { limit, cursor });
+  }
+
+  /** The executions of every CronJob of a project (or the one named), newest first, filtered. */
+  public async listProjectExecutions(
+    project: string,
+    options: PageRequest & Omit<ExecutionFilter, 'project'>,
+  ): Promise<ExecutionPage> {
+    const { limit, cursor, ...filter } = options;
+    return listExecutionPage(this.db, { ...filter, project }, { limit, cursor });
+  }
+
+  /** The `count` newest runs of each of these CronJobs, newest first, read in one query. */
+  public async recentRuns(
+    project: string,
+    cronjobs: readonly string[],
+    count: number,
+  ): Promise<Map<string, RecentRun[]>> {
+    return recentRuns(this.db, project, cronjobs, count);
   }
 
   /**
@@ -636,26 +624,6 @@ export class Store {
   }
 }
 
-/** Thrown for a malformed cursor. */
-export class CursorError extends Error {}
-
-function encodeCursor(startedAt: string, jobUid: string): string {
-  return Buffer.from(JSON.stringify([startedAt, jobUid])).toString('base64url');
-}
-
-function decodeCursor(cursor: string): [string, string] {
-  try {
-    const value = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8')) as unknown;
-    if (Array.isArray(value) && value.length === 2 && value.every((v) => typeof v === 'string'))
-      return value as [string, string];
-  } catch {
-    // fall through
-  }
-  throw new CursorError(
-    `given ${JSON.stringify(cursor)}, expected a cursor returned as nextCursor by a previous page`,
-  );
-}
-
 function toApplication(row: Row): StoredApplication {
   return {
     project: String(row.project),
@@ -674,35 +642,4 @@ function interruptedOf(row: Row): InterruptedApply | undefined {
     definition: JSON.parse(String(row.pending_definition)) as ApplicationDefinition,
     since: String(row.pending_since),
   };
-}
-
-function toExecution(row: Row): Execution {
-  return {
-    jobUid: String(row.job_uid),
-    project: String(row.project),
-    cronjob: String(row.cronjob),
-    jobName: String(row.job_name),
-    namespace: String(row.namespace),
-    trigger: row.trigger === 'manual' ? 'manual' : 'scheduled',
-    status: String(row.status) as ExecutionStatus,
-    startedAt: String(row.started_at),
-    completedAt: row.completed_at ? String(row.completed_at) : undefined,
-    exitCode:
-      row.exit_code === null || row.exit_code === undefined ? undefined : Number(row.exit_code),
-    reason: optionalString(row.reason),
-    terminationReason: optionalString(row.termination_reason),
-    logs: row.logs === null || row.logs === undefined ? undefined : String(row.logs),
-    logsTruncated: Boolean(row.logs_truncated),
-    logsCaptured: Boolean(row.logs_captured),
-    logCapture: (row.log_capture ?? 'pending') as LogCaptureState,
-    logCaptureError:
-      row.log_capture_error === null || row.log_capture_error === undefined
-        ? undefined
-        : String(row.log_capture_error),
-    logCaptureAttempts: Number(row.log_capture_attempts ?? 0),
-  };
-}
-
-function optionalString(value: unknown): string | undefined {
-  return value === null || value === undefined ? undefined : String(value);
 }
