@@ -42,8 +42,9 @@ export function projectPath(project, ...segments) {
 /**
  * Sends a request to the API and returns its response, or throws an ApiProblem.
  * @param {string} path relative to /api/v1/, with its query
- * @param {{method?: string, headers?: Record<string, string>, body?: unknown, signal?: AbortSignal, token?: string}} [options]
- *   `body` is sent as JSON
+ * @param {{method?: string, headers?: Record<string, string>, body?: unknown, text?: string, signal?: AbortSignal, token?: string, anyStatus?: boolean}} [options]
+ *   `body` is sent as JSON, `text` as it is (with the content-type of `headers`); with
+ *   `anyStatus` every response but a 401 is returned as it is (a function's own error answers)
  */
 export async function request(path, options = {}) {
   const token = options.token ?? currentSession()?.token;
@@ -61,7 +62,7 @@ export async function request(path, options = {}) {
         ...options.headers,
         authorization: `Bearer ${token}`,
       },
-      body: options.body === undefined ? undefined : JSON.stringify(options.body),
+      body: options.text ?? (options.body === undefined ? undefined : JSON.stringify(options.body)),
       signal: options.signal,
       credentials: 'omit',
       cache: 'no-store',
@@ -70,7 +71,7 @@ export async function request(path, options = {}) {
     if (error?.name === 'AbortError') throw error;
     throw new ApiProblem(0, 'The API cannot be reached', String(error?.message ?? error));
   }
-  if (res.ok) return res;
+  if (res.ok || (options.anyStatus && res.status !== 401)) return res;
   const problem = await problemOf(res);
   if (res.status === 401 && options.token === undefined) onUnauthorized(problem);
   throw problem;
