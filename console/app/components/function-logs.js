@@ -11,10 +11,28 @@ import { Loading, ProblemMessage } from './ui.js';
 /** Lines asked for: the API reads each pod's last lines. */
 const TAIL_LINES = 500;
 
-export function FunctionLogs({ project, name }) {
+/** A follow that ended (no pod, or its pods stopped) starts again after this long. */
+const FOLLOW_AGAIN_MS = 5000;
+
+/**
+ * @param {object} props
+ * @param {string} props.project
+ * @param {string} props.name
+ * @param {string} [props.revision] the latest ready revision: a new one has new pods to follow
+ */
+export function FunctionLogs({ project, name, revision }) {
   const [follow, setFollow] = useState(true);
   const [round, setRound] = useState(0);
-  const log = useFunctionLog(projectPath(project, 'functions', name, 'logs'), follow, round);
+  const log = useFunctionLog(projectPath(project, 'functions', name, 'logs'), follow, [
+    round,
+    revision,
+  ]);
+  // The pods a follow reads are those running when it starts: look again for new ones.
+  useEffect(() => {
+    if (!follow || log.following || log.text === undefined) return undefined;
+    const timer = setTimeout(() => setRound((n) => n + 1), FOLLOW_AGAIN_MS);
+    return () => clearTimeout(timer);
+  }, [follow, log.following, log.text === undefined]);
   return html`<div class="function-logs">
     <div class="toolbar">
       <label class="follow">
@@ -26,9 +44,9 @@ export function FunctionLogs({ project, name }) {
         Follow new lines
       </label>
       ${
-        (!follow || !log.following) &&
+        !follow &&
         html`<button type="button" class="secondary" onClick=${() => setRound((n) => n + 1)}>
-          ${follow ? 'Follow again' : 'Reload'}
+          Reload
         </button>`
       }
     </div>
@@ -37,7 +55,8 @@ export function FunctionLogs({ project, name }) {
   </div>`;
 }
 
-function useFunctionLog(base, follow, round) {
+/** The log text, read again when `base`, `follow` or one of `again` changes. */
+function useFunctionLog(base, follow, again) {
   const [state, setState] = useState({ text: undefined, error: undefined, following: false });
   useEffect(() => {
     const controller = new AbortController();
@@ -47,7 +66,8 @@ function useFunctionLog(base, follow, round) {
     };
     if (follow) {
       let text = '';
-      setState({ text: '', error: undefined, following: true });
+      // What was shown stays until the new follow's first lines replace it.
+      setState((s) => ({ text: s.text ?? '', error: undefined, following: true }));
       streamText(
         `${base}?follow=true&tail=${TAIL_LINES}`,
         (chunk) => {
@@ -65,7 +85,7 @@ function useFunctionLog(base, follow, round) {
         );
     }
     return () => controller.abort();
-  }, [base, follow, round]);
+  }, [base, follow, ...again]);
   return state;
 }
 
@@ -83,7 +103,7 @@ function FunctionLogText({ text, following, followed }) {
   };
   return html`<div class="log-frame">
     <p class="following" role="status">
-      ${following ? html`<span class="spinner" aria-hidden="true"></span>Following the function's logs…` : followed ? 'The follow ended: the pods stopped, or none runs.' : ''}
+      ${following ? html`<span class="spinner" aria-hidden="true"></span>Following the function's logs…` : followed ? 'No pod to follow right now: looking again in a few seconds.' : ''}
     </p>
     ${
       lines.length === 0

@@ -121,7 +121,11 @@ export function FunctionPage({ project, name, query = {} }) {
             </section>
             <section class="function-section" aria-labelledby="logs-heading">
               <h2 id="logs-heading">Logs</h2>
-              <${FunctionLogs} project=${project} name=${name} />
+              <${FunctionLogs}
+                project=${project}
+                name=${name}
+                revision=${fn.latestReadyRevision}
+              />
             </section>`
     }`;
 }
