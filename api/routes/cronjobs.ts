@@ -7,10 +7,21 @@ import { Applications } from '../applications';
 import { heldJobFields } from '../job-finalizer';
 import { Kube } from '../kube';
 import { Problem } from '../problem';
-import { CursorError, Execution, ExecutionPage, ExecutionStatus } from '../store/store';
+import { ExecutionStatus, RecentRun } from '../store/store';
 import { parseRequest, queryFlag } from '../validate-request';
+import {
+  DEFAULT_EXECUTION_PAGE,
+  ExecutionQuery,
+  executionsQuery,
+  withCursorChecked,
+} from './execution-query';
+import { executionPage, executionView, toExecutionPage, toExecutionView } from './execution-views';
+import { projectExecutionRoutes } from './project-executions';
 import { definitionRef, isoTime, itemsOf } from './response-schemas';
 import { Route } from './route';
+
+export type { ExecutionQuery, ProjectExecutionQuery } from './execution-query';
+export type { ExecutionView } from './execution-views';
 
 const scheduleBody = z
   .strictObject({
@@ -44,13 +55,20 @@ const scheduleBody = z
       });
   });
 
-const executionsQuery = z.strictObject({
-  limit: z.coerce.number().int().min(1).max(100).optional(),
-  cursor: z.string().optional().meta({
-    description: 'nextCursor of the previous page (base64url, unpadded)',
-    pattern: '^[A-Za-z0-9_-]+$',
-  }),
-  status: z.enum(['running', 'succeeded', 'failed', 'unknown']).optional(),
+/** Runs per CronJob in the list's `recentRuns`: when `runs` is not given, and at most. */
+export const DEFAULT_LIST_RUNS = 10;
+export const MAX_LIST_RUNS = 50;
+
+const listQuery = z.strictObject({
+  runs: z.coerce
+    .number()
+    .int()
+    .min(0)
+    .max(MAX_LIST_RUNS)
+    .optional()
+    .meta({
+      description: `Runs per CronJob in recentRuns, newest first (default ${DEFAULT_LIST_RUNS})`,
+    }),
 });
 const logsQuery = z.strictObject({ follow: queryFlag });
 
@@ -62,14 +80,22 @@ export interface ScheduleChange {
   readonly timeZone?: string | null;
 }
 
-/** Paging and filter of an execution history. */
-export interface ExecutionQuery {
-  /** Items per page, 1 to 100. @default 20 */
-  readonly limit?: number;
-  /** `nextCursor` of the previous page. @default - the first page */
-  readonly cursor?: string;
-  /** Only executions in this status. @default - all */
-  readonly status?: ExecutionStatus;
+/** The query of the CronJob list. */
+export interface CronJobListQuery {
+  /** Runs per CronJob in `recentRuns`, 0 to 50. @default 10 */
+  readonly runs?: number;
+}
+
+/** A run of a CronJob in the list: enough for a status badge, a duration and a link. */
+export interface RunSummary {
+  /** The Job's UID: the execution id. */
+  readonly id: string;
+  readonly trigger: 'scheduled' | 'manual';
+  readonly status: ExecutionStatus;
+  readonly startedAt: string;
+  readonly completedAt?: string;
+  /** From start to completion. @default - none: running, or its end is unknown */
+  readonly durationMs?: number;
 }
 
 /** A CronJob in a project's list. */
@@ -83,6 +109,12 @@ export interface CronJobSummary {
   readonly template?: string;
   readonly version: number;
   readonly updatedAt: string;
+  /** The next run time by the schedule in its zone (ISO 8601). @default - none while suspended */
+  readonly nextRun?: string;
+  /** Its newest run. @default - none: it has not run (or its history was removed) */
+  readonly lastRun?: RunSummary;
+  /** Its newest runs, newest first, as many as the query's `runs`. */
+  readonly recentRuns: RunSummary[];
 }
 
 /** A CronJob: definition, live status and the next run times. */
@@ -125,13 +157,18 @@ export const TRIGGER_KEY_TTL_MS = 24 * 60 * 60 * 1000;
 /** The header that makes a trigger idempotent. */
 export const IDEMPOTENCY_KEY_HEADER = 'Idempotency-Key';
 
-/** One run (Job) of a CronJob. */
-export interface ExecutionView extends Omit<Execution, 'jobUid' | 'logs' | 'logsCaptured'> {
-  /** The Job's UID. */
-  readonly id: string;
-}
-
 const cronJobDefinition = definitionRef as z.ZodType<CronJobDefinition>;
+
+const runSummary: z.ZodType<RunSummary> = z.object({
+  id: z.string(),
+  trigger: z.enum(['scheduled', 'manual']),
+  status: z.enum(['running', 'succeeded', 'failed', 'unknown']),
+  startedAt: isoTime,
+  completedAt: isoTime.optional(),
+  durationMs: z.number().int().min(0).optional().meta({
+    description: 'From start to completion; absent while running or when its end is unknown',
+  }),
+});
 
 const cronJobSummary: z.ZodType<CronJobSummary> = z.object({
   name: z.string(),
@@ -141,6 +178,11 @@ const cronJobSummary: z.ZodType<CronJobSummary> = z.object({
   template: z.string().optional(),
   version: z.number().int().min(1),
   updatedAt: isoTime,
+  nextRun: isoTime.optional().meta({
+    description: 'The next run time by the schedule in its time zone; absent while suspended',
+  }),
+  lastRun: runSummary.optional().meta({ description: 'The newest run; absent when none is kept' }),
+  recentRuns: z.array(runSummary).meta({ description: 'The newest runs (?runs=), newest first' }),
 });
 
 const cronJobView: z.ZodType<CronJobView> = z.object({
@@ -165,46 +207,24 @@ const cronJobChange: z.ZodType<CronJobChange> = z.object({
 
 const triggerResult: z.ZodType<TriggerResult> = z.object({ job: z.string(), id: z.string() });
 
-const executionView: z.ZodType<ExecutionView> = z.object({
-  id: z.string(),
-  project: z.string(),
-  cronjob: z.string(),
-  jobName: z.string(),
-  namespace: z.string(),
-  trigger: z.enum(['scheduled', 'manual']),
-  status: z.enum(['running', 'succeeded', 'failed', 'unknown']),
-  startedAt: isoTime,
-  completedAt: isoTime.optional(),
-  exitCode: z.number().int().optional().meta({
-    description: 'Exit code of the last attempt that ended (0 for a succeeded Job without one)',
-  }),
-  reason: z.string().optional().meta({
-    description:
-      "Why the Job ended, the reason of its Failed or Complete condition as the Job controller gives it: BackoffLimitExceeded, DeadlineExceeded, PodFailurePolicy, CompletionsReached...; absent while running and when the Job's end is unknown",
-  }),
-  terminationReason: z.string().optional().meta({
-    description:
-      "Why the container's last attempt ended, its state.terminated.reason as the kubelet gives it: Completed, Error, OOMKilled, ContainerCannotRun...; for a container that never ran, its waiting reason (ErrImageNeverPull...) or the pod's (Evicted); absent until the logs are read or when none is given",
-  }),
-  logsTruncated: z.boolean(),
-  logCapture: z.enum(['pending', 'failed', 'captured', 'lost']),
-  logCaptureError: z.string().optional(),
-  logCaptureAttempts: z.number().int().min(0),
-});
-
-const executionPage: z.ZodType<ExecutionPage<ExecutionView>> = z.object({
-  items: z.array(executionView),
-  nextCursor: z.string().optional(),
-});
-
 /** client-node reads the times of a CronJob's status as Dates; the JSON has ISO strings. */
 function isoOf(time: Date | string | undefined): string | undefined {
   return time === undefined ? undefined : new Date(time).toISOString();
 }
 
-function toExecutionView(e: Execution): ExecutionView {
-  const { logs: _logs, logsCaptured: _captured, jobUid: _uid, ...rest } = e;
-  return { id: e.jobUid, ...rest };
+function toRunSummary(run: RecentRun): RunSummary {
+  const durationMs =
+    run.completedAt === undefined
+      ? undefined
+      : Math.max(0, Date.parse(run.completedAt) - Date.parse(run.startedAt));
+  return {
+    id: run.jobUid,
+    trigger: run.trigger,
+    status: run.status,
+    startedAt: run.startedAt,
+    completedAt: run.completedAt,
+    durationMs,
+  };
 }
 
 /** Routes of `/projects/{project}/cronjobs/{name}`. */
@@ -240,24 +260,46 @@ export function cronJobRoutes(applications: Applications, kube: Kube): Route[] {
     {
       method: 'get',
       path: '/projects/:project/cronjobs',
-      summary: 'List the CronJobs of a project with their schedule, time zone and suspension',
+      summary:
+        'List the CronJobs of a project with their schedule, time zone, suspension, next run, last run and the newest runs (?runs=, default 10, at most 50)',
+      query: listQuery,
       responses: { 200: itemsOf(cronJobSummary) },
       handle: async (req, res) => {
+        const { runs = DEFAULT_LIST_RUNS }: CronJobListQuery = parseRequest(
+          listQuery,
+          req.query,
+          'query',
+        );
         const project = String(req.params.project);
-        const items = (await store.listApplications(project))
-          .filter((a) => a.definition.kind === 'CronJob')
-          .map((a): CronJobSummary => {
-            const definition = a.definition as CronJobDefinition;
-            return {
-              name: a.name,
-              schedule: definition.spec.schedule,
-              timeZone: definition.spec.timeZone ?? 'UTC',
-              suspended: definition.spec.suspend ?? false,
-              template: definition.spec.template,
-              version: a.version,
-              updatedAt: a.updatedAt,
-            };
-          });
+        const cronJobs = (await store.listApplications(project)).filter(
+          (a) => a.definition.kind === 'CronJob',
+        );
+        // One read for every CronJob's runs; at least one for lastRun.
+        const runsOf = await store.recentRuns(
+          project,
+          cronJobs.map((a) => a.name),
+          Math.max(runs, 1),
+        );
+        const items = cronJobs.map((a): CronJobSummary => {
+          const definition = a.definition as CronJobDefinition;
+          const timeZone = definition.spec.timeZone ?? 'UTC';
+          const suspended = definition.spec.suspend ?? false;
+          const recent = (runsOf.get(a.name) ?? []).map(toRunSummary);
+          return {
+            name: a.name,
+            schedule: definition.spec.schedule,
+            timeZone,
+            suspended,
+            template: definition.spec.template,
+            version: a.version,
+            updatedAt: a.updatedAt,
+            nextRun: suspended
+              ? undefined
+              : Schedule.cron(definition.spec.schedule).nextRuns(1, { timeZone })[0]?.toISOString(),
+            lastRun: recent[0],
+            recentRuns: recent.slice(0, runs),
+          };
+        });
         res.json({ items });
       },
     },
@@ -398,7 +440,8 @@ export function cronJobRoutes(applications: Applications, kube: Kube): Route[] {
     {
       method: 'get',
       path: '/projects/:project/cronjobs/:name/executions',
-      summary: 'Execution history, newest first, with cursor paging (?limit=&cursor=&status=)',
+      summary:
+        'Execution history, newest first, with cursor paging (?limit=&cursor=&status=&since=&until=); since and until bound the start time',
       query: executionsQuery,
       responses: { 200: executionPage },
       handle: async (req, res) => {
@@ -410,24 +453,16 @@ export function cronJobRoutes(applications: Applications, kube: Kube): Route[] {
           const page = await store.listExecutions(project, name, { limit: 1 });
           if (page.items.length === 0) throw error;
         });
-        try {
-          const page = await store.listExecutions(project, name, {
-            limit: query.limit ?? 20,
+        const page = await withCursorChecked(() =>
+          store.listExecutions(project, name, {
+            limit: query.limit ?? DEFAULT_EXECUTION_PAGE,
             cursor: query.cursor,
             status: query.status,
-          });
-          const body: ExecutionPage<ExecutionView> = {
-            items: page.items.map(toExecutionView),
-            nextCursor: page.nextCursor,
-          };
-          res.json(body);
-        } catch (error) {
-          if (error instanceof CursorError)
-            throw new Problem(400, 'Invalid request query', `query.cursor: ${error.message}`, [
-              { path: 'cursor', message: error.message },
-            ]);
-          throw error;
-        }
+            since: query.since,
+            until: query.until,
+          }),
+        );
+        res.json(toExecutionPage(page));
       },
     },
     {
@@ -499,6 +534,7 @@ export function cronJobRoutes(applications: Applications, kube: Kube): Route[] {
         stream.end();
       },
     },
+    ...projectExecutionRoutes(store),
   ];
 }
 

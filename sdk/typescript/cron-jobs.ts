@@ -67,7 +67,13 @@ export class CronJobsApi {
     return this.http.json({
       method: 'GET',
       path: `${this.path(project, name)}/executions`,
-      query: { limit: query.limit, cursor: query.cursor, status: query.status },
+      query: {
+        limit: query.limit,
+        cursor: query.cursor,
+        status: query.status,
+        since: query.since,
+        until: query.until,
+      },
     });
   }
 
