@@ -220,7 +220,8 @@ describeWithBrowser('test/console.int.test.ts')('the web console in Chromium', (
     await expectAccessible(page, 'CronJobs at phone width');
     await screenshot(page, 'cronjobs-phone');
     await page.setViewportSize({ width: 1280, height: 800 });
-    await nightly.getByRole('link', { name: 'nightly' }).click();
+    // By address: the name links to the CronJob's own page once that page exists.
+    await page.goto(`${api.url}/console/#/projects/${PROJECT}/cronjobs/nightly/executions`);
     await page.getByRole('heading', { name: 'Executions of nightly' }).waitFor();
   });
 
@@ -241,6 +242,89 @@ describeWithBrowser('test/console.int.test.ts')('the web console in Chromium', (
     expect(saved).toContain(fakeContainerLogLine);
     await expectAccessible(page, 'logs');
     await screenshot(page, 'logs');
+  });
+
+  test("the project's executions: both CronJobs' runs, filters by status, CronJob and time kept in the address", async () => {
+    await page.goto(`${api.url}/console/#/projects/${PROJECT}/executions`);
+    await page.getByRole('heading', { name: 'Executions', exact: true }).waitFor();
+    const rows = page.locator('table.executions tbody tr');
+    await page.getByRole('row', { name: /nightly-manual-/ }).waitFor();
+    await page.getByRole('row', { name: /failing-manual-/ }).waitFor();
+    expect(await rows.count()).toBe(2);
+    const cronJobs = async () =>
+      (await rows.locator('td[data-label="CronJob"]').allTextContents()).map((t) => t.trim());
+    expect((await cronJobs()).sort()).toEqual(['failing', 'nightly']);
+    const failing = page.getByRole('row', { name: /failing-manual-/ });
+    expect(await failing.locator('td[data-label="Exit code"]').textContent()).toBe('3');
+    await expectAccessible(page, 'project executions');
+    await screenshot(page, 'project-executions');
+
+    await page.getByLabel('Status').selectOption('failed');
+    await waitFor('only the failed run', 10_000, async () => (await rows.count()) === 1);
+    expect(await cronJobs()).toEqual(['failing']);
+    expect(page.url()).toContain('/executions?status=failed');
+
+    await page.getByLabel('Status').selectOption('');
+    await page.getByLabel('CronJob', { exact: true }).selectOption('nightly');
+    await waitFor('only nightly', 10_000, async () => (await cronJobs()).join() === 'nightly');
+    expect(page.url()).toContain('/executions?cronjob=nightly');
+    // The row's log link opens that run's log.
+    expect(
+      await page.getByRole('link', { name: /^Logs of nightly-manual-/ }).getAttribute('href'),
+    ).toMatch(new RegExp(`^#/projects/${PROJECT}/cronjobs/nightly/executions/[0-9a-f-]+/logs$`));
+
+    // A preset counts back from now: the runs of the last hour are there.
+    await page.getByLabel('Started').selectOption('hour');
+    expect(page.url()).toContain('cronjob=nightly&range=hour');
+    await page.getByRole('row', { name: /nightly-manual-/ }).waitFor();
+
+    // A range of instants, typed in the viewer's zone (UTC here, and said so), with no run.
+    await page.getByLabel('Started').selectOption('custom');
+    await page.getByText('Times in your zone: UTC, UTC+00:00').waitFor();
+    await page.getByLabel('From').fill('2020-01-01T00:00');
+    await page.getByLabel('to', { exact: true }).fill('2020-01-02T00:00');
+    await page.getByRole('button', { name: 'Apply' }).click();
+    await page.getByText(`No executions of ${PROJECT} match these filters.`).waitFor();
+    expect(page.url()).toContain(
+      'cronjob=nightly&since=2020-01-01T00%3A00%3A00.000Z&until=2020-01-02T00%3A00%3A00.000Z',
+    );
+    await expectAccessible(page, 'project executions, nothing matches');
+    // The filtered view is a link: opened again, it is the same view.
+    const filtered = page.url();
+    await page.goto(`${api.url}/console/#/`);
+    await page.goto(filtered);
+    await page.getByText(`No executions of ${PROJECT} match these filters.`).waitFor();
+    expect(await page.getByLabel('From').inputValue()).toBe('2020-01-01T00:00');
+    await page.getByRole('link', { name: 'Show all executions' }).click();
+    await page.getByRole('row', { name: /failing-manual-/ }).waitFor();
+
+    // A CronJob's own executions take the time filter too.
+    await page.goto(
+      `${api.url}/console/#/projects/${PROJECT}/cronjobs/nightly/executions?since=2020-01-01T00:00:00.000Z&until=2020-01-02T00:00:00.000Z`,
+    );
+    await page.getByText('No executions of nightly match these filters.').waitFor();
+    await page.getByLabel('Started').selectOption('');
+    await page.getByRole('row', { name: /nightly-manual-/ }).waitFor();
+    expect(page.url()).toMatch(/\/cronjobs\/nightly\/executions$/);
+  });
+
+  test('the CronJobs list asks the API once per refresh, whatever the number of CronJobs', async () => {
+    const seen = rec.requests.length;
+    await page.goto(`${api.url}/console/#/projects/${PROJECT}/cronjobs`);
+    await page
+      .getByRole('row', { name: /nightly/ })
+      .locator('.last-run')
+      .waitFor();
+    const projectCalls = () =>
+      rec.requests
+        .slice(seen)
+        .map((r) => new URL(r.url))
+        .filter((u) => u.pathname.startsWith(`/api/v1/projects/${PROJECT}/`))
+        .map((u) => `${u.pathname.replace(`/api/v1/projects/${PROJECT}`, '')}${u.search}`);
+    expect(projectCalls()).toEqual(['/cronjobs?runs=10']);
+    // The page reads the list again every 15 s: one request each time.
+    await waitFor('a refresh', 25_000, async () => projectCalls().length >= 2);
+    expect(projectCalls()).toEqual(['/cronjobs?runs=10', '/cronjobs?runs=10']);
   });
 
   test('the page logged no error, loaded nothing from elsewhere, sent the token only as Authorization', () => {

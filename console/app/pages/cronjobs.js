@@ -24,30 +24,16 @@ import {
 
 /** Runs shown in each CronJob's strip. */
 const STRIP_RUNS = 10;
-/** Details of this many CronJobs are asked at once. */
-const PARALLEL = 4;
 
-/** Each CronJob of the list with its live view (next runs) and last runs. */
+/**
+ * The CronJobs with their next run, last run and strip: one request, whatever their number
+ * (the list carries what each row shows).
+ */
 async function loadCronJobs(project, signal) {
-  const { items } = await getJson(projectPath(project, 'cronjobs'), { signal });
-  const rows = [];
-  for (let i = 0; i < items.length; i += PARALLEL) {
-    rows.push(
-      ...(await Promise.all(
-        items.slice(i, i + PARALLEL).map(async (summary) => {
-          const [view, runs] = await Promise.all([
-            getJson(projectPath(project, 'cronjobs', summary.name), { signal }),
-            getJson(
-              `${projectPath(project, 'cronjobs', summary.name, 'executions')}?limit=${STRIP_RUNS}`,
-              { signal },
-            ),
-          ]);
-          return { summary, view, runs: runs.items };
-        }),
-      )),
-    );
-  }
-  return rows;
+  const { items } = await getJson(`${projectPath(project, 'cronjobs')}?runs=${STRIP_RUNS}`, {
+    signal,
+  });
+  return items;
 }
 
 export function CronJobsPage({ project }) {
@@ -95,12 +81,12 @@ export function CronJobsPage({ project }) {
                 ${list.data.map(
                   (row) =>
                     html`<${CronJobRow}
-                      key=${row.summary.name}
+                      key=${row.name}
                       project=${project}
                       row=${row}
                       now=${now}
                       onStarted=${(result) => {
-                        setNotice({ ...result, cronjob: row.summary.name });
+                        setNotice({ ...result, cronjob: row.name });
                         list.reload();
                       }}
                     />`,
@@ -110,10 +96,8 @@ export function CronJobsPage({ project }) {
     }`;
 }
 
-function CronJobRow({ project, row, now, onStarted }) {
-  const { summary, view, runs } = row;
-  const last = runs[0];
-  const suspended = view.status.suspended;
+function CronJobRow({ project, row: summary, now, onStarted }) {
+  const { lastRun: last, recentRuns: runs, suspended } = summary;
   const words = scheduleInWords(summary.schedule, cronstrue.toString);
   return html`<tr>
     <th scope="row" data-label="Name">
@@ -124,7 +108,7 @@ function CronJobRow({ project, row, now, onStarted }) {
       <code>${summary.schedule}</code>
       ${words && html`<span class="words">${words}</span>`}
     </td>
-    <td data-label="Time zone">${view.timeZone}</td>
+    <td data-label="Time zone">${summary.timeZone}</td>
     <td data-label="State">
       ${suspended ? html`<span class="badge suspended">Suspended</span>` : html`<span class="badge active">Active</span>`}
     </td>
@@ -139,7 +123,7 @@ function CronJobRow({ project, row, now, onStarted }) {
       ${
         suspended
           ? html`<span class="muted">None while suspended</span>`
-          : html`<${TimeText} iso=${view.nextRuns[0]} now=${now} timeZone=${view.timeZone} />`
+          : html`<${TimeText} iso=${summary.nextRun} now=${now} timeZone=${summary.timeZone} />`
       }
     </td>
     <td data-label="Recent runs">
