@@ -1,5 +1,6 @@
 // The console's addresses: hash routes, so the API serves one page. Project and names are
-// path segments; a token never is. Later slices add their routes here (functions, forms).
+// path segments; a token never is. Pages that create something live under /create/, a name
+// no Kubernetes object can have there.
 
 const seg = encodeURIComponent;
 
@@ -7,6 +8,14 @@ const seg = encodeURIComponent;
 export const hrefs = {
   home: () => '#/',
   cronJobs: (project) => `#/projects/${seg(project)}/cronjobs`,
+  cronJob: (project, cronjob) => `#/projects/${seg(project)}/cronjobs/${seg(cronjob)}`,
+  cronJobEdit: (project, cronjob) => `#/projects/${seg(project)}/cronjobs/${seg(cronjob)}/edit`,
+  cronJobCreate: (project) => `#/projects/${seg(project)}/create/cronjob`,
+  /** Every CronJob's executions in the project. */
+  projectExecutions: (project) => `#/projects/${seg(project)}/executions`,
+  functions: (project) => `#/projects/${seg(project)}/functions`,
+  function: (project, name) => `#/projects/${seg(project)}/functions/${seg(name)}`,
+  functionCreate: (project) => `#/projects/${seg(project)}/create/function`,
   /** @param {string} [status] filter */
   executions: (project, cronjob, status) =>
     `#/projects/${seg(project)}/cronjobs/${seg(cronjob)}/executions${status ? `?status=${seg(status)}` : ''}`,
@@ -33,6 +42,13 @@ export function routeOf(hash) {
 const ROUTES = [
   ['home', /^\/$/, []],
   ['cronJobs', /^\/projects\/([^/]+)\/cronjobs$/, ['project']],
+  ['cronJobCreate', /^\/projects\/([^/]+)\/create\/cronjob$/, ['project']],
+  ['cronJob', /^\/projects\/([^/]+)\/cronjobs\/([^/]+)$/, ['project', 'cronjob']],
+  ['cronJobEdit', /^\/projects\/([^/]+)\/cronjobs\/([^/]+)\/edit$/, ['project', 'cronjob']],
+  ['projectExecutions', /^\/projects\/([^/]+)\/executions$/, ['project']],
+  ['functions', /^\/projects\/([^/]+)\/functions$/, ['project']],
+  ['functionCreate', /^\/projects\/([^/]+)\/create\/function$/, ['project']],
+  ['function', /^\/projects\/([^/]+)\/functions\/([^/]+)$/, ['project', 'name']],
   ['executions', /^\/projects\/([^/]+)\/cronjobs\/([^/]+)\/executions$/, ['project', 'cronjob']],
   [
     'logs',

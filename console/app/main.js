@@ -11,11 +11,24 @@ import { ProjectsPage } from './pages/projects.js';
 import { CronJobsPage } from './pages/cronjobs.js';
 import { ExecutionsPage } from './pages/executions.js';
 import { LogsPage } from './pages/logs.js';
+import { CronJobFormPage } from './pages/cronjob-form.js';
+import { CronJobPage } from './pages/cronjob-detail.js';
+import { ProjectExecutionsPage } from './pages/project-executions.js';
+import { FunctionsPage } from './pages/functions.js';
+import { FunctionPage } from './pages/function-detail.js';
+import { FunctionDeployPage } from './pages/function-deploy.js';
 
-/** The page of each route (links.js); later slices add theirs. */
+/** The page of each route (links.js). */
 const PAGES = {
   home: ProjectsPage,
   cronJobs: CronJobsPage,
+  cronJob: CronJobPage,
+  cronJobCreate: CronJobFormPage,
+  cronJobEdit: CronJobFormPage,
+  projectExecutions: ProjectExecutionsPage,
+  functions: FunctionsPage,
+  function: FunctionPage,
+  functionCreate: FunctionDeployPage,
   executions: ExecutionsPage,
   logs: LogsPage,
   notFound: NotFoundPage,
@@ -73,7 +86,12 @@ function Shell({ session, project, onSignOut, children }) {
       ${
         session &&
         html`<nav aria-label="Sections" class="sections">
-          ${project && html`<a href=${hrefs.cronJobs(project)}>CronJobs</a>`}
+          ${
+            project &&
+            html`<a href=${hrefs.cronJobs(project)}>CronJobs</a>
+              <a href=${hrefs.projectExecutions(project)}>Executions</a>
+              <a href=${hrefs.functions(project)}>Functions</a>`
+          }
         </nav>`
       }
       ${
