@@ -1,6 +1,10 @@
 import { Cron } from 'cdk8s';
-import { CronExpressionParser } from 'cron-parser';
+import { type CronFields, parseCronFields } from './cron-fields';
+import { type SchedulePreview, previewRuns, runInstants } from './schedule-preview';
 import { checkTimeZone } from './time-zone';
+import { ZoneClock } from './zone-clock';
+
+export type { ScheduledRun, SchedulePreview, SkipReason, SkippedRun } from './schedule-preview';
 
 /** The macros the CronJob controller accepts, with their five-field meaning. */
 const MACROS: Readonly<Record<string, string>> = {
@@ -44,7 +48,7 @@ const EXPECTED =
   'expected 5 fields "minute hour day-of-month month day-of-week" (e.g. "0 3 * * *") or one of ' +
   Object.keys(MACROS).join(', ');
 
-/** Options for {@link Schedule.nextRuns}. */
+/** Options for {@link Schedule.nextRuns} and {@link Schedule.preview}. */
 export interface NextRunsOptions {
   /**
    * IANA time zone the schedule is read in.
@@ -52,16 +56,23 @@ export interface NextRunsOptions {
    */
   readonly timeZone?: string;
   /**
-   * The instant to count from (exclusive).
+   * The instant to count from (exclusive), between the years 1970 and 9990.
    * @default now
    */
   readonly from?: Date;
 }
 
 /**
+ * The instants `from` may take: Jobs are scheduled from the present on, and the zone offsets are
+ * read from Intl's dates, whose years before the common era the reading does not expect.
+ */
+const EARLIEST_FROM = Date.UTC(1970, 0, 1);
+const LATEST_FROM = Date.UTC(9990, 0, 1);
+
+/**
  * A cron schedule exactly as the Kubernetes CronJob controller understands it: five fields or a
- * macro such as `@daily`. cron-parser alone would also accept six-field (seconds) expressions
- * and `L`/`#` syntax that Kubernetes rejects, so the fields are checked here first.
+ * macro such as `@daily`, checked before anything else (no seconds field, no `L`/`#` syntax),
+ * with its run times computed the way the controller's scheduler, robfig/cron v3, computes them.
  */
 export class Schedule {
   /**
@@ -101,24 +112,57 @@ export class Schedule {
 
   /** The expression as given, or the five-field form of a macro. */
   public readonly expression: string;
+  private readonly fields: CronFields;
 
   private constructor(expression: string) {
     this.expression = MACROS[expression] ?? expression;
+    this.fields = parseCronFields(this.expression);
   }
 
   /**
-   * The next run times, computed in the given time zone.
+   * The times the CronJob controller will start Jobs, as robfig/cron v3's `Next` finds them
+   * (see {@link preview} for what happens on the days the clock changes). Fewer than `count`
+   * when the schedule names no time within five years of the previous one, as `31 2`
+   * (February 31) never does.
    * @param count how many run times to return
+   * @throws Error naming `timeZone`, `from` or `count` when it is out of range
    */
   public nextRuns(count: number, options: NextRunsOptions = {}): Date[] {
+    const { clock, from } = this.runsContext(count, options);
+    return runInstants(this.fields, clock, from, count).instants.map((s) => new Date(s * 1000));
+  }
+
+  /**
+   * The next runs with their wall times in the zone, marked where the clock falls back over
+   * them (the controller runs at both readings of such a time), and the wall times the schedule
+   * names in their window on which no Job starts: times the clock springs forward over, and
+   * times the controller's scheduler steps past on the day of a clock change ({@link SkipReason}).
+   * @param count how many runs to return
+   * @throws Error naming `timeZone`, `from` or `count` when it is out of range
+   */
+  public preview(count: number, options: NextRunsOptions = {}): SchedulePreview {
+    const { clock, from } = this.runsContext(count, options);
+    return previewRuns(this.fields, clock, from, count);
+  }
+
+  private runsContext(
+    count: number,
+    options: NextRunsOptions,
+  ): { readonly clock: ZoneClock; readonly from: number } {
     const timeZone = options.timeZone ?? 'UTC';
     const zoneProblem = checkTimeZone(timeZone);
     if (zoneProblem) throw new Error(`Invalid timeZone: ${zoneProblem}`);
-    const parsed = CronExpressionParser.parse(this.expression, {
-      tz: timeZone,
-      currentDate: options.from ?? new Date(),
-    });
-    return parsed.take(count).map((date) => date.toDate());
+    if (!Number.isInteger(count) || count < 0) {
+      throw new Error(`Invalid count: given ${count}, expected a whole number of runs, 0 or more`);
+    }
+    const from = (options.from ?? new Date()).getTime();
+    if (!(from >= EARLIEST_FROM && from < LATEST_FROM)) {
+      const given = Number.isNaN(from) ? 'an invalid date' : new Date(from).toISOString();
+      throw new Error(
+        `Invalid from: given ${given}, expected an instant from 1970-01-01 to before 9990-01-01`,
+      );
+    }
+    return { clock: ZoneClock.of(timeZone), from };
   }
 
   /** The schedule as a cdk8s `Cron` for cdk8s-plus constructs. */

@@ -85,3 +85,28 @@ describe('Schedule', () => {
     );
   });
 });
+
+describe('Schedule runs: bad options', () => {
+  test('count must be a whole number, 0 or more', () => {
+    expect(() => Schedule.cron('0 3 * * *').nextRuns(-1)).toThrow(
+      'Invalid count: given -1, expected a whole number of runs, 0 or more',
+    );
+    expect(() => Schedule.cron('0 3 * * *').preview(1.5)).toThrow(/Invalid count: given 1.5/);
+    expect(Schedule.cron('0 3 * * *').preview(0)).toEqual({ runs: [], skipped: [] });
+  });
+
+  test('from must be a date from 1970 on', () => {
+    expect(() =>
+      Schedule.cron('0 3 * * *').nextRuns(1, { from: new Date('1969-12-31T23:59:59Z') }),
+    ).toThrow(
+      'Invalid from: given 1969-12-31T23:59:59.000Z, expected an instant from 1970-01-01 to before 9990-01-01',
+    );
+    expect(() => Schedule.cron('0 3 * * *').preview(1, { from: new Date('nonsense') })).toThrow(
+      /Invalid from: given an invalid date/,
+    );
+  });
+
+  test('a schedule that never comes has no runs, not an error', () => {
+    expect(Schedule.cron('0 0 31 2 *').nextRuns(5, { from: new Date('2026-01-01Z') })).toEqual([]);
+  });
+});

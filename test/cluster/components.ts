@@ -1,3 +1,5 @@
+import { createHash } from 'node:crypto';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { kubernetesVersion } from './config';
 
@@ -90,6 +92,23 @@ export const kwok: Component = {
   module: 'sigs.k8s.io/kwok',
   packages: [{ pkg: 'sigs.k8s.io/kwok/cmd/kwok', binary: 'kwok' }],
   linkerVariables: { 'sigs.k8s.io/kwok/pkg/consts.Version': '0.7.0' },
+};
+
+/**
+ * cron-next, the test helper printing the run times robfig/cron gives as kube-controller-manager
+ * calls it (test/schedule-controller.test.ts builds it; no cluster needs it). It is built from
+ * its own main.go, so the cache folder also names a hash of that file and an edit rebuilds it.
+ */
+export const cronNext: Component = {
+  name: `cron-next-${createHash('sha256')
+    .update(readFileSync(join(__dirname, 'go', 'cron-next', 'main.go')))
+    .digest('hex')
+    .slice(0, 12)}`,
+  wrapper: 'cron-next',
+  version: 'v3.0.1',
+  module: 'github.com/robfig/cron/v3',
+  packages: [{ pkg: '.', binary: 'cron-next' }],
+  linkerVariables: {},
 };
 
 /** Every component, in build order (largest first). */
