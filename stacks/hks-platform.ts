@@ -1,9 +1,20 @@
 import * as k8s from '@pulumi/kubernetes';
 import * as pulumi from '@pulumi/pulumi';
 import { AccessObject, API_CLUSTER_ROLE, API_NAMES, API_PORT, apiAccessObjects } from '../api';
-import { API_IMAGE_USER } from '../images/api/reference';
+import { API_IMAGE_USER, apiImageReference } from '../images/api/reference';
 import { KOURIER_SERVICE } from '../knative';
-import type { SqliteStorage } from './stack-config';
+import { argChecks } from './component-args';
+import {
+  apiEnvironmentProblem,
+  claimWithDatabaseUrl,
+  expectApiImage,
+  expectApiReplicas,
+  expectNamespacePrefix,
+  expectPlatformNamespace,
+  expectStorageClass,
+  expectStorageSize,
+} from './setting-rules';
+import { API_VARIABLES, SQLITE_STORAGE_KINDS, type SqliteStorage } from './stack-config';
 
 /** Labels of every platform object. */
 export const PLATFORM_LABELS = {
@@ -25,9 +36,13 @@ export const API_DATA_CLAIM = 'hks-api-data';
 
 /** Settings of the API Deployment. */
 export interface HksApiArgs {
-  /** Container image. */
-  readonly image: string;
-  /** Replicas. @default 1 */
+  /**
+   * Container image, e.g. `ghcr.io/acme/hks-api:0.1.0` (`npm run image:api` builds it; push it
+   * or import it into the nodes). Pulled `IfNotPresent`, `Always` for a `:latest` tag.
+   * @default - `hks.local/hks-api:<package version>`, the reference `npm run image:api` gives it
+   */
+  readonly image?: string;
+  /** Replicas, 1 to 20; more than 1 needs `databaseUrl` (SQLite is per pod). @default 1 */
   readonly replicas?: number;
   /** Namespace of a project = prefix + project (`HKS_NAMESPACE_PREFIX`). @default '' */
   readonly namespacePrefix?: string;
@@ -36,7 +51,12 @@ export interface HksApiArgs {
    * @default - an emptyDir: the history lives as long as the pod
    */
   readonly sqliteStorage?: SqliteStorage;
-  /** More environment variables of the API (`HKS_*`), checked by the caller. @default {} */
+  /**
+   * The API's settings as its environment variables, e.g. `{ HKS_JWT_ISSUER: 'https://login.example.com' }`:
+   * the variables of `API_VARIABLES` (README, "Installing on a cluster"), checked with the
+   * API's own rules. The others are set from the other arguments.
+   * @default {} - the API's defaults
+   */
   readonly environment?: Readonly<Record<string, string>>;
   /**
    * PostgreSQL URL of the execution store (a Pulumi secret).
@@ -53,12 +73,75 @@ export interface HksApiArgs {
 
 /** Arguments of {@link HksPlatform}. */
 export interface HksPlatformArgs {
-  /** The platform's namespace. @default 'hks-system' */
+  /**
+   * The platform's namespace: the API, its ServiceAccount, Secret and network policies. Not
+   * `default`, `kube-*`, `knative-*` or `kourier-*`.
+   * @default 'hks-system'
+   */
   readonly namespace?: string;
   /** The API, or nothing to install only the namespace and its network policies. @default - no API */
   readonly api?: HksApiArgs;
   /** Do not wait for the API Deployment to become Available. @default false */
   readonly skipAwait?: boolean;
+}
+
+/** The API's settings `environment` may hold: the other variables come from other arguments. */
+const API_SETTING_VARIABLES: readonly string[] = Object.values(API_VARIABLES);
+
+/**
+ * Checks the arguments of `HksPlatform "<name>"` with the stack config's rules.
+ *
+ * @throws ComponentArgError naming the argument, the value given and what is expected
+ */
+function checkArgs(name: string, args: HksPlatformArgs): void {
+  const check = argChecks('HksPlatform', name);
+  if (args.namespace !== undefined) {
+    check.rule('namespace', args.namespace, expectPlatformNamespace(args.namespace));
+  }
+  check.optionalBoolean('skipAwait', args.skipAwait);
+  const api = args.api;
+  if (api === undefined) return;
+  if (api.image !== undefined) check.rule('api.image', api.image, expectApiImage(api.image));
+  const hasDatabaseUrl = api.databaseUrl !== undefined;
+  const replicas = api.replicas ?? 1;
+  check.rule('api.replicas', replicas, expectApiReplicas(replicas, hasDatabaseUrl, 'databaseUrl'));
+  const prefix = api.namespacePrefix ?? '';
+  check.rule('api.namespacePrefix', prefix, expectNamespacePrefix(prefix));
+  const storage = api.sqliteStorage;
+  if (storage !== undefined) {
+    check.oneOf('api.sqliteStorage.kind', storage.kind, SQLITE_STORAGE_KINDS);
+    if (storage.kind === 'persistentVolumeClaim') {
+      if (hasDatabaseUrl) {
+        check.rule('api.sqliteStorage.kind', storage.kind, claimWithDatabaseUrl('databaseUrl'));
+      }
+      check.rule('api.sqliteStorage.size', storage.size, expectStorageSize(String(storage.size)));
+      if (storage.storageClassName !== undefined) {
+        check.rule(
+          'api.sqliteStorage.storageClassName',
+          storage.storageClassName,
+          expectStorageClass(storage.storageClassName),
+        );
+      }
+    }
+  }
+  const environment = api.environment ?? {};
+  for (const variable of Object.keys(environment)) {
+    check.rule(
+      'api.environment',
+      variable,
+      API_SETTING_VARIABLES.includes(variable)
+        ? undefined
+        : `one of the API's settings ${API_SETTING_VARIABLES.join(', ')} (the namespace prefix, the store and the secrets are arguments of their own)`,
+    );
+  }
+  const problem = apiEnvironmentProblem({ ...environment, HKS_NAMESPACE_PREFIX: prefix });
+  if (problem !== undefined) {
+    check.rule(
+      `api.environment.${problem.variable}`,
+      environment[problem.variable],
+      problem.expected,
+    );
+  }
 }
 
 /**
@@ -70,16 +153,30 @@ export interface HksPlatformArgs {
  * Deployment and a Service.
  */
 export class HksPlatform extends pulumi.ComponentResource {
+  /** The component's type token, part of the URN of every resource under it: stable. */
+  public static readonly pulumiType = 'hks:platform:HksPlatform';
+
+  /** The platform's namespace. */
   public readonly namespace: k8s.core.v1.Namespace;
+  /** Name of the platform's namespace, once it exists. */
+  public readonly namespaceName: pulumi.Output<string>;
   /** The API's cluster-wide ClusterRole, when the API is installed. */
   public readonly clusterRole?: k8s.rbac.v1.ClusterRole;
   /** The API's configuration Secret, when the API is installed. */
   public readonly configSecret?: k8s.core.v1.Secret;
-  /** In-cluster URL of the API, or empty when it is not installed. */
+  /** The API's Deployment, when the API is installed. */
+  public readonly apiDeployment?: k8s.apps.v1.Deployment;
+  /** The API's ClusterIP Service, when the API is installed. */
+  public readonly apiService?: k8s.core.v1.Service;
+  /**
+   * In-cluster URL of the API (`http://hks-api.<namespace>.svc`) once its Service exists, or
+   * empty when it is not installed.
+   */
   public readonly apiUrl: pulumi.Output<string>;
 
-  constructor(name: string, args: HksPlatformArgs, opts?: pulumi.ComponentResourceOptions) {
-    super('hks:platform:HksPlatform', name, {}, opts);
+  constructor(name: string, args: HksPlatformArgs = {}, opts?: pulumi.ComponentResourceOptions) {
+    checkArgs(name, args); // before anything is registered
+    super(HksPlatform.pulumiType, name, {}, opts);
     const ns = args.namespace ?? API_NAMES.namespace;
     const identity = { namespace: ns, serviceAccount: API_NAMES.serviceAccount };
     const meta = (objectName: string, namespaced = true) => ({
@@ -103,6 +200,7 @@ export class HksPlatform extends pulumi.ComponentResource {
       },
       child,
     );
+    this.namespaceName = this.namespace.metadata.name;
     const inNamespace = { parent: this, dependsOn: [this.namespace] };
     for (const [id, spec] of Object.entries(networkPolicies(args.api?.databaseUrl !== undefined))) {
       new k8s.networking.v1.NetworkPolicy(
@@ -113,7 +211,7 @@ export class HksPlatform extends pulumi.ComponentResource {
     }
     if (args.api === undefined) {
       this.apiUrl = pulumi.output('');
-      this.registerOutputs({ apiUrl: this.apiUrl });
+      this.registerOutputs({ namespaceName: this.namespaceName, apiUrl: this.apiUrl });
       return;
     }
     const api = args.api;
@@ -168,7 +266,7 @@ export class HksPlatform extends pulumi.ComponentResource {
             ),
           ]
         : [];
-    const deployment = new k8s.apps.v1.Deployment(
+    this.apiDeployment = new k8s.apps.v1.Deployment(
       `${name}-api`,
       {
         metadata: {
@@ -179,7 +277,7 @@ export class HksPlatform extends pulumi.ComponentResource {
       },
       { parent: this, dependsOn: [this.namespace, serviceAccount, this.configSecret, ...claim] },
     );
-    new k8s.core.v1.Service(
+    this.apiService = new k8s.core.v1.Service(
       `${name}-api-service`,
       {
         metadata: {
@@ -192,10 +290,11 @@ export class HksPlatform extends pulumi.ComponentResource {
           ports: [{ name: 'http', port: 80, targetPort: 'http', protocol: 'TCP' }],
         },
       },
-      { parent: this, dependsOn: [deployment] },
+      { parent: this, dependsOn: [this.apiDeployment] },
     );
-    this.apiUrl = pulumi.output(`http://${API_NAMES.service}.${ns}.svc`);
-    this.registerOutputs({ apiUrl: this.apiUrl });
+    const service = this.apiService.metadata;
+    this.apiUrl = pulumi.interpolate`http://${service.name}.${service.namespace}.svc`;
+    this.registerOutputs({ namespaceName: this.namespaceName, apiUrl: this.apiUrl });
   }
 }
 
@@ -209,6 +308,7 @@ function apiDeploymentSpec(
   storage: SqliteStorage,
 ): k8s.types.input.apps.v1.DeploymentSpec {
   const probe = (path: string) => ({ httpGet: { path, port: 'http' }, timeoutSeconds: 3 });
+  const image = api.image ?? apiImageReference();
   const environment: Record<string, string> = {
     PORT: String(API_PORT),
     HKS_NAMESPACE_PREFIX: api.namespacePrefix ?? '',
@@ -235,8 +335,8 @@ function apiDeploymentSpec(
         containers: [
           {
             name: 'api',
-            image: api.image,
-            imagePullPolicy: api.image.endsWith(':latest') ? 'Always' : 'IfNotPresent',
+            image,
+            imagePullPolicy: image.endsWith(':latest') ? 'Always' : 'IfNotPresent',
             ports: [{ name: 'http', containerPort: API_PORT, protocol: 'TCP' }],
             env: Object.entries(environment).map(([name, value]) => ({ name, value })),
             envFrom: [{ secretRef: { name: API_NAMES.configSecret } }],

@@ -10,27 +10,58 @@ import {
   readLocalManifests,
   transformKnativeManifests,
 } from '../knative';
+import { argChecks } from './component-args';
+import {
+  DOMAIN_WITH_MAGIC_DNS,
+  expectDomain,
+  expectKnativeVersion,
+  expectKourierServiceType,
+  KNATIVE_VERSION,
+} from './setting-rules';
+
+/** The types of the arguments, for programs that import only this folder. */
+export type { KourierServiceType } from '../knative';
 
 /** Labels the stack adds to every Knative and Kourier object. */
 export const KNATIVE_INSTALL_LABELS = { 'app.kubernetes.io/part-of': 'hks-platform' } as const;
 
 /** Arguments of {@link KnativeServing}. */
 export interface KnativeServingArgs {
-  /** Knative Serving and net-kourier release, e.g. `1.13.0`. */
-  readonly version: string;
+  /**
+   * Knative Serving and net-kourier release, e.g. `1.13.0`: the release files downloaded, or
+   * the one `manifestDir` holds.
+   * @default '1.13.0' (the release the platform is tested with)
+   */
+  readonly version?: string;
   /**
    * Folder of the manifests: release files (`serving-core.yaml`, `kourier.yaml`) or the
    * upstream source trees, for air-gapped clusters.
    * @default - the official release files are downloaded
    */
   readonly manifestDir?: string;
-  /** Domain of function URLs. @default - Knative's default domain */
+  /**
+   * Domain of function URLs (`<name>.<namespace>.<domain>`), written to `config-domain`; a
+   * lower-case DNS name. Not together with `magicDns`.
+   * @default - Knative's default domain: call functions through the gateway with a Host header
+   */
   readonly domain?: string;
-  /** How the Kourier gateway Service is exposed. @default 'LoadBalancer' */
+  /**
+   * How the Kourier gateway Service is exposed: `NodePort` (kind, bare metal) or `ClusterIP`
+   * (port-forward) on clusters without a load balancer.
+   * @default 'LoadBalancer'
+   */
   readonly kourierServiceType?: KourierServiceType;
-  /** Install the sslip.io default-domain Job. @default false */
+  /**
+   * Install Knative's default-domain Job, which writes `<load-balancer-ip>.sslip.io` into
+   * `config-domain`; needs a load balancer and public DNS.
+   * @default false
+   */
   readonly magicDns?: boolean;
-  /** Do not wait for Deployments and Services to become ready. @default false */
+  /**
+   * Do not wait for Deployments to become Available and Services to get an address (a
+   * `LoadBalancer` gateway that may never get one, nodes that cannot pull images yet).
+   * @default false
+   */
   readonly skipAwait?: boolean;
   /**
    * Install Knative's admission webhook configurations. False is for test control planes
@@ -44,9 +75,16 @@ export interface KnativeServingArgs {
 /**
  * Knative Serving with Kourier as its ingress: two ConfigGroups, Kourier after Serving, made
  * of the release manifests with the settings written into the objects (see
- * `transformKnativeManifests`).
+ * `transformKnativeManifests`). Every child uses the provider given in `opts` (`provider` or
+ * `providers`), or the parent's.
+ *
+ * @throws ComponentArgError naming the argument, the value given and what is expected, before
+ *   any resource is registered
  */
 export class KnativeServing extends pulumi.ComponentResource {
+  /** The component's type token, part of the URN of every resource under it: stable. */
+  public static readonly pulumiType = 'hks:platform:KnativeServing';
+
   /** The Serving group (CRDs, core, webhooks). */
   public readonly serving: k8s.yaml.v2.ConfigGroup;
   /** The Kourier group (controller, gateway, optionally the magic DNS Job). */
@@ -60,10 +98,17 @@ export class KnativeServing extends pulumi.ComponentResource {
   public readonly domain: pulumi.Output<string>;
   /** The Knative release installed. */
   public readonly knativeVersion: pulumi.Output<string>;
+  /** Namespace of Knative Serving's controllers and config maps, once the Serving group exists. */
+  public readonly servingNamespace: pulumi.Output<string>;
+  /** Namespace of the Kourier gateway, once the Kourier group exists. */
+  public readonly kourierNamespace: pulumi.Output<string>;
 
-  constructor(name: string, args: KnativeServingArgs, opts?: pulumi.ComponentResourceOptions) {
-    super('hks:platform:KnativeServing', name, {}, opts);
-    const objects: Promise<KnativeInstallObjects> = loadManifests(args).then((manifests) =>
+  constructor(name: string, args: KnativeServingArgs = {}, opts?: pulumi.ComponentResourceOptions) {
+    const version = args.version ?? KNATIVE_VERSION;
+    // checked (and local manifests read) before anything is registered
+    const loaded = loadManifests(name, args, version);
+    super(KnativeServing.pulumiType, name, {}, opts);
+    const objects: Promise<KnativeInstallObjects> = loaded.then((manifests) =>
       transformKnativeManifests(manifests, {
         domain: args.domain,
         kourierServiceType: args.kourierServiceType,
@@ -93,11 +138,15 @@ export class KnativeServing extends pulumi.ComponentResource {
       gatewayAddress(resources ?? []),
     );
     this.domain = pulumi.output(args.domain ?? '');
-    this.knativeVersion = pulumi.output(args.version);
+    this.knativeVersion = pulumi.output(version);
+    this.servingNamespace = this.serving.resources.apply(() => KNATIVE_SERVING_NAMESPACE);
+    this.kourierNamespace = this.kourier.resources.apply(() => KOURIER_SERVICE.namespace);
     this.registerOutputs({
       kourierAddress: this.kourierAddress,
       domain: this.domain,
       knativeVersion: this.knativeVersion,
+      servingNamespace: this.servingNamespace,
+      kourierNamespace: this.kourierNamespace,
     });
   }
 }
@@ -115,10 +164,35 @@ export function withoutWebhooks(objects: readonly KubeObject[]): KubeObject[] {
   return objects.filter((object) => !isWebhookConfiguration(object));
 }
 
-function loadManifests(args: KnativeServingArgs): Promise<KnativeManifests> {
-  return args.manifestDir === undefined
-    ? downloadManifests(args.version, args.magicDns ?? false)
-    : Promise.resolve().then(() => readLocalManifests(args.manifestDir as string));
+/** Namespace of Knative Serving in the release manifests. */
+export const KNATIVE_SERVING_NAMESPACE = 'knative-serving';
+
+/**
+ * Checks the arguments; then the manifests: read from `manifestDir` at once (a wrong folder
+ * fails the constructor), or downloaded.
+ *
+ * @throws ComponentArgError naming the argument
+ */
+function loadManifests(
+  name: string,
+  args: KnativeServingArgs,
+  version: string,
+): Promise<KnativeManifests> {
+  const check = argChecks('KnativeServing', name);
+  check.rule('version', args.version, expectKnativeVersion(version));
+  if (args.domain !== undefined) {
+    check.rule('domain', args.domain, expectDomain(args.domain));
+    if (args.magicDns === true) check.rule('domain', args.domain, DOMAIN_WITH_MAGIC_DNS);
+  }
+  const serviceType = args.kourierServiceType ?? 'LoadBalancer';
+  check.rule('kourierServiceType', serviceType, expectKourierServiceType(serviceType));
+  for (const key of ['magicDns', 'skipAwait', 'webhooks'] as const) {
+    check.optionalBoolean(key, args[key]);
+  }
+  const dir = args.manifestDir;
+  return dir === undefined
+    ? downloadManifests(version, args.magicDns ?? false)
+    : Promise.resolve(check.field('manifestDir', () => readLocalManifests(dir)));
 }
 
 /** What {@link gatewayAddress} reads of a ConfigGroup's resource (outputs or plain values). */

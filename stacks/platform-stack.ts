@@ -1,6 +1,6 @@
 import * as k8s from '@pulumi/kubernetes';
 import * as pulumi from '@pulumi/pulumi';
-import { HksApps } from './hks-apps';
+import { appsProvider, HksApps } from './hks-apps';
 import { HksPlatform } from './hks-platform';
 import { KnativeServing } from './knative-serving';
 import {
@@ -107,10 +107,9 @@ export function createPlatformStack(settings: StackConfig, secrets: StackSecrets
           {
             appsDir: settings.appsDir,
             skipAwait: settings.skipAwait,
-            provider: appsProvider(knative),
             build: { namespaceForProject: (project) => `${prefix}${project}` },
           },
-          { dependsOn: [knative, platform] },
+          { dependsOn: [knative, platform], provider: stackAppsProvider(knative) },
         );
   return {
     knative,
@@ -125,21 +124,15 @@ export function createPlatformStack(settings: StackConfig, secrets: StackSecrets
 }
 
 /**
- * The provider of the applications: configured with the stack's `kubernetes:kubeconfig` and
- * `kubernetes:context` once the Knative groups' objects exist (its inputs wait for their
- * `resources`), so that its discovery knows Knative's kinds; ConfigMaps updated in place like
- * the default provider's (Pulumi.yaml).
+ * The provider of the applications ({@link appsProvider}): the stack's `kubernetes:kubeconfig`
+ * and `kubernetes:context`, ConfigMaps updated in place like the default provider's
+ * (Pulumi.yaml).
  */
-function appsProvider(knative: KnativeServing): k8s.Provider {
+function stackAppsProvider(knative: KnativeServing): k8s.Provider {
   const config = new pulumi.Config('kubernetes');
-  const ready = pulumi.all([knative.serving.resources, knative.kourier.resources]);
-  return new k8s.Provider(
-    'apps-provider',
-    {
-      kubeconfig: ready.apply(() => config.get('kubeconfig')),
-      context: config.get('context'),
-      enableConfigMapMutable: true,
-    },
-    { dependsOn: [knative] },
-  );
+  return appsProvider('apps-provider', knative, {
+    kubeconfig: config.get('kubeconfig'),
+    context: config.get('context'),
+    enableConfigMapMutable: true,
+  });
 }

@@ -1,19 +1,23 @@
 import { resolve } from 'node:path';
 import { API_NAMES } from '../api/rbac';
-import { ConfigError, loadConfig } from '../api/config';
-import {
-  checkNamespaceName,
-  checkNamespacePrefix,
-  checkObjectName,
-} from '../constructs/field-rules';
-import { parseMemory } from '../constructs/quantity';
 import { apiImageReference } from '../images/api/reference';
+import { checkKnativeVersion, KourierServiceType } from '../knative';
 import {
-  checkDomain,
-  checkKnativeVersion,
-  KOURIER_SERVICE_TYPES,
-  KourierServiceType,
-} from '../knative';
+  apiEnvironmentProblem,
+  claimWithDatabaseUrl,
+  DOMAIN_WITH_MAGIC_DNS,
+  Expected,
+  expectApiImage,
+  expectApiReplicas,
+  expectDomain,
+  expectKnativeVersion,
+  expectKourierServiceType,
+  expectNamespacePrefix,
+  expectPlatformNamespace,
+  expectStorageClass,
+  expectStorageSize,
+  KNATIVE_VERSION,
+} from './setting-rules';
 
 /** The Pulumi project name: config keys are `hks-platform:<key>`. */
 export const PROJECT_NAME = 'hks-platform';
@@ -200,38 +204,22 @@ export function parseStackConfig(raw: RawStackConfig, projectDir = PROJECT_DIR):
     if (value === 'true' || value === 'false') return value === 'true';
     throw new StackConfigError(key, value, 'true or false');
   };
-  const knativeVersion = wrap('knativeVersion', raw.knativeVersion, () =>
-    checkKnativeVersion(raw.knativeVersion ?? '1.13.0', 'x'),
-  );
+  const knativeVersion = raw.knativeVersion ?? KNATIVE_VERSION;
+  rule('knativeVersion', raw.knativeVersion, expectKnativeVersion(knativeVersion));
   const kourierServiceType = (raw.kourierServiceType ?? 'LoadBalancer') as KourierServiceType;
-  if (!KOURIER_SERVICE_TYPES.includes(kourierServiceType)) {
-    throw new StackConfigError(
-      'kourierServiceType',
-      raw.kourierServiceType,
-      `one of ${KOURIER_SERVICE_TYPES.join(', ')} (NodePort or ClusterIP on clusters without a load balancer)`,
-    );
-  }
+  rule('kourierServiceType', raw.kourierServiceType, expectKourierServiceType(kourierServiceType));
   const magicDns = bool('magicDns', false);
   if (raw.domain !== undefined) {
-    wrap('domain', raw.domain, () => checkDomain(raw.domain ?? '', 'x'));
-    if (magicDns) {
-      throw new StackConfigError(
-        'domain',
-        raw.domain,
-        'no domain when magicDns is true (magic DNS writes its own <ip>.sslip.io domain)',
-      );
-    }
+    rule('domain', raw.domain, expectDomain(raw.domain));
+    if (magicDns) throw new StackConfigError('domain', raw.domain, DOMAIN_WITH_MAGIC_DNS);
   }
   const deployApps = bool('deployApps', false);
   const platformNamespace = raw.platformNamespace || API_NAMES.namespace;
-  // hks-system is reserved for projects because it is the platform's; any other is checked as one.
-  if (platformNamespace !== API_NAMES.namespace) {
-    rule('platformNamespace', raw.platformNamespace, checkNamespaceName(platformNamespace));
-  }
+  rule('platformNamespace', raw.platformNamespace, expectPlatformNamespace(platformNamespace));
   const namespacePrefix = raw.namespacePrefix ?? '';
-  rule('namespacePrefix', raw.namespacePrefix, checkNamespacePrefix(namespacePrefix));
+  rule('namespacePrefix', raw.namespacePrefix, expectNamespacePrefix(namespacePrefix));
   return {
-    knativeVersion,
+    knativeVersion: checkKnativeVersion(knativeVersion),
     knativeManifestDir: raw.knativeManifestDir
       ? resolve(projectDir, raw.knativeManifestDir)
       : undefined,
@@ -249,25 +237,14 @@ export function parseStackConfig(raw: RawStackConfig, projectDir = PROJECT_DIR):
 
 function parseApiConfig(raw: RawStackConfig, namespacePrefix: string): ApiConfig {
   const image = raw.apiImage || apiImageReference();
-  if (!/^[a-z0-9][a-z0-9._\-/:@]*$/.test(image)) {
-    throw new StackConfigError(
-      'apiImage',
-      raw.apiImage,
-      `an image reference such as ghcr.io/acme/hks-api:0.1.0 (unset: ${apiImageReference()}, which npm run image:api builds)`,
-    );
-  }
+  rule('apiImage', raw.apiImage, expectApiImage(image));
   const replicas = Number(raw.apiReplicas ?? '1');
-  if (!Number.isInteger(replicas) || replicas < 1 || replicas > 20) {
-    throw new StackConfigError('apiReplicas', raw.apiReplicas, 'a whole number from 1 to 20');
-  }
   const hasDatabaseUrl = raw.apiDatabaseUrl !== undefined && raw.apiDatabaseUrl !== '';
-  if (replicas > 1 && !hasDatabaseUrl) {
-    throw new StackConfigError(
-      'apiReplicas',
-      raw.apiReplicas,
-      '1 without apiDatabaseUrl (the embedded SQLite store is per pod); set apiDatabaseUrl (--secret) to a PostgreSQL URL for more',
-    );
-  }
+  rule(
+    'apiReplicas',
+    raw.apiReplicas,
+    expectApiReplicas(replicas, hasDatabaseUrl, 'apiDatabaseUrl'),
+  );
   if (raw.apiJwtSecret === undefined || raw.apiJwtSecret === '') {
     throw new StackConfigError(
       'apiJwtSecret',
@@ -280,7 +257,16 @@ function parseApiConfig(raw: RawStackConfig, namespacePrefix: string): ApiConfig
     const value = raw[key];
     if (value !== undefined && value !== '') environment[variable] = value;
   }
-  checkApiEnvironment(raw, { ...environment, HKS_NAMESPACE_PREFIX: namespacePrefix });
+  const problem = apiEnvironmentProblem({ ...environment, HKS_NAMESPACE_PREFIX: namespacePrefix });
+  if (problem !== undefined) {
+    const key = VARIABLE_KEYS.get(problem.variable);
+    if (key === undefined) {
+      throw new Error(
+        `the API refuses the stack's settings: ${problem.variable}: ${problem.expected}`,
+      );
+    }
+    throw new StackConfigError(key, raw[key], problem.expected);
+  }
   return {
     image,
     replicas,
@@ -315,22 +301,16 @@ function parseSqliteStorage(raw: RawStackConfig, hasDatabaseUrl: boolean): Sqlit
     throw new StackConfigError(
       'apiSqliteStorage',
       raw.apiSqliteStorage,
-      'emptyDir (or nothing) with apiDatabaseUrl: the execution store is then PostgreSQL',
+      claimWithDatabaseUrl('apiDatabaseUrl'),
     );
   }
   // The default lives here, not in Pulumi.yaml: Pulumi passes a declared default as a value,
   // which the emptyDir check above would refuse.
   const size = raw.apiSqliteStorageSize || '1Gi';
-  if (typeof parseMemory(size) === 'string') {
-    throw new StackConfigError(
-      'apiSqliteStorageSize',
-      raw.apiSqliteStorageSize,
-      'a volume size such as 1Gi or 500Mi',
-    );
-  }
+  rule('apiSqliteStorageSize', raw.apiSqliteStorageSize, expectStorageSize(size));
   const storageClassName = raw.apiSqliteStorageClass || undefined;
   if (storageClassName !== undefined) {
-    rule('apiSqliteStorageClass', storageClassName, checkObjectName(storageClassName));
+    rule('apiSqliteStorageClass', storageClassName, expectStorageClass(storageClassName));
   }
   return { kind, size, ...(storageClassName ? { storageClassName } : {}) };
 }
@@ -342,41 +322,7 @@ const VARIABLE_KEYS = new Map<string, StackConfigKey>([
   ['HKS_NAMESPACE_PREFIX', 'namespacePrefix'],
 ]);
 
-/** Stands in for the JWT secret, whose plain text the stack never reads, while the API's rules check the rest. */
-const CHECK_JWT_SECRET = 'a-stand-in-for-the-secret-of-32-bytes';
-
-/**
- * Checks the API's environment with the API's own rules, so that the stack refuses what the
- * API would refuse at start-up (a pod in a crash loop), with the stack key in the message.
- */
-function checkApiEnvironment(raw: RawStackConfig, environment: Record<string, string>): void {
-  try {
-    loadConfig({ ...environment, HKS_JWT_SECRET: CHECK_JWT_SECRET }, '/', '/nonexistent');
-  } catch (error) {
-    if (!(error instanceof ConfigError)) throw error;
-    const [problem] = error.problems;
-    const key = VARIABLE_KEYS.get(/^[A-Z_]+/.exec(problem)?.[0] ?? '');
-    if (key === undefined) throw new Error(`the API refuses the stack's settings: ${problem}`);
-    throw new StackConfigError(key, raw[key], expectedPart(problem));
-  }
-}
-
-/** "X: given "a", expected b" → "b". */
-function expectedPart(problem: string): string {
-  return problem.replace(/^.*?expected /, '');
-}
-
-/** Throws the problem a field rule found (`given ..., expected ...`) under the config key. */
-function rule(key: StackConfigKey, given: string | undefined, problem: string | undefined): void {
-  if (problem !== undefined) throw new StackConfigError(key, given, expectedPart(problem));
-}
-
-/** Runs a check that throws with field "x" and rethrows it under the config key. */
-function wrap<T>(key: StackConfigKey, given: string | undefined, check: () => T): T {
-  try {
-    return check();
-  } catch (error) {
-    const expected = error instanceof Error ? expectedPart(error.message) : '';
-    throw new StackConfigError(key, given, expected);
-  }
+/** Throws what a rule expects of the value under the config key. */
+function rule(key: StackConfigKey, given: string | undefined, expected: Expected): void {
+  if (expected !== undefined) throw new StackConfigError(key, given, expected);
 }

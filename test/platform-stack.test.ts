@@ -479,3 +479,234 @@ describe('the program (stacks/main.ts)', () => {
     pulumi.runtime.setAllConfig({});
   });
 });
+
+describe('the components in a program of their own', () => {
+  const exampleApps = resolve(__dirname, '..', 'examples', 'pulumi-platform', 'apps');
+  let knative: import('../stacks').KnativeServing;
+  let platform: import('../stacks').HksPlatform;
+  let apps: import('../stacks').HksApps;
+  beforeAll(async () => {
+    registered.splice(0);
+    const k8s = await import('@pulumi/kubernetes');
+    const cluster = { kubeconfig: '/clusters/other.yaml', context: 'other' };
+    const provider = new k8s.Provider('other-cluster', cluster);
+    knative = new stacks.KnativeServing(
+      'kn',
+      { manifestDir: knativeManifestDir(), kourierServiceType: 'NodePort' },
+      { provider },
+    );
+    platform = new stacks.HksPlatform(
+      'plat',
+      {
+        namespace: 'platform',
+        api: { jwtSecret: pulumi.secret('s3cret'), namespacePrefix: 'team-' },
+      },
+      { provider },
+    );
+    apps = new stacks.HksApps(
+      'web',
+      { appsDir: exampleApps, build: { namespaceForProject: (p) => `team-${p}` } },
+      {
+        dependsOn: [knative, platform],
+        provider: stacks.appsProvider('apps-cluster', knative, cluster),
+      },
+    );
+    await valueOf(knative.kourierAddress);
+    await settled(registered);
+  });
+
+  it('registers the components under their documented type tokens', () => {
+    expect(stacks.KnativeServing.pulumiType).toBe('hks:platform:KnativeServing');
+    expect(stacks.HksPlatform.pulumiType).toBe('hks:platform:HksPlatform');
+    expect(stacks.HksApps.pulumiType).toBe('hks:platform:HksApps');
+    expect(registered.filter((r) => r.type.startsWith('hks:')).map((r) => r.type)).toEqual([
+      'hks:platform:KnativeServing',
+      'hks:platform:HksPlatform',
+      'hks:platform:HksApps',
+    ]);
+  });
+
+  it("gives every child the program's provider, the applications the one made after Knative", () => {
+    const providerName = (r: RegisteredResource) =>
+      r.provider.split('::').slice(0, -1).pop() ?? `none: ${r.type}::${r.name}`;
+    const children = registered.filter((r) => r.type.startsWith('kubernetes:'));
+    expect(children.length).toBeGreaterThan(15);
+    const byProvider = new Map<string, string[]>();
+    for (const r of children) {
+      byProvider.set(providerName(r), [...(byProvider.get(providerName(r)) ?? []), r.name]);
+    }
+    expect(byProvider.get('apps-cluster')).toEqual(['web-objects']);
+    expect([...byProvider.keys()].sort()).toEqual(['apps-cluster', 'other-cluster']);
+    // the applications' provider waits for Knative's groups
+    const appsProvider = one('pulumi:providers:kubernetes', 'apps-cluster');
+    expect(dependsOn(appsProvider, 'kn-serving')).toBe(true);
+    expect(dependsOn(appsProvider, 'kn-kourier')).toBe(true);
+    expect(appsProvider.inputs).toMatchObject({
+      kubeconfig: '/clusters/other.yaml',
+      context: 'other',
+    });
+  });
+
+  it('exports the namespaces, the gateway, the API URL and the applications', async () => {
+    expect(await valueOf(knative.servingNamespace)).toBe('knative-serving');
+    expect(await valueOf(knative.kourierNamespace)).toBe('kourier-system');
+    expect(await valueOf(knative.kourierAddress)).toBe('<any-node-ip>:31080');
+    expect(await valueOf(knative.knativeVersion)).toBe('1.13.0');
+    expect(await valueOf(platform.namespaceName)).toBe('platform');
+    expect(await valueOf(platform.apiUrl)).toBe('http://hks-api.platform.svc');
+    expect(await valueOf(apps.namespaces)).toEqual(['team-web']);
+    expect(await valueOf(apps.objectCount)).toBe(
+      stacks.appManifests(exampleApps, { namespaceForProject: (p) => `team-${p}` }).length,
+    );
+    expect(one('kubernetes:apps/v1:Deployment', 'plat-api').inputs).toMatchObject({
+      metadata: { namespace: 'platform' },
+      spec: { template: { spec: { containers: [{ image: 'hks.local/hks-api:0.1.0' }] } } },
+    });
+  });
+});
+
+describe('component arguments are checked before anything is registered', () => {
+  const secret = () => pulumi.secret('s3cret');
+  it.each<[string, () => unknown, string]>([
+    [
+      'version',
+      () => new stacks.KnativeServing('bad', { version: '1.13' }),
+      'KnativeServing "bad": args.version: given "1.13", expected a Knative release version such as "1.13.0"',
+    ],
+    [
+      'domain',
+      () => new stacks.KnativeServing('bad', { domain: 'Fn_Example.com' }),
+      'KnativeServing "bad": args.domain: given "Fn_Example.com", expected a lower-case DNS name',
+    ],
+    [
+      'domain with magicDns',
+      () => new stacks.KnativeServing('bad', { domain: 'fn.example.com', magicDns: true }),
+      'KnativeServing "bad": args.domain: given "fn.example.com", expected no domain when magicDns is true',
+    ],
+    [
+      'kourierServiceType',
+      () =>
+        new stacks.KnativeServing('bad', {
+          kourierServiceType: 'Ingress' as import('../stacks').KourierServiceType,
+        }),
+      'KnativeServing "bad": args.kourierServiceType: given "Ingress", expected one of LoadBalancer, NodePort, ClusterIP',
+    ],
+    [
+      'manifestDir',
+      () => new stacks.KnativeServing('bad', { manifestDir: '/nonexistent/knative' }),
+      'KnativeServing "bad": args.manifestDir: given "/nonexistent/knative", expected a folder holding the release files',
+    ],
+    [
+      'skipAwait',
+      () => new stacks.KnativeServing('bad', { skipAwait: 'yes' as unknown as boolean }),
+      'KnativeServing "bad": args.skipAwait: given "yes", expected true or false',
+    ],
+    [
+      'namespace',
+      () => new stacks.HksPlatform('bad', { namespace: 'kube-hks' }),
+      'HksPlatform "bad": args.namespace: given "kube-hks", expected a namespace outside the reserved ones',
+    ],
+    [
+      'api.image',
+      () => new stacks.HksPlatform('bad', { api: { image: 'Not An Image', jwtSecret: secret() } }),
+      'HksPlatform "bad": args.api.image: given "Not An Image", expected an image reference such as ghcr.io/acme/hks-api:0.1.0',
+    ],
+    [
+      'api.replicas',
+      () => new stacks.HksPlatform('bad', { api: { replicas: 2, jwtSecret: secret() } }),
+      'HksPlatform "bad": args.api.replicas: given 2, expected 1 without databaseUrl (the embedded SQLite store is per pod)',
+    ],
+    [
+      'api.namespacePrefix',
+      () =>
+        new stacks.HksPlatform('bad', { api: { namespacePrefix: 'Team_', jwtSecret: secret() } }),
+      'HksPlatform "bad": args.api.namespacePrefix: given "Team_", expected lower-case letters',
+    ],
+    [
+      'api.sqliteStorage.size',
+      () =>
+        new stacks.HksPlatform('bad', {
+          api: {
+            sqliteStorage: { kind: 'persistentVolumeClaim', size: '5 GB' },
+            jwtSecret: secret(),
+          },
+        }),
+      'HksPlatform "bad": args.api.sqliteStorage.size: given "5 GB", expected a volume size such as 1Gi or 500Mi',
+    ],
+    [
+      'api.sqliteStorage with databaseUrl',
+      () =>
+        new stacks.HksPlatform('bad', {
+          api: {
+            sqliteStorage: { kind: 'persistentVolumeClaim', size: '1Gi' },
+            databaseUrl: secret(),
+            jwtSecret: secret(),
+          },
+        }),
+      'HksPlatform "bad": args.api.sqliteStorage.kind: given "persistentVolumeClaim", expected emptyDir (or nothing) with databaseUrl',
+    ],
+    [
+      'api.environment variable',
+      () =>
+        new stacks.HksPlatform('bad', {
+          api: { environment: { HKS_JWT_SECRET: 'plain' }, jwtSecret: secret() },
+        }),
+      `HksPlatform "bad": args.api.environment: given "HKS_JWT_SECRET", expected one of the API's settings HKS_FUNCTION_GATEWAY,`,
+    ],
+    [
+      'api.environment value',
+      () =>
+        new stacks.HksPlatform('bad', {
+          api: { environment: { HKS_JWT_MAX_LIFETIME_SECONDS: '10' }, jwtSecret: secret() },
+        }),
+      'HksPlatform "bad": args.api.environment.HKS_JWT_MAX_LIFETIME_SECONDS: given "10", expected a whole number from 60 to 2592000',
+    ],
+    [
+      'appsDir',
+      () => new stacks.HksApps('bad', { appsDir: '/nonexistent/apps' }),
+      'given a path that does not exist, expected a folder or YAML file of definitions',
+    ],
+  ])('%s', async (_arg, build, message) => {
+    registered.splice(0);
+    expect(build).toThrow(message);
+    await settled(registered);
+    expect(registered).toEqual([]);
+  });
+});
+
+describe('the example program (examples/pulumi-platform)', () => {
+  it('runs with its config: every Kubernetes resource through its own two providers', async () => {
+    registered.splice(0);
+    const key = (name: string) => `${pulumi.getProject()}:${name}`;
+    pulumi.runtime.setAllConfig(
+      {
+        [key('kubeconfig')]: '/clusters/example.yaml',
+        [key('knativeManifestDir')]: knativeManifestDir(),
+        [key('kourierServiceType')]: 'ClusterIP',
+        [key('knativeWebhooks')]: 'true',
+        [key('apiJwtSecret')]: 's3cret',
+      },
+      [key('apiJwtSecret')],
+    );
+    try {
+      const program = await import('../examples/pulumi-platform');
+      expect(await valueOf(program.kourierAddress)).toBe('10.96.0.10:80');
+      expect(await valueOf(program.platformNamespace)).toBe('platform');
+      expect(await valueOf(program.apiUrl)).toBe('http://hks-api.platform.svc');
+      expect(await valueOf(program.appNamespaces)).toEqual(['team-web']);
+      await settled(registered);
+      const providers = new Set(
+        registered
+          .filter((r) => r.type.startsWith('kubernetes:'))
+          .map((r) => r.provider.split('::').slice(0, -1).pop()),
+      );
+      expect([...providers].sort()).toEqual(['apps-cluster', 'cluster']);
+      expect(one('pulumi:providers:kubernetes', 'cluster').inputs).toMatchObject({
+        kubeconfig: '/clusters/example.yaml',
+        enableConfigMapMutable: 'true',
+      });
+    } finally {
+      pulumi.runtime.setAllConfig({});
+    }
+  });
+});

@@ -11,6 +11,8 @@ export interface RegisteredResource {
   readonly inputs: Record<string, unknown>;
   /** Set for resources read with `.get`. */
   readonly id?: string;
+  /** The provider reference (`<urn>::<id>`) of a custom resource, empty for a component. */
+  readonly provider: string;
 }
 
 /**
@@ -27,6 +29,7 @@ export const GATEWAY_STATE = {
 };
 
 interface RegisterRequest {
+  getProvider(): string;
   getType(): string;
   getName(): string;
   getParent(): string;
@@ -52,6 +55,7 @@ export function installMocks(): RegisteredResource[] {
           dependencies: request?.getDependenciesList() ?? [],
           inputs: args.inputs as Record<string, unknown>,
           id: args.id,
+          provider: request?.getProvider() ?? '',
         });
         if (args.type === 'kubernetes:yaml/v2:ConfigGroup') {
           return {
