@@ -115,8 +115,7 @@ export function ScheduleBuilder({
       <${FieldError} id=${`${id}-schedule-error`} message=${scheduleError} />
       <p id=${`${id}-words`} class="cj-words">${words ? words : schedule.trim() ? 'Not readable as a schedule' : ''}</p>
       <p id=${`${id}-schedule-help`} class="help small">
-        5 fields: minute hour day-of-month month day-of-week (e.g. <code>30 2 * * 1-5</code>),${' '}or
-        <code>@hourly</code>, <code>@daily</code>, <code>@weekly</code>, <code>@monthly</code>,${' '}<code>@yearly</code>.
+        5 fields: minute hour day-of-month month day-of-week (e.g. <code>30 2 * * 1-5</code>), or <code>@hourly</code>, <code>@daily</code>, <code>@weekly</code>, <code>@monthly</code>,${' '}<code>@yearly</code>.
       </p>
     </div>
     <${TimeZoneField}
@@ -218,6 +217,8 @@ function TimeZoneField({ id, value, error, onChange }) {
  */
 function useNextRuns(schedule, timeZone, from) {
   const [state, setState] = useState({ loading: false });
+  // What an error was about: it stops standing beside the fields once they change.
+  const key = JSON.stringify([schedule, timeZone, from]);
   useEffect(() => {
     if (!schedule.trim()) {
       setState({ loading: false });
@@ -236,7 +237,7 @@ function useNextRuns(schedule, timeZone, from) {
         const data = await getJson(`schedules/next?${params}`, { signal: controller.signal });
         setState({ loading: false, data });
       } catch (error) {
-        if (!controller.signal.aborted) setState({ loading: false, error });
+        if (!controller.signal.aborted) setState({ loading: false, error, key });
       }
     }, PREVIEW_DEBOUNCE_MS);
     return () => {
@@ -245,7 +246,7 @@ function useNextRuns(schedule, timeZone, from) {
     };
   }, [schedule, timeZone, from]);
   const fieldErrors = {};
-  for (const e of state.error?.errors ?? []) {
+  for (const e of state.key === key ? (state.error?.errors ?? []) : []) {
     if (e.path === 'schedule' || e.path === 'timeZone') fieldErrors[e.path] ??= e.message;
   }
   return { ...state, fieldErrors };

@@ -45,7 +45,10 @@ export function CronJobsPage({ project }) {
   return html`<${Breadcrumbs}
       items=${[{ label: project, href: hrefs.cronJobs(project) }, { label: 'CronJobs' }]}
     />
-    <h1 tabindex="-1" ref=${heading}>CronJobs</h1>
+    <div class="title-row">
+      <h1 tabindex="-1" ref=${heading}>CronJobs</h1>
+      <a class="cj-button" href=${hrefs.cronJobCreate(project)}>New CronJob</a>
+    </div>
     <div class="notice" role="status" aria-live="polite">
       ${
         notice &&
@@ -58,8 +61,10 @@ export function CronJobsPage({ project }) {
         ? list.loading && html`<${Loading} what="the CronJobs" />`
         : list.data.length === 0
           ? html`<${Empty}
-              >No CronJobs in project ${project} yet. Apply a definition of kind CronJob through the
-              API (POST /api/v1/projects/${project}/applications).<//
+              >No CronJobs in project ${project} yet.${' '}<a href=${hrefs.cronJobCreate(project)}
+                  >Create one</a
+                >, or apply a definition of kind CronJob through the API (POST
+                /api/v1/projects/${project}/applications).<//
             >`
           : html`<table class="cronjobs responsive">
               <caption class="visually-hidden">
@@ -101,7 +106,7 @@ function CronJobRow({ project, row: summary, now, onStarted }) {
   const words = scheduleInWords(summary.schedule, cronstrue.toString);
   return html`<tr>
     <th scope="row" data-label="Name">
-      <a href=${hrefs.executions(project, summary.name)}>${summary.name}</a>
+      <a href=${hrefs.cronJob(project, summary.name)}>${summary.name}</a>
       ${summary.template && html`<span class="muted small">from ${summary.template}</span>`}
     </th>
     <td data-label="Schedule">
