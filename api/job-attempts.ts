@@ -1,4 +1,4 @@
-import type { V1Pod } from '@kubernetes/client-node';
+import type { V1JobStatus, V1Pod } from '@kubernetes/client-node';
 
 /** One run of a Job's container: a pod (backoffLimit retries) or a restart inside it (OnFailure). */
 export interface Attempt {
@@ -95,6 +95,39 @@ export function attemptsOf(pods: readonly V1Pod[]): Attempt[] {
         },
       ];
     });
+}
+
+/**
+ * The pods the Job controller counts for a Job: those running or waiting to (`active`), those
+ * that ended (`succeeded`, `failed`, and those ended but not counted yet). The counts outlive
+ * the pods (the controller tracks each with a finalizer), so a pod deleted as the Job fails
+ * still counts; a restart of a container inside a pod does not change them.
+ */
+export function jobPodCount(status: V1JobStatus | undefined): number {
+  const uncounted = status?.uncountedTerminatedPods;
+  return (
+    (status?.active ?? 0) +
+    (status?.succeeded ?? 0) +
+    (status?.failed ?? 0) +
+    (uncounted?.succeeded?.length ?? 0) +
+    (uncounted?.failed?.length ?? 0)
+  );
+}
+
+/**
+ * How many times the Job's container was run or is being tried: once per pod (a backoffLimit
+ * retry is a new pod), once more per restart of its container in the pod (`restartPolicy:
+ * OnFailure`; the restart count is that of the run that ended while it waits to restart), and
+ * once per pod the Job controller counted that is gone (its restarts unknown).
+ * @param jobPods {@link jobPodCount} of the Job
+ */
+export function attemptCount(pods: readonly V1Pod[], jobPods: number): number {
+  const runs = pods.reduce((sum, pod) => {
+    const container = pod.spec?.containers[0]?.name ?? 'main';
+    const status = pod.status?.containerStatuses?.find((s) => s.name === container);
+    return sum + 1 + (status?.restartCount ?? 0);
+  }, 0);
+  return runs + Math.max(jobPods - pods.length, 0);
 }
 
 /** How the Job's last attempt ended. */

@@ -3,7 +3,9 @@ import { backOff } from 'exponential-backoff';
 import pLimit from 'p-limit';
 import { LABELS, MANAGER } from '../constructs';
 import {
+  attemptCount,
   attemptsOf,
+  jobPodCount,
   joinAttempts,
   kubeletLogError,
   lastTermination,
@@ -196,6 +198,8 @@ export class Recorder {
           : 'scheduled',
       status,
       reason: jobReason(job),
+      // The pods, from the Job's counts: each event has them, no pod list is read for it.
+      attempts: jobPodCount(job.status),
       startedAt:
         toIso(job.status?.startTime ?? job.metadata?.creationTimestamp) ?? new Date().toISOString(),
       completedAt:
@@ -254,6 +258,7 @@ export class Recorder {
       ...base,
       exitCode: termination.exitCode ?? (base.status === 'succeeded' ? 0 : undefined),
       terminationReason: termination.reason,
+      attempts: read.attemptCount,
       logs: read.text,
       logsTruncated: read.truncated,
       logsCaptured: true,
@@ -262,10 +267,15 @@ export class Recorder {
     this.metrics.recorded(base.status);
   }
 
-  /** The logs of every attempt, joined, the end kept; undefined when the Job's pods are gone. */
+  /**
+   * The logs of every attempt, joined, the end kept, and how many attempts the pods and the
+   * Job's counts make; undefined when the Job's pods are gone.
+   */
   private async readLogs(
     base: ExecutionBase,
-  ): Promise<{ attempts: Attempt[]; text: string; truncated: boolean } | undefined> {
+  ): Promise<
+    { attempts: Attempt[]; attemptCount: number; text: string; truncated: boolean } | undefined
+  > {
     const pods = await this.kube.listPods(
       base.namespace,
       `batch.kubernetes.io/controller-uid=${base.jobUid}`,
@@ -294,7 +304,8 @@ export class Recorder {
     // One marker for the whole log, counting what was cut when each attempt was read and what
     // the join's cut drops (a marker per attempt would be cut away and miscount).
     const { text, truncated } = keepEnd(joinAttempts(logs), this.logLimitBytes, droppedBytes);
-    return { attempts, text, truncated };
+    // base.attempts is the Job's count of pods, some of which may be gone.
+    return { attempts, attemptCount: attemptCount(pods, base.attempts ?? 0), text, truncated };
   }
 
   /**
@@ -305,8 +316,11 @@ export class Recorder {
   private async readEarly(base: ExecutionBase): Promise<void> {
     try {
       const read = await this.limit(() => this.readLogs(base));
+      if (!read) return;
+      // The restarts of the pods being stopped, which the Job's counts leave out.
+      await this.store.raiseAttempts(base.jobUid, read.attemptCount);
       // A container that never ran has nothing to keep.
-      if (read?.attempts.some((a) => a.hasLog))
+      if (read.attempts.some((a) => a.hasLog))
         await this.store.saveEarlyLogs(base.jobUid, read.text, read.truncated);
     } catch (error) {
       this.log('reading the logs of a failing job failed', {

@@ -29,6 +29,10 @@ export const executionView: z.ZodType<ExecutionView> = z.object({
     description:
       "Why the container's last attempt ended, its state.terminated.reason as the kubelet gives it: Completed, Error, OOMKilled, ContainerCannotRun...; for a container that never ran, its waiting reason (ErrImageNeverPull...) or the pod's (Evicted); absent until the logs are read or when none is given",
   }),
+  attempts: z.number().int().min(0).optional().meta({
+    description:
+      'How many times the container was run or is being tried: one per pod of the Job (backoffLimit retries) and one per restart of its container in a pod (restartPolicy OnFailure), so 3 is 2 retries. While the Job runs, the pods its controller counts; once the logs are read, their restarts too. Absent for executions recorded before the platform kept the count',
+  }),
   logsTruncated: z.boolean(),
   logCapture: z.enum(['pending', 'failed', 'captured', 'lost']),
   logCaptureError: z.string().optional(),

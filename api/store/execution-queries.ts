@@ -46,6 +46,7 @@ const LISTED_COLUMNS = [
   'exit_code',
   'reason',
   'termination_reason',
+  'attempts',
   'logs_truncated',
   'logs_captured',
   'log_capture',
@@ -217,6 +218,8 @@ export function toExecution(row: Row): Execution {
       row.exit_code === null || row.exit_code === undefined ? undefined : Number(row.exit_code),
     reason: optionalString(row.reason),
     terminationReason: optionalString(row.termination_reason),
+    attempts:
+      row.attempts === null || row.attempts === undefined ? undefined : Number(row.attempts),
     logs: optionalString(row.logs),
     logsTruncated: Boolean(row.logs_truncated),
     logsCaptured: Boolean(row.logs_captured),

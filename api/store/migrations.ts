@@ -140,6 +140,21 @@ const MIGRATIONS: readonly Migration[] = [
       });
     },
   },
+  {
+    // How many times an execution's container was run or tried (pods and restarts in them).
+    // Rows recorded before stay without: their pods are gone, the count cannot be made up.
+    name: '007_execution_attempts',
+    async up(db) {
+      await db.schema.alterTable('executions', (t) => {
+        t.integer('attempts');
+      });
+    },
+    async down(db) {
+      await db.schema.alterTable('executions', (t) => {
+        t.dropColumn('attempts');
+      });
+    },
+  },
 ];
 
 /**

@@ -94,6 +94,13 @@ export interface Execution {
    * Read with the logs. @default - none: not read yet, or no attempt has a reason
    */
   readonly terminationReason?: string;
+  /**
+   * How many times the container was run or is being tried: one per pod of the Job
+   * (backoffLimit retries) and one per restart in a pod (`restartPolicy: OnFailure`). While
+   * the Job runs, the pods its controller counts; with the logs, the pods' restarts too. It
+   * never goes down. @default - none: recorded before the count was kept
+   */
+  readonly attempts?: number;
   readonly logs?: string;
   readonly logsTruncated: boolean;
   /** Whether the logs are final (captured, or lost for good). */
@@ -376,22 +383,29 @@ export class Store {
       exit_code: execution.exitCode ?? null,
       reason: execution.reason ?? null,
       termination_reason: execution.terminationReason ?? null,
+      attempts: execution.attempts ?? null,
       updated_at: new Date().toISOString(),
     };
     // What a later event does not know (yet) keeps its stored value.
     const keptUnlessGiven = ['completed_at', 'exit_code', 'reason', 'termination_reason'];
-    const merge = Object.keys(row).filter(
-      (k) => k !== 'job_uid' && !(row[k] === null && keptUnlessGiven.includes(k)),
+    const merge: Row = Object.fromEntries(
+      Object.entries(row).filter(
+        ([k, v]) =>
+          k !== 'job_uid' && k !== 'attempts' && !(v === null && keptUnlessGiven.includes(k)),
+      ),
     );
+    // An event may count fewer (a pod ended but not counted yet, no pod list read): never less.
+    if (execution.attempts !== undefined) merge.attempts = this.atLeast(execution.attempts);
     if (execution.logsCaptured) {
-      Object.assign(row, {
+      const final = {
         logs: execution.logs ?? '',
         logs_truncated: execution.logsTruncated ?? false,
         logs_captured: true,
         log_capture: execution.logCapture ?? 'captured',
         log_capture_error: execution.logCaptureError ?? null,
-      });
-      merge.push('logs', 'logs_truncated', 'logs_captured', 'log_capture', 'log_capture_error');
+      };
+      Object.assign(row, final);
+      Object.assign(merge, final);
     }
     // Final logs are never overwritten by a later event of the same Job.
     await this.db('executions')
@@ -415,6 +429,24 @@ export class Store {
       // length() counts characters on both SQLite and PostgreSQL, as the spread does.
       .andWhere((w) => w.whereNull('logs').orWhereRaw('length(logs) <= ?', [[...logs].length]))
       .update({ logs, logs_truncated: truncated, updated_at: new Date().toISOString() });
+  }
+
+  /**
+   * Raises the attempts of an execution whose logs are not final to `attempts` (a count read
+   * while its Job runs), unless more were counted before.
+   */
+  public async raiseAttempts(jobUid: string, attempts: number): Promise<void> {
+    await this.db('executions')
+      .where({ job_uid: jobUid, logs_captured: false })
+      .update({ attempts: this.atLeast(attempts), updated_at: new Date().toISOString() });
+  }
+
+  /** The stored attempts or `attempts`, whichever is more (a stored null counts as none). */
+  private atLeast(attempts: number): Knex.Raw {
+    return this.db.raw(
+      'case when coalesce(executions.attempts, -1) < cast(? as integer) then cast(? as integer) else executions.attempts end',
+      [attempts, attempts],
+    );
   }
 
   /** Marks a failed capture (to be retried); returns the number of failed attempts so far. */
