@@ -24,7 +24,8 @@ const since = z
   .regex(/^\d{1,6}[smh]$/, 'expected a duration such as 30s, 5m or 2h')
   .transform((v) => Number(v.slice(0, -1)) * { s: 1, m: 60, h: 3600 }[v.slice(-1) as 's']);
 
-const logsQuery = z.strictObject({
+/** The query of a function's logs (the MCP function_logs tool takes it without follow). */
+export const logsQuery = z.strictObject({
   since: since.optional(),
   tail: z.coerce.number().int().min(1).max(100_000).optional(),
   follow: queryFlag,

@@ -38,13 +38,15 @@ const sourceShape = {
     .meta({ description: 'Time limit of the invocation. Default 30' }),
 };
 
-const executeBody = z.strictObject({
+/** The body of POST execute (also the MCP execute tool's arguments). */
+export const executeBody = z.strictObject({
   ...sourceShape,
   code: z.string().min(1).meta({ description: 'Source of the handler module' }),
   input: z.unknown().optional().meta({ description: 'The event passed to the handler' }),
 });
 
-const deployBody = z
+/** The body of POST deploy-function (also the MCP deploy_function tool's arguments). */
+export const deployBody = z
   .strictObject({
     ...sourceShape,
     code: z.string().min(1).optional(),

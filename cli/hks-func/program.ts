@@ -8,6 +8,7 @@ import { CliError, EXIT_CODES, EXIT_CODES_HELP, ExitCode } from './errors';
 import { registerFunctionCommands } from './functions';
 import { registerInit } from './init';
 import { registerLogin } from './login';
+import { registerMcp } from './mcp';
 import { urlOption } from './options';
 import { registerRunLocal } from './run-local';
 
@@ -51,6 +52,7 @@ export function hksFuncProgram(io: CliIo): Command {
   registerFunctionCommands(program, io);
   registerRunLocal(program, io);
   registerCron(program, io);
+  registerMcp(program, io);
   const addEpilog = (commands: readonly Command[]) => {
     for (const command of commands) {
       command.addHelpText('after', EXIT_CODES_HELP);
