@@ -1,12 +1,21 @@
 import {
   ApplicationDefinition,
+  checkHandlerParameters,
   DEFAULT_HANDLERS,
   handlerFiles,
+  HandlerParameters,
   isSourceRuntime,
 } from '../constructs';
-import { JavaScriptChecker } from './javascript-check';
+import { JavaScriptChecker, moduleKind } from './javascript-check';
+import { javascriptHandlerParameters } from './javascript-handler';
 import { FieldError, Problem } from './problem';
-import { PythonCheck, PythonCheckOptions, PythonCheckPool } from './python-check-pool';
+import {
+  HandlerLocation,
+  PythonCheck,
+  PythonCheckOptions,
+  PythonCheckPool,
+} from './python-check-pool';
+import { SyntaxProblem } from './python-checker-process';
 
 export type { PythonCheckOptions as SourceCheckOptions } from './python-check-pool';
 
@@ -14,9 +23,10 @@ export type { PythonCheckOptions as SourceCheckOptions } from './python-check-po
 const PYTHON_VERSION = { 'python3.12': '3.12' } as const;
 
 /**
- * Syntax checks of function source before anything is deployed: Python files are compiled by a
+ * Checks of function source before anything is deployed: Python files are compiled by a
  * Python of the runtime's version, JavaScript files by V8 as Node loads them (CommonJS or ES
- * module).
+ * module); then the handler's parameters, where its module's source settles them (Python's
+ * ast, acorn for JavaScript: nothing runs), against the signatures the runtime calls.
  */
 export class SourceChecker {
   private readonly python: PythonCheckPool;
@@ -36,7 +46,8 @@ export class SourceChecker {
 
   /**
    * Checks a Function definition's source.
-   * @throws Problem 400 naming the file, line and error of every syntax error
+   * @throws Problem 400 naming the file, line and error of every syntax error, or the
+   *   handler's signature and the accepted ones
    */
   public async check(definition: ApplicationDefinition): Promise<void> {
     if (definition.kind !== 'Function' || !isSourceRuntime(definition.spec.runtime)) return;
@@ -48,10 +59,17 @@ export class SourceChecker {
       spec.files ??
       (spec.code === undefined ? {} : { [handlerFiles(runtime, handler)[0]]: spec.code });
     const project = definition.metadata.project;
-    const { problems, output, checkedWith }: PythonCheck =
+    const file = handlerFiles(runtime, handler).find((candidate) => candidate in files);
+    const location: HandlerLocation | undefined =
+      file === undefined ? undefined : { file, name: handler.slice(handler.lastIndexOf('.') + 1) };
+    const checked: PythonCheck =
       runtime === 'python3.12'
-        ? await this.checkPython(project, pick(files, /\.py$/))
-        : { problems: await this.javascript.check(project, files), output: '', checkedWith: '' };
+        ? await this.checkPython(project, pick(files, /\.py$/), location)
+        : await this.checkJavaScript(project, files, location);
+    const { output, checkedWith } = checked;
+    const problems = checked.problems.length
+      ? checked.problems
+      : signatureProblems(runtime, handler, location, checked.handler);
     if (problems.length === 0) return;
     const errors: FieldError[] = problems.map((p) => ({
       path: field === 'files' ? `spec.files.${p.file}` : 'spec.code',
@@ -73,10 +91,40 @@ export class SourceChecker {
     this.python.close();
   }
 
-  private async checkPython(project: string, files: Record<string, string>): Promise<PythonCheck> {
+  private async checkPython(
+    project: string,
+    files: Record<string, string>,
+    handler: HandlerLocation | undefined,
+  ): Promise<PythonCheck> {
     if (Object.keys(files).length === 0) return { problems: [], output: '', checkedWith: '' };
-    return this.python.check(project, files);
+    return this.python.check(project, files, handler);
   }
+
+  private async checkJavaScript(
+    project: string,
+    files: Readonly<Record<string, string>>,
+    handler: HandlerLocation | undefined,
+  ): Promise<PythonCheck> {
+    const problems = await this.javascript.check(project, files);
+    const kind = handler && moduleKind(handler.file, files);
+    const parameters =
+      problems.length === 0 && handler && typeof kind === 'string'
+        ? javascriptHandlerParameters(files[handler.file], kind, handler.name)
+        : undefined;
+    return { problems, output: '', checkedWith: '', handler: parameters };
+  }
+}
+
+/** The handler's signature as a problem of its module, when the runtime cannot call it. */
+function signatureProblems(
+  runtime: keyof typeof DEFAULT_HANDLERS,
+  handler: string,
+  location: HandlerLocation | undefined,
+  parameters: HandlerParameters | undefined,
+): SyntaxProblem[] {
+  const message = parameters && checkHandlerParameters(runtime, handler, parameters);
+  if (!location || !parameters || !message) return [];
+  return [{ file: location.file, line: parameters.line, message }];
 }
 
 function pick(files: Readonly<Record<string, string>>, pattern: RegExp): Record<string, string> {

@@ -1,3 +1,4 @@
+import type { HandlerParameters } from '../constructs';
 import { FairSlots } from './fair-slots';
 import { Problem } from './problem';
 import {
@@ -35,6 +36,16 @@ export interface PythonCheck {
   readonly output: string;
   /** The interpreter that checked them, e.g. `Python 3.12.1`. */
   readonly checkedWith: string;
+  /** The handler's parameters, when asked for and its module's top level settles them. */
+  readonly handler?: HandlerParameters;
+}
+
+/** A function whose parameters a check reads from its module. */
+export interface HandlerLocation {
+  /** The module's path among the files, e.g. `main.py`. */
+  readonly file: string;
+  /** The function's name, e.g. `handler`. */
+  readonly name: string;
 }
 
 /** How long a checker process may take to start (a version manager's shim is slow). */
@@ -71,20 +82,30 @@ export class PythonCheckPool {
   }
 
   /**
-   * Compiles `files` (path to source) for `tenant`.
+   * Compiles `files` (path to source) for `tenant`, and reads the parameters of `handler`.
    * @throws Problem 503 when no interpreter of the version starts or one dies while checking
    */
-  public check(tenant: string, files: Readonly<Record<string, string>>): Promise<PythonCheck> {
+  public check(
+    tenant: string,
+    files: Readonly<Record<string, string>>,
+    handler?: HandlerLocation,
+  ): Promise<PythonCheck> {
     return this.slots.run(tenant, async () => {
       const { version } = await this.locate();
       let checker = await this.take();
       const deadline = Date.now() + this.timeoutMs;
       const problems: SyntaxProblem[] = [];
+      let parameters: HandlerParameters | undefined;
       const output = new BoundedText(this.limits.outputBytes);
       try {
         for (const [file, source] of Object.entries(files)) {
           if (!checker.alive) checker = await this.take();
-          const result = await checker.check(file, source, Math.max(deadline - Date.now(), 1));
+          const result = await checker.check(
+            file,
+            source,
+            Math.max(deadline - Date.now(), 1),
+            file === handler?.file ? handler.name : undefined,
+          );
           if (result.outcome === 'timeout') {
             problems.push({
               file,
@@ -102,12 +123,18 @@ export class PythonCheckPool {
           }
           output.append(result.output, result.truncated);
           if (result.problem) problems.push(result.problem);
+          parameters ??= result.handler;
         }
       } finally {
         this.give(checker);
       }
       const cut = output.truncated ? `\n[cut at ${this.limits.outputBytes} bytes]` : '';
-      return { problems, output: output.text + cut, checkedWith: `Python ${version}` };
+      return {
+        problems,
+        output: output.text + cut,
+        checkedWith: `Python ${version}`,
+        handler: parameters,
+      };
     });
   }
 

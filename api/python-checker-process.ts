@@ -1,5 +1,6 @@
 import { ChildProcessWithoutNullStreams, spawn } from 'node:child_process';
 import { createInterface } from 'node:readline';
+import type { HandlerParameters } from '../constructs';
 
 /** One syntax error in a source file. */
 export interface SyntaxProblem {
@@ -25,6 +26,8 @@ export type FileCheck =
   | {
       readonly outcome: 'checked';
       readonly problem?: SyntaxProblem;
+      /** The handler's parameters, when asked for and the file's top level settles them. */
+      readonly handler?: HandlerParameters;
       /** What compiling this file printed (warnings), at most `outputBytes` of it. */
       readonly output: string;
       readonly truncated: boolean;
@@ -37,12 +40,14 @@ export type FileCheck =
 // Compiles files without running them (the `python -m py_compile` check). Started with the
 // memory limit and the output limit as arguments, it answers {"ready": sys.executable,
 // "version": "3.12.1"}, then
-// one JSON answer per JSON request line ({path, source}). What compiling prints (warnings and
+// one JSON answer per JSON request line ({path, source, handler?}). With handler (a function
+// name), a file that compiles is also parsed for that function's parameters (the ast: nothing
+// runs); they are answered when the module's top level settles them, else null. What compiling prints (warnings and
 // anything on stderr) is captured per request and cut at the output limit; warnings are
 // formatted without reading the named file from disk (linecache would read the API's files).
 // After a MemoryError it answers and exits: a fresh process serves the next request.
 const PYTHON_CHECKER = `
-import json, sys, warnings
+import ast, json, sys, warnings
 memory_limit, output_limit = int(sys.argv[1]), int(sys.argv[2])
 try:
     import resource
@@ -93,24 +98,66 @@ def compile_file(path, source):
         return {"file": path, "message": "MemoryError: nesting too deep: the parser's stack overflowed; expected code nested less deeply"}
     return None
 
+def binds(node, name):
+    """Whether anything in node may bind name at the module's top level (or anywhere, to be safe)."""
+    for n in ast.walk(node):
+        if isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef, ast.ExceptHandler, ast.MatchAs, ast.MatchStar)) and n.name == name:
+            return True
+        if isinstance(n, ast.Name) and n.id == name and not isinstance(n.ctx, ast.Load):
+            return True
+        if isinstance(n, ast.alias) and (n.name == "*" or (n.asname or n.name.split(".")[0]) == name):
+            return True
+        if isinstance(n, ast.Global) and name in n.names:
+            return True
+    return False
+
+def parameters_of(node):
+    a = node.args
+    positional = a.posonlyargs + a.args
+    return {"line": node.lineno, "text": ast.unparse(a)[:200], "positional": len(positional),
+            "required": len(positional) - len(a.defaults), "rest": a.vararg is not None,
+            "requiredKeywordOnly": [k.arg for k, d in zip(a.kwonlyargs, a.kw_defaults) if d is None]}
+
+def handler_parameters(source, name):
+    """The parameters of the top-level function name: its last binding, when that is a def
+    without decorators or a lambda assigned to it. None when something else binds it last
+    (a decorator, an import, a class, a call, a binding inside if/try/for/with) or nothing does."""
+    try:
+        tree = ast.parse(source)
+    except (SyntaxError, ValueError, RecursionError, MemoryError):
+        return None
+    found = None
+    for statement in tree.body:
+        value = getattr(statement, "value", None)
+        targets = statement.targets if isinstance(statement, ast.Assign) else [getattr(statement, "target", None)]
+        if isinstance(statement, (ast.FunctionDef, ast.AsyncFunctionDef)) and statement.name == name:
+            found = None if statement.decorator_list or binds(ast.Module(body=statement.body, type_ignores=[]), name) else statement
+        elif isinstance(statement, (ast.Assign, ast.AnnAssign)) and isinstance(value, ast.Lambda) and all(isinstance(t, ast.Name) for t in targets) and any(t.id == name for t in targets):
+            found = value
+        elif binds(statement, name):
+            found = None
+    return parameters_of(found) if found is not None else None
+
 sys.stdout.write(json.dumps({"ready": sys.executable, "version": "%d.%d.%d" % sys.version_info[:3]}) + "\\n")
 sys.stdout.flush()
 for line in sys.stdin:
     request = json.loads(line)
-    output, fatal = Output(), False
+    output, fatal, handler = Output(), False, None
     with warnings.catch_warnings():
         warnings.simplefilter("default")
         warnings.showwarning = lambda message, category, filename, lineno, file=None, line=None: output.write("%s:%s: %s: %s\\n" % (filename, lineno, category.__name__, message))
         sys.stderr = output
         try:
             problem = compile_file(request["path"], request["source"])
+            if problem is None and request.get("handler"):
+                handler = handler_parameters(request["source"], request["handler"])
         except MemoryError:
             fatal = True
             problem = {"file": request["path"], "message": "MemoryError: compiling it ran out of memory (the limit is %d MiB per check)" % (memory_limit >> 20)}
         finally:
             sys.stderr = sys.__stderr__
     request = None
-    sys.stdout.write(json.dumps({"problem": problem, "output": output.kept.decode("utf-8", "ignore"), "truncated": output.truncated, "fatal": fatal}) + "\\n")
+    sys.stdout.write(json.dumps({"problem": problem, "handler": handler, "output": output.kept.decode("utf-8", "ignore"), "truncated": output.truncated, "fatal": fatal}) + "\\n")
     sys.stdout.flush()
     if fatal:
         sys.exit(0)
@@ -159,6 +206,7 @@ interface Answer {
   readonly ready?: string;
   readonly version?: string;
   readonly problem?: SyntaxProblem | null;
+  readonly handler?: HandlerParameters | null;
   readonly output?: string;
   readonly truncated?: boolean;
   /** It exits after this answer. */
@@ -227,8 +275,16 @@ export class PythonCheckerProcess {
     return this.ended === undefined;
   }
 
-  /** Compiles one file; kills the process when `timeoutMs` passes first. */
-  public check(path: string, source: string, timeoutMs: number): Promise<FileCheck> {
+  /**
+   * Compiles one file; kills the process when `timeoutMs` passes first.
+   * @param handler a function whose parameters to read from the file, once it compiles
+   */
+  public check(
+    path: string,
+    source: string,
+    timeoutMs: number,
+    handler?: string,
+  ): Promise<FileCheck> {
     return new Promise((resolve) => {
       const timer = setTimeout(() => {
         finish({ outcome: 'timeout' });
@@ -241,7 +297,7 @@ export class PythonCheckerProcess {
       };
       this.current = { finish, stderr: new BoundedText(this.limits.outputBytes) };
       if (!this.alive) return this.end(this.ended ?? 'it ended');
-      this.child.stdin.write(`${JSON.stringify({ path, source })}\n`);
+      this.child.stdin.write(`${JSON.stringify({ path, source, handler })}\n`);
     });
   }
 
@@ -264,6 +320,7 @@ export class PythonCheckerProcess {
     this.current?.finish({
       outcome: 'checked',
       problem: answer.problem ?? undefined,
+      handler: answer.handler ?? undefined,
       output: answer.output ?? '',
       truncated: answer.truncated === true,
     });

@@ -109,3 +109,59 @@ export function checkFunctionEnvName(name: string): string | undefined {
   }
   return undefined;
 }
+
+/**
+ * The handler signatures each source runtime accepts, as its bootstrap and the API's source
+ * check state them. The bootstraps carry the same text (they depend on nothing).
+ */
+export const HANDLER_SIGNATURES: Readonly<Record<SourceRuntimeName, string>> = {
+  'python3.12':
+    'handler(event) or handler(event, context), def or async def (further positional parameters need defaults; *args and **kwargs are fine)',
+  nodejs20:
+    '(event) or (event, context), returning a value or a Promise (further parameters need defaults; callback-style (event, context, callback) is not supported)',
+};
+
+/** A handler's parameters as its source declares them (or its runtime reports them). */
+export interface HandlerParameters {
+  /** Line of the definition, from 1. */
+  readonly line: number;
+  /** The parameter list as written, e.g. `event, context, extra`. */
+  readonly text: string;
+  /** Positional parameters: python's before `*`, node's all but a rest parameter. */
+  readonly positional: number;
+  /**
+   * Of these, the ones a caller must pass: python's without a default; node's up to the first
+   * one with a default or the rest parameter (the function's `length`).
+   */
+  readonly required: number;
+  /** A `*args` / `...rest` parameter. */
+  readonly rest: boolean;
+  /** Python's keyword-only parameters without a default, which no call passes. */
+  readonly requiredKeywordOnly: readonly string[];
+}
+
+/**
+ * Whether the runtime can call the handler as `handler(event)` or `handler(event, context)`.
+ * Python: at least one positional parameter (or `*args`), at most two without a default, no
+ * keyword-only one without a default. Node passes arguments by position and ignores extra ones,
+ * so only a function needing three or more (the callback style) is refused.
+ */
+export function checkHandlerParameters(
+  runtime: SourceRuntimeName,
+  handler: string,
+  parameters: HandlerParameters,
+): string | undefined {
+  const given = `handler ${JSON.stringify(handler)} is defined as (${parameters.text})`;
+  const expected = `expected ${HANDLER_SIGNATURES[runtime]}`;
+  if (runtime === 'nodejs20') {
+    if (parameters.required <= 2) return undefined;
+    return `${given}: ${parameters.required} parameters before any default, more than event and context; ${expected}`;
+  }
+  if (parameters.requiredKeywordOnly.length > 0)
+    return `${given}: keyword-only ${parameters.requiredKeywordOnly.join(', ')} without a default, which no call passes; ${expected}`;
+  if (parameters.positional === 0 && !parameters.rest)
+    return `${given}: no positional parameter to take the event; ${expected}`;
+  if (parameters.required > 2)
+    return `${given}: ${parameters.required} positional parameters without a default, more than event and context; ${expected}`;
+  return undefined;
+}

@@ -13,7 +13,10 @@
  *   PORT                 port to listen on                    (default 8080)
  *
  * GET /healthz answers 200 once the handler is loaded; POST to any path invokes
- * handler(event, context), which may return a value or a Promise. Past the timeout the caller
+ * handler(event, context), which may return a value or a Promise; a handler declaring one
+ * parameter ignores the context, as JavaScript ignores extra arguments. One whose `length`
+ * (parameters before any default or rest parameter) is over 2, the callback style, stops the
+ * start with an error naming it and SIGNATURES, the accepted signatures. Past the timeout the caller
  * gets a 504 and the server goes on serving; the handler's Promise is abandoned, not cancelled.
  * A handler that blocks the event loop with synchronous CPU work cannot be preempted: its
  * caller gets the 504 when it returns, and other requests wait meanwhile. A body over
@@ -39,6 +42,9 @@ const DEFAULT_MAX_REQUEST_BYTES = 6 * 1024 * 1024;
 /** Framing is the runtime's own: the handler's copies could contradict it. */
 const FRAMING_HEADERS = new Set(['content-length', 'transfer-encoding', 'connection']);
 const LOG_TAIL_LIMIT = 8192; // bytes of output a response header carries at most
+/** The same text as HANDLER_SIGNATURES.nodejs20 of constructs/function-rules.ts. */
+const SIGNATURES =
+  '(event) or (event, context), returning a value or a Promise (further parameters need defaults; callback-style (event, context, callback) is not supported)';
 
 /** Output kept for a log tail, up to LOG_TAIL_LIMIT bytes; past that it only notes overflow. */
 class OutputBuffer {
@@ -122,6 +128,11 @@ async function loadHandler(directory, spec) {
     const names = Object.keys(exported).filter((k) => typeof exported[k] === 'function');
     throw new LoadError(
       `HKS_HANDLER: given "${spec}", but "${file}" exports no function "${name}" (functions: ${names.join(', ') || 'none'})`,
+    );
+  }
+  if (handler.length > 2) {
+    throw new LoadError(
+      `handler ${JSON.stringify(spec)} has length ${handler.length}: ${handler.length} parameters before any default, more than event and context; expected ${SIGNATURES}`,
     );
   }
   return handler;

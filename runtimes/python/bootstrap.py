@@ -11,7 +11,10 @@ Serves one handler over HTTP. Configured by environment variables:
   PORT                  port to listen on                    (default 8080)
 
 GET /healthz answers 200 once the handler is loaded; POST to any path invokes it with
-handler(event, context). Sync handlers run in a thread of their own, async ones in an event
+handler(event, context), or handler(event) when it takes no second positional parameter (nor
+*args). A handler the runtime cannot call so (no positional parameter, more than two without a
+default, a keyword-only one without a default) stops the start with an error naming it and
+SIGNATURES, the accepted signatures. Sync handlers run in a thread of their own, async ones in an event
 loop in that thread, so a handler past its timeout gets a 504 while the server goes on serving.
 An async handler is cancelled at the timeout; a sync one cannot be stopped and runs on in the
 background (its result is discarded). Request bodies come with Content-Length or chunked
@@ -47,6 +50,8 @@ DEFAULT_MAX_REQUEST_BYTES = 6 * 1024 * 1024
 HEADER_NAME = re.compile(r"[!#$%&'*+\-.^_`|~0-9A-Za-z]+\Z")
 HEADER_VALUE = re.compile(r"[\t\x20-\x7e\x80-\xff]*\Z")
 FRAMING_HEADERS = {"content-length", "transfer-encoding", "connection"}  # the runtime's own
+# The same text as HANDLER_SIGNATURES["python3.12"] of constructs/function-rules.ts.
+SIGNATURES = "handler(event) or handler(event, context), def or async def (further positional parameters need defaults; *args and **kwargs are fine)"
 
 
 class OutputBuffer:
@@ -185,6 +190,57 @@ def load_handler(directory, spec):
     return handler
 
 
+def parameters_of(handler):
+    """(positional, required, rest, required keyword-only names) of the handler's parameters,
+    or None when Python cannot tell (a builtin without a signature)."""
+    code = getattr(handler, "__code__", None)
+    if code is not None and type(handler).__name__ == "function" and not hasattr(handler, "__wrapped__"):
+        # A plain def or lambda: read from its code object, without importing inspect (~20 ms).
+        positional = code.co_argcount
+        keyword_only = code.co_varnames[positional : positional + code.co_kwonlyargcount]
+        keyword_defaults = handler.__kwdefaults__ or {}
+        return (
+            positional,
+            positional - len(handler.__defaults__ or ()),
+            bool(code.co_flags & 0x04),  # CO_VARARGS
+            [n for n in keyword_only if n not in keyword_defaults],
+        )
+    import inspect
+
+    try:
+        params = list(inspect.signature(handler).parameters.values())
+    except (TypeError, ValueError):
+        return None
+    positional = [p for p in params if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)]
+    return (
+        len(positional),
+        len([p for p in positional if p.default is p.empty]),
+        any(p.kind == p.VAR_POSITIONAL for p in params),
+        [p.name for p in params if p.kind == p.KEYWORD_ONLY and p.default is p.empty],
+    )
+
+
+def passes_context(handler, spec):
+    """Whether the handler takes the context (a second positional parameter, or *args); raises
+    LoadError, naming the handler and SIGNATURES, when it can take neither call."""
+    parameters = parameters_of(handler)
+    if parameters is None:
+        return True  # called as handler(event, context), as it always was
+    positional, required, rest, required_keyword = parameters
+    if required_keyword:
+        reason = "keyword-only %s without a default, which no call passes" % ", ".join(required_keyword)
+    elif positional == 0 and not rest:
+        reason = "no positional parameter to take the event"
+    elif required > 2:
+        reason = "%d positional parameters without a default, more than event and context" % required
+    else:
+        return positional >= 2 or rest
+    import inspect
+
+    text = str(inspect.signature(handler).replace(return_annotation=inspect.Signature.empty))[1:-1]
+    raise LoadError("handler %s is defined as (%s): %s; expected %s" % (json.dumps(spec), text, reason, SIGNATURES))
+
+
 class RequestError(Exception):
     """A request the runtime answers itself, without invoking: (status, type, message)."""
 
@@ -300,17 +356,18 @@ def to_response(result):
     return 200, {"Content-Type": content_type}, payload
 
 
-def run_handler(handler, event, context, timeout, output=None):
+def run_handler(handler, event, context, timeout, output=None, with_context=True):
     """Runs the handler in its own thread. Returns ("ok", value), ("error", exc) or ("timeout",).
 
     What that thread writes to stdout and stderr is also copied to output (an OutputBuffer).
+    with_context: called as handler(event, context), else handler(event).
     """
     outcome = []
 
     def target():
         CapturingStream.capture_into(output)
         try:
-            result = handler(event, context)
+            result = handler(event, context) if with_context else handler(event)
             if hasattr(result, "__await__"):
                 import asyncio
 
@@ -407,7 +464,7 @@ def make_request_handler(state):
             context = Context(state["name"], request_id, started + state["timeout"])
             tail = (self.headers.get(LOG_TAIL_HEADER) or "").lower() == "tail"
             output = OutputBuffer() if tail else None
-            outcome = run_handler(state["handler"], event, context, state["timeout"], output)
+            outcome = run_handler(state["handler"], event, context, state["timeout"], output, state["with_context"])
             record = {"level": "info", "message": "invocation", "function": state["name"], "requestId": request_id}
             if outcome[0] == "ok":
                 try:
@@ -491,6 +548,7 @@ def main():
     CapturingStream.capture_into(startup_output)
     try:
         handler = load_handler(directory, spec)
+        with_context = passes_context(handler, spec)
     except LoadError as error:
         sys.stderr.write("hks: cannot start: %s\n" % error)
         return 1
@@ -498,6 +556,7 @@ def main():
         CapturingStream.capture_into(None)
     state = {
         "handler": handler,
+        "with_context": with_context,
         "name": os.environ.get("HKS_FUNCTION_NAME") or spec,
         "timeout": timeout,
         "max_request_bytes": int(raw_max_request),
