@@ -1,4 +1,6 @@
 import express, { Express, NextFunction, Request, RequestHandler, Response, Router } from 'express';
+import { MCP_PATH, mcpRouter } from '../mcp/http-mount';
+import { agentRoutes } from './agent-routes';
 import { Applications } from './applications';
 import { authenticate, authorizeProject, TokenFamily, TokenVerifier } from './auth';
 import { bodyParser, BodyRule } from './body-parsing';
@@ -90,20 +92,19 @@ export function routeGroups(deps: ServerDependencies): RouteGroup[] {
     deps.log,
     deps.ephemeralSafety,
   );
+  const cronJobs = cronJobRoutes(applications, deps.kube);
+  const functionsRoutes = functionRoutes(functions);
   return [
     {
       base: '/api/v1',
       security: 'bearer',
-      routes: [
-        ...applicationRoutes(applications, deps.metrics),
-        ...cronJobRoutes(applications, deps.kube),
-        ...functionRoutes(functions),
-      ],
+      routes: [...applicationRoutes(applications, deps.metrics), ...cronJobs, ...functionsRoutes],
     },
     {
       base: '/internal/v1',
       security: 'internalBearer',
-      routes: operationRoutes(operations),
+      // The operations, and the project routes agents read and trigger (the MCP tools').
+      routes: [...operationRoutes(operations), ...agentRoutes([...cronJobs, ...functionsRoutes])],
       // Deploying temporary functions: the per-project cap, the source checker, readiness.
       errors: [409, 422, 429, 503, 504],
     },
@@ -163,6 +164,15 @@ export function createServer(deps: ServerDependencies): Express {
         : { kind: 'internal' };
     app.use(group.base, router(deps.verify, family, group.base, group.routes, limits));
   }
+  app.use(
+    MCP_PATH,
+    mcpRouter({
+      verify: deps.verify,
+      bodyLimitBytes: limits.bodyLimitBytes,
+      version: deps.version,
+    }),
+  );
+  app.all(MCP_PATH, methodNotAllowed(['post']));
   app.use('/console', consoleRouter());
   app.use((req, _res, next) => next(Problem.notFound(`No route ${req.method} ${req.path}`)));
   app.use(problemHandler);

@@ -113,7 +113,8 @@ test('another project: 403 on every route; the granted project and "*" pass auth
 });
 
 test('internal routes: 401 without a token, 403 for user tokens; internal tokens get 403 on user routes', async () => {
-  expect(internalOperations.length).toBe(4);
+  // The 4 operations and the 7 project routes of agents (api/agent-routes.ts).
+  expect(internalOperations.length).toBe(11);
   const user = `Bearer ${await token(['*'])}`;
   for (const op of internalOperations) {
     const path = concrete(op.path, 'shop');
