@@ -191,6 +191,9 @@ describeWithBrowser('test/console.int.test.ts')('the web console in Chromium', (
     expect(failed).toContain('Manual');
     const failedRow = page.getByRole('row', { name: /Failed/ });
     expect(await failedRow.locator('td[data-label="Exit code"]').textContent()).toBe('3');
+    // backoffLimit 0: its one pod, no retry.
+    await page.getByRole('columnheader', { name: 'Attempts' }).waitFor();
+    expect(await failedRow.locator('td[data-label="Attempts"]').textContent()).toBe('1');
     await page.getByLabel('Status').selectOption('succeeded');
     await page.getByText('No succeeded executions of failing.').waitFor();
     expect(page.url()).toContain('executions?status=succeeded');
@@ -256,6 +259,7 @@ describeWithBrowser('test/console.int.test.ts')('the web console in Chromium', (
     expect((await cronJobs()).sort()).toEqual(['failing', 'nightly']);
     const failing = page.getByRole('row', { name: /failing-manual-/ });
     expect(await failing.locator('td[data-label="Exit code"]').textContent()).toBe('3');
+    expect(await failing.locator('td[data-label="Attempts"]').textContent()).toBe('1');
     await expectAccessible(page, 'project executions');
     await screenshot(page, 'project-executions');
 
@@ -325,6 +329,22 @@ describeWithBrowser('test/console.int.test.ts')('the web console in Chromium', (
     // The page reads the list again every 15 s: one request each time.
     await waitFor('a refresh', 25_000, async () => projectCalls().length >= 2);
     expect(projectCalls()).toEqual(['/cronjobs?runs=10', '/cronjobs?runs=10']);
+  });
+
+  test("a retried run's attempts: the count and its retries", async () => {
+    // Failing on the fake nodes with backoffLimit 2: three pods, 10 s and 20 s apart.
+    const retried = cronJob(
+      OTHER_PROJECT,
+      'retried',
+      { schedule: '0 0 1 1 *', suspend: true, backoffLimit: 2 },
+      { 'hks.dev/exit-code': '5' },
+    );
+    expect((await apiRequest(OTHER_PROJECT, 'POST', '/applications', retried)).status).toBe(201);
+    expect((await apiRequest(OTHER_PROJECT, 'POST', '/cronjobs/retried/trigger')).status).toBe(201);
+    await page.goto(`${api.url}/console/#/projects/${OTHER_PROJECT}/cronjobs/retried/executions`);
+    const row = page.getByRole('row', { name: /Failed/ });
+    await row.waitFor({ timeout: 90_000 });
+    expect(await row.locator('td[data-label="Attempts"]').textContent()).toBe('3 (2 retries)');
   });
 
   test('the page logged no error, loaded nothing from elsewhere, sent the token only as Authorization', () => {

@@ -133,7 +133,7 @@ describe('hks-func cron', () => {
     expect(succeeded.items).toEqual([]);
     expect(await ok(['cron', 'history', 'report'])).toMatch(
       new RegExp(
-        `^ID\\s+JOB\\s+TRIGGER\\s+STATUS[^]*${triggered.id}\\s+${triggered.job}\\s+manual\\s+succeeded`,
+        `^ID\\s+JOB\\s+TRIGGER\\s+STATUS\\s+EXIT\\s+ATTEMPTS[^]*${triggered.id}\\s+${triggered.job}\\s+manual\\s+succeeded\\s+0\\s+1\\s`,
       ),
     );
 

@@ -104,13 +104,14 @@ export function registerCron(program: Command, io: CliIo): void {
               page.items.length === 0
                 ? `No executions of ${name}.`
                 : table([
-                    ['ID', 'JOB', 'TRIGGER', 'STATUS', 'EXIT', 'STARTED', 'DURATION'],
+                    ['ID', 'JOB', 'TRIGGER', 'STATUS', 'EXIT', 'ATTEMPTS', 'STARTED', 'DURATION'],
                     ...page.items.map((e) => [
                       e.id,
                       e.jobName,
                       e.trigger,
                       e.status,
                       e.exitCode === undefined || e.exitCode === null ? '-' : String(e.exitCode),
+                      e.attempts === undefined || e.attempts === null ? '-' : String(e.attempts),
                       e.startedAt,
                       duration(e),
                     ]),

@@ -43,6 +43,8 @@ const DEADLINE_SECONDS = 3;
 
 const definitions = [
   cronJob('exits', 'echo first line; echo second line; sleep 2; exit 3'),
+  // restartPolicy Never: each retry is a new pod.
+  cronJob('fails-twice', 'echo failing; exit 3', { backoffLimit: 1 }),
   // /tmp is the pod's emptyDir (every workload has it): it outlives a container's restarts.
   cronJob(
     'retries',
@@ -160,7 +162,7 @@ describeOnRealNode('CronJob executions on the real node', () => {
         ]);
       }
       // These runs at once, each case below waits for its own; the deadline cases run later.
-      await trigger('exits', 'retries', 'oom', 'follow');
+      await trigger('exits', 'fails-twice', 'retries', 'oom', 'follow');
     }, 120_000);
 
     afterAll(async () => {
@@ -190,6 +192,7 @@ describeOnRealNode('CronJob executions on the real node', () => {
         reason: 'BackoffLimitExceeded',
         logCapture: 'captured',
         logsTruncated: false,
+        attempts: 1,
       });
       // The container's output, nothing else (kwok's fake line, a header) around it.
       expect(await executionLogs(request, 'exits', execution.id)).toBe('first line\nsecond line\n');
@@ -200,7 +203,23 @@ describeOnRealNode('CronJob executions on the real node', () => {
       expect(pods.map((p) => p.spec.nodeName)).toEqual([realNodeName]);
     });
 
-    test('restartPolicy OnFailure, failing twice then succeeding: the runs the node keeps, each marked', async () => {
+    test('restartPolicy Never, backoffLimit 1, failing: 2 attempts, one pod each, both logs marked', async () => {
+      const execution = await ended('fails-twice');
+      expect(execution).toMatchObject({
+        status: 'failed',
+        exitCode: 3,
+        reason: 'BackoffLimitExceeded',
+        logCapture: 'captured',
+        attempts: 2,
+      });
+      const pods = await jobPods(namespace, execution.id);
+      expect(pods).toHaveLength(2);
+      expect(await executionLogs(request, 'fails-twice', execution.id)).toMatch(
+        /^--- attempt 1 of 2: pod [^\n]+, restart 0, exit code 3, Error ---\nfailing\n--- attempt 2 of 2: pod [^\n]+, restart 0, exit code 3, Error ---\nfailing\n$/,
+      );
+    });
+
+    test('restartPolicy OnFailure, failing twice then succeeding: 3 attempts, the runs the node keeps, each marked', async () => {
       const execution = await ended('retries');
       expect(execution).toMatchObject({
         status: 'succeeded',
@@ -208,6 +227,8 @@ describeOnRealNode('CronJob executions on the real node', () => {
         terminationReason: 'Completed',
         reason: 'CompletionsReached',
         logCapture: 'captured',
+        // One pod, its container run three times: the Job's counts alone would say 1.
+        attempts: 3,
       });
       const [pod] = await jobPods(namespace, execution.id);
       expect(pod.status.containerStatuses?.[0].restartCount).toBe(2);
@@ -227,7 +248,12 @@ describeOnRealNode('CronJob executions on the real node', () => {
 
     const deadlineCase = async (cronjob: string, boundSeconds: number): Promise<Execution> => {
       const execution = await ended(cronjob);
-      expect(execution).toMatchObject({ status: 'failed', reason: 'DeadlineExceeded' });
+      // Its one pod, deleted by the Job controller at the deadline, still counted by the Job.
+      expect(execution).toMatchObject({
+        status: 'failed',
+        reason: 'DeadlineExceeded',
+        attempts: 1,
+      });
       const after = seconds(execution.startedAt, execution.completedAt) - DEADLINE_SECONDS;
       console.log(
         `${cronjob}: ended ${after} s after its ${DEADLINE_SECONDS} s deadline (the Job's times, whole seconds); ` +
@@ -265,6 +291,7 @@ describeOnRealNode('CronJob executions on the real node', () => {
         terminationReason: 'OOMKilled',
         reason: 'BackoffLimitExceeded',
         logCapture: 'captured',
+        attempts: 1,
       });
       // sh reports its child (tail) killed by the OOM killer, the only process it chose under
       // cgroup v1; with cgroup v2 the kubelet has the whole container killed at once.
@@ -321,7 +348,7 @@ describeOnRealNode('CronJob executions on the real node', () => {
       // Deleted while it runs: recorded as unknown, with the logs up to then.
       await kubectlOk(['delete', 'job', jobNames.follow, '-n', namespace, '--wait=false']);
       const execution = await waitForEndedExecution(request, 'follow', id);
-      expect(execution).toMatchObject({ status: 'unknown', logCapture: 'captured' });
+      expect(execution).toMatchObject({ status: 'unknown', logCapture: 'captured', attempts: 1 });
       expect(await executionLogs(request, 'follow', id)).toMatch(/^tick 1\ntick 2\n/);
     });
   });

@@ -1,5 +1,5 @@
 // The table of executions both executions pages show: trigger, scheduled and actual start,
-// duration, status, exit code, why it ended and the log link; with `showCronJob`, the
+// duration, status, exit code, attempts, why it ended and the log link; with `showCronJob`, the
 // CronJob of each run too (the project's page).
 
 import { html } from 'htm/preact';
@@ -27,6 +27,7 @@ export function ExecutionTable({ project, items, now, caption, showCronJob = fal
         <th scope="col">Duration</th>
         <th scope="col">Status</th>
         <th scope="col">Exit code</th>
+        <th scope="col">Attempts</th>
         <th scope="col">Ended because</th>
         <th scope="col">Logs</th>
       </tr>
@@ -65,10 +66,18 @@ function ExecutionRow({ project, execution: e, now, showCronJob }) {
     <td data-label="Duration"><${Duration} execution=${e} now=${now} /></td>
     <td data-label="Status"><${StatusBadge} status=${e.status} /></td>
     <td data-label="Exit code">${e.exitCode ?? none}</td>
+    <td data-label="Attempts">${typeof e.attempts === 'number' ? attemptsText(e.attempts) : none}</td>
     <td data-label="Ended because">${reasons || none}</td>
     <td data-label="Logs">
       <a href=${hrefs.logs(project, e.cronjob, e.id)} aria-label=${`Logs of ${e.jobName}`}>Logs</a>
       ${e.logCapture !== 'captured' && html` <span class="muted small">(${e.logCapture})</span>`}
     </td>
   </tr>`;
+}
+
+/** "1", or "3 (2 retries)": every attempt after the first is a retry (a new pod or a restart). */
+function attemptsText(attempts) {
+  const retries = attempts - 1;
+  if (retries <= 0) return String(attempts);
+  return `${attempts} (${retries} ${retries === 1 ? 'retry' : 'retries'})`;
 }
