@@ -23,6 +23,7 @@ import { consoleRouter } from './routes/console';
 import { cronJobRoutes } from './routes/cronjobs';
 import { functionRoutes } from './routes/functions';
 import { operationRoutes } from './routes/operations';
+import { scheduleRoutes } from './routes/schedules';
 import { Route } from './routes/route';
 import { Store } from './store/store';
 
@@ -98,7 +99,12 @@ export function routeGroups(deps: ServerDependencies): RouteGroup[] {
     {
       base: '/api/v1',
       security: 'bearer',
-      routes: [...applicationRoutes(applications, deps.metrics), ...cronJobs, ...functionsRoutes],
+      routes: [
+        ...applicationRoutes(applications, deps.metrics),
+        ...cronJobs,
+        ...functionsRoutes,
+        ...scheduleRoutes(),
+      ],
     },
     {
       base: '/internal/v1',

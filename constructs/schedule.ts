@@ -110,6 +110,17 @@ export class Schedule {
     return undefined;
   }
 
+  /**
+   * Checks an instant to count runs from without throwing.
+   * @returns `undefined` when it is from 1970 to before 9990, else what was given and what is expected
+   */
+  public static checkFrom(from: Date): string | undefined {
+    const instant = from.getTime();
+    if (instant >= EARLIEST_FROM && instant < LATEST_FROM) return undefined;
+    const given = Number.isNaN(instant) ? 'an invalid date' : from.toISOString();
+    return `given ${given}, expected an instant from 1970-01-01 to before 9990-01-01`;
+  }
+
   /** The expression as given, or the five-field form of a macro. */
   public readonly expression: string;
   private readonly fields: CronFields;
@@ -155,14 +166,10 @@ export class Schedule {
     if (!Number.isInteger(count) || count < 0) {
       throw new Error(`Invalid count: given ${count}, expected a whole number of runs, 0 or more`);
     }
-    const from = (options.from ?? new Date()).getTime();
-    if (!(from >= EARLIEST_FROM && from < LATEST_FROM)) {
-      const given = Number.isNaN(from) ? 'an invalid date' : new Date(from).toISOString();
-      throw new Error(
-        `Invalid from: given ${given}, expected an instant from 1970-01-01 to before 9990-01-01`,
-      );
-    }
-    return { clock: ZoneClock.of(timeZone), from };
+    const from = options.from ?? new Date();
+    const fromProblem = Schedule.checkFrom(from);
+    if (fromProblem) throw new Error(`Invalid from: ${fromProblem}`);
+    return { clock: ZoneClock.of(timeZone), from: from.getTime() };
   }
 
   /** The schedule as a cdk8s `Cron` for cdk8s-plus constructs. */
