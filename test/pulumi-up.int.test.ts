@@ -24,219 +24,72 @@
  * (test/knative-webhooks-config.test.ts). The Kourier gateway is a NodePort Service (no load
  * balancer here).
  */
-import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { existsSync, mkdirSync, mkdtempSync, renameSync, rmSync } from 'node:fs';
-import { createServer } from 'node:net';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { repoRoot } from '../tools/pulumi/config';
 import { appManifests } from '../stacks/hks-apps';
-import { kubectl } from './cluster/kubectl';
 import { knativeManifestDir } from './support/knative-dir';
+import { OwnCluster, startOwnCluster } from './support/own-cluster';
+import {
+  buildToolchain,
+  expectOk,
+  json,
+  objectsLeft,
+  PulumiStack,
+  pulumiStack,
+  Run,
+  StateObject,
+  stateObjects,
+  stateResources,
+  timed as timedIn,
+  Timings,
+  TOOLCHAIN_BUILD_TIMEOUT_MS,
+  upChanges,
+} from './support/pulumi-cli';
 
-/** A cold toolchain build takes 15–25 min on two cores (see pulumi-toolchain.int.test.ts). */
-const buildTimeoutMs = 60 * 60_000;
 jest.setTimeout(15 * 60_000);
 
-/** The project: the repository root, where Pulumi.yaml is. */
-const projectDir = repoRoot;
-const stack = `hks-test-${randomBytes(4).toString('hex')}`;
+const stackName = `hks-test-${randomBytes(4).toString('hex')}`;
 const DOMAIN = 'fn.example.com';
 const CHANGED_DOMAIN = 'functions.example.org';
 
-interface Run {
-  readonly code: number;
-  readonly stdout: string;
-  readonly stderr: string;
-}
-
-function run(
-  command: string,
-  args: readonly string[],
-  env: NodeJS.ProcessEnv,
-  echo = false,
-): Promise<Run> {
-  const child = spawn(command, args, { cwd: projectDir, env, stdio: ['ignore', 'pipe', 'pipe'] });
-  let stdout = '';
-  let stderr = '';
-  child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
-  child.stderr.on('data', (chunk: Buffer) => {
-    stderr += chunk.toString();
-    if (echo) process.stderr.write(chunk);
-  });
-  return new Promise((resolve, reject) => {
-    child.on('error', reject);
-    child.on('close', (code) => resolve({ code: code ?? -1, stdout, stderr }));
-  });
-}
-
-function expectOk(result: Run, what: string): Run {
-  if (result.code !== 0) {
-    throw new Error(
-      `${what}: exit ${result.code}\nstdout:\n${result.stdout.slice(-20_000)}\nstderr:\n${result.stderr.slice(-5_000)}`,
-    );
-  }
-  return result;
-}
-
-/** Four free ports on 127.0.0.1 for the control plane of this test. */
-async function freePorts(count: number): Promise<number[]> {
-  const servers = await Promise.all(
-    Array.from(
-      { length: count },
-      () =>
-        new Promise<import('node:net').Server>((resolve) => {
-          const server = createServer();
-          server.listen(0, '127.0.0.1', () => resolve(server));
-        }),
-    ),
-  );
-  const ports = servers.map((s) => (s.address() as import('node:net').AddressInfo).port);
-  await Promise.all(servers.map((s) => new Promise((resolve) => s.close(resolve))));
-  return ports;
-}
-
 let scratch: string;
-let clusterEnv: NodeJS.ProcessEnv;
-let kubeconfig: string;
-let pulumiEnv: NodeJS.ProcessEnv;
+let cluster: OwnCluster | undefined;
+let stack: PulumiStack;
 let stackCreated = false;
 let destroyed = false;
-const timings: Record<string, number> = {};
+const timings: Timings = {};
+const timed = <T>(phase: string, body: () => Promise<T>): Promise<T> =>
+  timedIn(timings, phase, body);
 
-/** Commands that read the stack's settings take them from the test's own folder. */
-const TAKES_CONFIG_FILE = new Set(['config', 'up', 'preview', 'refresh', 'destroy']);
-
-/**
- * `npm run pulumi -- <args> --stack <stack>`; the stack's settings file is in the scratch folder
- * (`--config-file`), never a Pulumi.<stack>.yaml beside the project's Pulumi.yaml.
- */
-const pulumi = (args: readonly string[]): Promise<Run> =>
-  run(
-    'npm',
-    [
-      '--prefix',
-      repoRoot,
-      'run',
-      '-s',
-      'pulumi',
-      '--',
-      ...args,
-      '--stack',
-      stack,
-      ...(TAKES_CONFIG_FILE.has(args[0]) ? ['--config-file', stackConfigFile()] : []),
-    ],
-    pulumiEnv,
-  );
-const stackConfigFile = (): string => join(scratch, `Pulumi.${stack}.yaml`);
-
-const k = (args: readonly string[]): Promise<Run> => kubectl(args, undefined, kubeconfig);
-
-async function timed<T>(phase: string, body: () => Promise<T>): Promise<T> {
-  const started = Date.now();
-  try {
-    return await body();
-  } finally {
-    timings[phase] = Date.now() - started;
-  }
-}
-
-/** The JSON document in a `--json` output (npm may print nothing before it; pulumi may). */
-function json<T>(stdout: string): T {
-  return JSON.parse(stdout.slice(stdout.indexOf('{'))) as T;
-}
-
-/** The top-level JSON objects of an output that holds several, one after the other. */
-function jsonDocuments<T>(stdout: string): T[] {
-  const documents: T[] = [];
-  let depth = 0;
-  let start = -1;
-  let inString = false;
-  for (let i = 0; i < stdout.length; i++) {
-    const c = stdout[i];
-    if (inString) {
-      if (c === '\\') i++;
-      else if (c === '"') inString = false;
-    } else if (c === '"' && depth > 0) inString = true;
-    else if (c === '{') {
-      if (depth++ === 0) start = i;
-    } else if (c === '}' && depth > 0 && --depth === 0) {
-      documents.push(JSON.parse(stdout.slice(start, i + 1)) as T);
-    }
-  }
-  return documents;
-}
+/** `npm run pulumi -- <args> --stack <stack>` in the repository, where Pulumi.yaml is. */
+const pulumi = (args: readonly string[]): Promise<Run> => stack.pulumi(args);
+const k = (args: readonly string[]) => {
+  if (cluster === undefined) throw new Error('no cluster');
+  return cluster.kubectl(args);
+};
 
 beforeAll(async () => {
   scratch = mkdtempSync(join(tmpdir(), 'hks-pulumi-up-'));
-  mkdirSync(join(scratch, 'state'));
-  const [etcd, peer, apiserver, kwok] = await freePorts(4);
-  const { KUBECONFIG: _shared, HKS_CLUSTER_REAL_NODE: _node, ...rest } = process.env;
-  clusterEnv = {
-    ...rest,
-    HKS_CLUSTER_DIR: join(scratch, 'cluster'),
-    HKS_CLUSTER_ETCD_PORT: String(etcd),
-    HKS_CLUSTER_ETCD_PEER_PORT: String(peer),
-    HKS_CLUSTER_APISERVER_PORT: String(apiserver),
-    HKS_CLUSTER_KWOK_PORT: String(kwok),
-  };
-  kubeconfig = join(scratch, 'cluster', 'kubeconfig');
-  await timed('cluster', async () =>
-    expectOk(
-      await run('npx', ['tsx', 'test/cluster/cli.ts', 'up'], clusterEnv, true),
-      'cluster up',
-    ),
-  );
-  pulumiEnv = {
-    ...rest,
-    PULUMI_BACKEND_URL: `file://${join(scratch, 'state')}`,
-    PULUMI_CONFIG_PASSPHRASE: 'hks-pulumi-up-test',
-  };
-  expectOk(
-    await run('npm', ['run', 'pulumi:build'], { ...process.env, INIT_CWD: repoRoot }, true),
-    'pulumi:build',
-  );
-  expectOk(
-    await run(
-      'npm',
-      [
-        '--prefix',
-        repoRoot,
-        'run',
-        '-s',
-        'pulumi',
-        '--',
-        'stack',
-        'init',
-        stack,
-        '--non-interactive',
-      ],
-      pulumiEnv,
-    ),
-    'stack init',
-  );
+  cluster = await timed('cluster', () => startOwnCluster(scratch));
+  stack = pulumiStack({ projectDir: repoRoot, stack: stackName, scratch, env: cluster.env });
+  await buildToolchain();
+  await stack.init();
   stackCreated = true;
-  // stack init (no --config-file) writes the passphrase's salt beside Pulumi.yaml: move it to
-  // the test's folder, where every later command reads the stack's settings
-  const initFile = join(repoRoot, `Pulumi.${stack}.yaml`);
-  if (existsSync(initFile)) renameSync(initFile, stackConfigFile());
-  const settings: [string, string][] = [
-    ['kubernetes:kubeconfig', kubeconfig],
-    ['knativeManifestDir', knativeManifestDir()],
-    ['kourierServiceType', 'NodePort'],
-    ['domain', DOMAIN],
-    ['knativeWebhooks', 'false'],
-    ['deployApps', 'true'],
-  ];
-  for (const [key, value] of settings) {
-    expectOk(await pulumi(['config', 'set', key, value]), `config set ${key}`);
-  }
-  expectOk(
-    await pulumi(['config', 'set', '--secret', 'apiJwtSecret', randomBytes(32).toString('hex')]),
-    'config set apiJwtSecret',
+  await stack.configure(
+    [
+      ['kubernetes:kubeconfig', cluster.kubeconfig],
+      ['knativeManifestDir', knativeManifestDir()],
+      ['kourierServiceType', 'NodePort'],
+      ['domain', DOMAIN],
+      ['knativeWebhooks', 'false'],
+      ['deployApps', 'true'],
+    ],
+    [['apiJwtSecret', randomBytes(32).toString('hex')]],
   );
-}, buildTimeoutMs);
+}, TOOLCHAIN_BUILD_TIMEOUT_MS);
 
 afterAll(async () => {
   if (stackCreated && !destroyed) {
@@ -246,20 +99,12 @@ afterAll(async () => {
   }
   if (stackCreated) await pulumi(['stack', 'rm', '--yes', '--force']);
   // Whatever the stack left goes with the control plane of this test.
-  if (clusterEnv) await run('npx', ['tsx', 'test/cluster/cli.ts', 'down'], clusterEnv);
+  await cluster?.down();
   if (scratch) rmSync(scratch, { recursive: true, force: true });
   // cleanup only: the last test fails if a Pulumi.<stack>.yaml was written beside Pulumi.yaml
-  rmSync(join(repoRoot, `Pulumi.${stack}.yaml`), { force: true });
+  rmSync(join(repoRoot, `Pulumi.${stackName}.yaml`), { force: true });
   process.stderr.write(`pulumi-up.int: phase timings (ms) ${JSON.stringify(timings)}\n`);
 }, 10 * 60_000);
-
-/** The Kubernetes objects in the stack's state: apiVersion, kind, namespace, name. */
-interface StateObject {
-  readonly apiVersion: string;
-  readonly kind: string;
-  readonly namespace?: string;
-  readonly name: string;
-}
 
 let created: StateObject[] = [];
 
@@ -321,25 +166,7 @@ test('pulumi up installs Knative Serving, Kourier, the platform and apps/; outpu
     );
   }
 
-  const exported = json<{
-    deployment: { resources?: { type: string; outputs?: Record<string, unknown> }[] };
-  }>(expectOk(await pulumi(['stack', 'export']), 'stack export').stdout);
-  created = (exported.deployment.resources ?? [])
-    .filter((r) => r.type.startsWith('kubernetes:') && !r.type.startsWith('kubernetes:yaml'))
-    .filter((r) => r.type !== 'pulumi:providers:kubernetes' && r.outputs?.metadata)
-    .map((r) => {
-      const o = r.outputs as {
-        apiVersion: string;
-        kind: string;
-        metadata: { name: string; namespace?: string };
-      };
-      return {
-        apiVersion: o.apiVersion,
-        kind: o.kind,
-        name: o.metadata.name,
-        namespace: o.metadata.namespace,
-      };
-    });
+  created = stateObjects(await stateResources(stack));
   const kinds = new Set(created.map((o) => o.kind));
   for (const kind of [
     'CustomResourceDefinition',
@@ -370,14 +197,9 @@ test('a second pulumi up changes nothing', async () => {
   const again = await timed('up-again', async () =>
     expectOk(await pulumi(['up', '--yes', '--expect-no-changes', '--json']), 'second pulumi up'),
   );
-  // `up --json` writes the engine's events, one JSON document each; the last summary counts
-  const summary = jsonDocuments<{ summaryEvent?: { resourceChanges?: Record<string, number> } }>(
-    again.stdout,
-  )
-    .filter((event) => event.summaryEvent !== undefined)
-    .pop()?.summaryEvent;
-  expect(summary).toBeDefined();
-  expect(Object.keys(summary?.resourceChanges ?? {})).toEqual(['same']);
+  const changes = upChanges(again.stdout);
+  expect(changes).toBeDefined();
+  expect(Object.keys(changes ?? {})).toEqual(['same']);
 });
 
 test('after a config change, pulumi preview --diff shows exactly that change', async () => {
@@ -414,34 +236,9 @@ test('pulumi destroy removes every object the stack created', async () => {
   );
   destroyed = true;
   expect(created.length).toBeGreaterThan(100);
-  const left: string[] = [];
-  await timed('destroy-check', async () => {
-    // Namespaced objects go with their namespaces: wait for those, then check each object.
-    for (const ns of created.filter((o) => o.kind === 'Namespace')) {
-      await k(['wait', '--for=delete', `namespace/${ns.name}`, '--timeout=120s']);
-    }
-    const byKind = new Map<string, StateObject[]>();
-    for (const o of created) {
-      const key = `${o.kind}.${o.apiVersion.includes('/') ? o.apiVersion.split('/')[0] : ''}`;
-      byKind.set(key, [...(byKind.get(key) ?? []), o]);
-    }
-    for (const [resource, objects] of byKind) {
-      const got = await k(['get', resource.replace(/\.$/, ''), '-A', '-o', 'json']);
-      // a custom resource's type goes with its CRD (itself one of the objects checked)
-      if (got.code !== 0 && /doesn't have a resource type/.test(got.stderr)) continue;
-      if (got.code !== 0) throw new Error(`kubectl get ${resource}: ${got.stderr}`);
-      const items = (
-        JSON.parse(got.stdout) as { items: { metadata: { name: string; namespace?: string } }[] }
-      ).items;
-      for (const o of objects) {
-        if (items.some((i) => i.metadata.name === o.name && i.metadata.namespace === o.namespace)) {
-          left.push(`${o.kind} ${o.namespace ?? ''}/${o.name}`);
-        }
-      }
-    }
-  });
+  const left = await timed('destroy-check', () => objectsLeft(created, k));
   expect(left).toEqual([]);
   // the stack's settings stayed in the test's folder (--config-file)
-  expect(existsSync(stackConfigFile())).toBe(true);
-  expect(existsSync(join(repoRoot, `Pulumi.${stack}.yaml`))).toBe(false);
+  expect(existsSync(stack.configFile)).toBe(true);
+  expect(existsSync(join(repoRoot, `Pulumi.${stackName}.yaml`))).toBe(false);
 });
