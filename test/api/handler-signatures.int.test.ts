@@ -154,7 +154,10 @@ test.each([
       },
     ]);
     expect(await deployed()).not.toContain(name);
-    const executed = await execute({ runtime, code: source.code ?? source.files?.['index.js'] });
+    const executed = await execute({
+      runtime,
+      code: 'code' in source ? source.code : source.files['index.js'],
+    });
     expect(executed.status).toBe(400);
     expect(executed.json.errors).toEqual([
       { path: 'code', message: expect.stringContaining(given) },
