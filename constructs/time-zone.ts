@@ -1,6 +1,6 @@
 /**
  * IANA time zone names as the CronJob controller accepts them (it loads them from tzdata,
- * case-sensitively). cron-parser accepts unknown zones silently, so this check comes first.
+ * case-sensitively): the runs, the API and the definitions check a zone with it before using it.
  *
  * @returns `undefined` when valid, else a sentence with the value given and what is expected
  */
