@@ -16,6 +16,13 @@ import {
 import type { HandlerParameters } from '../constructs';
 import type { ModuleKind } from './javascript-check';
 
+/**
+ * Largest module whose handler is read here, in UTF-8 bytes. The parse runs on the API's event
+ * loop: acorn takes about 300 ms for 900 KiB on a loaded machine (V8's own syntax check 45 ms),
+ * some 20 ms at this size. A larger module (a bundle, say) is left to the bootstrap's check.
+ */
+export const MAX_HANDLER_MODULE_BYTES = 64 * 1024;
+
 /** What the module binds an export to: a function, something unknown, or nothing yet. */
 type Binding = FunctionNode | 'unknown' | undefined;
 
@@ -26,14 +33,15 @@ type Binding = FunctionNode | 'unknown' | undefined;
  * `export function name`, `export const name = `, `export { local as name }` (ES module) whose
  * value is a function or arrow expression, or the name of a top-level `function` or `const`
  * function never assigned again. Anything else (`module.exports.handler = make()`, an
- * assignment inside a block or function, a re-export) is no verdict: the bootstrap checks the
- * function it loads.
+ * assignment inside a block or function, a re-export, a module over
+ * {@link MAX_HANDLER_MODULE_BYTES}) is no verdict: the bootstrap checks the function it loads.
  */
 export function javascriptHandlerParameters(
   source: string,
   kind: ModuleKind,
   name: string,
 ): HandlerParameters | undefined {
+  if (Buffer.byteLength(source) > MAX_HANDLER_MODULE_BYTES) return undefined;
   let program: Program;
   try {
     program = parse(source, {
@@ -41,7 +49,6 @@ export function javascriptHandlerParameters(
       sourceType: kind === 'module' ? 'module' : 'script',
       allowReturnOutsideFunction: kind === 'commonjs',
       allowHashBang: true,
-      locations: true,
     });
   } catch {
     return undefined; // V8 judged the syntax; a grammar acorn lacks is no verdict
@@ -140,6 +147,9 @@ function propertyOf(program: Program, object: ObjectExpression, name: string): B
 }
 
 function parametersOf(fn: FunctionNode, source: string): HandlerParameters {
+  let line = 1;
+  for (let at = source.indexOf('\n'); at !== -1 && at < fn.start; at = source.indexOf('\n', at + 1))
+    line++;
   const params = fn.params;
   const firstOptional = params.findIndex(
     (p) => p.type === 'AssignmentPattern' || p.type === 'RestElement',
@@ -147,7 +157,7 @@ function parametersOf(fn: FunctionNode, source: string): HandlerParameters {
   const rest = params.at(-1)?.type === 'RestElement';
   const text = params.length ? source.slice(params[0].start, params[params.length - 1].end) : '';
   return {
-    line: fn.loc?.start.line ?? 1,
+    line,
     text: text.length > 200 ? `${text.slice(0, 200)}...` : text,
     positional: rest ? params.length - 1 : params.length,
     required: firstOptional === -1 ? params.length : firstOptional,
@@ -217,7 +227,7 @@ function someNode(root: Node, test: (node: Node) => boolean): boolean {
     if (Array.isArray(value)) stack.push(...(value as unknown[]));
     else if (isNode(value)) {
       if (test(value)) return true;
-      for (const [key, child] of Object.entries(value)) if (key !== 'loc') stack.push(child);
+      for (const child of Object.values(value)) stack.push(child);
     }
   }
   return false;

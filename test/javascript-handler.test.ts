@@ -1,4 +1,4 @@
-import { javascriptHandlerParameters } from '../api/javascript-handler';
+import { javascriptHandlerParameters, MAX_HANDLER_MODULE_BYTES } from '../api/javascript-handler';
 import { ModuleKind } from '../api/javascript-check';
 
 /** Which exports the source settles (their parameters) and which it leaves to the bootstrap. */
@@ -57,4 +57,11 @@ test.each<[string, ModuleKind, string, { required: number; line: number } | unde
 ])('%s (%s)', (_case, kind, source, expected) => {
   const parameters = javascriptHandlerParameters(source, kind, 'handler');
   expect(parameters && { required: parameters.required, line: parameters.line }).toEqual(expected);
+});
+
+test('a module over MAX_HANDLER_MODULE_BYTES is left to the bootstrap', () => {
+  const handler = 'exports.handler = (a, b, c) => 1;\n';
+  const filler = `// ${'x'.repeat(77)}\n`.repeat(Math.ceil(MAX_HANDLER_MODULE_BYTES / 80));
+  expect(javascriptHandlerParameters(handler, 'commonjs', 'handler')).toBeDefined();
+  expect(javascriptHandlerParameters(filler + handler, 'commonjs', 'handler')).toBeUndefined();
 });
