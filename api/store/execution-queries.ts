@@ -185,11 +185,13 @@ function toRecentRun(row: Row): RecentRun {
   };
 }
 
-function encodeCursor(startedAt: string, jobUid: string): string {
+/** A page's cursor: the start time and id of its last row. */
+export function encodeCursor(startedAt: string, jobUid: string): string {
   return Buffer.from(JSON.stringify([startedAt, jobUid])).toString('base64url');
 }
 
-function decodeCursor(cursor: string): [string, string] {
+/** @throws CursorError for anything {@link encodeCursor} did not write */
+export function decodeCursor(cursor: string): [string, string] {
   try {
     const value = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8')) as unknown;
     if (Array.isArray(value) && value.length === 2 && value.every((v) => typeof v === 'string'))

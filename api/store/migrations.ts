@@ -155,6 +155,40 @@ const MIGRATIONS: readonly Migration[] = [
       });
     },
   },
+  {
+    // The audit trail of agent executions: one row per execute-once call (later per session
+    // call: kind and session_id), newest first per project with or without a status filter.
+    name: '008_agent_executions',
+    async up(db) {
+      await db.schema.createTable('agent_executions', (t) => {
+        t.string('id', 36).primary();
+        t.string('kind', 16).notNullable();
+        t.string('session_id', 64);
+        t.string('project', 63).notNullable();
+        t.string('subject', 200);
+        t.string('started_at', 30).notNullable();
+        t.string('completed_at', 30);
+        t.string('status', 16).notNullable();
+        t.string('runtime', 32);
+        t.string('code_sha256', 64);
+        t.integer('code_bytes');
+        t.integer('input_bytes');
+        t.integer('output_bytes');
+        t.integer('http_status');
+        t.integer('duration_ms');
+        t.string('error_title', 200);
+        t.string('request_id', 200);
+        t.string('execution_id', 64);
+        t.index(['project', 'started_at', 'id'], 'agent_executions_by_project');
+        t.index(['project', 'status', 'started_at', 'id'], 'agent_executions_by_project_status');
+        // The age sweep of retention.
+        t.index(['started_at'], 'agent_executions_by_start');
+      });
+    },
+    async down(db) {
+      await db.schema.dropTable('agent_executions');
+    },
+  },
 ];
 
 /**
