@@ -2,6 +2,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { SourceChecker } from '../api/check-source';
+import { MAX_HANDLER_MODULE_BYTES } from '../api/javascript-handler';
 import { Problem } from '../api/problem';
 import { startLocalFunction } from '../cli/local-function';
 import {
@@ -332,3 +333,22 @@ test.each([
     expect(await started.exited).toBe(0);
   }
 });
+
+test.each([
+  ['python3.12', 'main.py', 'def handler(event, context, extra):\n    return 1\n', '# '],
+  ['nodejs20', 'index.js', 'exports.handler = (event, context, callback) => 1;\n', '// '],
+] as const)(
+  '%s: a handler module over 64 KiB passes the check and is refused at load',
+  async (runtime, file, code, comment) => {
+    const big = `${`${comment}${'x'.repeat(77)}\n`.repeat(Math.ceil(MAX_HANDLER_MODULE_BYTES / 80))}${code}`;
+    const handler = `${file.split('.')[0]}.handler`;
+    expect(await deployVerdict(definitionOf(runtime, handler, { [file]: big }))).toBeUndefined();
+    expect(await deployVerdict(definitionOf(runtime, handler, { [file]: code }))).toBeDefined();
+    const dir = mkdtempSync(join(tmpdir(), 'hks-signatures-'));
+    folders.push(dir);
+    writeFileSync(join(dir, file), big);
+    const refused = await failedStart(runtime, { HKS_FUNCTION_DIR: dir, HKS_HANDLER: handler });
+    expect(refused.code).toBe(1);
+    expect(refused.stderr).toContain(`; expected ${HANDLER_SIGNATURES[runtime]}`);
+  },
+);
