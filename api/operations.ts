@@ -4,8 +4,11 @@ import {
   type BootstrapRecord,
   invocationRecord,
   LOG_RESULT_HEADER,
+  LOG_STREAMS_HEADER,
   LOG_TAIL_HEADER,
+  parseStreamRuns,
   splitLogTail,
+  splitStreams,
   userLines,
 } from '../runtimes/log-records';
 import { Applications } from './applications';
@@ -19,6 +22,7 @@ import {
 import { EPHEMERAL_LABEL, EXPIRES_LABEL, Functions, Invocation, viewOf } from './functions';
 import { hasFailed, KnativeApi, KnativeService, readyCondition } from './knative';
 import { Kube, KubeObject } from './kube';
+import { TOO_LARGE_TITLE } from './function-proxy';
 import { FunctionMetrics } from './metrics';
 import { FieldError, Problem } from './problem';
 
@@ -55,8 +59,22 @@ export interface DeployFunctionRequest extends EphemeralSource {
   readonly ttlSeconds?: number;
 }
 
-/** How an execution ended. */
-export type ExecutionStatus = 'succeeded' | 'failed' | 'timeout';
+/**
+ * How an execution ended: `succeeded` (a result), `failed` (the handler raised, or the function
+ * did not start), `timeout` (stopped at its time limit), `killed` (its process ended before it
+ * answered: out of memory, a signal, an exit call).
+ */
+export type ExecutionStatus = 'succeeded' | 'failed' | 'timeout' | 'killed';
+
+/** Which of the output was cut at the cap. */
+export interface OutputTruncation {
+  readonly stdout: boolean;
+  readonly stderr: boolean;
+  /** The combined view. */
+  readonly output: boolean;
+  /** The cap of each (`HKS_EXECUTE_OUTPUT_LIMIT_BYTES`). */
+  readonly limitBytes: number;
+}
 
 /** An error the function raised (or its failure to start), as data. */
 export interface ExecutionError {
@@ -85,9 +103,23 @@ export interface ExecutionResult {
   readonly status: ExecutionStatus;
   /** The handler's return value (`succeeded`). */
   readonly result?: unknown;
-  /** Why it failed (`failed`, `timeout`). */
+  /** Why it failed (`failed`, `timeout`, `killed`). */
   readonly error?: ExecutionError;
+  /** What the code wrote to stdout. */
+  readonly stdout: string;
+  /** What the code wrote to stderr. */
+  readonly stderr: string;
+  /** Both, in the order written. */
+  readonly output: string;
+  /** The same as `output`, kept for the clients that read it. */
   readonly logs: string;
+  /** Present when some output was cut at the cap. */
+  readonly truncated?: OutputTruncation;
+  /**
+   * `timeout`: whether the function was deleted and its process gone before this answer (false:
+   * it did not end within the wait; its deletion goes on).
+   */
+  readonly stopped?: boolean;
   readonly durationMs: number;
   readonly timings: OperationTimings;
 }
@@ -112,8 +144,15 @@ type PhaseTimings = { -readonly [P in keyof OperationTimings]: OperationTimings[
   cleanup?: number;
 };
 
-/** What one invocation (or failed start) gave. */
-type Outcome = Omit<ExecutionResult, 'id' | 'durationMs' | 'timings'>;
+/** What one invocation (or failed start) gave, output not yet capped. */
+type Outcome = Pick<ExecutionResult, 'status' | 'result' | 'error'> & Output;
+
+/** The code's output; without stream runs (older runtimes) all of it counts as stdout. */
+interface Output {
+  readonly output: string;
+  readonly stdout: string;
+  readonly stderr: string;
+}
 
 /** What keeps temporary functions from crowding a shared cluster. */
 export interface EphemeralSafety {
@@ -121,7 +160,12 @@ export interface EphemeralSafety {
   readonly limits?: EphemeralLimits;
   /** Most temporary functions of one project at once; beyond it, a 429. @default 10 */
   readonly maxPerProject?: number;
+  /** Bytes of stdout, of stderr and of the combined output a result carries at most. @default 65536 */
+  readonly outputLimitBytes?: number;
 }
+
+/** Default of {@link EphemeralSafety.outputLimitBytes}. */
+export const DEFAULT_EXECUTE_OUTPUT_LIMIT_BYTES = 64 * 1024;
 
 /** Default of {@link EphemeralSafety.maxPerProject}. */
 export const DEFAULT_EPHEMERAL_MAX_PER_PROJECT = 10;
@@ -130,6 +174,8 @@ export const DEFAULT_EPHEMERAL_MAX_PER_PROJECT = 10;
 export const DEFAULT_TTL_SECONDS = 3600;
 /** How long logs are awaited after an invocation for its final log line. */
 const LOG_WAIT_MS = 5000;
+/** How long execute-once waits at a timeout for the function's pods (and processes) to be gone. */
+const STOP_WAIT_MS = 15_000;
 
 /**
  * Execute-once and temporary functions for agents. A temporary function is a `kind: Function`
@@ -141,6 +187,7 @@ const LOG_WAIT_MS = 5000;
 export class Operations {
   private readonly resources: ResourcesSpec;
   private readonly cap: EphemeralCap;
+  private readonly outputLimitBytes: number;
 
   constructor(
     private readonly applications: Applications,
@@ -155,6 +202,7 @@ export class Operations {
     safety: EphemeralSafety = {},
   ) {
     this.resources = ephemeralResources(safety.limits ?? DEFAULT_EPHEMERAL_LIMITS);
+    this.outputLimitBytes = safety.outputLimitBytes ?? DEFAULT_EXECUTE_OUTPUT_LIMIT_BYTES;
     this.cap = new EphemeralCap(
       safety.maxPerProject ?? DEFAULT_EPHEMERAL_MAX_PER_PROJECT,
       async (project) =>
@@ -173,8 +221,9 @@ export class Operations {
   /**
    * Deploys a temporary function, waits until Ready, invokes it with `input`, hands the result
    * to `respond`, and deletes the function again, whatever happens. The caller gets the
-   * result without waiting for the deletion; should the API die before it, the function's
-   * expiry leaves it to the janitor.
+   * result without waiting for the deletion, except at a timeout: then the code may still be
+   * running, so the function is deleted first and its pods awaited (the result's `stopped`).
+   * Should the API die before the deletion, the function's expiry leaves it to the janitor.
    * @returns once the function is deleted
    */
   public async execute(
@@ -192,16 +241,26 @@ export class Operations {
     const timings: PhaseTimings = {};
     let status = 'error';
     const { objects, slot } = await this.deploy(project, name, request, expiresAt, timings);
+    let deletion: Promise<PromiseSettledResult<void>[]> | undefined;
+    const remove = () => (deletion ??= Promise.allSettled(objects.map((o) => this.kube.delete(o))));
     try {
       const service = await this.awaitReady(project, name, objects, timings);
       const outcome = hasFailed(service)
         ? await this.startFailure(project, name, service)
         : await this.invokeOnce(project, name, request.input, service, timings);
       status = outcome.status;
-      respond({ id: name, ...outcome, durationMs: elapsed(started), timings: { ...timings } });
+      const stopped =
+        outcome.status === 'timeout' ? await this.stopNow(project, name, remove) : undefined;
+      respond({
+        id: name,
+        ...this.capped(outcome),
+        ...(stopped === undefined ? {} : { stopped }),
+        durationMs: elapsed(started),
+        timings: { ...timings },
+      });
     } finally {
       const cleanupStarted = performance.now();
-      const deletes = await Promise.allSettled(objects.map((o) => this.kube.delete(o)));
+      const deletes = await remove();
       timings.cleanup = elapsed(cleanupStarted);
       slot.release();
       this.metrics.executed(status, timings);
@@ -262,7 +321,53 @@ export class Operations {
     const outcome = hasFailed(service)
       ? await this.startFailure(project, id, service)
       : await this.invokeOnce(project, id, input, service, timings);
-    return { id, ...outcome, durationMs: elapsed(started), timings };
+    return { id, ...this.capped(outcome), durationMs: elapsed(started), timings };
+  }
+
+  /**
+   * Deletes a timed-out function at once and waits (at most {@link STOP_WAIT_MS}) until its pods
+   * are gone: a pod is removed once its containers have stopped.
+   * @returns whether they went
+   */
+  private async stopNow(
+    project: string,
+    name: string,
+    remove: () => Promise<unknown>,
+  ): Promise<boolean> {
+    await remove();
+    const deadline = Date.now() + STOP_WAIT_MS;
+    for (;;) {
+      const pods = await this.functions.pods(project, name).catch(() => undefined);
+      if (pods?.length === 0) return true;
+      if (Date.now() > deadline) return false;
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+  }
+
+  /** The outcome with stdout, stderr and the combined output cut at the cap, and `logs`. */
+  private capped(outcome: Outcome): Omit<ExecutionResult, 'id' | 'durationMs' | 'timings'> {
+    const limit = this.outputLimitBytes;
+    const [stdout, stderr, output] = [outcome.stdout, outcome.stderr, outcome.output].map((text) =>
+      capText(text, limit),
+    );
+    const cut = stdout.cut || stderr.cut || output.cut;
+    return {
+      ...outcome,
+      stdout: stdout.text,
+      stderr: stderr.text,
+      output: output.text,
+      logs: output.text,
+      ...(cut
+        ? {
+            truncated: {
+              stdout: stdout.cut,
+              stderr: stderr.cut,
+              output: output.cut,
+              limitBytes: limit,
+            },
+          }
+        : {}),
+    };
   }
 
   /** Deletes a temporary function by id. @throws Problem 404 for an unknown id */
@@ -368,7 +473,7 @@ export class Operations {
         type: condition?.reason ?? 'NotReady',
         message: condition?.message ?? 'The function did not become ready',
       },
-      logs: await this.functions.logs(project, name, {}).catch(() => ''),
+      ...unseparated(await this.functions.logs(project, name, {}).catch(() => '')),
     };
   }
 
@@ -397,11 +502,12 @@ export class Operations {
       );
     } catch (error) {
       timings.invoke = elapsed(invokeStarted);
-      if (!(error instanceof Problem && error.status === 504)) throw error;
+      const killed = error instanceof Problem && error.status === 502 && !isTooLarge(error);
+      if (!(error instanceof Problem && error.status === 504) && !killed) throw error;
       return {
-        status: 'timeout',
-        error: { type: 'Timeout', message: error.detail },
-        logs: await this.functions.logs(project, name, {}).catch(() => ''),
+        status: killed ? 'killed' : 'timeout',
+        error: { type: killed ? 'Killed' : 'Timeout', message: error.detail },
+        ...unseparated(await this.functions.logs(project, name, {}).catch(() => '')),
       };
     }
     timings.invoke = elapsed(invokeStarted);
@@ -410,10 +516,12 @@ export class Operations {
       tailOf(invocation) ?? (await this.logsOf(project, name, invocation.requestId));
     timings.logs = elapsed(logsStarted);
     const outcome = outcomeOf(invocation);
+    const runs = parseStreamRuns(invocation.response.headers[LOG_STREAMS_HEADER] ?? '-');
+    const streams = runs && splitStreams(logs, runs);
     return {
       ...outcome,
       ...(outcome.error && stack ? { error: { ...outcome.error, stack } } : {}),
-      logs,
+      ...(streams ? { output: logs, ...streams } : unseparated(logs)),
     };
   }
 
@@ -587,7 +695,29 @@ function outcomeOf(invocation: Invocation): Pick<ExecutionResult, 'status' | 're
     type: typeof reported?.type === 'string' ? reported.type : `HTTP${status}`,
     message: typeof reported?.message === 'string' ? reported.message : text,
   };
-  return { status: status === 504 ? 'timeout' : 'failed', error };
+  // A gateway's 502/503 without the runtime's error: the process ended before it answered.
+  const died = (status === 502 || status === 503) && reported === undefined;
+  return { status: status === 504 ? 'timeout' : died ? 'killed' : 'failed', error };
+}
+
+/** Output whose streams are not known: all of it counts as stdout. */
+function unseparated(output: string): Output {
+  return { output, stdout: output, stderr: '' };
+}
+
+/** The 502 of a response over the limit is the function's answer, not its death. */
+function isTooLarge(error: Problem): boolean {
+  return error.title === TOO_LARGE_TITLE;
+}
+
+/** `text` cut to at most `limitBytes` of UTF-8, at a character boundary. */
+function capText(text: string, limitBytes: number): { text: string; cut: boolean } {
+  const bytes = Buffer.from(text, 'utf8');
+  if (bytes.length <= limitBytes) return { text, cut: false };
+  let end = limitBytes;
+  // Back off continuation bytes (10xxxxxx) so that no character is split.
+  while (end > 0 && (bytes[end] & 0xc0) === 0x80) end--;
+  return { text: bytes.subarray(0, end).toString('utf8'), cut: true };
 }
 
 function parseJson(text: string): unknown {

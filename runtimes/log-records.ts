@@ -71,3 +71,53 @@ export function splitLogTail(value: string): { output: string; record?: Bootstra
   const output = lines.slice(0, -1).join('\n');
   return { output: output === '' ? '' : `${output}\n`, record };
 }
+
+/**
+ * Response header beside {@link LOG_RESULT_HEADER}: which stream each part of the invocation's
+ * output went to, as runs `o<bytes>` (stdout) and `e<bytes>` (stderr) in order, comma-separated.
+ * Sent even when the output itself is left out; runtimes without it send neither stream.
+ */
+export const LOG_STREAMS_HEADER = 'x-hks-log-streams';
+
+/** One stream's share of the output, in the order written. */
+export interface StreamRun {
+  readonly stream: 'stdout' | 'stderr';
+  readonly bytes: number;
+}
+
+/** The runs of a {@link LOG_STREAMS_HEADER} value; undefined when it is not one. */
+export function parseStreamRuns(value: string): StreamRun[] | undefined {
+  if (value === '') return [];
+  const runs = value.split(',').map((part) => /^([oe])(\d{1,12})$/.exec(part));
+  if (runs.some((run) => run === null)) return undefined;
+  return runs.map((run) => ({
+    stream: run?.[1] === 'e' ? 'stderr' : 'stdout',
+    bytes: Number(run?.[2]),
+  }));
+}
+
+/**
+ * Splits the output (what the code wrote, in order) into its streams by the runs; undefined when
+ * the runs do not cover exactly that output (it came from elsewhere, the pod's logs say, and
+ * differs).
+ */
+export function splitStreams(
+  output: string,
+  runs: readonly StreamRun[],
+): { stdout: string; stderr: string } | undefined {
+  const bytes = Buffer.from(output, 'utf8');
+  const total = runs.reduce((sum, run) => sum + run.bytes, 0);
+  // The tail ends the output with a newline the code may not have written.
+  const covered = bytes.length === total || (bytes.length === total + 1 && output.endsWith('\n'));
+  if (!covered) return undefined;
+  const parts = { stdout: [] as Buffer[], stderr: [] as Buffer[] };
+  let offset = 0;
+  for (const run of runs) {
+    parts[run.stream].push(bytes.subarray(offset, offset + run.bytes));
+    offset += run.bytes;
+  }
+  return {
+    stdout: Buffer.concat(parts.stdout).toString('utf8'),
+    stderr: Buffer.concat(parts.stderr).toString('utf8'),
+  };
+}

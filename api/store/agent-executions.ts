@@ -12,13 +12,13 @@ import { decodeCursor, encodeCursor } from './execution-queries';
 export type AgentExecutionKind = 'execute' | 'session';
 
 /**
- * How a call ended: the execute result's status (`succeeded`, `failed`, `timeout`); `refused`
+ * How a call ended: the execute result's status (`succeeded`, `failed`, `timeout`, `killed`); `refused`
  * for a 4xx problem (nothing ran: bad code, bad input, the cap); `error` for a 5xx problem (the
  * platform failed: not ready in time, Kubernetes unavailable); `disconnected` when the client
  * went before the answer; `running` while under way, or left by an API that stopped mid-call.
  */
 export type AgentExecutionStatus =
-  'running' | 'succeeded' | 'failed' | 'timeout' | 'refused' | 'error' | 'disconnected';
+  'running' | 'succeeded' | 'failed' | 'timeout' | 'killed' | 'refused' | 'error' | 'disconnected';
 
 /** Every status, for query schemas. */
 export const AGENT_EXECUTION_STATUSES = [
@@ -26,6 +26,7 @@ export const AGENT_EXECUTION_STATUSES = [
   'succeeded',
   'failed',
   'timeout',
+  'killed',
   'refused',
   'error',
   'disconnected',

@@ -29,6 +29,9 @@
  * wrote to stdout and stderr within its async context (console.* included), the invocation's own
  * JSON record last, and before them, for the first such request only, what the module wrote
  * while loading. The header is left out when that output exceeds 8 KiB; the logs have all of it.
+ * Beside it, "X-Hks-Log-Streams" says which stream each part of that output went to, even when
+ * the output itself is left out: runs of "o<bytes>" (stdout) and "e<bytes>" (stderr) in order,
+ * comma-separated (left out past 4 KiB).
  */
 const http = require('node:http');
 const { AsyncLocalStorage } = require('node:async_hooks');
@@ -42,6 +45,7 @@ const DEFAULT_MAX_REQUEST_BYTES = 6 * 1024 * 1024;
 /** Framing is the runtime's own: the handler's copies could contradict it. */
 const FRAMING_HEADERS = new Set(['content-length', 'transfer-encoding', 'connection']);
 const LOG_TAIL_LIMIT = 8192; // bytes of output a response header carries at most
+const LOG_STREAMS_LIMIT = 4096; // bytes of the stream runs' header at most
 /** The same text as HANDLER_SIGNATURES.nodejs20 of constructs/function-rules.ts. */
 const SIGNATURES =
   '(event) or (event, context), returning a value or a Promise (further parameters need defaults; callback-style (event, context, callback) is not supported)';
@@ -51,11 +55,17 @@ class OutputBuffer {
   parts = [];
   size = 0;
   overflowed = false;
+  /** [stream letter, bytes] of consecutive writes to one stream, kept past the limit. */
+  runs = [];
 
-  add(chunk) {
-    if (this.overflowed) return;
+  add(chunk, stream = 'o') {
     const text = typeof chunk === 'string' ? chunk : Buffer.from(chunk).toString('utf8');
-    this.size += Buffer.byteLength(text);
+    const size = Buffer.byteLength(text);
+    const last = this.runs.at(-1);
+    if (last?.[0] === stream) last[1] += size;
+    else if (size > 0) this.runs.push([stream, size]);
+    if (this.overflowed) return;
+    this.size += size;
     if (this.size > LOG_TAIL_LIMIT) {
       this.overflowed = true;
       this.parts = [];
@@ -71,10 +81,13 @@ class OutputBuffer {
 
 /** The OutputBuffer of the code running now: the invocation's, or the module load's. */
 const outputCapture = new AsyncLocalStorage();
-for (const stream of [process.stdout, process.stderr]) {
+for (const [stream, letter] of [
+  [process.stdout, 'o'],
+  [process.stderr, 'e'],
+]) {
   const write = stream.write.bind(stream);
   stream.write = (chunk, ...rest) => {
-    outputCapture.getStore()?.add(chunk);
+    outputCapture.getStore()?.add(chunk, letter);
     return write(chunk, ...rest);
   };
 }
@@ -86,6 +99,18 @@ function logTail(outputs, record) {
   if (text && !text.endsWith('\n')) text += '\n';
   const data = Buffer.from(`${text}${JSON.stringify(record)}\n`);
   return data.length > LOG_TAIL_LIMIT ? undefined : data.toString('base64');
+}
+
+/** The X-Hks-Log-Streams value: the outputs' stream runs in order, or undefined when too long. */
+function logStreams(outputs) {
+  const runs = [];
+  for (const [letter, size] of outputs.flatMap((o) => o.runs)) {
+    const last = runs.at(-1);
+    if (last?.[0] === letter) last[1] += size;
+    else runs.push([letter, size]);
+  }
+  const value = runs.map(([letter, size]) => `${letter}${size}`).join(',');
+  return value.length <= LOG_STREAMS_LIMIT ? value : undefined;
 }
 
 /** Writes one JSON line to stdout. */
@@ -414,6 +439,8 @@ function serve({ handler, name, timeout, debug, port, spec, startupOutput, maxRe
       unclaimedStartupOutput = undefined;
       const value = logTail(outputs, finished);
       if (value !== undefined) extra['X-Hks-Log-Result'] = value;
+      const streams = logStreams(outputs);
+      if (streams !== undefined) extra['X-Hks-Log-Streams'] = streams;
     }
     try {
       send(res, status, { ...headers, ...extra }, payload);

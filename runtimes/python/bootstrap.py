@@ -27,7 +27,9 @@ A request with the header "X-Hks-Log: tail" gets the invocation's output back in
 header "X-Hks-Log-Result" (base64 of UTF-8 lines, as they appear in the logs): what the handler's
 thread wrote to stdout and stderr, the invocation's own JSON record last, and before them, for
 the first such request only, what the module wrote while loading. The header is left out when
-that output exceeds 8 KiB; the logs have all of it.
+that output exceeds 8 KiB; the logs have all of it. Beside it, "X-Hks-Log-Streams" says which
+stream each part of that output went to, even when the output itself is left out: runs of
+"o<bytes>" (stdout) and "e<bytes>" (stderr) in order, comma-separated (left out past 4 KiB).
 """
 
 import base64
@@ -45,7 +47,9 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 DEFAULT_DIR = "/var/hks/function"
 LOG_TAIL_HEADER = "X-Hks-Log"
 LOG_RESULT_HEADER = "X-Hks-Log-Result"
+LOG_STREAMS_HEADER = "X-Hks-Log-Streams"
 LOG_TAIL_LIMIT = 8192  # bytes of output a response header carries at most
+LOG_STREAMS_LIMIT = 4096  # bytes of the stream runs' header at most
 DEFAULT_MAX_REQUEST_BYTES = 6 * 1024 * 1024
 HEADER_NAME = re.compile(r"[!#$%&'*+\-.^_`|~0-9A-Za-z]+\Z")
 HEADER_VALUE = re.compile(r"[\t\x20-\x7e\x80-\xff]*\Z")
@@ -61,11 +65,17 @@ class OutputBuffer:
         self.parts = []
         self.size = 0
         self.overflowed = False
+        self.runs = []  # [stream letter, bytes] of consecutive writes to one stream, kept past the limit
 
-    def add(self, text):
+    def add(self, text, stream="o"):
+        size = len(text.encode("utf-8", "replace"))
+        if self.runs and self.runs[-1][0] == stream:
+            self.runs[-1][1] += size
+        elif size:
+            self.runs.append([stream, size])
         if self.overflowed:
             return
-        self.size += len(text.encode("utf-8", "replace"))
+        self.size += size
         if self.size > LOG_TAIL_LIMIT:
             self.overflowed = True
             self.parts = []
@@ -81,13 +91,14 @@ class CapturingStream:
 
     local = threading.local()
 
-    def __init__(self, stream):
+    def __init__(self, stream, letter):
         self._stream = stream
+        self._letter = letter  # "o" stdout, "e" stderr
 
     def write(self, text):
         buffer = getattr(CapturingStream.local, "buffer", None)
         if buffer is not None:
-            buffer.add(text)
+            buffer.add(text, self._letter)
         return self._stream.write(text)
 
     def __getattr__(self, name):
@@ -111,6 +122,19 @@ def log_tail(outputs, record):
     if len(data) > LOG_TAIL_LIMIT:
         return None
     return base64.b64encode(data).decode("ascii")
+
+
+def log_streams(outputs):
+    """The X-Hks-Log-Streams value: the outputs' stream runs in order, or None when too long."""
+    runs = []
+    for output in outputs:
+        for letter, size in output.runs:
+            if runs and runs[-1][0] == letter:
+                runs[-1][1] += size
+            else:
+                runs.append([letter, size])
+    value = ",".join("%s%d" % (letter, size) for letter, size in runs)
+    return value if len(value) <= LOG_STREAMS_LIMIT else None
 
 
 def log(record):
@@ -485,9 +509,13 @@ def make_request_handler(state):
             if tail:
                 with state["lock"]:
                     startup, state["startup_output"] = state["startup_output"], None
-                value = log_tail([o for o in (startup, output) if o is not None], record)
+                outputs = [o for o in (startup, output) if o is not None]
+                value = log_tail(outputs, record)
                 if value is not None:
                     headers[LOG_RESULT_HEADER] = value
+                streams = log_streams(outputs)
+                if streams is not None:
+                    headers[LOG_STREAMS_HEADER] = streams
             self.send(status, headers, payload)
             log(record)
 
@@ -524,8 +552,8 @@ def make_request_handler(state):
 
 def main():
     sys.stdout.reconfigure(line_buffering=True)  # handler prints reach the logs at once
-    sys.stdout = CapturingStream(sys.stdout)
-    sys.stderr = CapturingStream(sys.stderr)
+    sys.stdout = CapturingStream(sys.stdout, "o")
+    sys.stderr = CapturingStream(sys.stderr, "e")
     directory = os.environ.get("HKS_FUNCTION_DIR") or DEFAULT_DIR
     spec = os.environ.get("HKS_HANDLER", "")
     raw_timeout = os.environ.get("HKS_TIMEOUT_SECONDS") or "30"
