@@ -30,11 +30,20 @@ const ALGORITHMS: Record<JwtVerification['kind'], readonly string[]> = {
 /** Header parameters that carry or point at a key: keys come from the configuration only. */
 const KEY_HEADERS = ['jwk', 'jku', 'x5u', 'x5c'] as const;
 
+/** Roles a token may hold in a project on top of its `projects` grant (claim `admin`). */
+export type ProjectRole = 'admin';
+
 /** The caller, from a verified token. */
 export interface Caller {
   readonly subject?: string;
   /** Projects the caller may touch; `*` means all. */
   readonly projects: readonly string[];
+  /**
+   * Projects the caller administers (the `admin` claim; `*` means all it is granted): their
+   * admins read the project's agent executions. Admin of a project it is not granted is nothing.
+   * @default - none
+   */
+  readonly admin?: readonly string[];
   /** The token's `aud` claim, as a list. */
   readonly audiences: readonly string[];
   /** `iat`, in seconds since the epoch. @default - not in the token */
@@ -133,9 +142,16 @@ export function tokenVerifier(
         'The token has no "projects" claim: expected a list of project names, or ["*"] for platform admins',
       );
     }
+    const admin = payload.admin;
+    if (admin !== undefined && !isStringList(admin)) {
+      throw invalid(
+        `The token's "admin" claim is ${JSON.stringify(admin).slice(0, 100)}, expected a list of project names the caller administers, or ["*"] (leave it out for none)`,
+      );
+    }
     return {
       subject: payload.sub,
       projects,
+      ...(admin === undefined ? {} : { admin }),
       audiences: audiencesOf(payload),
       issuedAt: payload.iat,
       expiresAt: payload.exp,
@@ -165,6 +181,10 @@ function checkHeader(header: ProtectedHeaderParameters, key: TokenKey): void {
       `The token's header carries ${embedded.join(', ')}, expected none: keys come from ${key.variable} only`,
     );
   }
+}
+
+function isStringList(value: unknown): value is string[] {
+  return Array.isArray(value) && value.every((item) => typeof item === 'string');
 }
 
 function audiencesOf(claims: JWTPayload): string[] {
@@ -258,3 +278,34 @@ export const authorizeProject: RequestHandler = (req, res, next) => {
     next(error);
   }
 };
+
+/** The projects in which a caller holds each role, by role: its claims. */
+const ROLE_PROJECTS: Record<ProjectRole, (caller: Caller) => readonly string[]> = {
+  admin: (caller) => caller.admin ?? [],
+};
+
+/** True when the caller may touch `project` and holds `role` in it. */
+export function holdsRole(caller: Caller, project: string, role: ProjectRole): boolean {
+  const projects = ROLE_PROJECTS[role](caller);
+  return grants(caller, project) && (projects.includes('*') || projects.includes(project));
+}
+
+/** 403 unless the caller holds every one of `roles` in the `project` path parameter. */
+export function authorizeRoles(roles: readonly ProjectRole[]): RequestHandler {
+  return (req, res, next) => {
+    const caller = (res.locals as AuthLocals).caller;
+    const project = String(req.params.project);
+    const missing = roles.find((role) => !holdsRole(caller, project, role));
+    if (missing === undefined) {
+      next();
+      return;
+    }
+    next(
+      new Problem(
+        403,
+        'Forbidden',
+        `Only the project's admins may do this: the token's "admin" claim lists ${JSON.stringify(caller.admin ?? [])}, expected it to list ${JSON.stringify(project)} or "*"`,
+      ),
+    );
+  };
+}

@@ -5,7 +5,13 @@ import { DEFAULT_EPHEMERAL_LIMITS } from './ephemeral-resources';
 import { ApiLimits, readLimits } from './limits';
 import { existsSync, readFileSync } from 'node:fs';
 import { DEFAULT_LEASE_TIMINGS, LeaseSettings } from './leader-election';
-import { DEFAULT_RETENTION, RetentionPolicy, RetentionSweepSettings } from './retention';
+import {
+  AuditRetentionPolicy,
+  DEFAULT_AUDIT_RETENTION,
+  DEFAULT_RETENTION,
+  RetentionPolicy,
+  RetentionSweepSettings,
+} from './retention';
 
 /** How the API authenticates callers: a shared HS256 secret or a JWKS URL. */
 export type JwtVerification =
@@ -72,12 +78,6 @@ export interface ApiConfig {
   readonly ephemeralMemoryLimit: string;
   /** `HKS_EPHEMERAL_MAX_PER_PROJECT`: most temporary functions a project has at once. @default 10 */
   readonly ephemeralMaxPerProject: number;
-  /**
-   * `HKS_EXECUTE_OUTPUT_LIMIT_BYTES`: bytes of stdout, of stderr and of the combined output an
-   * execute result carries at most (1 KiB to 16 MiB).
-   * @default 65536
-   */
-  readonly executeOutputLimitBytes: number;
   /** `HKS_PYTHON`: the Python that syntax-checks python sources before deploying. @default "python3" */
   readonly python: string;
   /**
@@ -95,6 +95,11 @@ export interface ApiConfig {
   readonly devFunctionHosts: readonly string[];
   /** `HKS_RETENTION_*`: how much execution history is kept, and how often it is swept. */
   readonly retention: RetentionPolicy & RetentionSweepSettings;
+  /**
+   * `HKS_RETENTION_AUDIT_*`: how much of the audit trail of agent executions is kept (swept with
+   * the execution history, at its interval and batch size).
+   */
+  readonly auditRetention: AuditRetentionPolicy;
   /**
    * `HKS_LEADER_LEASE_*`: the Lease that picks the one replica that records executions and
    * sweeps their history; its namespace is `HKS_LEADER_LEASE_NAMESPACE`, else `POD_NAMESPACE`,
@@ -191,12 +196,6 @@ export function loadConfig(
   const readyTimeoutSeconds = integer('HKS_READY_TIMEOUT_SECONDS', 60, 1, 600);
   const ephemeralGraceSeconds = integer('HKS_EPHEMERAL_GRACE_SECONDS', 60, 0, 3600);
   const ephemeralMaxPerProject = integer('HKS_EPHEMERAL_MAX_PER_PROJECT', 10, 1, 1000);
-  const executeOutputLimitBytes = integer(
-    'HKS_EXECUTE_OUTPUT_LIMIT_BYTES',
-    64 * 1024,
-    1024,
-    16 * 1024 * 1024,
-  );
   const quantity = (name: string, fallback: string, parse: (v: string) => unknown): string => {
     const raw = env[name] || fallback;
     const parsed = parse(raw);
@@ -275,6 +274,20 @@ export function loadConfig(
     ),
     batchSize: integer('HKS_RETENTION_BATCH_SIZE', DEFAULT_RETENTION.batchSize, 1, 10_000),
   };
+  const auditRetention: AuditRetentionPolicy = {
+    maxAgeDays: integer(
+      'HKS_RETENTION_AUDIT_MAX_AGE_DAYS',
+      DEFAULT_AUDIT_RETENTION.maxAgeDays,
+      0,
+      36_500,
+    ),
+    maxRecordsPerProject: integer(
+      'HKS_RETENTION_AUDIT_MAX_RECORDS_PER_PROJECT',
+      DEFAULT_AUDIT_RETENTION.maxRecordsPerProject,
+      0,
+      100_000_000,
+    ),
+  };
   const leaseNamespace =
     env.HKS_LEADER_LEASE_NAMESPACE ||
     env.POD_NAMESPACE ||
@@ -345,12 +358,12 @@ export function loadConfig(
     ephemeralCpuLimit,
     ephemeralMemoryLimit,
     ephemeralMaxPerProject,
-    executeOutputLimitBytes,
     python: env.HKS_PYTHON || 'python3',
     metricsToken,
     clusterDomain,
     devFunctionHosts,
     retention,
+    auditRetention,
     leaderLease,
   };
 }

@@ -70,7 +70,6 @@ async function main(): Promise<void> {
     ephemeralSafety: {
       limits: { cpuLimit: config.ephemeralCpuLimit, memoryLimit: config.ephemeralMemoryLimit },
       maxPerProject: config.ephemeralMaxPerProject,
-      outputLimitBytes: config.executeOutputLimitBytes,
     },
     log,
     python: config.python,
@@ -98,6 +97,7 @@ async function main(): Promise<void> {
     config.retention,
     metrics,
     log,
+    config.auditRetention,
   );
   const startRecording = () => {
     recorder = new Recorder(

@@ -306,7 +306,8 @@ export function openApiDocument(groups: readonly RouteGroup[], version: string):
         ...paths[path],
         [route.method]: {
           summary: route.summary,
-          security: [{ [security]: [] }],
+          // OpenAPI 3.1: the role names a non-OAuth requirement needs.
+          security: [{ [security]: [...(route.roles ?? [])] }],
           parameters: [...pathParams, ...queryParams, ...headerParameters(route)],
           ...(body ? { requestBody: body } : {}),
           responses: responses(route, errors),

@@ -8,6 +8,11 @@ import {
   projectsOverLogBudget,
   replaceLogs,
 } from './store/retention-queries';
+import {
+  deleteAgentExecutionsBefore,
+  deleteAgentExecutionsBeyond,
+  projectsOverAgentExecutions,
+} from './store/agent-executions';
 
 /**
  * How much execution history the store keeps. A limit of 0 is no limit of that kind. A
@@ -61,7 +66,10 @@ export const DROPPED_LOGS_MARKER =
 export const DROPPED_LOGS_MARKER_BYTES = Buffer.byteLength(DROPPED_LOGS_MARKER);
 
 /** The ISO time before which executions are too old, or undefined without an age limit. */
-export function ageCutoff(policy: RetentionPolicy, now: Date): string | undefined {
+export function ageCutoff(
+  policy: Pick<RetentionPolicy, 'maxAgeDays'>,
+  now: Date,
+): string | undefined {
   if (policy.maxAgeDays === 0) return undefined;
   return new Date(now.getTime() - policy.maxAgeDays * 86_400_000).toISOString();
 }
@@ -163,6 +171,58 @@ export async function sweep(
   return { expired, overCount, logsDropped };
 }
 
+/**
+ * How much of the audit trail of agent executions the store keeps; apart from the execution
+ * history's limits, since an audit is kept for longer. A limit of 0 is no limit of that kind.
+ */
+export interface AuditRetentionPolicy {
+  /** `HKS_RETENTION_AUDIT_MAX_AGE_DAYS`: records of calls started longer ago are removed. @default 90 */
+  readonly maxAgeDays: number;
+  /**
+   * `HKS_RETENTION_AUDIT_MAX_RECORDS_PER_PROJECT`: the newest records kept per project, so that
+   * one project's agents cannot grow the store without bound.
+   * @default 100000
+   */
+  readonly maxRecordsPerProject: number;
+}
+
+/** 90 days, a quarter, and 100,000 calls per project: a call a minute for over two months. */
+export const DEFAULT_AUDIT_RETENTION: AuditRetentionPolicy = {
+  maxAgeDays: 90,
+  maxRecordsPerProject: 100_000,
+};
+
+/** What one sweep of the audit trail removed. */
+export interface AuditSweepResult {
+  /** Records removed for being older than the age limit. */
+  readonly expired: number;
+  /** Records removed beyond the newest N of their project. */
+  readonly overCount: number;
+}
+
+/**
+ * Applies the audit policy to the audit trail, in batches of at most `batchSize` rows per
+ * statement. Records still `running` go by age too: their API stopped long ago.
+ */
+export async function sweepAuditTrail(
+  db: Knex,
+  policy: AuditRetentionPolicy,
+  batchSize: number,
+  now = new Date(),
+): Promise<AuditSweepResult> {
+  let expired = 0;
+  const cutoff = ageCutoff(policy, now);
+  if (cutoff !== undefined)
+    for (let n = batchSize; n === batchSize; expired += n)
+      n = await deleteAgentExecutionsBefore(db, cutoff, batchSize);
+  let overCount = 0;
+  if (policy.maxRecordsPerProject > 0)
+    for (const project of await projectsOverAgentExecutions(db, policy.maxRecordsPerProject))
+      for (let n = batchSize; n === batchSize; overCount += n)
+        n = await deleteAgentExecutionsBeyond(db, project, policy.maxRecordsPerProject, batchSize);
+  return { expired, overCount };
+}
+
 /** Runs {@link sweep} now and then every `intervalSeconds`, one sweep at a time. */
 export class RetentionSweeper {
   private timer?: NodeJS.Timeout;
@@ -175,6 +235,8 @@ export class RetentionSweeper {
     private readonly settings: RetentionSweepSettings,
     private readonly metrics: RetentionMetrics,
     private readonly log: (message: string, fields?: Record<string, unknown>) => void,
+    /** @default DEFAULT_AUDIT_RETENTION */
+    private readonly audit: AuditRetentionPolicy = DEFAULT_AUDIT_RETENTION,
   ) {}
 
   public start(): void {
@@ -210,6 +272,12 @@ export class RetentionSweeper {
       if (result.expired + result.overCount + result.logsDropped > 0)
         this.log('retention sweep', {
           ...result,
+          durationMs: Math.round(performance.now() - started),
+        });
+      const audit = await sweepAuditTrail(this.db, this.audit, this.settings.batchSize);
+      if (audit.expired + audit.overCount > 0)
+        this.log('audit trail retention sweep', {
+          ...audit,
           durationMs: Math.round(performance.now() - started),
         });
     } catch (error) {

@@ -2,7 +2,8 @@ import express, { Express, NextFunction, Request, RequestHandler, Response, Rout
 import { MCP_PATH, mcpRouter } from '../mcp/http-mount';
 import { agentRoutes } from './agent-routes';
 import { Applications } from './applications';
-import { authenticate, authorizeProject, TokenFamily, TokenVerifier } from './auth';
+import { AgentAudit } from './agent-audit';
+import { authenticate, authorizeProject, authorizeRoles, TokenFamily, TokenVerifier } from './auth';
 import { bodyParser, BodyRule } from './body-parsing';
 import { definitionRunner } from './definition-worker-pool';
 import { SourceChecker } from './check-source';
@@ -18,6 +19,7 @@ import { EphemeralSafety, Operations } from './operations';
 import { validatePathParams } from './path-params';
 import { Problem, problemHandler, sendProblem } from './problem';
 import { clientGoneSignal, withRequestSignal } from './request-signal';
+import { agentExecutionRoutes } from './routes/agent-executions';
 import { applicationRoutes } from './routes/applications';
 import { consoleRouter } from './routes/console';
 import { cronJobRoutes } from './routes/cronjobs';
@@ -104,13 +106,17 @@ export function routeGroups(deps: ServerDependencies): RouteGroup[] {
         ...cronJobs,
         ...functionsRoutes,
         ...scheduleRoutes(),
+        ...agentExecutionRoutes(deps.store.knex),
       ],
     },
     {
       base: '/internal/v1',
       security: 'internalBearer',
       // The operations, and the project routes agents read and trigger (the MCP tools').
-      routes: [...operationRoutes(operations), ...agentRoutes([...cronJobs, ...functionsRoutes])],
+      routes: [
+        ...operationRoutes(operations, new AgentAudit(deps.store.knex, deps.log)),
+        ...agentRoutes([...cronJobs, ...functionsRoutes]),
+      ],
       // Deploying temporary functions: the per-project cap, the source checker, readiness.
       errors: [409, 422, 429, 503, 504],
     },
@@ -222,6 +228,7 @@ function router(
     const handlers = [
       validatePathParams(route.path),
       ...(route.path.includes(':project') ? [authorizeProject] : []),
+      ...(route.roles ? [authorizeRoles(route.roles)] : []),
       parsers[route.rawBody ? 'raw' : route.body === 'definition' ? 'definition' : 'json'],
       (req: Request, res: Response, next: NextFunction) => {
         // Kubernetes calls made for this request are abandoned once its client has gone.

@@ -1,5 +1,5 @@
 import { generateKeyPair, exportJWK, SignJWT } from 'jose';
-import { INTERNAL_AUDIENCE, tokenVerifier, TokenVerifier } from '../api/auth';
+import { holdsRole, INTERNAL_AUDIENCE, tokenVerifier, TokenVerifier } from '../api/auth';
 import { loadConfig } from '../api/config';
 import { Problem } from '../api/problem';
 import { CLOCK_SKEW_SECONDS, lifetimeProblem } from '../api/token-lifetime';
@@ -159,6 +159,40 @@ describe('secret mode (HS256)', () => {
     expect(await outcome(verify, hmacToken(user(), INTERNAL_SECRET))).toContain(
       'signature verification failed',
     );
+  });
+});
+
+describe('the admin claim', () => {
+  const verify = verifierFor({ HKS_JWT_SECRET: USER_SECRET });
+
+  test('a list of projects (or "*") becomes the caller\'s admin; none without the claim', async () => {
+    const caller = await verify(hmacToken(user({ admin: ['shop'] }), USER_SECRET));
+    expect(caller).toMatchObject({ projects: ['shop'], admin: ['shop'] });
+    expect((await verify(hmacToken(user(), USER_SECRET))).admin).toBeUndefined();
+  });
+
+  test.each([
+    ['a string', 'shop', '"shop"'],
+    ['a list with a number', ['shop', 1], '["shop",1]'],
+    ['a mapping', { shop: true }, '{"shop":true}'],
+    ['null', null, 'null'],
+  ])(
+    '%s is refused, naming the claim, the value and what is expected',
+    async (_label, admin, shown) => {
+      expect(await outcome(verify, hmacToken(user({ admin }), USER_SECRET))).toBe(
+        `The token's "admin" claim is ${shown}, expected a list of project names the caller administers, or ["*"] (leave it out for none)`,
+      );
+    },
+  );
+
+  test('admin holds only in projects the token also grants', () => {
+    const caller = (projects: string[], admin?: string[]) => ({ projects, admin, audiences: [] });
+    expect(holdsRole(caller(['shop'], ['shop']), 'shop', 'admin')).toBe(true);
+    expect(holdsRole(caller(['shop', 'billing'], ['*']), 'billing', 'admin')).toBe(true);
+    expect(holdsRole(caller(['*'], ['shop']), 'shop', 'admin')).toBe(true);
+    expect(holdsRole(caller(['*']), 'shop', 'admin')).toBe(false);
+    expect(holdsRole(caller(['shop'], ['billing']), 'shop', 'admin')).toBe(false);
+    expect(holdsRole(caller(['billing'], ['shop']), 'shop', 'admin')).toBe(false);
   });
 });
 

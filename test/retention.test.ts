@@ -100,6 +100,32 @@ describe('retention and leader election configuration', () => {
     ]);
   });
 
+  it('audit trail: 90 days and 100,000 records per project by default, its own variables, bad values named', () => {
+    expect(loadConfig({ HKS_JWT_SECRET: SECRET }, '/tmp', NO_FILE).auditRetention).toEqual({
+      maxAgeDays: 90,
+      maxRecordsPerProject: 100_000,
+    });
+    const config = loadConfig(
+      {
+        HKS_JWT_SECRET: SECRET,
+        HKS_RETENTION_AUDIT_MAX_AGE_DAYS: '365',
+        HKS_RETENTION_AUDIT_MAX_RECORDS_PER_PROJECT: '0',
+      },
+      '/tmp',
+      NO_FILE,
+    );
+    expect(config.auditRetention).toEqual({ maxAgeDays: 365, maxRecordsPerProject: 0 });
+    expect(
+      problemsOf({
+        HKS_RETENTION_AUDIT_MAX_AGE_DAYS: 'a year',
+        HKS_RETENTION_AUDIT_MAX_RECORDS_PER_PROJECT: '-5',
+      }),
+    ).toEqual([
+      'HKS_RETENTION_AUDIT_MAX_AGE_DAYS: given "a year", expected a whole number from 0 to 36500',
+      'HKS_RETENTION_AUDIT_MAX_RECORDS_PER_PROJECT: given "-5", expected a whole number from 0 to 100000000',
+    ]);
+  });
+
   it('finds the Lease namespace in HKS_LEADER_LEASE_NAMESPACE, POD_NAMESPACE or the pod’s namespace file', () => {
     const file = join(mkdtempSync(join(tmpdir(), 'hks-ns-')), 'namespace');
     writeFileSync(file, 'hks-system\n');

@@ -45,7 +45,8 @@ const instant = z
   .transform((value) => new Date(value).toISOString())
   .optional();
 
-const timeBounds = {
+/** `since` and `until` on the start time (the agent executions' route takes them too). */
+export const timeBounds = {
   since: instant.meta({
     description: `Executions that started at or after this instant (ISO 8601 with Z or an offset, e.g. ${INSTANT_EXAMPLE})`,
   }),
@@ -64,7 +65,10 @@ const paging = {
 };
 
 /** `since` after `until` selects nothing: a mistake worth naming. */
-function checkTimeRange(query: { since?: string; until?: string }, ctx: z.RefinementCtx): void {
+export function checkTimeRange(
+  query: { since?: string; until?: string },
+  ctx: z.RefinementCtx,
+): void {
   if (query.since === undefined || query.until === undefined || query.since <= query.until) return;
   ctx.addIssue({
     code: 'custom',

@@ -4,6 +4,7 @@ import {
   MAX_FUNCTION_TIMEOUT_SECONDS,
   SourceRuntimeName,
 } from '../../constructs';
+import { AgentAudit } from '../agent-audit';
 import { callerOf } from '../auth';
 import { DEFAULT_TTL_SECONDS, Operations } from '../operations';
 import { parseRequest } from '../validate-request';
@@ -79,8 +80,11 @@ export const deployBody = z
     oneOf: [{ required: ['code'] }, { required: ['files'] }],
   });
 
-/** Routes of `/internal/v1/operations`: for agents holding internal tokens. */
-export function operationRoutes(operations: Operations): Route[] {
+/**
+ * Routes of `/internal/v1/operations`: for agents holding internal tokens. Execute-once calls
+ * are recorded by `audit`.
+ */
+export function operationRoutes(operations: Operations, audit: AgentAudit): Route[] {
   return [
     {
       method: 'post',
@@ -88,10 +92,15 @@ export function operationRoutes(operations: Operations): Route[] {
       summary:
         'Run code once: deploy a temporary function, wait until Ready, invoke it with input, delete it; returns result or error, logs and timings',
       body: executeBody,
-      handle: async (req, res) => {
-        const body = parseRequest(executeBody, req.body, 'body');
-        await operations.execute(callerOf(res), body, (result) => res.json(result));
+      requestHeaders: {
+        'X-Request-Id':
+          "The client's id of the call, kept in the audit trail (at most 200 characters)",
       },
+      handle: (req, res) =>
+        audit.execute(req, res, async (respond) => {
+          const body = parseRequest(executeBody, req.body, 'body');
+          await operations.execute(callerOf(res), body, respond);
+        }),
     },
     {
       method: 'post',

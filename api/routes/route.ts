@@ -1,5 +1,6 @@
 import type { Request, Response } from 'express';
 import type { z } from 'zod';
+import type { ProjectRole } from '../auth';
 
 /** One API route: registered in express and described in the OpenAPI document from the same data. */
 export interface Route {
@@ -33,5 +34,10 @@ export interface Route {
   readonly requestHeaders?: Readonly<Record<string, string>>;
   /** The status and body are the function's own (invoke): any status, any media type. @default false */
   readonly passThrough?: boolean;
+  /**
+   * Roles the token must hold in the path's project besides its grant (a 403 otherwise), named
+   * in the OpenAPI security requirement. @default - none: the project grant is enough
+   */
+  readonly roles?: readonly ProjectRole[];
   readonly handle: (req: Request, res: Response) => Promise<void>;
 }

@@ -17,11 +17,13 @@ import {
 let api: ApiProcess;
 let operations: { method: string; path: string }[];
 let internalOperations: { method: string; path: string }[];
+/** `METHOD path` of the routes that need a role besides the project grant (OpenAPI role names). */
+let adminOperations: Set<string>;
 
 beforeAll(async () => {
   api = await startApi({ ...(await testStores()[0].env()), HKS_RECORDER: 'off' });
   const doc = (await (await fetch(`${api.url}/openapi.json`)).json()) as {
-    paths: Record<string, Record<string, unknown>>;
+    paths: Record<string, Record<string, { security?: Record<string, string[]>[] }>>;
   };
   const routesUnder = (base: string) =>
     Object.entries(doc.paths)
@@ -31,11 +33,30 @@ beforeAll(async () => {
       );
   operations = routesUnder('/api/v1/');
   internalOperations = routesUnder('/internal/v1/');
+  adminOperations = new Set(
+    operations
+      .filter((op) =>
+        doc.paths[op.path][op.method.toLowerCase()].security?.some((s) =>
+          Object.values(s).some((roles) => roles.includes('admin')),
+        ),
+      )
+      .map((op) => `${op.method} ${op.path}`),
+  );
 }, 60_000);
 
 afterAll(async () => {
   await api?.stop();
 });
+
+/** A user token whose `admin` claim lists `admin`. */
+function adminToken(projects: string[], admin: string[]): Promise<string> {
+  return new SignJWT({ projects, admin })
+    .setProtectedHeader({ alg: 'HS256' })
+    .setSubject('test-admin')
+    .setIssuedAt()
+    .setExpirationTime('10m')
+    .sign(new TextEncoder().encode(TEST_JWT_SECRET));
+}
 
 const concrete = (path: string, project: string) =>
   path.replace('{project}', project).replace('{name}', 'x').replace('{id}', 'y');
@@ -100,11 +121,17 @@ test('bad tokens: 401 on every route', async () => {
 test('another project: 403 on every route; the granted project and "*" pass authorization', async () => {
   const shopOnly = `Bearer ${await token(['shop'])}`;
   const admin = `Bearer ${await token(['*'])}`;
+  // The same grants with the admin role in the project, for the routes that need it.
+  const shopAdmin = `Bearer ${await adminToken(['shop'], ['shop'])}`;
+  const allAdmin = `Bearer ${await adminToken(['*'], ['*'])}`;
   for (const op of operations.filter((o) => o.path.includes('{project}'))) {
     const denied = await call(op.method, concrete(op.path, 'billing'), shopOnly);
     expect({ op, status: denied.status }).toEqual({ op, status: 403 });
     expect(JSON.parse(denied.body).detail).toContain('does not grant project "billing"');
-    for (const header of [shopOnly, admin]) {
+    const granted = adminOperations.has(`${op.method} ${op.path}`)
+      ? [shopAdmin, allAdmin]
+      : [shopOnly, admin];
+    for (const header of granted) {
       const allowed = await call(op.method, concrete(op.path, 'shop'), header);
       expect({ op, status: allowed.status }).not.toEqual({ op, status: 401 });
       expect({ op, status: allowed.status }).not.toEqual({ op, status: 403 });
@@ -115,6 +142,22 @@ test('another project: 403 on every route; the granted project and "*" pass auth
     const allowed = await call(op.method, op.path, shopOnly);
     expect({ op, status: allowed.status }).not.toEqual({ op, status: 401 });
     expect({ op, status: allowed.status }).not.toEqual({ op, status: 403 });
+  }
+});
+
+test('routes of the admin role: 403 for a granted token without it, naming the admin claim', async () => {
+  expect([...adminOperations]).toEqual(['GET /api/v1/projects/{project}/agent-executions']);
+  for (const key of adminOperations) {
+    const [method, path] = key.split(' ');
+    for (const header of [
+      `Bearer ${await token(['shop'])}`,
+      `Bearer ${await token(['*'])}`,
+      `Bearer ${await adminToken(['shop'], ['billing'])}`,
+    ]) {
+      const denied = await call(method, concrete(path, 'shop'), header);
+      expect({ key, status: denied.status }).toEqual({ key, status: 403 });
+      expect(JSON.parse(denied.body).detail).toContain('"admin" claim');
+    }
   }
 });
 
