@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, Dict, Mapping, Optional
+from typing import Any, Dict, Iterator, Mapping, Optional
 
 from ._http import DEFAULT_REQUEST_TIMEOUT, HttpClient, from_env, require
 from .errors import ExecutionError
@@ -29,22 +29,36 @@ class ErrorInfo:
 
 
 @dataclass(frozen=True)
-class ExecutionResult:
+class ExecutionResult(Mapping[str, Any]):
     """The outcome of one execution.
 
     A failure of the user code is data, not an exception: ``status`` is ``"failed"``
-    and ``error`` says what was raised; ``"timeout"`` when the code ran past its timeout.
-    Call :meth:`raise_for_error` to turn both into an :class:`~hks_sdk.ExecutionError`.
+    and ``error`` says what was raised; ``"timeout"`` when the code ran past its timeout
+    (it was stopped), ``"killed"`` when its process ended before answering.
+    Call :meth:`raise_for_error` to turn them into an :class:`~hks_sdk.ExecutionError`.
+
+    It is also a read-only mapping of the API's JSON: ``result["status"]``,
+    ``result["stdout"]``, ``dict(result)``.
     """
 
     id: str
     status: str
-    """``"succeeded"``, ``"failed"`` or ``"timeout"``."""
+    """``"succeeded"``, ``"failed"``, ``"timeout"`` or ``"killed"``."""
     result: Any = None
     """What the handler returned, decoded from JSON (None unless succeeded)."""
     error: Optional[ErrorInfo] = None
     logs: str = ""
-    """The function's stdout and stderr (``print`` output included)."""
+    """The same as ``output``, kept for the code that reads it."""
+    stdout: str = ""
+    """What the code wrote to stdout."""
+    stderr: str = ""
+    """What the code wrote to stderr."""
+    output: str = ""
+    """Both, in the order written."""
+    truncated: Optional[Dict[str, Any]] = None
+    """``{"stdout", "stderr", "output", "limitBytes"}`` when output was cut at the API's cap."""
+    stopped: Optional[bool] = None
+    """At a timeout: whether the function was deleted and its process gone before the answer."""
     duration_ms: int = 0
     """Time of the whole execution, deploy and clean-up included."""
     timings: Dict[str, int] = field(default_factory=dict)
@@ -61,7 +75,25 @@ class ExecutionResult:
             logs=str(doc.get("logs") or ""),
             duration_ms=int(doc.get("durationMs") or 0),
             timings=dict(doc.get("timings") or {}),
+            stdout=str(doc.get("stdout") or ""),
+            stderr=str(doc.get("stderr") or ""),
+            output=str(doc.get("output") or doc.get("logs") or ""),
+            truncated=doc.get("truncated"),
+            stopped=doc.get("stopped"),
+            document=dict(doc),
         )
+
+    document: Dict[str, Any] = field(default_factory=dict, repr=False, compare=False)
+    """The API's JSON, which the mapping reads."""
+
+    def __getitem__(self, key: str) -> Any:
+        return self.document[key]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self.document)
+
+    def __len__(self) -> int:
+        return len(self.document)
 
     @property
     def succeeded(self) -> bool:
@@ -84,7 +116,8 @@ class FunctionExecutor:
 
     :param api_url: base URL of the API, e.g. ``http://127.0.0.1:8080`` (a trailing slash
         is fine). Default: the ``HKS_API_URL`` environment variable.
-    :param token: internal token. Default: ``HKS_INTERNAL_TOKEN``, else ``HKS_TOKEN``.
+    :param auth_token: internal token (``token=`` is the same). Default:
+        ``HKS_INTERNAL_TOKEN``, else ``HKS_TOKEN``.
     :param project: project to run in. Default: ``HKS_PROJECT``; when neither is set the API
         uses the token's only project.
     :param timeout_margin: seconds the request may take beyond the code's timeout.
@@ -94,14 +127,17 @@ class FunctionExecutor:
     def __init__(
         self,
         api_url: Optional[str] = None,
-        token: Optional[str] = None,
+        auth_token: Optional[str] = None,
         project: Optional[str] = None,
         timeout_margin: float = DEFAULT_TIMEOUT_MARGIN,
         request_timeout: float = DEFAULT_REQUEST_TIMEOUT,
+        token: Optional[str] = None,
     ) -> None:
+        if auth_token is not None and token is not None and auth_token != token:
+            raise ValueError("auth_token and token: given two different tokens, expected one")
         self._http = HttpClient(
             require(api_url, "api_url", "HKS_API_URL"),
-            require(token, "token", "HKS_INTERNAL_TOKEN", "HKS_TOKEN"),
+            require(auth_token or token, "auth_token", "HKS_INTERNAL_TOKEN", "HKS_TOKEN"),
             request_timeout,
         )
         self.project = from_env(project, "HKS_PROJECT")

@@ -476,3 +476,17 @@ def _invocation_record(line: str) -> Optional[Dict[str, Any]]:
     if isinstance(doc, dict) and doc.get("message") == "invocation" and "function" in doc:
         return doc
     return None
+
+
+def execute(code: str, input: Any = None, timeout: int = 30, **options: Any) -> Any:
+    """Runs ``code`` once, as :meth:`hks_sdk.FunctionExecutor.execute` does, with the API URL
+    and token from the environment (``HKS_API_URL``; ``HKS_INTERNAL_TOKEN``, else
+    ``HKS_TOKEN``; ``HKS_PROJECT``). Further keywords (``runtime``, ``handler``, ``env``) go to
+    ``execute``.
+
+    :returns: the :class:`~hks_sdk.ExecutionResult`, also a mapping: ``result["status"]``.
+    :raises ValueError: ``HKS_API_URL`` or the token is not set.
+    """
+    from .executor import FunctionExecutor
+
+    return FunctionExecutor().execute(code, input=input, timeout=timeout, **options)
