@@ -78,6 +78,12 @@ export interface ApiConfig {
   readonly ephemeralMemoryLimit: string;
   /** `HKS_EPHEMERAL_MAX_PER_PROJECT`: most temporary functions a project has at once. @default 10 */
   readonly ephemeralMaxPerProject: number;
+  /**
+   * `HKS_EXECUTE_OUTPUT_LIMIT_BYTES`: bytes of stdout, of stderr and of the combined output an
+   * execute result carries at most (1 KiB to 16 MiB).
+   * @default 65536
+   */
+  readonly executeOutputLimitBytes: number;
   /** `HKS_PYTHON`: the Python that syntax-checks python sources before deploying. @default "python3" */
   readonly python: string;
   /**
@@ -196,6 +202,12 @@ export function loadConfig(
   const readyTimeoutSeconds = integer('HKS_READY_TIMEOUT_SECONDS', 60, 1, 600);
   const ephemeralGraceSeconds = integer('HKS_EPHEMERAL_GRACE_SECONDS', 60, 0, 3600);
   const ephemeralMaxPerProject = integer('HKS_EPHEMERAL_MAX_PER_PROJECT', 10, 1, 1000);
+  const executeOutputLimitBytes = integer(
+    'HKS_EXECUTE_OUTPUT_LIMIT_BYTES',
+    64 * 1024,
+    1024,
+    16 * 1024 * 1024,
+  );
   const quantity = (name: string, fallback: string, parse: (v: string) => unknown): string => {
     const raw = env[name] || fallback;
     const parsed = parse(raw);
@@ -358,6 +370,7 @@ export function loadConfig(
     ephemeralCpuLimit,
     ephemeralMemoryLimit,
     ephemeralMaxPerProject,
+    executeOutputLimitBytes,
     python: env.HKS_PYTHON || 'python3',
     metricsToken,
     clusterDomain,

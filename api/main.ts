@@ -70,6 +70,7 @@ async function main(): Promise<void> {
     ephemeralSafety: {
       limits: { cpuLimit: config.ephemeralCpuLimit, memoryLimit: config.ephemeralMemoryLimit },
       maxPerProject: config.ephemeralMaxPerProject,
+      outputLimitBytes: config.executeOutputLimitBytes,
     },
     log,
     python: config.python,
