@@ -122,6 +122,7 @@ export const API_VARIABLES = {
   apiRetentionMaxAgeDays: 'HKS_RETENTION_MAX_AGE_DAYS',
   apiRetentionMaxLogBytesPerProject: 'HKS_RETENTION_MAX_LOG_BYTES_PER_PROJECT',
   apiRetentionIntervalSeconds: 'HKS_RETENTION_INTERVAL_SECONDS',
+  apiRetentionAuditMaxAgeDays: 'HKS_RETENTION_AUDIT_MAX_AGE_DAYS',
   apiKubeTimeoutSeconds: 'HKS_KUBE_TIMEOUT_SECONDS',
   apiBodyLimitBytes: 'HKS_BODY_LIMIT_BYTES',
   apiDefinitionLimitBytes: 'HKS_DEFINITION_LIMIT_BYTES',

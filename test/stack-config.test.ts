@@ -130,6 +130,7 @@ describe('parseStackConfig', () => {
       apiRetentionMaxAgeDays: '7',
       apiRetentionMaxLogBytesPerProject: '1073741824',
       apiRetentionIntervalSeconds: '600',
+      apiRetentionAuditMaxAgeDays: '365',
       apiKubeTimeoutSeconds: '20',
       apiBodyLimitBytes: '4194304',
       apiDefinitionLimitBytes: '2097152',
