@@ -6,7 +6,7 @@ import {
 } from '../../constructs';
 import { AgentAudit } from '../agent-audit';
 import { callerOf } from '../auth';
-import { DEFAULT_TTL_SECONDS, Operations } from '../operations';
+import { DEFAULT_TTL_SECONDS, ExecutionResult, Operations } from '../operations';
 import { parseRequest } from '../validate-request';
 import { Route } from './route';
 
@@ -80,6 +80,52 @@ export const deployBody = z
     oneOf: [{ required: ['code'] }, { required: ['files'] }],
   });
 
+const millis = z.number().min(0);
+
+/** What running code once (or invoking a temporary function) answers. */
+export const executionResult: z.ZodType<ExecutionResult> = z.object({
+  id: z.string().meta({ description: 'The temporary function that ran the code' }),
+  status: z.enum(['succeeded', 'failed', 'timeout', 'killed']).meta({
+    description:
+      'succeeded: result holds the return value; failed: the handler raised, or the function did not start; timeout: stopped at timeoutSeconds; killed: its process ended before it answered (out of memory, a signal, an exit call)',
+  }),
+  result: z.unknown().optional().meta({ description: "The handler's return value (succeeded)" }),
+  error: z
+    .object({ type: z.string(), message: z.string(), stack: z.string().optional() })
+    .optional()
+    .meta({ description: 'Why it did not succeed (failed, timeout, killed)' }),
+  stdout: z.string().meta({ description: 'What the code wrote to stdout' }),
+  stderr: z.string().meta({ description: 'What the code wrote to stderr' }),
+  output: z.string().meta({ description: 'stdout and stderr together, in the order written' }),
+  logs: z.string().meta({ description: 'The same as output, kept for older clients' }),
+  truncated: z
+    .object({
+      stdout: z.boolean(),
+      stderr: z.boolean(),
+      output: z.boolean(),
+      limitBytes: z.number().int().min(1),
+    })
+    .optional()
+    .meta({
+      description:
+        'Present when output was cut at the cap (HKS_EXECUTE_OUTPUT_LIMIT_BYTES): which of the three, and the cap in bytes',
+    }),
+  stopped: z.boolean().optional().meta({
+    description:
+      'timeout only: true when the function was deleted and its pods gone before this answer (waited for at most 15 s); false: its deletion goes on',
+  }),
+  durationMs: millis,
+  timings: z
+    .object({
+      check: millis.optional(),
+      deploy: millis.optional(),
+      ready: millis.optional(),
+      invoke: millis.optional(),
+      logs: millis.optional(),
+    })
+    .meta({ description: 'Milliseconds of each phase that ran' }),
+});
+
 /**
  * Routes of `/internal/v1/operations`: for agents holding internal tokens. Execute-once calls
  * are recorded by `audit`.
@@ -90,8 +136,9 @@ export function operationRoutes(operations: Operations, audit: AgentAudit): Rout
       method: 'post',
       path: '/operations/execute',
       summary:
-        'Run code once: deploy a temporary function, wait until Ready, invoke it with input, delete it; returns result or error, logs and timings',
+        'Run code once: deploy a temporary function, wait until Ready, invoke it with input, delete it; returns status (succeeded, failed, timeout, killed), result or error {type, message, stack}, stdout, stderr, output (logs: the same), truncated when cut at the output cap, stopped at a timeout, durationMs and timings',
       body: executeBody,
+      responses: { 200: executionResult },
       requestHeaders: {
         'X-Request-Id':
           "The client's id of the call, kept in the audit trail (at most 200 characters)",
@@ -117,7 +164,8 @@ export function operationRoutes(operations: Operations, audit: AgentAudit): Rout
     {
       method: 'post',
       path: '/operations/functions/:id/invoke',
-      summary: 'Invoke a temporary function with the JSON body as its input',
+      summary: 'Invoke a temporary function with the JSON body as its input; answers as execute',
+      responses: { 200: executionResult },
       handle: async (req, res) => {
         res.json(await operations.invokeFunction(callerOf(res), String(req.params.id), req.body));
       },
