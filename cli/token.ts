@@ -1,8 +1,9 @@
 /**
- * `npm run token -- --projects shop[,billing|*] [--expires 1h] [--internal]` — prints an HS256
- * API token signed with HKS_JWT_SECRET, for trying the API and for scripts; at most
+ * `npm run token -- --projects shop[,billing|*] [--admin shop|*] [--expires 1h] [--internal]` —
+ * prints an HS256 API token signed with HKS_JWT_SECRET, for trying the API and for scripts; at most
  * HKS_JWT_MAX_LIFETIME_SECONDS (default a day). `--internal` mints a token for `/internal/v1`
  * (audience hks-internal, at most 10 minutes), signed with HKS_INTERNAL_JWT_SECRET when set.
+ * `--admin` sets the `admin` claim: the projects whose admin routes (the audit trail) it may read.
  * HKS_JWT_ISSUER and HKS_JWT_AUDIENCE, when set, become `iss` and (user tokens) `aud`.
  */
 import { Command } from 'commander';
@@ -21,6 +22,7 @@ async function main(argv: readonly string[]): Promise<number> {
       'lifetime such as 10m, 1h, 7d (default 1h; 10m with --internal)',
     )
     .option('--internal', `an internal token for /internal/v1 (audience ${INTERNAL_AUDIENCE})`)
+    .option('--admin <list>', 'comma-separated projects the token administers (admin claim), or *')
     .option('--subject <sub>', 'the sub claim', 'cli');
   const usage = parseArguments(program, argv);
   if (usage !== undefined) return usage;
@@ -29,6 +31,7 @@ async function main(argv: readonly string[]): Promise<number> {
     expires?: string;
     subject: string;
     internal?: boolean;
+    admin?: string;
   }>();
   const expires = options.expires ?? (options.internal ? '10m' : '1h');
   const env = process.env;
@@ -64,11 +67,14 @@ async function main(argv: readonly string[]): Promise<number> {
     );
     return 2;
   }
-  const projects = options.projects
-    .split(',')
-    .map((p) => p.trim())
-    .filter(Boolean);
-  const claims = new SignJWT({ projects })
+  const list = (value: string) =>
+    value
+      .split(',')
+      .map((p) => p.trim())
+      .filter(Boolean);
+  const projects = list(options.projects);
+  const admin = options.admin === undefined ? {} : { admin: list(options.admin) };
+  const claims = new SignJWT({ projects, ...admin })
     .setProtectedHeader({ alg: 'HS256' })
     .setSubject(options.subject)
     .setIssuedAt()
