@@ -278,6 +278,18 @@ export function loadConfig(
       0,
       Number.MAX_SAFE_INTEGER,
     ),
+    maxInvocationsPerFunction: integer(
+      'HKS_RETENTION_MAX_INVOCATIONS',
+      DEFAULT_RETENTION.maxInvocationsPerFunction,
+      0,
+      1_000_000,
+    ),
+    invocationMaxAgeDays: integer(
+      'HKS_RETENTION_INVOCATION_MAX_AGE_DAYS',
+      DEFAULT_RETENTION.invocationMaxAgeDays,
+      0,
+      36_500,
+    ),
     intervalSeconds: integer(
       'HKS_RETENTION_INTERVAL_SECONDS',
       DEFAULT_RETENTION.intervalSeconds,

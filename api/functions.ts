@@ -1,4 +1,4 @@
-import { randomBytes } from 'node:crypto';
+import { randomUUID } from 'node:crypto';
 import { PassThrough, Writable } from 'node:stream';
 import {
   FunctionDefinition,
@@ -17,6 +17,7 @@ import {
   StreamedFunctionResponse,
   TOO_LARGE_TITLE,
 } from './function-proxy';
+import { InvocationRecorder, RecordingInvocation } from './invocation-recorder';
 import { invocationTarget, InvocationRouting } from './invocation-target';
 import { requestHeadersForFunction } from './invoke-headers';
 import {
@@ -31,6 +32,8 @@ import { Kube, LogLimits } from './kube';
 import { DEFAULT_LIMITS } from './limits';
 import { FunctionMetrics, InvocationOutcome } from './metrics';
 import { Problem } from './problem';
+import type { InvocationTrigger } from './store/invocation-store';
+import { LOG_TAIL_HEADER } from '../runtimes/log-records';
 
 /** Label of ephemeral (execute-once, deploy-function) functions. */
 export const EPHEMERAL_LABEL = 'hks.hexabase.io/ephemeral';
@@ -101,6 +104,7 @@ export interface TrafficRequest {
 
 /** The result of one invocation. */
 export interface Invocation<R = FunctionResponse> {
+  /** The invocation's id in the history: the `X-Request-Id` the function was sent. */
   readonly requestId: string;
   readonly response: R;
   readonly durationMs: number;
@@ -112,7 +116,18 @@ export interface InvokeRequest {
   readonly body?: Buffer;
   /** A traffic tag. @default - the function's traffic split */
   readonly tag?: string;
+  /** What made the call, as the invocation history records it. @default "http" */
+  readonly trigger?: InvocationTrigger;
 }
+
+/** A streamed invocation, whose caller says how passing its answer on ended. */
+export interface StreamedInvocation extends Invocation<StreamedFunctionResponse> {
+  /** Records the invocation once its answer was passed on, or failed to be. */
+  readonly ended: RecordingInvocation['end'];
+}
+
+/** Longest client `X-Request-Id` kept in the history; a longer one is not kept. */
+export const MAX_CLIENT_REQUEST_ID_LENGTH = 200;
 
 // Commands of the source runtimes' containers, for functions that have no stored definition.
 const RUNTIME_OF_PROGRAM: Readonly<Record<string, SourceRuntimeName>> = {
@@ -134,6 +149,8 @@ export class Functions {
     private readonly routing: InvocationRouting = {},
     /** Largest function response taken (`HKS_FUNCTION_RESPONSE_LIMIT_BYTES`). @default 6291456 */
     private readonly responseLimitBytes = DEFAULT_LIMITS.functionResponseLimitBytes,
+    /** Where invocations are recorded. @default - not recorded */
+    private readonly recorder?: InvocationRecorder,
   ) {}
 
   /** Every function of a project, stored or ephemeral. */
@@ -200,7 +217,9 @@ export class Functions {
     request: InvokeRequest,
     service?: KnativeService,
   ): Promise<Invocation> {
-    return this.send(project, name, request, service, forward);
+    const { ended, ...invocation } = await this.send(project, name, request, service, forward);
+    ended({ responseBytes: invocation.response.body.length });
+    return invocation;
   }
 
   /**
@@ -212,17 +231,17 @@ export class Functions {
     project: string,
     name: string,
     request: InvokeRequest,
-  ): Promise<Invocation<StreamedFunctionResponse>> {
+  ): Promise<StreamedInvocation> {
     return this.send(project, name, request, undefined, forwardStreaming);
   }
 
-  private async send<R extends { status: number }>(
+  private async send<R extends { status: number; headers: Readonly<Record<string, string>> }>(
     project: string,
     name: string,
     request: InvokeRequest,
     service: KnativeService | undefined,
     transport: (target: InvocationTarget, forwarded: ForwardedRequest) => Promise<R>,
-  ): Promise<Invocation<R>> {
+  ): Promise<Invocation<R> & { ended: RecordingInvocation['end'] }> {
     const found = service ?? (await this.find(project, name)).service;
     const target = this.targetOf(project, found);
     const timeoutSeconds = found.spec?.template?.spec?.timeoutSeconds ?? 30;
@@ -231,16 +250,34 @@ export class Functions {
         `Function ${JSON.stringify(name)} has no traffic target tagged ${JSON.stringify(request.tag)} (tags: ${JSON.stringify((found.status?.traffic ?? []).flatMap((t) => (t.tag ? [t.tag] : [])))})`,
       );
     }
-    const requestId = request.headers['x-request-id'] ?? randomBytes(8).toString('hex');
+    // The API's own id, unique whatever the client sends; the client's is kept beside it.
+    const requestId = randomUUID();
+    const clientRequestId = request.headers['x-request-id'];
+    const recording = this.recorder?.start({
+      id: requestId,
+      project,
+      function: name,
+      trigger: request.trigger ?? 'http',
+      tag: request.tag,
+      clientRequestId:
+        clientRequestId && clientRequestId.length <= MAX_CLIENT_REQUEST_ID_LENGTH
+          ? clientRequestId
+          : undefined,
+      revision: servingRevision(found, request.tag),
+      requestBytes: request.body?.length ?? 0,
+    });
+    const askedForLogs = request.headers[LOG_TAIL_HEADER]?.toLowerCase() === 'tail';
     const started = performance.now();
     const done = this.metrics.timeInvocation(project, name);
     try {
-      const response = await transport(target, {
+      const answer = await transport(target, {
         method: 'POST',
         path: '/',
         headers: {
           ...requestHeadersForFunction(request.headers),
           'x-request-id': requestId,
+          // The history keeps every invocation's own output: the runtime returns it.
+          ...(recording ? { [LOG_TAIL_HEADER]: 'tail' } : {}),
           ...(request.tag === undefined ? {} : { 'knative-serving-tag': request.tag }),
         },
         body: request.body,
@@ -248,10 +285,21 @@ export class Functions {
         timeoutMs: (timeoutSeconds + 5) * 1000,
         limitBytes: this.responseLimitBytes,
       });
-      done(response.status < 400 ? 'success' : response.status === 504 ? 'timeout' : 'error');
-      return { requestId, response, durationMs: performance.now() - started };
+      done(answer.status < 400 ? 'success' : answer.status === 504 ? 'timeout' : 'error');
+      recording?.answered(answer.status, answer.headers);
+      // The log tail's headers (x-hks-log-result and its companions) only for a caller who asked.
+      const response = askedForLogs
+        ? answer
+        : { ...answer, headers: withoutLogTail(answer.headers) };
+      return {
+        requestId,
+        response,
+        durationMs: performance.now() - started,
+        ended: (end) => recording?.end(end),
+      };
     } catch (error) {
       done(failureOutcome(error));
+      recording?.end({ error });
       throw error;
     }
   }
@@ -393,6 +441,25 @@ export class Functions {
     }
     return viewOf(project, service, definition);
   }
+}
+
+/** Response headers without those of the log tail (`x-hks-log-…`). */
+function withoutLogTail(headers: Readonly<Record<string, string>>): Record<string, string> {
+  const tailPrefix = `${LOG_TAIL_HEADER}-`;
+  return Object.fromEntries(Object.entries(headers).filter(([n]) => !n.startsWith(tailPrefix)));
+}
+
+/**
+ * The revision an invocation goes to when the traffic leaves one choice: the tag's, or the one
+ * revision all traffic goes to. Undefined while the traffic is split.
+ */
+function servingRevision(service: KnativeService, tag?: string): string | undefined {
+  const targets = (service.status?.traffic ?? []).filter((t) =>
+    tag === undefined ? (t.percent ?? 0) > 0 : t.tag === tag,
+  );
+  const revisions = new Set(targets.map((t) => t.revisionName));
+  const [only] = revisions;
+  return revisions.size === 1 ? only : undefined;
 }
 
 /** How a failed invocation counts: past its timeout, answered too much, or not reached. */

@@ -497,6 +497,7 @@ export class Operations {
             [LOG_TAIL_HEADER]: 'tail',
           },
           body: Buffer.from(JSON.stringify(input ?? null)),
+          trigger: 'execute',
         },
         service,
       );

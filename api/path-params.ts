@@ -22,6 +22,14 @@ function checkExecutionId(value: string): string | undefined {
   return `given ${describeValue(value)}${value.length > MAX_EXECUTION_ID_LENGTH ? ` (${value.length} characters)` : ''}, expected an execution id: the uid of its Job, lower-case letters, digits and '-', at most ${MAX_EXECUTION_ID_LENGTH} characters`;
 }
 
+const INVOCATION_ID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
+
+/** An invocation id: the UUID the API gave it. */
+function checkInvocationId(value: string): string | undefined {
+  if (INVOCATION_ID.test(value)) return undefined;
+  return `given ${describeValue(value)}, expected an invocation id: a lower-case UUID such as 0b6f1c2e-5d4a-4e3b-9f21-7c8d9e0a1b2c`;
+}
+
 /** A path parameter's JSON Schema, for the OpenAPI document. */
 export type ParamSchema = Readonly<Record<string, unknown>>;
 
@@ -48,6 +56,12 @@ const idSchema: ParamSchema = {
   description: 'The uid of the Job',
 };
 
+const invocationIdSchema: ParamSchema = {
+  type: 'string',
+  pattern: INVOCATION_ID.source,
+  description: 'The id the API gave the invocation (X-Request-Id)',
+};
+
 /**
  * The rule of each path parameter, by the segment before it: names follow the definition
  * schema's rules, temporary functions (`fn-…`, `exec-…`) are functions and so named like one.
@@ -60,6 +74,7 @@ const RULES: Readonly<Record<string, { check: ParamRule; schema: ParamSchema }>>
   'functions/:name': { check: checkAppName, schema: nameSchema },
   'executions/:id': { check: checkExecutionId, schema: idSchema },
   'functions/:id': { check: checkAppName, schema: nameSchema },
+  'invocations/:id': { check: checkInvocationId, schema: invocationIdSchema },
 };
 
 /** The path parameters of a route, in order, with their rules. */

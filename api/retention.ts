@@ -9,6 +9,11 @@ import {
   replaceLogs,
 } from './store/retention-queries';
 import {
+  deleteInvocationsBeyondNewest,
+  deleteInvocationsStartedBefore,
+  functionsOverInvocationCount,
+} from './store/invocation-retention-queries';
+import {
   deleteAgentExecutionsBefore,
   deleteAgentExecutionsBeyond,
   projectsOverAgentExecutions,
@@ -30,6 +35,13 @@ export interface RetentionPolicy {
    * @default 268435456 (256 MiB)
    */
   readonly maxLogBytesPerProject: number;
+  /** `HKS_RETENTION_MAX_INVOCATIONS`: the newest invocations kept per function. @default 1000 */
+  readonly maxInvocationsPerFunction?: number;
+  /**
+   * `HKS_RETENTION_INVOCATION_MAX_AGE_DAYS`: invocations that started longer ago are removed.
+   * @default 7
+   */
+  readonly invocationMaxAgeDays?: number;
 }
 
 /** How the background sweep runs. */
@@ -50,10 +62,13 @@ export interface RetentionSweepSettings {
  * recorder does not record again a Job the sweep removed; 30 days bounds a rarely running one;
  * 256 MiB per project is 256 executions at the 1 MiB log limit, however many CronJobs it has.
  */
-export const DEFAULT_RETENTION: RetentionPolicy & RetentionSweepSettings = {
+export const DEFAULT_RETENTION: Required<RetentionPolicy> & RetentionSweepSettings = {
   maxExecutionsPerCronJob: 100,
   maxAgeDays: 30,
   maxLogBytesPerProject: 256 * 1024 * 1024,
+  // A row holds at most the runtime's 8 KiB log tail: about 9 MiB per function at the count.
+  maxInvocationsPerFunction: 1000,
+  invocationMaxAgeDays: 7,
   intervalSeconds: 300,
   batchSize: 500,
 };
@@ -109,6 +124,10 @@ export interface SweepResult {
   readonly overCount: number;
   /** Executions whose logs were dropped for the project's budget. */
   readonly logsDropped: number;
+  /** Function invocations removed for being older than their age limit. */
+  readonly invocationsExpired: number;
+  /** Function invocations removed beyond the newest N of their function. */
+  readonly invocationsOverCount: number;
 }
 
 /** Counters of what retention removed. */
@@ -168,7 +187,37 @@ export async function sweep(
       }
     }
   }
-  return { expired, overCount, logsDropped };
+  return {
+    expired,
+    overCount,
+    logsDropped,
+    ...(await sweepInvocations(db, policy, batchSize, now)),
+  };
+}
+
+/** The invocation history's part of a sweep: age first, then the count per function. */
+async function sweepInvocations(
+  db: Knex,
+  policy: RetentionPolicy,
+  batchSize: number,
+  now: Date,
+): Promise<Pick<SweepResult, 'invocationsExpired' | 'invocationsOverCount'>> {
+  let invocationsExpired = 0;
+  const maxAgeDays = policy.invocationMaxAgeDays ?? DEFAULT_RETENTION.invocationMaxAgeDays;
+  if (maxAgeDays > 0) {
+    const cutoff = new Date(now.getTime() - maxAgeDays * 86_400_000).toISOString();
+    for (let n = batchSize; n === batchSize; invocationsExpired += n)
+      n = await deleteInvocationsStartedBefore(db, cutoff, batchSize);
+  }
+  let invocationsOverCount = 0;
+  const keep = policy.maxInvocationsPerFunction ?? DEFAULT_RETENTION.maxInvocationsPerFunction;
+  if (keep > 0) {
+    for (const fn of await functionsOverInvocationCount(db, keep)) {
+      for (let n = batchSize; n === batchSize; invocationsOverCount += n)
+        n = await deleteInvocationsBeyondNewest(db, fn.project, fn.function, keep, batchSize);
+    }
+  }
+  return { invocationsExpired, invocationsOverCount };
 }
 
 /**
@@ -269,7 +318,7 @@ export class RetentionSweeper {
       this.metrics.purged('age', result.expired);
       this.metrics.purged('count', result.overCount);
       this.metrics.logsDropped(result.logsDropped);
-      if (result.expired + result.overCount + result.logsDropped > 0)
+      if (Object.values(result).some((count) => count > 0))
         this.log('retention sweep', {
           ...result,
           durationMs: Math.round(performance.now() - started),

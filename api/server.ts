@@ -8,6 +8,7 @@ import { bodyParser, BodyRule } from './body-parsing';
 import { definitionRunner } from './definition-worker-pool';
 import { SourceChecker } from './check-source';
 import { Functions } from './functions';
+import { InvocationRecorder } from './invocation-recorder';
 import { InvocationRouting } from './invocation-target';
 import { KnativeApi } from './knative';
 import { Kube } from './kube';
@@ -23,10 +24,12 @@ import { agentExecutionRoutes } from './routes/agent-executions';
 import { applicationRoutes } from './routes/applications';
 import { consoleRouter } from './routes/console';
 import { cronJobRoutes } from './routes/cronjobs';
+import { functionInvocationRoutes } from './routes/function-invocations';
 import { functionRoutes } from './routes/functions';
 import { operationRoutes } from './routes/operations';
 import { scheduleRoutes } from './routes/schedules';
 import { Route } from './routes/route';
+import { InvocationStore } from './store/invocation-store';
 import { Store } from './store/store';
 
 /** What the HTTP server needs. */
@@ -76,6 +79,7 @@ export function routeGroups(deps: ServerDependencies): RouteGroup[] {
     undefined,
     definitionRunner({ workers: (deps.limits ?? DEFAULT_LIMITS).definitionWorkers }),
   );
+  const invocations = new InvocationStore(deps.store.knex);
   const functions = new Functions(
     applications,
     deps.knative,
@@ -83,6 +87,7 @@ export function routeGroups(deps: ServerDependencies): RouteGroup[] {
     deps.metrics,
     { ...deps.functionAddresses, gateway: deps.functionGateway },
     (deps.limits ?? DEFAULT_LIMITS).functionResponseLimitBytes,
+    new InvocationRecorder(invocations, deps.log),
   );
   const operations = new Operations(
     applications,
@@ -105,6 +110,7 @@ export function routeGroups(deps: ServerDependencies): RouteGroup[] {
         ...applicationRoutes(applications, deps.metrics),
         ...cronJobs,
         ...functionsRoutes,
+        ...functionInvocationRoutes(functions, invocations),
         ...scheduleRoutes(),
         ...agentExecutionRoutes(deps.store.knex),
       ],

@@ -63,6 +63,8 @@ describe('retention and leader election configuration', () => {
       maxExecutionsPerCronJob: 100,
       maxAgeDays: 30,
       maxLogBytesPerProject: 268435456,
+      maxInvocationsPerFunction: 1000,
+      invocationMaxAgeDays: 7,
       intervalSeconds: 300,
       batchSize: 500,
     });
@@ -78,6 +80,8 @@ describe('retention and leader election configuration', () => {
         HKS_RETENTION_MAX_LOG_BYTES_PER_PROJECT: '1048576',
         HKS_RETENTION_INTERVAL_SECONDS: '0',
         HKS_RETENTION_BATCH_SIZE: '50',
+        HKS_RETENTION_MAX_INVOCATIONS: '0',
+        HKS_RETENTION_INVOCATION_MAX_AGE_DAYS: '2',
       },
       '/tmp',
       NO_FILE,
@@ -86,6 +90,8 @@ describe('retention and leader election configuration', () => {
       maxExecutionsPerCronJob: 0,
       maxAgeDays: 7,
       maxLogBytesPerProject: 1048576,
+      maxInvocationsPerFunction: 0,
+      invocationMaxAgeDays: 2,
       intervalSeconds: 0,
       batchSize: 50,
     });
@@ -93,9 +99,16 @@ describe('retention and leader election configuration', () => {
 
   it('names a bad retention value and what is expected', () => {
     expect(
-      problemsOf({ HKS_RETENTION_MAX_EXECUTIONS: '-1', HKS_RETENTION_BATCH_SIZE: '0' }),
+      problemsOf({
+        HKS_RETENTION_MAX_EXECUTIONS: '-1',
+        HKS_RETENTION_MAX_INVOCATIONS: 'many',
+        HKS_RETENTION_INVOCATION_MAX_AGE_DAYS: '1.5',
+        HKS_RETENTION_BATCH_SIZE: '0',
+      }),
     ).toEqual([
       'HKS_RETENTION_MAX_EXECUTIONS: given "-1", expected a whole number from 0 to 1000000',
+      'HKS_RETENTION_MAX_INVOCATIONS: given "many", expected a whole number from 0 to 1000000',
+      'HKS_RETENTION_INVOCATION_MAX_AGE_DAYS: given "1.5", expected a whole number from 0 to 36500',
       'HKS_RETENTION_BATCH_SIZE: given "0", expected a whole number from 1 to 10000',
     ]);
   });

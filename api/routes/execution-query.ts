@@ -33,7 +33,7 @@ export interface ProjectExecutionQuery extends ExecutionQuery {
 const INSTANT_EXAMPLE = '2026-01-31T02:30:00Z';
 
 /** An instant on the start time, normalized to the store's form (UTC, milliseconds). */
-const instant = z
+export const instant = z
   .string()
   .pipe(
     z.iso.datetime({

@@ -152,7 +152,7 @@ export function functionRoutes(functions: Functions): Route[] {
       handle: async (req, res) => {
         const { tag } = parseRequest(invokeQuery, req.query, 'query');
         const body = Buffer.isBuffer(req.body) ? req.body : undefined;
-        const { requestId, response } = await functions.invokeStreaming(
+        const { requestId, response, ended } = await functions.invokeStreaming(
           String(req.params.project),
           String(req.params.name),
           { headers: forwardableHeaders(req.headers), body, tag },
@@ -164,12 +164,27 @@ export function functionRoutes(functions: Functions): Route[] {
           // No body, whatever the function sent with it.
           response.body.resume();
           res.end();
+          ended({ responseBytes: 0 });
           return;
         }
         res.setHeader('content-length', String(response.length));
         // A function that stops half way (or times out while streaming) cuts the response short:
         // the connection closes before content-length bytes, so the client sees the failure.
-        await pipeline(response.body, res).catch(() => res.destroy());
+        let failure: unknown;
+        let functionFailed = false;
+        response.body.once('error', (error) => {
+          functionFailed = true;
+          failure = error;
+        });
+        await pipeline(response.body, res).catch((error: unknown) => {
+          failure ??= error;
+          res.destroy();
+        });
+        ended(
+          failure === undefined
+            ? { responseBytes: response.length }
+            : { responseBytes: response.length, error: failure, clientGone: !functionFailed },
+        );
       },
     },
     {

@@ -189,6 +189,54 @@ const MIGRATIONS: readonly Migration[] = [
       await db.schema.dropTable('agent_executions');
     },
   },
+  {
+    // The invocation history of functions: one row per invocation the API passed on, pages
+    // newest first per function (with or without a status or trigger filter) and per project,
+    // and the age sweep of retention. The timer's fields (cron, scheduled_time) stay empty
+    // until schedules invoke functions.
+    name: '009_function_invocations',
+    async up(db) {
+      await db.schema.createTable('function_invocations', (t) => {
+        t.string('id', 36).primary();
+        t.string('project', 63).notNullable();
+        t.string('function', 63).notNullable();
+        t.string('revision', 253);
+        t.string('tag', 63);
+        t.string('trigger', 16).notNullable();
+        t.string('client_request_id', 200);
+        t.text('cron');
+        t.string('scheduled_time', 30);
+        t.string('started_at', 30).notNullable();
+        t.double('duration_ms').notNullable();
+        t.string('status', 16).notNullable();
+        t.integer('http_status');
+        t.bigInteger('request_bytes').notNullable();
+        t.bigInteger('response_bytes');
+        t.text('error_type');
+        t.text('error_message');
+        t.text('error_stack');
+        t.text('logs');
+        t.index(['project', 'function', 'started_at', 'id'], 'function_invocations_by_function');
+        t.index(
+          ['project', 'function', 'status', 'started_at', 'id'],
+          'function_invocations_by_function_status',
+        );
+        t.index(
+          ['project', 'function', 'trigger', 'started_at', 'id'],
+          'function_invocations_by_function_trigger',
+        );
+        t.index(['project', 'started_at', 'id'], 'function_invocations_by_project');
+        t.index(
+          ['project', 'status', 'started_at', 'id'],
+          'function_invocations_by_project_status',
+        );
+        t.index(['started_at'], 'function_invocations_by_start');
+      });
+    },
+    async down(db) {
+      await db.schema.dropTable('function_invocations');
+    },
+  },
 ];
 
 /**

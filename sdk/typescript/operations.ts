@@ -17,8 +17,10 @@ export class OperationsApi {
 
   /**
    * Deploys code as a temporary function, invokes it once with `input` and removes it.
-   * A handler error is a result with `status: "failed"`, not an exception; code that does not
-   * compile is a 400 `HksApiError` naming file and line.
+   * A handler error is a result with `status: "failed"` (`"timeout"`, `"killed"`) and `error`,
+   * not an exception; `stdout`, `stderr` and `output` hold what the code wrote (`truncated` says
+   * what was cut at the API's cap). Code that does not compile is a 400 `HksApiError` naming
+   * file and line.
    */
   public execute(request: ExecuteRequest, options: OperationOptions = {}): Promise<ExecuteResult> {
     return this.http.json({

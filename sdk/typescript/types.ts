@@ -27,8 +27,11 @@ import type {
   DeployedFunction,
   DeployFunctionRequest,
   ExecuteRequest,
+  ExecutionError as ExecuteError,
   ExecutionResult as ExecuteResult,
+  ExecutionStatus as ExecuteStatus,
   OperationTimings,
+  OutputTruncation,
 } from '../../api/operations';
 
 export type { ApplicationDefinition, CronJobDefinition, FunctionDefinition, SourceRuntimeName };
@@ -47,9 +50,12 @@ export type { FunctionTrafficView, FunctionView, RevisionView, TrafficTarget };
 export type {
   DeployedFunction,
   DeployFunctionRequest,
+  ExecuteError,
   ExecuteRequest,
   ExecuteResult,
+  ExecuteStatus,
   OperationTimings,
+  OutputTruncation,
 };
 
 // Not the API's KubeObject: that is client-node's model (optional apiVersion, Date timestamps).

@@ -168,7 +168,8 @@ test('a function’s response cannot set cookies or origin-level headers, nor ru
   expect(res.headers.get('content-disposition')).toBe('attachment');
   expect(res.headers.get('content-type')).toBe('text/html');
   expect(res.headers.get('x-kept')).toBe('yes');
-  expect(res.headers.get('x-request-id')).toMatch(/^\w+$/);
+  // The API's id of the invocation (a UUID), the X-Request-Id the function was sent.
+  expect(res.headers.get('x-request-id')).toMatch(/^[0-9a-f]{8}(-[0-9a-f]{4}){3}-[0-9a-f]{12}$/);
 });
 
 test('only the headers the caller meant reach the function; the tag header only for ?tag=', async () => {
