@@ -5,6 +5,7 @@ import { CliIo, OUTPUT_FORMATS } from './context';
 import { registerCron } from './cron';
 import { registerDeploy } from './deploy';
 import { CliError, EXIT_CODES, EXIT_CODES_HELP, ExitCode } from './errors';
+import { registerExec } from './exec';
 import { registerFunctionCommands } from './functions';
 import { registerInit } from './init';
 import { registerLogin } from './login';
@@ -51,6 +52,7 @@ export function hksFuncProgram(io: CliIo): Command {
   registerDeploy(program, io);
   registerFunctionCommands(program, io);
   registerRunLocal(program, io);
+  registerExec(program, io);
   registerCron(program, io);
   registerMcp(program, io);
   const addEpilog = (commands: readonly Command[]) => {
