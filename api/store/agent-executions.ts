@@ -237,8 +237,9 @@ export async function deleteAgentExecutionsBeyond(
   return Number(await db(TABLE).whereIn('id', older).delete());
 }
 
+/** At most {@link MAX_AUDIT_TEXT} characters, without NUL (PostgreSQL's text refuses it). */
 function cut(text: string | undefined): string | null {
-  return text === undefined ? null : text.slice(0, MAX_AUDIT_TEXT);
+  return text === undefined ? null : text.replaceAll('\0', '').slice(0, MAX_AUDIT_TEXT);
 }
 
 function toRecord(row: Row): AgentExecutionRecord {

@@ -208,6 +208,18 @@ describe.each(testStores())('audit trail of agent executions ($name store)', (te
     expect(other.json.items).toEqual([]);
   });
 
+  test('subjects and request ids are kept cut at 200 characters and without NUL', async () => {
+    const requestId = `audit-long-${'r'.repeat(300)}`;
+    const res = await execute({ runtime: 'python3.12' }, `nul\u0000${'s'.repeat(300)}`, {
+      'x-request-id': requestId,
+    });
+    expect(res.status).toBe(400);
+    expect(await recordOf(requestId.slice(0, 200))).toMatchObject({
+      status: 'refused',
+      subject: `nul${'s'.repeat(197)}`,
+    });
+  });
+
   test('a client that goes before the answer leaves a disconnected record', async () => {
     const controller = new AbortController();
     const call = fetch(`${api.url}/internal/v1/operations/execute`, {
