@@ -7,6 +7,7 @@ import { registerDeploy } from './deploy';
 import { CliError, EXIT_CODES, EXIT_CODES_HELP, ExitCode } from './errors';
 import { registerExec } from './exec';
 import { registerFunctionCommands } from './functions';
+import { registerHistory } from './history';
 import { registerInit } from './init';
 import { registerLogin } from './login';
 import { registerMcp } from './mcp';
@@ -51,6 +52,7 @@ export function hksFuncProgram(io: CliIo): Command {
   registerInit(program, io);
   registerDeploy(program, io);
   registerFunctionCommands(program, io);
+  registerHistory(program, io);
   registerRunLocal(program, io);
   registerExec(program, io);
   registerCron(program, io);

@@ -5,6 +5,9 @@ import type {
   FollowOptions,
   FunctionLogOptions,
   FunctionView,
+  InvocationPage,
+  InvocationQuery,
+  InvocationView,
   InvokeOptions,
   ItemList,
   RawInvokeRequest,
@@ -89,6 +92,51 @@ export class FunctionsApi {
       requestId,
       ...(split === undefined ? {} : { logs: split.output, invocation: split.record }),
     };
+  }
+
+  /** One page of a Function's invocation history, newest first (without logs). */
+  public invocations(
+    project: string,
+    name: string,
+    query: InvocationQuery = {},
+  ): Promise<InvocationPage> {
+    return this.http.json({
+      method: 'GET',
+      path: `${this.path(project, name)}/invocations`,
+      query: {
+        limit: query.limit,
+        cursor: query.cursor,
+        status: query.status,
+        trigger: query.trigger,
+        since: query.since,
+        until: query.until,
+      },
+    });
+  }
+
+  /**
+   * Every recorded invocation, newest first, fetching page after page as the iteration goes.
+   * @param query.limit the page size. @default 20
+   */
+  public async *allInvocations(
+    project: string,
+    name: string,
+    query: Omit<InvocationQuery, 'cursor'> = {},
+  ): AsyncGenerator<InvocationView, void, undefined> {
+    let cursor: string | undefined;
+    do {
+      const page = await this.invocations(project, name, { ...query, cursor });
+      yield* page.items;
+      cursor = page.nextCursor;
+    } while (cursor);
+  }
+
+  /** One invocation, with the logs its runtime returned. */
+  public invocation(project: string, name: string, id: string): Promise<InvocationView> {
+    return this.http.json({
+      method: 'GET',
+      path: `${this.path(project, name)}/invocations/${segment(id)}`,
+    });
   }
 
   /** The logs of a Function's pods as they are now. */

@@ -23,6 +23,12 @@ import type {
   TrafficRequest as TrafficTarget,
   TrafficView as FunctionTrafficView,
 } from '../../api/functions';
+import type { InvocationQuery, InvocationView } from '../../api/routes/function-invocations';
+import type {
+  InvocationPage,
+  InvocationStatus,
+  InvocationTrigger,
+} from '../../api/store/invocation-store';
 import type {
   DeployedFunction,
   DeployFunctionRequest,
@@ -47,6 +53,13 @@ export type {
   TriggerResult,
 };
 export type { FunctionTrafficView, FunctionView, RevisionView, TrafficTarget };
+export type {
+  InvocationPage,
+  InvocationQuery,
+  InvocationStatus,
+  InvocationTrigger,
+  InvocationView,
+};
 export type {
   DeployedFunction,
   DeployFunctionRequest,

@@ -1,5 +1,7 @@
 import { randomBytes } from 'node:crypto';
+import { runHksFunc } from '../../cli/hks-func/program';
 import { API_VERSION } from '../../constructs';
+import { HksClient } from '../../sdk/typescript';
 import { waitFor } from '../cluster/wait';
 import { StandInProcess, startStandIn } from '../support/knative-stand-in';
 import {
@@ -291,6 +293,103 @@ describe.each(testStores())('invocation history ($name)', (testStore) => {
     );
     expect(unknown.status).toBe(404);
     expect((await invocations('', 'never-deployed')).status).toBe(404);
+  });
+
+  test('hks-func history and the TypeScript SDK read the same history', async () => {
+    const userToken = await token([project]);
+    const client = new HksClient({ apiUrl: api.url, token: userToken });
+    const failed = await client.functions.invocations(project, 'echo', { status: 'failed' });
+    expect(failed.items.map((i) => [i.status, i.error?.type])).toEqual([['failed', 'ValueError']]);
+    const all: string[] = [];
+    for await (const i of client.functions.allInvocations(project, 'echo', { limit: 3 }))
+      all.push(i.id);
+    expect(all).toEqual((await invocations('?limit=100')).page.items.map((i) => i.id));
+    expect((await client.functions.invocation(project, 'echo', failed.items[0].id)).logs).toBe(
+      'echoing boom\n',
+    );
+
+    const cli = async (...args: string[]) => {
+      let stdout = '';
+      let stderr = '';
+      const code = await runHksFunc(
+        [...args, '--api-url', api.url, '--token', userToken, '--project', project],
+        {
+          stdout: (t) => (stdout += t),
+          stderr: (t) => (stderr += t),
+          env: { HKS_CONFIG: '/nonexistent/hks-config.json' },
+          stderrIsTTY: false,
+          cwd: process.cwd(),
+        },
+      );
+      return { code, stdout, stderr };
+    };
+    const text = await cli('history', 'echo', '--status', 'failed', '--since', '1h');
+    expect(text).toMatchObject({ code: 0, stderr: '' });
+    const [header, row, ...rest] = text.stdout.trimEnd().split('\n');
+    expect(header.split(/\s+/)).toEqual([
+      'ID',
+      'TRIGGER',
+      'STATUS',
+      'HTTP',
+      'REVISION',
+      'STARTED',
+      'DURATION',
+      'IN',
+      'OUT',
+    ]);
+    expect(row.split(/\s+/).slice(0, 5)).toEqual([
+      failed.items[0].id,
+      'http',
+      'failed',
+      '500',
+      'echo-00001',
+    ]);
+    expect(rest).toEqual([]);
+    const json = await cli('history', 'echo', '--limit', '2', '--output', 'json');
+    expect(json.code).toBe(0);
+    const page = JSON.parse(json.stdout) as Page;
+    expect(page.items.map((i) => i.id)).toEqual(all.slice(0, 2));
+    expect(page.nextCursor).toEqual(expect.any(String));
+    expect((await cli('history', 'echo', '--trigger', 'execute')).stdout).toBe(
+      'No invocations of echo.\n',
+    );
+    const bad = await cli('history', 'echo', '--status', 'crashed');
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toMatch(/--status.*crashed/);
+    const badSince = await cli('history', 'echo', '--since', 'yesterday');
+    expect(badSince.code).toBe(2);
+    expect(badSince.stderr).toMatch(/--since.*yesterday.*30m, 2h, 7d/);
+  });
+
+  test('prints what asking every invocation for its log tail costs (figures, no assertion on time)', async () => {
+    const view = (await request('GET', '/functions/echo')).json as {
+      url?: string;
+      address?: string;
+    };
+    const direct = view.address ?? view.url ?? '';
+    const median = async (call: () => Promise<unknown>) => {
+      const times: number[] = [];
+      for (let i = 0; i < 40; i++) {
+        const started = performance.now();
+        await call();
+        times.push(performance.now() - started);
+      }
+      return times.sort((x, y) => x - y)[20].toFixed(2);
+    };
+    const atFunction = (extra: Record<string, string>) => () =>
+      fetch(direct, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', ...extra },
+        body: '{"word": "bench"}',
+      }).then((r) => r.arrayBuffer());
+    await median(atFunction({})); // warm-up
+    const plain = await median(atFunction({}));
+    const tail = await median(atFunction({ 'x-hks-log': 'tail' }));
+    const viaApi = await median(() => invoke({ word: 'bench' }));
+    console.log(
+      `[invocation history ${testStore.name}] median of 40 at the function (the stand-in's address): ${plain} ms plain, ${tail} ms with X-Hks-Log: tail; through the API, recorded: ${viaApi} ms`,
+    );
+    expect(direct).toMatch(/^http:/);
   });
 
   test('retention keeps the newest HKS_RETENTION_MAX_INVOCATIONS of a function', async () => {

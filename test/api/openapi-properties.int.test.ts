@@ -109,7 +109,7 @@ async function check(
       'query.follow': 'false',
     },
     dictionaries,
-    timeoutMs: 90_000,
+    timeoutMs: 180_000,
     requestTimeoutSeconds: 20,
   });
   process.stderr.write(`${summary(run, figures)}\n`);
