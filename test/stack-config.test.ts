@@ -131,6 +131,8 @@ describe('parseStackConfig', () => {
       apiRetentionMaxLogBytesPerProject: '1073741824',
       apiRetentionIntervalSeconds: '600',
       apiRetentionAuditMaxAgeDays: '365',
+      apiRetentionMaxInvocations: '500',
+      apiRetentionInvocationMaxAgeDays: '3',
       apiKubeTimeoutSeconds: '20',
       apiBodyLimitBytes: '4194304',
       apiDefinitionLimitBytes: '2097152',
