@@ -166,5 +166,7 @@ describe('definition worker pool', () => {
     } finally {
       await strict.close();
     }
-  });
+    // Two worker starts (the first and its replacement) load the constructs: seconds each on a
+    // loaded machine, past jest's default 5 s.
+  }, 30_000);
 });
