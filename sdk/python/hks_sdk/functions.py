@@ -185,6 +185,81 @@ class InvokeResponse:
         return json.loads(self.text)
 
 
+@dataclass(frozen=True)
+class InvocationError:
+    """The exception a handler raised, as its runtime reported it, or why the platform got no
+    answer (``Timeout``, ``ResponseTooLarge``, ``Unreachable``, ``ClientGone``)."""
+
+    type: str
+    message: str
+    stack: Optional[str] = None
+
+
+@dataclass(frozen=True)
+class Invocation:
+    """One recorded invocation of a function (:meth:`Functions.history`).
+
+    ``id`` is the id the API gave it, sent to the function as ``X-Request-Id`` (its
+    ``context.request_id``) and returned as the response's ``X-Request-Id``. ``status`` is
+    ``succeeded``, ``failed``, ``timeout``, ``too-large``, ``unreachable`` or ``client-gone``;
+    ``trigger`` ``http`` (invoke) or ``execute`` (execute-once).
+    """
+
+    id: str
+    function: str
+    trigger: str
+    status: str
+    started_at: str
+    duration_ms: float
+    request_bytes: int
+    http_status: Optional[int] = None
+    """The status the function answered; None when no answer came."""
+    response_bytes: Optional[int] = None
+    revision: Optional[str] = None
+    tag: Optional[str] = None
+    client_request_id: Optional[str] = None
+    """The caller's own ``X-Request-Id``, kept to correlate."""
+    error: Optional[InvocationError] = None
+    logs: Optional[str] = None
+    """What the code wrote during the invocation (only from :meth:`Functions.invocation`);
+    None in a page, or when the runtime returned none (over 8 KiB of output)."""
+
+    @classmethod
+    def from_json(cls, doc: Mapping[str, Any]) -> "Invocation":
+        error = doc.get("error")
+        return cls(
+            id=str(doc.get("id", "")),
+            function=str(doc.get("function", "")),
+            trigger=str(doc.get("trigger", "")),
+            status=str(doc.get("status", "")),
+            started_at=str(doc.get("startedAt", "")),
+            duration_ms=float(doc.get("durationMs") or 0),
+            request_bytes=int(doc.get("requestBytes") or 0),
+            http_status=doc.get("httpStatus"),
+            response_bytes=doc.get("responseBytes"),
+            revision=doc.get("revision"),
+            tag=doc.get("tag"),
+            client_request_id=doc.get("clientRequestId"),
+            error=None
+            if not isinstance(error, Mapping)
+            else InvocationError(
+                type=str(error.get("type", "")),
+                message=str(error.get("message", "")),
+                stack=error.get("stack"),
+            ),
+            logs=doc.get("logs"),
+        )
+
+
+@dataclass(frozen=True)
+class InvocationPage:
+    """A page of a function's invocations, newest first; pass ``next_cursor`` as ``cursor``
+    for the next one (None on the last page)."""
+
+    items: List[Invocation]
+    next_cursor: Optional[str] = None
+
+
 class NotReadyError(HksError):
     """:meth:`Functions.deploy` waited ``wait_timeout`` seconds and the function is not ready,
     or its current version failed to start.
@@ -408,6 +483,50 @@ class Functions:
             self._function(name, "/logs"),
             query={"since": since, "tail": tail, "follow": True},
             timeout=NO_TIMEOUT if idle_timeout is None else idle_timeout,
+        )
+
+    def history(
+        self,
+        name: str,
+        status: Optional[str] = None,
+        trigger: Optional[str] = None,
+        since: Optional[str] = None,
+        until: Optional[str] = None,
+        limit: Optional[int] = None,
+        cursor: Optional[str] = None,
+    ) -> InvocationPage:
+        """One page of the function's invocation history, newest first (without logs).
+
+        :param status: only invocations that ended so (``failed``, ``timeout``...).
+        :param trigger: only those of this trigger (``http``, ``execute``).
+        :param since: only those started at or after this ISO 8601 instant, e.g.
+            ``"2026-01-31T02:30:00Z"``; ``until``: only those started before it.
+        :param limit: items per page, 1 to 100 (the API's default: 20).
+        :param cursor: ``next_cursor`` of the previous page.
+        :raises ProblemError: a bad filter (400 naming it); :class:`NotFoundError` for a
+            function that neither exists nor has history.
+        """
+        doc = self._http.json(
+            "GET",
+            self._function(name, "/invocations"),
+            query={
+                "status": status,
+                "trigger": trigger,
+                "since": since,
+                "until": until,
+                "limit": limit,
+                "cursor": cursor,
+            },
+        )
+        return InvocationPage(
+            items=[Invocation.from_json(item) for item in doc.get("items") or []],
+            next_cursor=doc.get("nextCursor"),
+        )
+
+    def invocation(self, name: str, invocation_id: str) -> Invocation:
+        """One recorded invocation, with its logs. :raises NotFoundError: no such invocation."""
+        return Invocation.from_json(
+            self._http.json("GET", self._function(name, "/invocations/" + quote(invocation_id)))
         )
 
     def revisions(self, name: str) -> List[Revision]:

@@ -17,6 +17,7 @@ from hks_sdk import (
     FunctionExecutor,
     Functions,
     NotFoundError,
+    ProblemError,
 )
 
 DOUBLE = """
@@ -219,6 +220,47 @@ def test_invoke_without_logs_has_none(functions, printer):
 def test_invoke_with_logs_needs_raw(functions, printer):
     with pytest.raises(ValueError, match="logs=True needs raw=True"):
         functions.invoke(printer, {"n": 3}, logs=True)
+
+
+def test_history_records_each_invocation_under_the_id_its_function_saw(functions, printer):
+    response = functions.invoke(printer, {"n": 3}, raw=True)
+    invocation_id = response.headers["x-request-id"]
+    failed = functions.invoke(printer, {"n": 4, "fail": True}, raw=True)
+    deadline = time.monotonic() + 10
+    while True:
+        page = functions.history(printer, limit=100)
+        ids = [i.id for i in page.items]
+        if invocation_id in ids and failed.headers["x-request-id"] in ids:
+            break
+        assert time.monotonic() < deadline, ids
+        time.sleep(0.2)
+    entry = next(i for i in page.items if i.id == invocation_id)
+    assert (entry.function, entry.trigger, entry.status, entry.http_status) == (
+        printer,
+        "http",
+        "succeeded",
+        200,
+    )
+    assert entry.logs is None
+    one = functions.invocation(printer, invocation_id)
+    assert one.logs == "first line 3\nsecond line\n"
+    only_failed = functions.history(printer, status="failed", limit=100).items
+    assert failed.headers["x-request-id"] in [i.id for i in only_failed]
+    assert {i.status for i in only_failed} == {"failed"}
+    assert only_failed[0].error is not None and only_failed[0].error.type == "ValueError"
+    first = functions.history(printer, limit=1)
+    assert len(first.items) == 1 and first.next_cursor
+    second = functions.history(printer, limit=1, cursor=first.next_cursor)
+    assert second.items[0].id != first.items[0].id
+
+
+def test_history_names_a_bad_filter(functions, printer):
+    with pytest.raises(ProblemError) as raised:
+        functions.history(printer, status="crashed")
+    assert raised.value.status == 400
+    assert "status" in str(raised.value)
+    with pytest.raises(NotFoundError):
+        functions.invocation(printer, "00000000-0000-4000-8000-000000000000")
 
 
 def test_redeploy_makes_a_revision_and_traffic_can_be_split(functions, name):
