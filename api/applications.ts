@@ -15,6 +15,7 @@ import { checkIfMatch } from './entity-tag';
 import { Kube, KubeObject } from './kube';
 import { withPlatformLabels } from './platform-labels';
 import { NamespaceAccess } from './namespace-access';
+import { processLog } from './logger';
 import { Problem } from './problem';
 import { adoptApplicationSources, isRevisionSource } from './revision-sources';
 import { StoredApplication, Store } from './store/store';
@@ -238,8 +239,9 @@ export class Applications {
       await this.prune(previous?.definition ?? failed, wanted);
       return true;
     } catch (error) {
-      process.stderr.write(
-        `${JSON.stringify({ level: 'error', msg: 'roll-back of a failed apply failed; it stays recorded for the next apply or delete', project: failed.metadata.project, application: failed.metadata.name, error: String(error) })}\n`,
+      processLog('applications').error(
+        { project: failed.metadata.project, application: failed.metadata.name, err: error },
+        'roll-back of a failed apply failed; it stays recorded for the next apply or delete',
       );
       return false;
     }

@@ -5,6 +5,7 @@ import { DEFAULT_EPHEMERAL_LIMITS } from './ephemeral-resources';
 import { ApiLimits, readLimits } from './limits';
 import { existsSync, readFileSync } from 'node:fs';
 import { DEFAULT_LEASE_TIMINGS, LeaseSettings } from './leader-election';
+import { LOG_FORMATS, LOG_LEVELS, type LogFormat, type LogLevel } from './logger';
 import {
   AuditRetentionPolicy,
   DEFAULT_AUDIT_RETENTION,
@@ -113,6 +114,10 @@ export interface ApiConfig {
    * @default - no Lease found: this replica records alone
    */
   readonly leaderLease?: LeaseSettings;
+  /** `HKS_LOG_LEVEL`: the least severe level logged (`silent`: none). @default "info" */
+  readonly logLevel: LogLevel;
+  /** `HKS_LOG_FORMAT`: `json` lines, or `pretty` for a terminal. @default "json" */
+  readonly logFormat: LogFormat;
 }
 
 /** Where a pod's ServiceAccount token names the pod's namespace. */
@@ -361,6 +366,15 @@ export function loadConfig(
       }
     : undefined;
 
+  const oneOf = <T extends string>(name: string, values: readonly T[], fallback: T): T => {
+    const raw = env[name] || fallback;
+    if ((values as readonly string[]).includes(raw)) return raw as T;
+    problems.push(`${given(name)}, expected one of ${values.join(', ')}`);
+    return fallback;
+  };
+  const logLevel = oneOf('HKS_LOG_LEVEL', LOG_LEVELS, 'info');
+  const logFormat = oneOf('HKS_LOG_FORMAT', LOG_FORMATS, 'json');
+
   if (problems.length > 0 || !jwt) throw new ConfigError(problems);
   return {
     port,
@@ -390,6 +404,8 @@ export function loadConfig(
     retention,
     auditRetention,
     leaderLease,
+    logLevel,
+    logFormat,
   };
 }
 

@@ -12,6 +12,7 @@ import { Kube } from './kube';
 import { loadKubeConfig, NoClusterError } from './kube-config';
 import { KubeRest } from './kube-rest';
 import { LeaseElector } from './leader-election';
+import { createLogger, lineLogger, useProcessLogger } from './logger';
 import { NamespaceAccess } from './namespace-access';
 import { ApiMetrics } from './metrics';
 import { Recorder } from './recorder';
@@ -19,12 +20,6 @@ import { RevisionSources } from './revision-sources';
 import { RetentionSweeper } from './retention';
 import { createServer } from './server';
 import { Store } from './store/store';
-
-function log(msg: string, fields: Record<string, unknown> = {}): void {
-  process.stdout.write(
-    `${JSON.stringify({ time: new Date().toISOString(), level: 'info', msg, ...fields })}\n`,
-  );
-}
 
 /** Runs a start-up step; bad configuration ends the process with exit code 2 and its message. */
 function orExit<T>(step: () => T): T {
@@ -41,16 +36,20 @@ function orExit<T>(step: () => T): T {
 
 async function main(): Promise<void> {
   const config = orExit(loadConfig);
+  const logger = createLogger({ level: config.logLevel, format: config.logFormat });
+  useProcessLogger(logger);
+  const componentLog = (component: string) => lineLogger(logger.child({ component }));
+  const log = componentLog('api');
   const version = (
     JSON.parse(readFileSync(join(__dirname, '..', 'package.json'), 'utf8')) as { version: string }
   ).version;
   const kubeConfig = orExit(() => loadKubeConfig());
   const store = await Store.open(config);
   const kube = new Kube(kubeConfig, config.limits.kubeTimeoutSeconds * 1000);
-  const knative = new KnativeApi(kubeConfig, kube, log);
+  const knative = new KnativeApi(kubeConfig, kube, componentLog('informers'));
   const metrics = new ApiMetrics();
   const namespaceAccess = await NamespaceAccess.discover(kube).catch((error: unknown) => {
-    log('could not tell who the API runs as; creating no RoleBindings', { error: String(error) });
+    log('could not tell who the API runs as; creating no RoleBindings', { err: error });
     return NamespaceAccess.of(kube);
   });
   const app = createServer({
@@ -77,9 +76,19 @@ async function main(): Promise<void> {
     namespaceAccess,
     limits: config.limits,
   });
-  const janitor = new Janitor(knative, kube, config.namespacePrefix, metrics, log);
+  const janitor = new Janitor(
+    knative,
+    kube,
+    config.namespacePrefix,
+    metrics,
+    componentLog('janitor'),
+  );
   if (config.janitorIntervalSeconds > 0) janitor.start(config.janitorIntervalSeconds * 1000);
-  const revisionSources = new RevisionSources(kube, config.namespacePrefix, log);
+  const revisionSources = new RevisionSources(
+    kube,
+    config.namespacePrefix,
+    componentLog('revision-sources'),
+  );
   revisionSources.start();
   const server = app.listen(config.port, () => {
     const address = server.address();
@@ -97,9 +106,10 @@ async function main(): Promise<void> {
     config.retention,
     config.retention,
     metrics,
-    log,
+    componentLog('retention'),
     config.auditRetention,
   );
+  const recorderLog = componentLog('recorder');
   const startRecording = () => {
     recorder = new Recorder(
       kube,
@@ -107,13 +117,13 @@ async function main(): Promise<void> {
       config.logLimitBytes,
       config.namespacePrefix,
       metrics,
-      log,
+      recorderLog,
     );
     recorder.start().then(
-      () => log('execution recorder started'),
+      () => recorderLog('execution recorder started'),
       (error: unknown) =>
-        log('execution recorder failed to start; retrying through its watch loop', {
-          error: String(error),
+        recorderLog('execution recorder failed to start; retrying through its watch loop', {
+          err: error,
         }),
     );
     sweeper.start();
@@ -129,7 +139,7 @@ async function main(): Promise<void> {
       new KubeRest(kubeConfig),
       config.leaderLease,
       { started: startRecording, stopped: stopRecording },
-      log,
+      componentLog('leader'),
     );
     elector.start();
   } else if (config.recorder) {

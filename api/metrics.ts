@@ -1,6 +1,6 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
 import { Counter, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
-import type { RequestHandler } from 'express';
+import type { Request, RequestHandler, Response } from 'express';
 import type { RecorderMetrics } from './recorder';
 import type { RetentionMetrics } from './retention';
 
@@ -166,6 +166,15 @@ export function labelRoute(pattern: string): RequestHandler {
     (res.locals as { [ROUTE_LABEL]?: string })[ROUTE_LABEL] = pattern;
     next();
   };
+}
+
+/**
+ * The route template of a finished request as the metrics label it ({@link labelRoute}, else
+ * the app-level route's path), `unmatched` for paths no route declares: never the raw path.
+ */
+export function routeTemplateOf(req: Request, res: Response): string {
+  const labelled = (res.locals as { [ROUTE_LABEL]?: string })[ROUTE_LABEL];
+  return labelled ?? (req.route?.path && req.baseUrl === '' ? String(req.route.path) : 'unmatched');
 }
 
 const digest = (text: string) => createHash('sha256').update(text).digest();

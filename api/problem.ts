@@ -1,4 +1,6 @@
 import type { ErrorRequestHandler, Response } from 'express';
+import { processLog } from './logger';
+import type { RequestLogLocals } from './request-log';
 
 /** One failing field of a request. */
 export interface FieldError {
@@ -110,8 +112,9 @@ export const problemHandler: ErrorRequestHandler = (error, req, res, _next) => {
     sendProblem(res, new Problem(413, 'Body too large', (error as Error).message), req.originalUrl);
     return;
   }
-  process.stderr.write(
-    `${JSON.stringify({ level: 'error', msg: 'unhandled error', url: req.originalUrl, error: String((error as Error).stack ?? error) })}\n`,
+  ((res.locals as Partial<RequestLogLocals>).log ?? processLog('http')).error(
+    { err: error, url: req.originalUrl },
+    'unhandled error',
   );
   sendProblem(
     res,

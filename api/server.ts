@@ -14,7 +14,9 @@ import { KnativeApi } from './knative';
 import { Kube } from './kube';
 import { NamespaceAccess } from './namespace-access';
 import { DEFAULT_LIMITS, ApiLimits } from './limits';
+import { processLog } from './logger';
 import { ApiMetrics, labelRoute, metricsEndpoint } from './metrics';
+import { requestLogging } from './request-log';
 import { openApiDocument, RouteGroup } from './openapi';
 import { EphemeralSafety, Operations } from './operations';
 import { validatePathParams } from './path-params';
@@ -134,6 +136,8 @@ export function createServer(deps: ServerDependencies): Express {
   const app = express();
   app.disable('x-powered-by');
   app.set('query parser', 'simple');
+  // First: every response, an error or a 404 too, carries the request id.
+  app.use(requestLogging(processLog('http')));
   app.use(deps.metrics.middleware());
   const groups = routeGroups(deps);
   const openapi = openApiDocument(groups, deps.version);

@@ -124,13 +124,21 @@ export async function startApi(env: Record<string, string> = {}): Promise<ApiPro
       ...env,
     },
     async (output) => {
-      const port = /"msg":"listening","port":(\d+)/.exec(output)?.[1];
+      const port = listeningPort(output);
       if (port === undefined) return false;
       url = `http://127.0.0.1:${port}`;
       return (await fetch(`${url}/healthz`)).ok;
     },
   );
   return { url, child: api.child, output: api.output, stop: (signal) => api.stop(signal) };
+}
+
+/** The port of the API's `listening` line (a JSON line; its fields in any order), once written. */
+function listeningPort(output: string): number | undefined {
+  const line = output.split('\n').find((l) => l.includes('"msg":"listening"') && l.endsWith('}'));
+  if (line === undefined) return undefined;
+  const { port } = JSON.parse(line) as { port?: unknown };
+  return typeof port === 'number' ? port : undefined;
 }
 
 /** The API's /metrics text, fetched with {@link TEST_METRICS_TOKEN}. */
