@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import { parseCpu, parseMemory } from '../constructs/quantity';
 import { DEFAULT_EPHEMERAL_LIMITS } from './ephemeral-resources';
 import { ApiLimits, readLimits } from './limits';
+import { DEFAULT_FILE_LIMITS, FileLimits } from './execution-files';
 import { existsSync, readFileSync } from 'node:fs';
 import { DEFAULT_LEASE_TIMINGS, LeaseSettings } from './leader-election';
 import { LOG_FORMATS, LOG_LEVELS, type LogFormat, type LogLevel } from './logger';
@@ -85,6 +86,13 @@ export interface ApiConfig {
    * @default 65536
    */
   readonly executeOutputLimitBytes: number;
+  /**
+   * Caps on an execution's input files and, apart, its output files: `HKS_EXECUTE_FILES_MAX_COUNT`
+   * files (1 to 10000, default 100), `HKS_EXECUTE_FILE_LIMIT_BYTES` bytes each (1 to 16 MiB,
+   * default 1 MiB), `HKS_EXECUTE_FILES_LIMIT_BYTES` bytes in all (1 to 64 MiB, default 1 MiB).
+   * @default - {@link DEFAULT_FILE_LIMITS}
+   */
+  readonly executeFileLimits: FileLimits;
   /** `HKS_PYTHON`: the Python that syntax-checks python sources before deploying. @default "python3" */
   readonly python: string;
   /**
@@ -92,6 +100,12 @@ export interface ApiConfig {
    * @default - `/metrics` is not served
    */
   readonly metricsToken?: string;
+  /**
+   * `HKS_METRICS_MAX_FUNCTIONS`: functions with their own series in the function metrics;
+   * those seen after them are counted as `(other)` (0 to 100000).
+   * @default 500
+   */
+  readonly metricsMaxFunctions: number;
   /** `HKS_CLUSTER_DOMAIN`: DNS domain of functions' cluster-local addresses. @default "cluster.local" */
   readonly clusterDomain: string;
   /**
@@ -213,6 +227,22 @@ export function loadConfig(
     1024,
     16 * 1024 * 1024,
   );
+  // Input files travel base64 in the JSON body: the defaults (1 MiB in all) fit its 2 MiB limit.
+  const executeFileLimits: FileLimits = {
+    maxFiles: integer('HKS_EXECUTE_FILES_MAX_COUNT', DEFAULT_FILE_LIMITS.maxFiles, 1, 10_000),
+    maxFileBytes: integer(
+      'HKS_EXECUTE_FILE_LIMIT_BYTES',
+      DEFAULT_FILE_LIMITS.maxFileBytes,
+      1,
+      16 * 1024 * 1024,
+    ),
+    maxTotalBytes: integer(
+      'HKS_EXECUTE_FILES_LIMIT_BYTES',
+      DEFAULT_FILE_LIMITS.maxTotalBytes,
+      1,
+      64 * 1024 * 1024,
+    ),
+  };
   const quantity = (name: string, fallback: string, parse: (v: string) => unknown): string => {
     const raw = env[name] || fallback;
     const parsed = parse(raw);
@@ -252,6 +282,7 @@ export function loadConfig(
     problems.push(`${given('HKS_RECORDER')}, expected "on" or "off"`);
 
   const metricsToken = env.HKS_METRICS_TOKEN || undefined;
+  const metricsMaxFunctions = integer('HKS_METRICS_MAX_FUNCTIONS', 500, 0, 100_000);
   if (metricsToken !== undefined && Buffer.byteLength(metricsToken) < 16)
     problems.push(
       `HKS_METRICS_TOKEN: given ${Buffer.byteLength(metricsToken)} bytes, expected at least 16 bytes (unset: /metrics is not served)`,
@@ -397,8 +428,10 @@ export function loadConfig(
     ephemeralMemoryLimit,
     ephemeralMaxPerProject,
     executeOutputLimitBytes,
+    executeFileLimits,
     python: env.HKS_PYTHON || 'python3',
     metricsToken,
+    metricsMaxFunctions,
     clusterDomain,
     devFunctionHosts,
     retention,

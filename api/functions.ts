@@ -253,6 +253,7 @@ export class Functions {
     // The API's own id, unique whatever the client sends; the client's is kept beside it.
     const requestId = randomUUID();
     const clientRequestId = request.headers['x-request-id'];
+    const temporary = found.metadata.labels?.[EPHEMERAL_LABEL] === 'true';
     const recording = this.recorder?.start({
       id: requestId,
       project,
@@ -265,10 +266,11 @@ export class Functions {
           : undefined,
       revision: servingRevision(found, request.tag),
       requestBytes: request.body?.length ?? 0,
+      temporary,
     });
     const askedForLogs = request.headers[LOG_TAIL_HEADER]?.toLowerCase() === 'tail';
     const started = performance.now();
-    const done = this.metrics.timeInvocation(project, name);
+    const done = this.metrics.timeInvocation(project, name, temporary);
     try {
       const answer = await transport(target, {
         method: 'POST',

@@ -1,5 +1,6 @@
 import { LOG_RESULT_HEADER, splitLogTail } from '../runtimes/log-records';
 import { TOO_LARGE_TITLE } from './function-proxy';
+import type { InvocationMetrics } from './metrics';
 import { Problem } from './problem';
 import type {
   FunctionInvocation,
@@ -26,6 +27,8 @@ export interface InvocationStart {
   /** The revision the traffic sends it to, when only one can answer. @default - unknown */
   readonly revision?: string;
   readonly requestBytes: number;
+  /** An execute-once or deployed temporary function (aggregated in the metrics). @default false */
+  readonly temporary?: boolean;
 }
 
 /** How the function's answer ended. */
@@ -48,11 +51,15 @@ export class InvocationRecorder {
   constructor(
     private readonly store: InvocationStore,
     private readonly log: (msg: string, fields?: Record<string, unknown>) => void,
+    private readonly metrics?: InvocationMetrics,
   ) {}
 
   /** Starts the record of one invocation; {@link RecordingInvocation.end} writes it. */
   public start(start: InvocationStart): RecordingInvocation {
-    return new RecordingInvocation(start, (invocation) => this.write(invocation));
+    return new RecordingInvocation(start, (invocation, handlerMs) => {
+      this.metrics?.invoked(invocation, { temporary: start.temporary ?? false, handlerMs });
+      this.write(invocation);
+    });
   }
 
   private write(invocation: FunctionInvocation): void {
@@ -75,12 +82,18 @@ export class InvocationRecorder {
 export class RecordingInvocation {
   private readonly startedAt = new Date();
   private readonly started = performance.now();
-  private answer?: { status: number; revision?: string; logs?: string; error?: InvocationError };
+  private answer?: {
+    status: number;
+    revision?: string;
+    logs?: string;
+    error?: InvocationError;
+    handlerMs?: number;
+  };
   private ended = false;
 
   constructor(
     private readonly start: InvocationStart,
-    private readonly write: (invocation: FunctionInvocation) => void,
+    private readonly write: (invocation: FunctionInvocation, handlerMs?: number) => void,
   ) {}
 
   /** Takes the function's status, its revision header and its log tail (before they are stripped). */
@@ -94,6 +107,7 @@ export class RecordingInvocation {
       status,
       revision: headers[REVISION_HEADER] || undefined,
       logs: split === undefined ? undefined : record ? split.output : undefined,
+      handlerMs: record?.durationMs,
       error:
         typeof error === 'string'
           ? { type: status === 504 ? 'Timeout' : 'Error', message: error }
@@ -111,20 +125,23 @@ export class RecordingInvocation {
   public end(end: InvocationEnd = {}): void {
     if (this.ended) return;
     this.ended = true;
-    const { revision, ...start } = this.start;
+    const { revision, temporary: _temporary, ...start } = this.start;
     const answer = this.answer;
     const status = statusOf(answer?.status, end);
-    this.write({
-      ...start,
-      revision: answer?.revision ?? revision,
-      startedAt: this.startedAt.toISOString(),
-      durationMs: Math.round((performance.now() - this.started) * 10) / 10,
-      status,
-      httpStatus: answer?.status,
-      responseBytes: end.responseBytes,
-      error: answer?.error ?? platformError(status, end.error),
-      logs: answer?.logs,
-    });
+    this.write(
+      {
+        ...start,
+        revision: answer?.revision ?? revision,
+        startedAt: this.startedAt.toISOString(),
+        durationMs: Math.round((performance.now() - this.started) * 10) / 10,
+        status,
+        httpStatus: answer?.status,
+        responseBytes: end.responseBytes,
+        error: answer?.error ?? platformError(status, end.error),
+        logs: answer?.logs,
+      },
+      answer?.handlerMs,
+    );
   }
 }
 

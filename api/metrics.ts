@@ -1,25 +1,92 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
 import { Counter, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import type { Request, RequestHandler, Response } from 'express';
-import type { RecorderMetrics } from './recorder';
+import type { RecorderMetrics, FinishedExecution } from './recorder';
 import type { RetentionMetrics } from './retention';
+import type { FunctionInvocation } from './store/invocation-store';
 
 /** How an invocation ended. */
 export type InvocationOutcome = 'success' | 'error' | 'timeout' | 'unreachable';
 
 /** Metrics of function invocations and execute-once operations. */
 export interface FunctionMetrics {
-  /** Starts timing one invocation; call the result with its outcome. */
-  timeInvocation(project: string, name: string): (outcome: InvocationOutcome) => void;
+  /**
+   * Starts timing one invocation; call the result with its outcome.
+   * @param temporary an execute-once or deployed temporary function, counted under
+   *   {@link TEMPORARY_FUNCTIONS} @default false
+   */
+  timeInvocation(
+    project: string,
+    name: string,
+    temporary?: boolean,
+  ): (outcome: InvocationOutcome) => void;
   /** Counts one execute-once operation and its phases (milliseconds). */
   executed(status: string, timings: Readonly<Record<string, number>>): void;
   /** Counts ephemeral functions the janitor removed. */
   expired(count: number): void;
 }
 
+/** Counts of the invocation history's records, by the OpenTelemetry FaaS conventions. */
+export interface InvocationMetrics {
+  /** One invocation ended, as recorded. */
+  invoked(invocation: FunctionInvocation, details: InvokedDetails): void;
+}
+
+/** What the metrics know of an invocation beyond its record. */
+export interface InvokedDetails {
+  /** An execute-once or deployed temporary function, counted as {@link TEMPORARY_FUNCTIONS}. */
+  readonly temporary: boolean;
+  /** The runtime's own time in the handler, from its record. @default - the API's duration */
+  readonly handlerMs?: number;
+}
+
+/** The function label of every temporary function (execute-once, deployed with a TTL). */
+export const TEMPORARY_FUNCTIONS = '(temporary)';
+/** The function label of functions past {@link ApiMetricsOptions.maxFunctions}. */
+export const OTHER_FUNCTIONS = '(other)';
+
+/**
+ * `faas.invoke_duration`'s buckets in the OpenTelemetry FaaS metrics conventions
+ * (ExplicitBucketBoundaries), seconds.
+ */
+export const FAAS_DURATION_BUCKETS = [
+  0.005, 0.01, 0.025, 0.05, 0.075, 0.1, 0.25, 0.5, 0.75, 1, 2.5, 5, 7.5, 10,
+];
+
+/** How the metrics bound their label sets. */
+export interface ApiMetricsOptions {
+  /**
+   * Functions (project and name) that get their own series; the ones seen after them are
+   * counted as {@link OTHER_FUNCTIONS} of their project, until the API restarts.
+   * @default 500
+   */
+  readonly maxFunctions?: number;
+}
+
+/** Gives a function its label, within {@link ApiMetricsOptions.maxFunctions}. */
+class FunctionLabels {
+  private readonly admitted = new Set<string>();
+
+  constructor(private readonly max: number) {}
+
+  public of(project: string, name: string, temporary: boolean): string {
+    if (temporary) return TEMPORARY_FUNCTIONS;
+    const key = `${project}/${name}`;
+    if (this.admitted.has(key)) return name;
+    if (this.admitted.size >= this.max) return OTHER_FUNCTIONS;
+    this.admitted.add(key);
+    return name;
+  }
+}
+
+const FAAS_LABELS = ['project', 'faas_name', 'faas_trigger'] as const;
+
 /** The API's Prometheus metrics. */
-export class ApiMetrics implements RecorderMetrics, FunctionMetrics, RetentionMetrics {
+export class ApiMetrics
+  implements RecorderMetrics, FunctionMetrics, RetentionMetrics, InvocationMetrics
+{
   public readonly registry = new Registry();
+  private readonly functionLabels: FunctionLabels;
   private readonly requests = new Histogram({
     name: 'hks_http_request_duration_seconds',
     help: 'HTTP request latency by route and status',
@@ -49,6 +116,18 @@ export class ApiMetrics implements RecorderMetrics, FunctionMetrics, RetentionMe
     help: "Executions whose logs retention removed for the project's log budget",
     registers: [this.registry],
   });
+  private readonly scheduleLag = new Histogram({
+    name: 'hks_schedule_lag_seconds',
+    help: "Scheduled CronJob runs: the Job's start after its scheduled time",
+    buckets: [0.5, 1, 2, 5, 10, 30, 60, 120, 300, 600],
+    registers: [this.registry],
+  });
+  private readonly recorderLag = new Histogram({
+    name: 'hks_recorder_lag_seconds',
+    help: "Finished executions: from the Job's completion until its record and logs were written",
+    buckets: [0.5, 1, 2, 5, 10, 30, 60, 120, 300, 600],
+    registers: [this.registry],
+  });
   private readonly watchRestarts = new Counter({
     name: 'hks_job_watch_restarts_total',
     help: 'Restarts of the Job watch (410 Gone, errors, closed connections)',
@@ -56,12 +135,40 @@ export class ApiMetrics implements RecorderMetrics, FunctionMetrics, RetentionMe
     registers: [this.registry],
   });
 
+  private readonly faasInvocations = new Counter({
+    name: 'faas_invocations_total',
+    help: 'faas.invocations: invocations the function answered below 400',
+    labelNames: FAAS_LABELS,
+    registers: [this.registry],
+  });
+  private readonly faasErrors = new Counter({
+    name: 'faas_errors_total',
+    help: 'faas.errors: invocations that failed (error_type: failed, too-large, unreachable, client-gone)',
+    labelNames: [...FAAS_LABELS, 'error_type'],
+    registers: [this.registry],
+  });
+  private readonly faasTimeouts = new Counter({
+    name: 'faas_timeouts_total',
+    help: 'faas.timeouts: invocations that did not answer within their timeout',
+    labelNames: FAAS_LABELS,
+    registers: [this.registry],
+  });
+  private readonly faasDuration = new Histogram({
+    name: 'faas_invoke_duration_seconds',
+    help: "faas.invoke_duration: the runtime's time in the handler, else the API's time to the answer",
+    labelNames: FAAS_LABELS,
+    buckets: FAAS_DURATION_BUCKETS,
+    registers: [this.registry],
+  });
+
+  /** @deprecated by faas_invocations_total, faas_errors_total and faas_timeouts_total */
   private readonly invocations = new Counter({
     name: 'hks_function_invocations_total',
     help: 'Function invocations through the API by outcome (success, error, timeout, unreachable)',
     labelNames: ['project', 'function', 'outcome'],
     registers: [this.registry],
   });
+  /** @deprecated by faas_invoke_duration_seconds */
   private readonly invocationSeconds = new Histogram({
     name: 'hks_function_invocation_duration_seconds',
     help: 'Latency of function invocations through the API, including the function',
@@ -88,7 +195,13 @@ export class ApiMetrics implements RecorderMetrics, FunctionMetrics, RetentionMe
     registers: [this.registry],
   });
 
-  constructor() {
+  constructor(options: ApiMetricsOptions = {}) {
+    const maxFunctions = options.maxFunctions ?? 500;
+    if (!Number.isInteger(maxFunctions) || maxFunctions < 0)
+      throw new Error(
+        `maxFunctions: given ${maxFunctions}, expected a whole number of functions, 0 or more`,
+      );
+    this.functionLabels = new FunctionLabels(maxFunctions);
     collectDefaultMetrics({ register: this.registry });
   }
 
@@ -119,6 +232,15 @@ export class ApiMetrics implements RecorderMetrics, FunctionMetrics, RetentionMe
     this.executions.inc({ status });
   }
 
+  public finished(execution: FinishedExecution, now = Date.now()): void {
+    const started = Date.parse(execution.startedAt);
+    const scheduled = Date.parse(execution.scheduledAt ?? '');
+    if (execution.trigger === 'scheduled' && Number.isFinite(scheduled))
+      this.scheduleLag.observe(Math.max(0, (started - scheduled) / 1000));
+    const completed = Date.parse(execution.completedAt ?? '');
+    if (Number.isFinite(completed)) this.recorderLag.observe(Math.max(0, (now - completed) / 1000));
+  }
+
   public purged(reason: 'age' | 'count', count: number): void {
     this.executionsPurged.inc({ reason }, count);
   }
@@ -131,15 +253,33 @@ export class ApiMetrics implements RecorderMetrics, FunctionMetrics, RetentionMe
     this.watchRestarts.inc({ reason });
   }
 
-  public timeInvocation(project: string, name: string): (outcome: InvocationOutcome) => void {
+  public timeInvocation(
+    project: string,
+    name: string,
+    temporary = false,
+  ): (outcome: InvocationOutcome) => void {
     const started = performance.now();
+    const label = this.functionLabels.of(project, name, temporary);
     return (outcome) => {
-      this.invocations.inc({ project, function: name, outcome });
+      this.invocations.inc({ project, function: label, outcome });
       this.invocationSeconds.observe(
-        { project, function: name },
+        { project, function: label },
         (performance.now() - started) / 1000,
       );
     };
+  }
+
+  public invoked(invocation: FunctionInvocation, details: InvokedDetails): void {
+    const labels = {
+      project: invocation.project,
+      faas_name: this.functionLabels.of(invocation.project, invocation.function, details.temporary),
+      faas_trigger: invocation.trigger,
+    };
+    const { status } = invocation;
+    if (status === 'succeeded') this.faasInvocations.inc(labels);
+    else if (status === 'timeout') this.faasTimeouts.inc(labels);
+    else this.faasErrors.inc({ ...labels, error_type: status });
+    this.faasDuration.observe(labels, (details.handlerMs ?? invocation.durationMs) / 1000);
   }
 
   public executed(status: string, timings: Readonly<Record<string, number>>): void {

@@ -25,8 +25,23 @@ export const RECORDED_JOBS = `${LABELS.managedBy}=${MANAGER},${LABELS.kind}=Cron
 /** Counters the recorder reports to /metrics. */
 export interface RecorderMetrics {
   recorded(status: ExecutionStatus): void;
+  /** An execution's record is final (logs captured or lost): its schedule and recorder lags. */
+  finished(execution: FinishedExecution): void;
   watchRestarted(reason: string): void;
 }
+
+/** The times of a finished execution. */
+export interface FinishedExecution {
+  readonly trigger: 'scheduled' | 'manual';
+  /** When the CronJob controller scheduled it (`batch.kubernetes.io/cronjob-scheduled-timestamp`). @default - not known */
+  readonly scheduledAt?: string;
+  readonly startedAt: string;
+  /** @default - not known (deleted before it ended) */
+  readonly completedAt?: string;
+}
+
+/** The annotation the CronJob controller puts on a Job: the run's scheduled time. */
+const SCHEDULED_TIMESTAMP = 'batch.kubernetes.io/cronjob-scheduled-timestamp';
 
 /** How the recorder paces its work. */
 export interface RecorderOptions {
@@ -246,6 +261,10 @@ export class Recorder {
       this.metrics.recorded(base.status);
       this.log('execution logs lost', { job: base.jobName, reason });
     }
+    this.metrics.finished({
+      ...base,
+      scheduledAt: job.metadata?.annotations?.[SCHEDULED_TIMESTAMP],
+    });
     if (!deleted) await this.release((await this.current(job)) ?? job);
   }
 

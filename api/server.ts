@@ -89,7 +89,7 @@ export function routeGroups(deps: ServerDependencies): RouteGroup[] {
     deps.metrics,
     { ...deps.functionAddresses, gateway: deps.functionGateway },
     (deps.limits ?? DEFAULT_LIMITS).functionResponseLimitBytes,
-    new InvocationRecorder(invocations, deps.log),
+    new InvocationRecorder(invocations, deps.log, deps.metrics),
   );
   const operations = new Operations(
     applications,
