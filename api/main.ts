@@ -2,7 +2,8 @@
  * `npm start` — the HKS API. Configuration comes from environment variables (see README);
  * the cluster from KUBECONFIG or the in-cluster service account.
  */
-import { packageVersion } from '../constructs/package-dir';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { tokenVerifier } from './auth';
 import { ConfigError, loadConfig } from './config';
 import { Janitor } from './janitor';
@@ -39,7 +40,9 @@ async function main(): Promise<void> {
   useProcessLogger(logger);
   const componentLog = (component: string) => lineLogger(logger.child({ component }));
   const log = componentLog('api');
-  const version = packageVersion();
+  const version = (
+    JSON.parse(readFileSync(join(__dirname, '..', 'package.json'), 'utf8')) as { version: string }
+  ).version;
   const kubeConfig = orExit(() => loadKubeConfig());
   const store = await Store.open(config);
   const kube = new Kube(kubeConfig, config.limits.kubeTimeoutSeconds * 1000);
@@ -67,7 +70,6 @@ async function main(): Promise<void> {
       limits: { cpuLimit: config.ephemeralCpuLimit, memoryLimit: config.ephemeralMemoryLimit },
       maxPerProject: config.ephemeralMaxPerProject,
       outputLimitBytes: config.executeOutputLimitBytes,
-      fileLimits: config.executeFileLimits,
     },
     log,
     python: config.python,
