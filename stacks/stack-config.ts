@@ -133,6 +133,8 @@ export const API_VARIABLES = {
   apiEphemeralMaxPerProject: 'HKS_EPHEMERAL_MAX_PER_PROJECT',
   apiEphemeralCpuLimit: 'HKS_EPHEMERAL_CPU_LIMIT',
   apiEphemeralMemoryLimit: 'HKS_EPHEMERAL_MEMORY_LIMIT',
+  apiLogLevel: 'HKS_LOG_LEVEL',
+  apiLogFormat: 'HKS_LOG_FORMAT',
 } as const;
 
 /** A key of {@link API_VARIABLES}. */

@@ -141,6 +141,8 @@ describe('parseStackConfig', () => {
       apiEphemeralMaxPerProject: '3',
       apiEphemeralCpuLimit: '500m',
       apiEphemeralMemoryLimit: '128Mi',
+      apiLogLevel: 'warn',
+      apiLogFormat: 'pretty',
     };
     expect(Object.keys(values).sort()).toEqual(Object.keys(API_VARIABLES).sort());
     const { environment } = parseStackConfig({ ...withApi, ...values }).api ?? {};
