@@ -32,13 +32,26 @@
  * Beside it, "X-Hks-Log-Streams" says which stream each part of that output went to, even when
  * the output itself is left out: runs of "o<bytes>" (stdout) and "e<bytes>" (stderr) in order,
  * comma-separated (left out past 4 KiB).
+ *
+ * A request with the header "X-Hks-Files: envelope" (execute-once) carries files: its body is
+ * {"event", "inputFiles": {path: {"text"} | {"base64"}}, "outputLimits": {"maxFiles",
+ * "maxFileBytes", "maxTotalBytes"}}. The handler gets the event and runs in a fresh working
+ * directory holding input/ (the input files) and output/ (empty), also named by the variables
+ * HKS_INPUT_DIR and HKS_OUTPUT_DIR. Its answer is the JSON {"contentType", "body" (base64),
+ * "outputFiles", "omittedFiles"} with the same status and "X-Hks-Files: envelope": the regular
+ * files under output/, text when they are UTF-8 and base64 otherwise, within the limits in path
+ * order; a symlink is never followed (listed as omitted), nor a file over a limit. The folder is
+ * removed after the answer.
  */
 const http = require('node:http');
 const { AsyncLocalStorage } = require('node:async_hooks');
 const path = require('node:path');
 const { randomBytes } = require('node:crypto');
-const { existsSync, readdirSync, readFileSync } = require('node:fs');
+const fs = require('node:fs');
+const os = require('node:os');
+const { existsSync, readdirSync, readFileSync } = fs;
 const { pathToFileURL } = require('node:url');
+const { TextDecoder } = require('node:util');
 
 const DEFAULT_DIR = '/var/hks/function';
 const DEFAULT_MAX_REQUEST_BYTES = 6 * 1024 * 1024;
@@ -46,6 +59,8 @@ const DEFAULT_MAX_REQUEST_BYTES = 6 * 1024 * 1024;
 const FRAMING_HEADERS = new Set(['content-length', 'transfer-encoding', 'connection']);
 const LOG_TAIL_LIMIT = 8192; // bytes of output a response header carries at most
 const LOG_STREAMS_LIMIT = 4096; // bytes of the stream runs' header at most
+const FILES_HEADER = 'x-hks-files'; // "envelope": files in the request and the answer
+const MAX_OUTPUT_ENTRIES = 10000; // entries of the output folder looked at, at most
 /** The same text as HANDLER_SIGNATURES.nodejs20 of constructs/function-rules.ts. */
 const SIGNATURES =
   '(event) or (event, context), returning a value or a Promise (further parameters need defaults; callback-style (event, context, callback) is not supported)';
@@ -205,6 +220,187 @@ function safeList(directory) {
   } catch {
     return `none: ${directory} is not a readable folder`;
   }
+}
+
+/** A request the runtime refuses without invoking. */
+class RequestError extends Error {}
+
+/** Whether path is relative, of plain names, without "..", "." or empty names. */
+function isSafeRelative(p) {
+  // eslint-disable-next-line no-control-regex -- control characters have no place in a name
+  if (typeof p !== 'string' || p === '' || p.startsWith('/') || /[\u0000-\u001f\u007f\\]/.test(p)) {
+    return false;
+  }
+  return p.split('/').every((part) => part !== '' && part !== '.' && part !== '..');
+}
+
+/**
+ * The event, limits and run folder of a files envelope, the input files written to run/input;
+ * throws a RequestError for an envelope that is not one.
+ */
+function openFilesEnvelope(body) {
+  let envelope;
+  try {
+    envelope = JSON.parse(body.toString('utf8') || 'null');
+  } catch {
+    envelope = undefined;
+  }
+  if (envelope === null || typeof envelope !== 'object' || Array.isArray(envelope)) {
+    throw new RequestError(
+      'the body is not a files envelope; expected a JSON object {event, inputFiles, outputLimits}',
+    );
+  }
+  const files = envelope.inputFiles ?? {};
+  const limits = envelope.outputLimits ?? {};
+  if (typeof files !== 'object' || typeof limits !== 'object') {
+    throw new RequestError('inputFiles and outputLimits: expected objects');
+  }
+  const run = fs.mkdtempSync(path.join(os.tmpdir(), 'hks-run-'));
+  try {
+    fs.mkdirSync(path.join(run, 'input'));
+    fs.mkdirSync(path.join(run, 'output'));
+    for (const [name, content] of Object.entries(files)) {
+      if (!isSafeRelative(name)) {
+        throw new RequestError(
+          `inputFiles: given the path ${describe(name)}, expected a relative path without ".."`,
+        );
+      }
+      let data;
+      if (typeof content?.text === 'string') data = Buffer.from(content.text, 'utf8');
+      else if (typeof content?.base64 === 'string') data = Buffer.from(content.base64, 'base64');
+      else throw new RequestError(`inputFiles[${describe(name)}]: expected {text} or {base64}`);
+      const target = path.join(run, 'input', ...name.split('/'));
+      try {
+        fs.mkdirSync(path.dirname(target), { recursive: true });
+        fs.writeFileSync(target, data, { flag: 'wx' });
+      } catch (error) {
+        throw new RequestError(`inputFiles[${describe(name)}]: cannot be written: ${error.code}`);
+      }
+    }
+  } catch (error) {
+    fs.rmSync(run, { recursive: true, force: true });
+    throw error;
+  }
+  return { event: envelope.event ?? null, limits, run };
+}
+
+/** {text} for UTF-8, {base64} for other bytes. */
+function fileContent(data) {
+  try {
+    return { text: new TextDecoder('utf-8', { fatal: true }).decode(data) };
+  } catch {
+    return { base64: data.toString('base64') };
+  }
+}
+
+/**
+ * [files, omitted] of the output folder: regular files within the limits, in path order. Files
+ * are opened with O_NOFOLLOW and what was opened is checked to lie in the folder (by
+ * /proc/self/fd), so that no symlink is followed, not even one swapped in while walking.
+ */
+function collectOutput(folder, limits) {
+  const limit = (name, fallback) =>
+    Number.isInteger(limits[name]) && limits[name] >= 0 ? limits[name] : fallback;
+  const maxFiles = limit('maxFiles', 100);
+  const maxFile = limit('maxFileBytes', 1 << 20);
+  const maxTotal = limit('maxTotalBytes', 1 << 20);
+  const root = fs.realpathSync(folder);
+  const { O_RDONLY, O_NOFOLLOW, O_NONBLOCK } = fs.constants;
+  const files = {};
+  const omitted = [];
+  const found = [];
+  let seen = 0;
+  const inFolder = (fd) => {
+    try {
+      return fs.readlinkSync(`/proc/self/fd/${fd}`).startsWith(`${root}/`);
+    } catch {
+      return true; // no /proc: O_NOFOLLOW and lstat remain
+    }
+  };
+  const walk = (directory, prefix) => {
+    const entries = readdirSync(directory, { withFileTypes: true });
+    entries.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+    for (const entry of entries) {
+      if (++seen > MAX_OUTPUT_ENTRIES) return;
+      const relative = prefix + entry.name;
+      const full = path.join(directory, entry.name);
+      if (entry.isSymbolicLink()) omitted.push({ path: relative, reason: 'symlink' });
+      else if (entry.isDirectory()) walk(full, `${relative}/`);
+      else if (!entry.isFile()) omitted.push({ path: relative, reason: 'not-a-file' });
+      else found.push([relative, full]);
+    }
+  };
+  walk(root, '');
+  found.sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+  let total = 0;
+  for (const [relative, full] of found) {
+    let fd;
+    try {
+      fd = fs.openSync(full, O_RDONLY | O_NOFOLLOW | O_NONBLOCK);
+    } catch (error) {
+      omitted.push({ path: relative, reason: error.code === 'ELOOP' ? 'symlink' : 'not-a-file' });
+      continue;
+    }
+    try {
+      const stats = fs.fstatSync(fd);
+      if (!stats.isFile() || !inFolder(fd)) {
+        omitted.push({ path: relative, reason: stats.isFile() ? 'symlink' : 'not-a-file' });
+        continue;
+      }
+      let size = stats.size;
+      const over = () =>
+        size > maxFile
+          ? 'file-limit'
+          : Object.keys(files).length >= maxFiles
+            ? 'count-limit'
+            : total + size > maxTotal
+              ? 'total-limit'
+              : undefined;
+      let reason = over();
+      let data;
+      if (reason === undefined) {
+        const buffer = Buffer.alloc(maxFile + 1);
+        size = fs.readSync(fd, buffer, 0, buffer.length, 0);
+        data = buffer.subarray(0, size);
+        reason = over();
+      }
+      if (reason === undefined) {
+        files[relative] = fileContent(data);
+        total += size;
+      } else omitted.push({ path: relative, bytes: size, reason });
+    } finally {
+      fs.closeSync(fd);
+    }
+  }
+  return [files, omitted];
+}
+
+/** [headers, bytes] of a files envelope's answer: the handler's body and the output files. */
+function filesAnswer(headers, payload, run, limits) {
+  let files;
+  let omitted;
+  try {
+    [files, omitted] = collectOutput(path.join(run, 'output'), limits);
+  } finally {
+    process.chdir(path.dirname(run)); // out of the folder before it goes
+    fs.rmSync(run, { recursive: true, force: true });
+  }
+  const contentType = Object.entries(headers).find(([k]) => k.toLowerCase() === 'content-type');
+  const kept = Object.fromEntries(
+    Object.entries(headers).filter(
+      ([k]) => !['content-type', FILES_HEADER].includes(k.toLowerCase()),
+    ),
+  );
+  const envelope = {
+    contentType: contentType ? String(contentType[1]) : null,
+    body: payload.toString('base64'),
+    outputFiles: files,
+    omittedFiles: omitted,
+  };
+  return [
+    { ...kept, 'Content-Type': 'application/json', 'X-Hks-Files': 'envelope' },
+    Buffer.from(JSON.stringify(envelope)),
+  ];
 }
 
 function parseEvent(body) {
@@ -401,10 +597,38 @@ function serve({ handler, name, timeout, debug, port, spec, startupOutput, maxRe
     const record = { level: 'info', message: 'invocation', function: name, requestId };
     const tail = String(req.headers['x-hks-log'] ?? '').toLowerCase() === 'tail';
     const output = tail ? new OutputBuffer() : undefined;
+    let files;
+    if (String(req.headers[FILES_HEADER] ?? '').toLowerCase() === 'envelope') {
+      try {
+        files = openFilesEnvelope(body);
+      } catch (error) {
+        if (!(error instanceof RequestError)) throw error;
+        sendJson(
+          res,
+          400,
+          { error: { type: 'InvalidRequest', message: error.message } },
+          { 'X-Request-Id': requestId },
+        );
+        log({
+          level: 'error',
+          message: 'request refused',
+          function: name,
+          requestId,
+          status: 400,
+          error: error.message,
+        });
+        return;
+      }
+      // One process-wide directory and variables: execute-once invokes a function once.
+      process.env.HKS_INPUT_DIR = path.join(files.run, 'input');
+      process.env.HKS_OUTPUT_DIR = path.join(files.run, 'output');
+      process.chdir(files.run);
+    }
     let response;
     try {
+      const event = files ? files.event : parseEvent(body);
       const result = await outputCapture.run(output, () =>
-        runHandler(handler, parseEvent(body), context, timeout * 1000),
+        runHandler(handler, event, context, timeout * 1000),
       );
       if (result === TIMED_OUT || Date.now() > deadline) {
         record.level = 'error';
@@ -426,7 +650,10 @@ function serve({ handler, name, timeout, debug, port, spec, startupOutput, maxRe
       record.error = { type, message, stack };
       response = jsonResponse(500, { error: debug ? { type, message, stack } : { type, message } });
     }
-    const [status, headers, payload] = response;
+    const [status, handlerHeaders, handlerPayload] = response;
+    const [headers, payload] = files
+      ? filesAnswer(handlerHeaders, handlerPayload, files.run, files.limits)
+      : [handlerHeaders, handlerPayload];
     const finished = {
       ...record,
       status,

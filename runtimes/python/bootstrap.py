@@ -30,6 +30,16 @@ the first such request only, what the module wrote while loading. The header is 
 that output exceeds 8 KiB; the logs have all of it. Beside it, "X-Hks-Log-Streams" says which
 stream each part of that output went to, even when the output itself is left out: runs of
 "o<bytes>" (stdout) and "e<bytes>" (stderr) in order, comma-separated (left out past 4 KiB).
+
+A request with the header "X-Hks-Files: envelope" (execute-once) carries files: its body is
+{"event", "inputFiles": {path: {"text"} | {"base64"}}, "outputLimits": {"maxFiles",
+"maxFileBytes", "maxTotalBytes"}}. The handler gets the event and runs in a fresh working
+directory holding input/ (the input files) and output/ (empty), also named by the variables
+HKS_INPUT_DIR and HKS_OUTPUT_DIR. Its answer is the JSON {"contentType", "body" (base64),
+"outputFiles", "omittedFiles"} with the same status and "X-Hks-Files: envelope": the regular
+files under output/, text when they are UTF-8 and base64 otherwise, within the limits in path
+order; a symlink is never followed (listed as omitted), nor a file over a limit. The folder is
+removed after the answer.
 """
 
 import base64
@@ -37,8 +47,10 @@ import importlib
 import json
 import os
 import re
+import shutil
 import signal
 import socket
+import stat
 import sys
 import threading
 import time
@@ -50,6 +62,8 @@ LOG_RESULT_HEADER = "X-Hks-Log-Result"
 LOG_STREAMS_HEADER = "X-Hks-Log-Streams"
 LOG_TAIL_LIMIT = 8192  # bytes of output a response header carries at most
 LOG_STREAMS_LIMIT = 4096  # bytes of the stream runs' header at most
+FILES_HEADER = "X-Hks-Files"  # "envelope": files in the request and the answer
+MAX_OUTPUT_ENTRIES = 10000  # entries of the output folder looked at, at most
 DEFAULT_MAX_REQUEST_BYTES = 6 * 1024 * 1024
 HEADER_NAME = re.compile(r"[!#$%&'*+\-.^_`|~0-9A-Za-z]+\Z")
 HEADER_VALUE = re.compile(r"[\t\x20-\x7e\x80-\xff]*\Z")
@@ -310,6 +324,147 @@ def read_body(rfile, headers, limit):
     return rfile.read(int(raw)) if int(raw) > 0 else b""
 
 
+def safe_relative(path):
+    """Whether path is relative, of plain names, without "..", "." or empty names."""
+    if not isinstance(path, str) or not path or path.startswith("/") or "\\" in path:
+        return False
+    if any(ord(c) < 32 or ord(c) == 127 for c in path):
+        return False
+    return all(part not in ("", ".", "..") for part in path.split("/"))
+
+
+def open_files_envelope(body):
+    """(event, limits, run folder) of a files envelope, the input files written to run/input;
+    raises RequestError for an envelope that is not one."""
+    try:
+        envelope = json.loads(body or b"null")
+    except (ValueError, RecursionError):
+        envelope = None
+    if not isinstance(envelope, dict):
+        raise RequestError(400, "InvalidRequest", "the body is not a files envelope; expected a JSON object {event, inputFiles, outputLimits}")
+    files = envelope.get("inputFiles") or {}
+    limits = envelope.get("outputLimits") or {}
+    if not isinstance(files, dict) or not isinstance(limits, dict):
+        raise RequestError(400, "InvalidRequest", "inputFiles and outputLimits: expected objects")
+    import tempfile
+
+    run = tempfile.mkdtemp(prefix="hks-run-")
+    try:
+        os.mkdir(os.path.join(run, "input"))
+        os.mkdir(os.path.join(run, "output"))
+        for path, content in files.items():
+            if not safe_relative(path):
+                raise RequestError(400, "InvalidRequest", "inputFiles: given the path %s, expected a relative path without \"..\"" % describe(path))
+            if isinstance(content, dict) and isinstance(content.get("text"), str):
+                data = content["text"].encode("utf-8")
+            elif isinstance(content, dict) and isinstance(content.get("base64"), str):
+                data = base64.b64decode(content["base64"])
+            else:
+                raise RequestError(400, "InvalidRequest", "inputFiles[%s]: expected {text} or {base64}" % describe(path))
+            target = os.path.join(run, "input", *path.split("/"))
+            try:
+                os.makedirs(os.path.dirname(target), exist_ok=True)
+                with open(target, "xb") as handle:
+                    handle.write(data)
+            except OSError as error:
+                raise RequestError(400, "InvalidRequest", "inputFiles[%s]: cannot be written: %s" % (describe(path), error.strerror))
+    except BaseException:
+        shutil.rmtree(run, ignore_errors=True)
+        raise
+    return envelope.get("event"), limits, run
+
+
+def file_content(data):
+    """{"text"} for UTF-8, {"base64"} for other bytes."""
+    try:
+        return {"text": data.decode("utf-8")}
+    except UnicodeDecodeError:
+        return {"base64": base64.b64encode(data).decode("ascii")}
+
+
+def collect_output(folder, limits):
+    """(files, omitted) of the output folder: regular files within the limits, in path order.
+    Walked by directory descriptors with O_NOFOLLOW, so that no symlink is followed, not even
+    one swapped in while walking."""
+    def limit(name, fallback):
+        value = limits.get(name)
+        return value if isinstance(value, int) and value >= 0 else fallback
+
+    max_files, max_file, max_total = limit("maxFiles", 100), limit("maxFileBytes", 1 << 20), limit("maxTotalBytes", 1 << 20)
+    files, omitted, found = {}, [], []
+    flags = os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK
+    seen = [0]
+
+    def walk(directory_fd, prefix):
+        for name in sorted(os.listdir(directory_fd)):
+            seen[0] += 1
+            if seen[0] > MAX_OUTPUT_ENTRIES:
+                return
+            path = prefix + name
+            try:
+                fd = os.open(name, flags, dir_fd=directory_fd)
+            except OSError as error:
+                import errno
+
+                omitted.append({"path": path, "reason": "symlink" if error.errno == errno.ELOOP else "not-a-file"})
+                continue
+            mode = os.fstat(fd).st_mode
+            if stat.S_ISDIR(mode):
+                try:
+                    walk(fd, path + "/")
+                finally:
+                    os.close(fd)
+            elif stat.S_ISREG(mode):
+                found.append((path, fd))
+            else:
+                os.close(fd)
+                omitted.append({"path": path, "reason": "not-a-file"})
+
+    root = os.open(folder, os.O_RDONLY | os.O_NOFOLLOW | os.O_DIRECTORY)
+    try:
+        walk(root, "")
+    finally:
+        os.close(root)
+    total = 0
+    for path, fd in sorted(found):
+        try:
+            size = os.fstat(fd).st_size
+            reason = "file-limit" if size > max_file else "count-limit" if len(files) >= max_files else "total-limit" if total + size > max_total else None
+            if reason is None:
+                with os.fdopen(fd, "rb", closefd=False) as handle:
+                    data = handle.read(max_file + 1)
+                size = len(data)
+                reason = "file-limit" if size > max_file else "total-limit" if total + size > max_total else None
+            if reason is None:
+                files[path] = file_content(data)
+                total += size
+            else:
+                omitted.append({"path": path, "bytes": size, "reason": reason})
+        finally:
+            os.close(fd)
+    return files, omitted
+
+
+def files_answer(status, headers, payload, run, limits):
+    """(headers, bytes) of a files envelope's answer: the handler's body and the output files."""
+    try:
+        files, omitted = collect_output(os.path.join(run, "output"), limits)
+    finally:
+        os.chdir(os.path.dirname(run))  # out of the folder before it goes
+        shutil.rmtree(run, ignore_errors=True)
+    content_type = next((v for k, v in headers.items() if k.lower() == "content-type"), None)
+    kept = {k: v for k, v in headers.items() if k.lower() not in ("content-type", FILES_HEADER.lower())}
+    kept["Content-Type"] = "application/json"
+    kept[FILES_HEADER] = "envelope"
+    envelope = {
+        "contentType": content_type,
+        "body": base64.b64encode(payload).decode("ascii"),
+        "outputFiles": files,
+        "omittedFiles": omitted,
+    }
+    return kept, json.dumps(envelope).encode("utf-8")
+
+
 def parse_event(body):
     if not body:
         return None
@@ -476,8 +631,14 @@ def make_request_handler(state):
         def invoke(self):
             started = time.time()
             request_id = self.headers.get("X-Request-Id") or os.urandom(8).hex()
+            files_mode = (self.headers.get(FILES_HEADER) or "").lower() == "envelope"
+            run = None
             try:
-                event = parse_event(read_body(self.rfile, self.headers, state["max_request_bytes"]))
+                body = read_body(self.rfile, self.headers, state["max_request_bytes"])
+                if files_mode:
+                    event, limits, run = open_files_envelope(body)
+                else:
+                    event = parse_event(body)
             except RequestError as error:
                 # What is left of the body is not read: the connection closes after this answer.
                 self.close_connection = True
@@ -485,6 +646,11 @@ def make_request_handler(state):
                 log({"level": "error", "message": "request refused", "function": state["name"], "requestId": request_id, "status": error.status, "error": error.message})
                 self.linger()
                 return
+            if run is not None:
+                # One process-wide directory and variables: execute-once invokes a function once.
+                os.environ["HKS_INPUT_DIR"] = os.path.join(run, "input")
+                os.environ["HKS_OUTPUT_DIR"] = os.path.join(run, "output")
+                os.chdir(run)
             context = Context(state["name"], request_id, started + state["timeout"])
             tail = (self.headers.get(LOG_TAIL_HEADER) or "").lower() == "tail"
             output = OutputBuffer() if tail else None
@@ -502,6 +668,8 @@ def make_request_handler(state):
                 headers, payload = json_response({"error": {"type": "Timeout", "message": "the function did not finish within %s seconds" % state["timeout"]}})
             else:
                 status, headers, payload = self.error_response(outcome[1], record)
+            if run is not None:
+                headers, payload = files_answer(status, headers, payload, run, limits)
             record["status"] = status
             record["durationMs"] = round((time.time() - started) * 1000, 1)
             record["time"] = round(time.time(), 3)
