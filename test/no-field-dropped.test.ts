@@ -570,6 +570,53 @@ describe.each(KINDS)('%s: no field dropped silently', (kind) => {
   });
 });
 
+/** Template fields a CronJob does not copy (README "CronJobs"), with why. */
+const NOT_COPIED_FROM_TEMPLATE: Readonly<Record<string, string>> = {
+  'spec.command[]': 'a job runs its own command',
+  'spec.args[]': 'a job runs its own arguments',
+  'spec.port': 'a job serves nothing',
+  'spec.replicas': 'a job runs one pod per run',
+};
+
+describe('CronJob spec.template', () => {
+  const templateFields = fieldsOf('StatelessApplication').filter(
+    (f) => f.path.startsWith('spec.') && !(f.path in NOT_COPIED_FROM_TEMPLATE),
+  );
+  const job = (): Spec => ({
+    apiVersion: API_VERSION,
+    kind: 'CronJob',
+    metadata: { name: 'nofield-job', project: PROJECT },
+    spec: { template: NAME, schedule: '0 3 * * *' },
+  });
+  const cronJobLeaves = (manifests: Manifest[] | string) => {
+    if (typeof manifests === 'string') throw new Error(manifests);
+    return leavesOf(manifests.filter(CRONJOB));
+  };
+
+  test.each(templateFields.map((f) => [f.path, f] as const))(
+    "the template's %s shows in the CronJob",
+    (path, field) => {
+      const base = baseDocument('StatelessApplication');
+      const baseline = new Set(cronJobLeaves(synthesize([base, job()])).map(leafKey));
+      const trials = trialsOf('StatelessApplication', field, base);
+      if (typeof trials === 'string') throw new Error(trials);
+      const [trial] = trials;
+      const changed = cronJobLeaves(synthesize([trial.document, job()])).filter(
+        (leaf) => !baseline.has(leafKey(leaf)),
+      );
+      const missing = wantedOf('StatelessApplication', field, trial).filter(
+        (wanted) => !shows(changed, wanted),
+      );
+      expect(
+        missing.map(
+          (m) =>
+            `CronJob spec.template: the template's ${path} ${JSON.stringify(m)} found nowhere in the CronJob: copy it in mergeContainer or add it to NOT_COPIED_FROM_TEMPLATE with a reason`,
+        ),
+      ).toEqual([]);
+    },
+  );
+});
+
 test('every field sample names a field of the schemas', () => {
   const fields = KINDS.flatMap((kind) => fieldsOf(kind).map((f) => [kind, f.path] as const));
   const names = (key: string) =>
