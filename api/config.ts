@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import { parseCpu, parseMemory } from '../constructs/quantity';
 import { DEFAULT_EPHEMERAL_LIMITS } from './ephemeral-resources';
 import { ApiLimits, readLimits } from './limits';
+import { DEFAULT_FILE_LIMITS, FileLimits } from './execution-files';
 import { existsSync, readFileSync } from 'node:fs';
 import { DEFAULT_LEASE_TIMINGS, LeaseSettings } from './leader-election';
 import { LOG_FORMATS, LOG_LEVELS, type LogFormat, type LogLevel } from './logger';
@@ -85,6 +86,13 @@ export interface ApiConfig {
    * @default 65536
    */
   readonly executeOutputLimitBytes: number;
+  /**
+   * Caps on an execution's input files and, apart, its output files: `HKS_EXECUTE_FILES_MAX_COUNT`
+   * files (1 to 10000, default 100), `HKS_EXECUTE_FILE_LIMIT_BYTES` bytes each (1 to 16 MiB,
+   * default 1 MiB), `HKS_EXECUTE_FILES_LIMIT_BYTES` bytes in all (1 to 64 MiB, default 1 MiB).
+   * @default - {@link DEFAULT_FILE_LIMITS}
+   */
+  readonly executeFileLimits: FileLimits;
   /** `HKS_PYTHON`: the Python that syntax-checks python sources before deploying. @default "python3" */
   readonly python: string;
   /**
@@ -219,6 +227,22 @@ export function loadConfig(
     1024,
     16 * 1024 * 1024,
   );
+  // Input files travel base64 in the JSON body: the defaults (1 MiB in all) fit its 2 MiB limit.
+  const executeFileLimits: FileLimits = {
+    maxFiles: integer('HKS_EXECUTE_FILES_MAX_COUNT', DEFAULT_FILE_LIMITS.maxFiles, 1, 10_000),
+    maxFileBytes: integer(
+      'HKS_EXECUTE_FILE_LIMIT_BYTES',
+      DEFAULT_FILE_LIMITS.maxFileBytes,
+      1,
+      16 * 1024 * 1024,
+    ),
+    maxTotalBytes: integer(
+      'HKS_EXECUTE_FILES_LIMIT_BYTES',
+      DEFAULT_FILE_LIMITS.maxTotalBytes,
+      1,
+      64 * 1024 * 1024,
+    ),
+  };
   const quantity = (name: string, fallback: string, parse: (v: string) => unknown): string => {
     const raw = env[name] || fallback;
     const parsed = parse(raw);
@@ -404,6 +428,7 @@ export function loadConfig(
     ephemeralMemoryLimit,
     ephemeralMaxPerProject,
     executeOutputLimitBytes,
+    executeFileLimits,
     python: env.HKS_PYTHON || 'python3',
     metricsToken,
     metricsMaxFunctions,

@@ -70,6 +70,7 @@ async function main(): Promise<void> {
       limits: { cpuLimit: config.ephemeralCpuLimit, memoryLimit: config.ephemeralMemoryLimit },
       maxPerProject: config.ephemeralMaxPerProject,
       outputLimitBytes: config.executeOutputLimitBytes,
+      fileLimits: config.executeFileLimits,
     },
     log,
     python: config.python,

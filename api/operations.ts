@@ -15,6 +15,17 @@ import { Applications } from './applications';
 import { Caller, requireProject } from './auth';
 import { CapSlot, EphemeralCap } from './ephemeral-cap';
 import {
+  checkInputFiles,
+  DEFAULT_FILE_LIMITS,
+  ExecutionFiles,
+  FileContent,
+  FileLimits,
+  FILES_HEADER,
+  filesRequestBody,
+  OmittedFile,
+  openFilesAnswer,
+} from './execution-files';
+import {
   DEFAULT_EPHEMERAL_LIMITS,
   EphemeralLimits,
   ephemeralResources,
@@ -51,6 +62,11 @@ export interface ExecuteRequest extends Omit<EphemeralSource, 'code' | 'files'> 
   readonly code: string;
   /** The event passed to the handler. @default null */
   readonly input?: unknown;
+  /**
+   * Small files placed in the invocation's working directory under `input/` (`HKS_INPUT_DIR`).
+   * @default - none
+   */
+  readonly inputFiles?: ExecutionFiles;
 }
 
 /** `POST /internal/v1/operations/deploy-function`: a temporary function. */
@@ -120,6 +136,13 @@ export interface ExecutionResult {
    * it did not end within the wait; its deletion goes on).
    */
   readonly stopped?: boolean;
+  /**
+   * Execute-once: the files the code left under `output/` (`HKS_OUTPUT_DIR`), within the caps;
+   * absent when the runtime did not answer (a timeout, a start failure).
+   */
+  readonly outputFiles?: Readonly<Record<string, FileContent>>;
+  /** Output files left out (over a cap, a symlink, not a regular file); absent when none. */
+  readonly omittedFiles?: readonly OmittedFile[];
   readonly durationMs: number;
   readonly timings: OperationTimings;
 }
@@ -145,7 +168,11 @@ type PhaseTimings = { -readonly [P in keyof OperationTimings]: OperationTimings[
 };
 
 /** What one invocation (or failed start) gave, output not yet capped. */
-type Outcome = Pick<ExecutionResult, 'status' | 'result' | 'error'> & Output;
+type Outcome = Pick<
+  ExecutionResult,
+  'status' | 'result' | 'error' | 'outputFiles' | 'omittedFiles'
+> &
+  Output;
 
 /** The code's output; without stream runs (older runtimes) all of it counts as stdout. */
 interface Output {
@@ -162,6 +189,8 @@ export interface EphemeralSafety {
   readonly maxPerProject?: number;
   /** Bytes of stdout, of stderr and of the combined output a result carries at most. @default 65536 */
   readonly outputLimitBytes?: number;
+  /** Caps on an execution's input files and, apart, its output files. @default - {@link DEFAULT_FILE_LIMITS} */
+  readonly fileLimits?: FileLimits;
 }
 
 /** Default of {@link EphemeralSafety.outputLimitBytes}. */
@@ -188,6 +217,7 @@ export class Operations {
   private readonly resources: ResourcesSpec;
   private readonly cap: EphemeralCap;
   private readonly outputLimitBytes: number;
+  private readonly fileLimits: FileLimits;
 
   constructor(
     private readonly applications: Applications,
@@ -203,6 +233,7 @@ export class Operations {
   ) {
     this.resources = ephemeralResources(safety.limits ?? DEFAULT_EPHEMERAL_LIMITS);
     this.outputLimitBytes = safety.outputLimitBytes ?? DEFAULT_EXECUTE_OUTPUT_LIMIT_BYTES;
+    this.fileLimits = safety.fileLimits ?? DEFAULT_FILE_LIMITS;
     this.cap = new EphemeralCap(
       safety.maxPerProject ?? DEFAULT_EPHEMERAL_MAX_PER_PROJECT,
       async (project) =>
@@ -233,6 +264,7 @@ export class Operations {
   ): Promise<void> {
     const started = performance.now();
     checkInputDepth(request.input, 'input');
+    checkInputFiles(request.inputFiles ?? {}, this.fileLimits);
     const project = projectOf(caller, request.project);
     const name = newName('exec');
     const timeoutSeconds = request.timeoutSeconds ?? 30;
@@ -247,7 +279,9 @@ export class Operations {
       const service = await this.awaitReady(project, name, objects, timings);
       const outcome = hasFailed(service)
         ? await this.startFailure(project, name, service)
-        : await this.invokeOnce(project, name, request.input, service, timings);
+        : await this.invokeOnce(project, name, request.input, service, timings, {
+            inputFiles: request.inputFiles ?? {},
+          });
       status = outcome.status;
       const stopped =
         outcome.status === 'timeout' ? await this.stopNow(project, name, remove) : undefined;
@@ -483,9 +517,12 @@ export class Operations {
     input: unknown,
     service: KnativeService,
     timings: PhaseTimings,
+    /** Execute-once: files in and out, in the runtime's files envelope. */
+    files?: { inputFiles: ExecutionFiles },
   ): Promise<Outcome> {
     const invokeStarted = performance.now();
     let invocation: Invocation;
+    let outputFiles: Pick<Outcome, 'outputFiles' | 'omittedFiles'> = {};
     try {
       invocation = await this.functions.invoke(
         project,
@@ -495,12 +532,25 @@ export class Operations {
             'content-type': 'application/json',
             accept: 'application/json',
             [LOG_TAIL_HEADER]: 'tail',
+            ...(files ? { [FILES_HEADER]: 'envelope' } : {}),
           },
-          body: Buffer.from(JSON.stringify(input ?? null)),
+          body: files
+            ? filesRequestBody(input, files.inputFiles, this.fileLimits)
+            : Buffer.from(JSON.stringify(input ?? null)),
           trigger: 'execute',
         },
         service,
       );
+      if (files) {
+        const opened = openFilesAnswer(invocation.response, this.fileLimits);
+        invocation = { ...invocation, response: opened.response };
+        if (opened.output) {
+          outputFiles = {
+            outputFiles: opened.output.files,
+            ...(opened.output.omitted.length > 0 ? { omittedFiles: opened.output.omitted } : {}),
+          };
+        }
+      }
     } catch (error) {
       timings.invoke = elapsed(invokeStarted);
       const killed = error instanceof Problem && error.status === 502 && !isTooLarge(error);
@@ -521,6 +571,7 @@ export class Operations {
     const streams = runs && splitStreams(logs, runs);
     return {
       ...outcome,
+      ...outputFiles,
       ...(outcome.error && stack ? { error: { ...outcome.error, stack } } : {}),
       ...(streams ? { output: logs, ...streams } : unseparated(logs)),
     };

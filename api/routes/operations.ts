@@ -6,6 +6,7 @@ import {
 } from '../../constructs';
 import { AgentAudit } from '../agent-audit';
 import { callerOf } from '../auth';
+import { executionFilesSchema, omittedFileSchema, outputFilesSchema } from '../execution-files';
 import { DEFAULT_TTL_SECONDS, ExecutionResult, Operations } from '../operations';
 import { parseRequest } from '../validate-request';
 import { Route } from './route';
@@ -44,6 +45,10 @@ export const executeBody = z.strictObject({
   ...sourceShape,
   code: z.string().min(1).meta({ description: 'Source of the handler module' }),
   input: z.unknown().optional().meta({ description: 'The event passed to the handler' }),
+  inputFiles: executionFilesSchema.optional().meta({
+    description:
+      'Small files by relative path, {text} or {base64}, placed in the working directory of the invocation under input/ (also HKS_INPUT_DIR); at most HKS_EXECUTE_FILES_MAX_COUNT files, HKS_EXECUTE_FILE_LIMIT_BYTES each, HKS_EXECUTE_FILES_LIMIT_BYTES in all',
+  }),
 });
 
 /** The body of POST deploy-function (also the MCP deploy_function tool's arguments). */
@@ -114,6 +119,11 @@ export const executionResult: z.ZodType<ExecutionResult> = z.object({
     description:
       'timeout only: true when the function was deleted and its pods gone before this answer (waited for at most 15 s); false: its deletion goes on',
   }),
+  outputFiles: outputFilesSchema.optional(),
+  omittedFiles: z
+    .array(omittedFileSchema)
+    .optional()
+    .meta({ description: 'Output files left out of outputFiles, and why; absent when none' }),
   durationMs: millis,
   timings: z
     .object({
@@ -136,7 +146,7 @@ export function operationRoutes(operations: Operations, audit: AgentAudit): Rout
       method: 'post',
       path: '/operations/execute',
       summary:
-        'Run code once: deploy a temporary function, wait until Ready, invoke it with input, delete it; returns status (succeeded, failed, timeout, killed), result or error {type, message, stack}, stdout, stderr, output (logs: the same), truncated when cut at the output cap, stopped at a timeout, durationMs and timings',
+        'Run code once: deploy a temporary function, wait until Ready, invoke it with input, delete it; returns status (succeeded, failed, timeout, killed), result or error {type, message, stack}, stdout, stderr, output (logs: the same), truncated when cut at the output cap, stopped at a timeout, outputFiles (what the code wrote under output/) and omittedFiles, durationMs and timings; inputFiles are placed under input/',
       body: executeBody,
       responses: { 200: executionResult },
       requestHeaders: {
