@@ -53,7 +53,7 @@ export class AgentAudit {
     } catch (error) {
       this.log('could not write an audit record; the execution was refused', {
         project: start.project,
-        error: String(error),
+        err: error,
       });
       throw new Problem(
         503,
@@ -76,7 +76,7 @@ export class AgentAudit {
             id,
             project: start.project,
             status: end.status,
-            error: String(error),
+            err: error,
           }),
       );
     });

@@ -72,7 +72,7 @@ export class InvocationRecorder {
     void this.store
       .insert(invocation)
       .catch((error: unknown) =>
-        this.log('could not record an invocation', { ...fields, error: String(error) }),
+        this.log('could not record an invocation', { ...fields, err: error }),
       )
       .finally(() => this.pending--);
   }

@@ -51,7 +51,7 @@ export class Janitor {
           },
           (error: unknown) =>
             this.log('janitor sweep failed; retrying at the next interval', {
-              error: String(error),
+              err: error,
             }),
         )
         .finally(() => (this.running = undefined));
@@ -100,7 +100,7 @@ export class Janitor {
         this.kube.listManaged(n, EPHEMERAL_SELECTOR, LEFTOVER_KINDS).catch((error: unknown) => {
           this.log('janitor cannot list a namespace; skipped', {
             namespace: n,
-            error: String(error),
+            err: error,
           });
           return [];
         }),

@@ -151,7 +151,7 @@ export class LeaseElector {
       }
     } catch (error) {
       if (!(error instanceof KubeRequestError && error.code === 409))
-        this.log(`could not ${what} the Lease`, { ...this.fields(), error: String(error) });
+        this.log(`could not ${what} the Lease`, { ...this.fields(), err: error });
       return false;
     }
   }
@@ -224,7 +224,7 @@ export class LeaseElector {
     } catch (error) {
       this.log('could not release the Lease; it expires by itself', {
         ...this.fields(),
-        error: String(error),
+        err: error,
       });
     }
   }

@@ -388,12 +388,12 @@ export class Recorder {
         );
       } catch (error) {
         if (!(error instanceof Problem) || (error.status !== 422 && error.status !== 409)) {
-          this.log(`could not ${what} a job`, { job: job.metadata?.name, error: String(error) });
+          this.log(`could not ${what} a job`, { job: job.metadata?.name, err: error });
           return current;
         }
         current = await this.current(current);
         if (attempt === 4)
-          this.log(`could not ${what} a job`, { job: job.metadata?.name, error: String(error) });
+          this.log(`could not ${what} a job`, { job: job.metadata?.name, err: error });
       }
     }
     return current;

@@ -330,7 +330,7 @@ export class RetentionSweeper {
           durationMs: Math.round(performance.now() - started),
         });
     } catch (error) {
-      this.log('retention sweep failed; retrying at the next interval', { error: String(error) });
+      this.log('retention sweep failed; retrying at the next interval', { err: error });
     }
   }
 }

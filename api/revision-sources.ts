@@ -274,7 +274,7 @@ export class RevisionSources {
       this.log('could not add a revision owner to its ConfigMaps; retried at its next event', {
         namespace,
         revision: revision.metadata.name,
-        error: String(error),
+        err: error,
       });
     }
   }
