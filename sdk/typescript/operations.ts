@@ -19,8 +19,10 @@ export class OperationsApi {
    * Deploys code as a temporary function, invokes it once with `input` and removes it.
    * A handler error is a result with `status: "failed"` (`"timeout"`, `"killed"`) and `error`,
    * not an exception; `stdout`, `stderr` and `output` hold what the code wrote (`truncated` says
-   * what was cut at the API's cap). Code that does not compile is a 400 `HksApiError` naming
-   * file and line.
+   * what was cut at the API's cap). `inputFiles` (`{path: {text} | {base64}}`) are placed under
+   * `input/` of the code's working directory; what it writes under `output/` comes back as
+   * `outputFiles`, and what was left out as `omittedFiles`. Code that does not compile is a 400
+   * `HksApiError` naming file and line.
    */
   public execute(request: ExecuteRequest, options: OperationOptions = {}): Promise<ExecuteResult> {
     return this.http.json({

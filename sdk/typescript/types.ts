@@ -39,6 +39,12 @@ import type {
   OperationTimings,
   OutputTruncation,
 } from '../../api/operations';
+import type {
+  ExecutionFiles,
+  FileContent,
+  OmissionReason,
+  OmittedFile,
+} from '../../api/execution-files';
 
 export type { ApplicationDefinition, CronJobDefinition, FunctionDefinition, SourceRuntimeName };
 export type { ApplicationView, ApplyResult, DeleteResult };
@@ -70,6 +76,8 @@ export type {
   OperationTimings,
   OutputTruncation,
 };
+/** Files in and out of `execute`: `inputFiles` of the request, `outputFiles` and `omittedFiles` of the result. */
+export type { ExecutionFiles, FileContent, OmissionReason, OmittedFile };
 
 // Not the API's KubeObject: that is client-node's model (optional apiVersion, Date timestamps).
 /** A Kubernetes object as the API shows it. */
