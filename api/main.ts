@@ -2,8 +2,7 @@
  * `npm start` — the HKS API. Configuration comes from environment variables (see README);
  * the cluster from KUBECONFIG or the in-cluster service account.
  */
-import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { packageVersion } from '../constructs/package-dir';
 import { tokenVerifier } from './auth';
 import { ConfigError, loadConfig } from './config';
 import { Janitor } from './janitor';
@@ -40,9 +39,7 @@ async function main(): Promise<void> {
   useProcessLogger(logger);
   const componentLog = (component: string) => lineLogger(logger.child({ component }));
   const log = componentLog('api');
-  const version = (
-    JSON.parse(readFileSync(join(__dirname, '..', 'package.json'), 'utf8')) as { version: string }
-  ).version;
+  const version = packageVersion();
   const kubeConfig = orExit(() => loadKubeConfig());
   const store = await Store.open(config);
   const kube = new Kube(kubeConfig, config.limits.kubeTimeoutSeconds * 1000);

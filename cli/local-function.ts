@@ -7,6 +7,7 @@ import { ChildProcess, spawn } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
+import { packagePath } from '../constructs/package-dir';
 import {
   DEFAULT_HANDLERS,
   FUNCTION_DEFAULTS,
@@ -37,8 +38,8 @@ export interface LocalFunction {
 
 const PROGRAMS = { 'python3.12': 'python3', nodejs20: 'node' } as const;
 const BOOTSTRAPS = {
-  'python3.12': join(__dirname, '..', 'runtimes', 'python', 'bootstrap.py'),
-  nodejs20: join(__dirname, '..', 'runtimes', 'node', 'bootstrap.js'),
+  'python3.12': packagePath('runtimes', 'python', 'bootstrap.py'),
+  nodejs20: packagePath('runtimes', 'node', 'bootstrap.js'),
 } as const;
 
 /**

@@ -3,10 +3,11 @@
  * `schema/definition.schema.json` (`--check`: exit 1 if the file is out of date).
  */
 import { mkdirSync, readFileSync, writeFileSync, existsSync } from 'node:fs';
-import { dirname, join } from 'node:path';
+import { dirname } from 'node:path';
 import { definitionJsonSchema } from '../constructs';
+import { packagePath } from '../constructs/package-dir';
 
-const FILE = join(__dirname, '..', 'schema', 'definition.schema.json');
+const FILE = packagePath('schema', 'definition.schema.json');
 
 /** The schema file's content. */
 export function renderSchema(): string {

@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
 import { SourceRuntimeName } from './function-rules';
+import { packagePath } from './package-dir';
 
 /** Where the function's source is mounted in the container (`HKS_FUNCTION_DIR`). */
 export const FUNCTION_DIR = '/var/hks/function';
@@ -51,10 +51,7 @@ export function sourceRuntime(runtime: SourceRuntimeName): SourceRuntime {
     const language = LANGUAGES[runtime];
     found = {
       bootstrapFile: language.file,
-      bootstrap: readFileSync(
-        join(__dirname, '..', 'runtimes', language.folder, language.file),
-        'utf8',
-      ),
+      bootstrap: readFileSync(packagePath('runtimes', language.folder, language.file), 'utf8'),
       command: [language.program, `${RUNTIME_DIR}/${language.file}`],
       env: language.env,
     };

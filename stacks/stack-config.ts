@@ -1,5 +1,6 @@
 import { resolve } from 'node:path';
 import { API_NAMES } from '../api/rbac';
+import { PACKAGE_DIR } from '../constructs/package-dir';
 import { apiImageReference } from '../images/api/reference';
 import { checkKnativeVersion, KourierServiceType } from '../knative';
 import {
@@ -27,7 +28,7 @@ export const PROJECT_NAME = 'hks-platform';
  * relative paths in the config (`knativeManifestDir`, `appsDir`) are read from here, not from
  * the folder Pulumi's language host runs the program in (`stacks/`).
  */
-export const PROJECT_DIR = resolve(__dirname, '..');
+export const PROJECT_DIR = PACKAGE_DIR;
 
 /** The stack's settings, checked, with defaults applied. */
 export interface StackConfig {
@@ -122,9 +123,9 @@ export const API_VARIABLES = {
   apiRetentionMaxAgeDays: 'HKS_RETENTION_MAX_AGE_DAYS',
   apiRetentionMaxLogBytesPerProject: 'HKS_RETENTION_MAX_LOG_BYTES_PER_PROJECT',
   apiRetentionIntervalSeconds: 'HKS_RETENTION_INTERVAL_SECONDS',
+  apiRetentionAuditMaxAgeDays: 'HKS_RETENTION_AUDIT_MAX_AGE_DAYS',
   apiRetentionMaxInvocations: 'HKS_RETENTION_MAX_INVOCATIONS',
   apiRetentionInvocationMaxAgeDays: 'HKS_RETENTION_INVOCATION_MAX_AGE_DAYS',
-  apiRetentionAuditMaxAgeDays: 'HKS_RETENTION_AUDIT_MAX_AGE_DAYS',
   apiKubeTimeoutSeconds: 'HKS_KUBE_TIMEOUT_SECONDS',
   apiBodyLimitBytes: 'HKS_BODY_LIMIT_BYTES',
   apiDefinitionLimitBytes: 'HKS_DEFINITION_LIMIT_BYTES',

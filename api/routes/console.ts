@@ -2,10 +2,11 @@ import { createHash } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import express, { RequestHandler, Router } from 'express';
+import { packagePath } from '../../constructs/package-dir';
 import { labelRoute } from '../metrics';
 
 /** Where the console's own files are: the page, its modules and its style sheet. */
-export const CONSOLE_DIR = join(__dirname, '..', '..', 'console');
+export const CONSOLE_DIR = packagePath('console');
 
 /**
  * The packages' files the console imports, served under `/console/vendor/` by these names and

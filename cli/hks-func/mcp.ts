@@ -1,9 +1,8 @@
 import type { Command } from 'commander';
 import { decodeJwt } from 'jose';
-import { StdioServerTransport } from '@modelcontextprotocol/sdk/server/stdio.js';
 import { INTERNAL_AUDIENCE } from '../../api/auth';
-import { ApiAccess, hksMcpServer } from '../../mcp/server';
-import { version } from '../../package.json';
+import type { ApiAccess } from '../../mcp/server';
+import { packageVersion } from '../../constructs/package-dir';
 import { readConfigFile, requireConfig, resolveConfig } from './config';
 import { action, CliContext, CliIo } from './context';
 import { CliError } from './errors';
@@ -19,7 +18,13 @@ export function registerMcp(program: Command, io: CliIo): void {
       action<object, []>(io, async (ctx) => {
         const access = () => apiAccess(ctx);
         checkInternal(access().token);
-        const server = hksMcpServer({ access, version, fetch: io.fetch });
+        // Loaded here, not with the CLI: the tools' schemas bring in the API's route modules
+        // (and @kubernetes/client-node), which every other command and --help can do without.
+        const [{ hksMcpServer }, { StdioServerTransport }] = await Promise.all([
+          import('../../mcp/server'),
+          import('@modelcontextprotocol/sdk/server/stdio.js'),
+        ]);
+        const server = hksMcpServer({ access, version: packageVersion(), fetch: io.fetch });
         const closed = new Promise<void>((resolve) => {
           server.onclose = resolve;
         });

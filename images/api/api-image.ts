@@ -3,7 +3,8 @@
  * content-keyed cache, the layer and archive writers, the Debian base with this machine's
  * Python 3.12 and Node 20) without a container daemon: the `node:20-slim` and
  * `python:3.12-slim` layers (the API syntax-checks Python sources with a Python 3.12), then one
- * layer with the API compiled by tsc and its production packages, run as uid 65532.
+ * layer with the API's modules of the package's build (`npm run build`, lib/) and its production
+ * packages, run as uid 65532.
  */
 import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
@@ -41,9 +42,11 @@ import {
   copyPackages,
   dependencyClosure,
   type Lockfile,
+  moduleClosure,
   requiredPackages,
 } from './production-modules';
-import { API_IMAGE_USER, apiImageReference, packageVersion } from './reference';
+import { packageVersion } from '../../constructs/package-dir';
+import { API_IMAGE_USER, apiImageReference } from './reference';
 
 const projectDir = resolve(__dirname, '..', '..');
 
@@ -56,22 +59,25 @@ export const API_IMAGE_DATA_DIR = '/var/lib/hks';
 /** The images whose layers the API image stacks on the shared Debian base. */
 const RUNTIME_IMAGES = ['docker.io/library/python:3.12-slim', 'docker.io/library/node:20-slim'];
 
-/** The API and its definition worker, which the pool starts by file name (api/definition-worker-pool.ts). */
-const ENTRY_POINTS = ['api/main.ts', 'api/definition-worker.ts'];
+/**
+ * The API and its definition worker (which the pool starts by file name,
+ * api/definition-worker-pool.ts), in lib/: the image holds them and the modules they require.
+ */
+const ENTRY_POINTS = ['api/main.js', 'api/definition-worker.js'];
 
 /**
- * Folders the API reads by path at run time, copied as they are (those the checkout has): the
- * runtimes' bootstraps (constructs/function-runtimes.ts) and the console's files
- * (api/routes/console.ts).
+ * Folders the API reads by path at run time (from the package's folder, constructs/package-dir.ts),
+ * copied as they are (those the checkout has): the runtimes' bootstraps
+ * (constructs/function-runtimes.ts) and the console's files (api/routes/console.ts).
  */
 const COPIED_FOLDERS = ['runtimes/python', 'runtimes/node', 'console'];
 
 /**
- * Dependencies the API never loads, left out of the image: the Pulumi program's SDKs, the
- * CLIs' argument parser, and tsx (the image runs the compiled JavaScript). Every other
- * dependency of package.json is in, with what it needs (by package-lock.json).
+ * Dependencies the API never loads, left out of the image: the CLIs' argument parser. Every
+ * other dependency of package.json is in, with what it needs (by package-lock.json); the Pulumi
+ * SDKs and tsx are development dependencies (and optional peers), never in.
  */
-const NOT_IN_IMAGE = ['@pulumi/kubernetes', '@pulumi/pulumi', 'commander', 'tsx'];
+const NOT_IN_IMAGE = ['commander'];
 
 /** The packages the image installs (with what they need): the dependencies but {@link NOT_IN_IMAGE}. */
 export function imagePackageRoots(dependencies: Readonly<Record<string, string>>): string[] {
@@ -88,6 +94,7 @@ const SOURCES = [
   'package.json',
   'package-lock.json',
   'tsconfig.json',
+  'tsconfig.build.json',
 ];
 
 /** sha256 of the files (path and content) below {@link SOURCES}, in a stable order. */
@@ -111,31 +118,27 @@ function typescriptVersion(): string {
   return (JSON.parse(readFileSync(manifest, 'utf8')) as { version: string }).version;
 }
 
-/** Compiles the API (tsc, the project's settings) into `<rootfs>/app`. */
-async function compile(step: BuildStep, appDir: string): Promise<void> {
-  const tsconfig = join(step.workDir, 'tsconfig.image.json');
-  writeFileSync(
-    tsconfig,
-    JSON.stringify({
-      extends: join(projectDir, 'tsconfig.json'),
-      compilerOptions: {
-        rootDir: projectDir,
-        outDir: appDir,
-        noEmit: false,
-        declaration: false,
-        sourceMap: false,
-        types: ['node'],
-        typeRoots: [join(projectDir, 'node_modules', '@types')],
-      },
-      files: ENTRY_POINTS.map((file) => join(projectDir, file)),
-      include: [],
-    }),
-  );
+/** The package's build, as `npm run build` makes it: tsc with tsconfig.build.json into lib/. */
+const BUILD_CONFIG = join(projectDir, 'tsconfig.build.json');
+const LIB_DIR = join(projectDir, 'lib');
+
+/**
+ * Runs the package's build (incremental: at once when lib/ is current) and copies the API's
+ * modules from lib/ into `<appDir>/lib`: the entry points and what they require, no
+ * declarations, nothing of the CLIs or the stack. Returns how many modules were copied.
+ */
+async function copyCompiledApi(step: BuildStep, appDir: string): Promise<number> {
   await step.run(process.execPath, [
     join(projectDir, 'node_modules', 'typescript', 'bin', 'tsc'),
     '--project',
-    tsconfig,
+    BUILD_CONFIG,
   ]);
+  const modules = moduleClosure(LIB_DIR, ENTRY_POINTS);
+  for (const module of modules) {
+    mkdirSync(dirname(join(appDir, 'lib', module)), { recursive: true });
+    cpSync(join(LIB_DIR, module), join(appDir, 'lib', module));
+  }
+  return modules.length;
 }
 
 /**
@@ -222,13 +225,14 @@ async function checkEntrypoint(
 }
 
 /**
- * Puts the API into the root file system: compiled into `/app` with the folders it reads, its
- * version's package manifest and its production packages; a passwd entry for its uid and the
- * store's folder it owns. Returns how many packages were copied.
+ * Puts the API into the root file system: its compiled modules into `/app/lib` with the folders
+ * it reads, its version's package manifest and its production packages; a passwd entry for its
+ * uid and the store's folder it owns. Returns how many packages were copied.
  */
 async function assembleApp(step: BuildStep, rootfs: string): Promise<number> {
   const appDir = join(rootfs, API_IMAGE_APP_DIR);
-  await compile(step, appDir);
+  const modules = await copyCompiledApi(step, appDir);
+  step.note(`modules: ${modules} of lib/, from ${ENTRY_POINTS.join(' and ')}`);
   for (const folder of COPIED_FOLDERS.filter((f) => existsSync(join(projectDir, f)))) {
     cpSync(join(projectDir, folder), join(appDir, folder), {
       recursive: true,
@@ -241,7 +245,7 @@ async function assembleApp(step: BuildStep, rootfs: string): Promise<number> {
     license: string;
     dependencies: Record<string, string>;
   };
-  // The API reads its version from it.
+  // The API finds its folder by it (constructs/package-dir.ts) and reads its version from it.
   writeFileSync(
     join(appDir, 'package.json'),
     `${JSON.stringify({ name: manifest.name, version: manifest.version, license: manifest.license, private: true }, null, 2)}\n`,
@@ -281,7 +285,7 @@ export function apiImageRecipe(runtimes: readonly BuiltImage[]): ImageRecipe {
     usesBase: true,
     async keyParts() {
       return [
-        `hks-api/1 tsc ${ENTRY_POINTS.join(' ')}, production packages, uid ${API_IMAGE_USER}`,
+        `hks-api/2 lib/ of tsc -p tsconfig.build.json from ${ENTRY_POINTS.join(' ')}, production packages, uid ${API_IMAGE_USER}`,
         ...COPIED_FOLDERS,
         ...NOT_IN_IMAGE,
         ...runtimes.map((image) => basename(dirname(image.archive))),
@@ -315,7 +319,7 @@ export function apiImageRecipe(runtimes: readonly BuiltImage[]): ImageRecipe {
       env.set('HKS_SQLITE_PATH', `HKS_SQLITE_PATH=${API_IMAGE_DATA_DIR}/api.sqlite`);
       const config: ImageRunConfig = {
         Env: [...env.values()],
-        Entrypoint: ['/usr/local/bin/node', `${API_IMAGE_APP_DIR}/api/main.js`],
+        Entrypoint: ['/usr/local/bin/node', `${API_IMAGE_APP_DIR}/lib/api/main.js`],
         User: `${API_IMAGE_USER}:${API_IMAGE_USER}`,
         WorkingDir: API_IMAGE_APP_DIR,
       };
@@ -340,7 +344,7 @@ export function apiImageRecipe(runtimes: readonly BuiltImage[]): ImageRecipe {
           ],
           owners: 'keep', // root, but the store's folder: the API's
           mtimes: 'epoch',
-          createdBy: `HKS API ${version}: tsc ${ENTRY_POINTS.join(' ')}, ${packages} production packages`,
+          createdBy: `HKS API ${version}: lib/ ${ENTRY_POINTS.join(' ')} and the modules they require, ${packages} production packages`,
         },
         join(step.workDir, 'layer.tar.gz'),
         step.logFile,

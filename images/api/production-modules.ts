@@ -1,6 +1,6 @@
-import { cpSync, existsSync, readdirSync, readFileSync } from 'node:fs';
+import { cpSync, existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { builtinModules } from 'node:module';
-import { basename, join, relative, sep } from 'node:path';
+import { basename, dirname, join, normalize, relative, sep } from 'node:path';
 
 /** One entry of a package-lock.json (lockfileVersion 2 or 3) `packages` map. */
 export interface LockedPackage {
@@ -80,8 +80,16 @@ function packageName(specifier: string): string {
 }
 
 /**
- * The packages the JavaScript files below `dir` require by name (CommonJS `require("x")`, as
- * tsc emits imports), Node's own modules left out. Sorted.
+ * The specifiers a compiled module requires: CommonJS `require("x")`, as tsc emits static
+ * imports, and `require('x')`, as it emits a dynamic `import('x')` written with single quotes.
+ */
+function requiredSpecifiers(code: string): string[] {
+  return [...code.matchAll(/\brequire\((["'])([^"'\n]+)\1\)/g)].map((match) => match[2]);
+}
+
+/**
+ * The packages the JavaScript files below `dir` require by name, Node's own modules left out.
+ * Sorted.
  */
 export function requiredPackages(dir: string): string[] {
   const names = new Set<string>();
@@ -89,15 +97,54 @@ export function requiredPackages(dir: string): string[] {
     f.endsWith('.js'),
   );
   for (const file of files) {
-    for (const match of readFileSync(join(dir, file), 'utf8').matchAll(
-      /\brequire\("([^".][^"]*)"\)/g,
-    )) {
-      const specifier = match[1];
+    for (const specifier of requiredSpecifiers(readFileSync(join(dir, file), 'utf8'))) {
+      if (specifier.startsWith('.')) continue;
       if (specifier.startsWith('node:') || BUILTINS.has(specifier)) continue;
       names.add(packageName(specifier));
     }
   }
   return [...names].sort();
+}
+
+/** The file Node loads for `require(specifier)` in `fromFile` (`x.js`, `x/index.js`, or as given). */
+function resolveRelative(fromFile: string, specifier: string): string | undefined {
+  const base = join(dirname(fromFile), specifier);
+  return [`${base}.js`, join(base, 'index.js'), base].find(
+    (candidate) => existsSync(candidate) && statSync(candidate).isFile(),
+  );
+}
+
+/**
+ * The modules below `dir` that `entries` (paths relative to `dir`) load, themselves included:
+ * every relative `require` followed. Paths relative to `dir`, sorted.
+ *
+ * @throws naming the module and the specifier when a relative require is not a file below `dir`
+ */
+export function moduleClosure(dir: string, entries: readonly string[]): string[] {
+  const found = new Set<string>();
+  const visit = (path: string): void => {
+    if (found.has(path)) return;
+    found.add(path);
+    const file = join(dir, path);
+    for (const specifier of requiredSpecifiers(readFileSync(file, 'utf8'))) {
+      if (!specifier.startsWith('.')) continue;
+      const target = resolveRelative(file, specifier);
+      const inside = target === undefined ? undefined : normalize(relative(dir, target));
+      if (inside === undefined || inside.startsWith('..')) {
+        throw new Error(
+          `${path} requires ${specifier}, which is not a file in ${dir}: is the build (npm run build) complete?`,
+        );
+      }
+      visit(inside);
+    }
+  };
+  for (const entry of entries) {
+    if (!existsSync(join(dir, entry))) {
+      throw new Error(`${join(dir, entry)} does not exist: run npm run build`);
+    }
+    visit(normalize(entry));
+  }
+  return [...found].sort();
 }
 
 /** Files no program loads: type declarations. */

@@ -1,19 +1,10 @@
-import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { packageVersion } from '../../constructs/package-dir';
 
 /** The user the API image runs as (distroless' `nonroot`); the stack's Deployment runs it so too. */
 export const API_IMAGE_USER = 65532;
 
 /** Repository of the API image `npm run image:api` builds. */
 export const API_IMAGE_REPOSITORY = 'hks.local/hks-api';
-
-/** The package's version, the API image's tag. */
-export function packageVersion(): string {
-  const manifest = JSON.parse(
-    readFileSync(join(__dirname, '..', '..', 'package.json'), 'utf8'),
-  ) as { version: string };
-  return manifest.version;
-}
 
 /**
  * The reference of the API image this checkout builds, e.g. `hks.local/hks-api:0.1.0`: what

@@ -98,19 +98,32 @@ async function freshDatabase(url: string): Promise<string> {
   return fresh.toString();
 }
 
+/** How {@link startApi} runs the API. */
+export interface StartApiOptions {
+  /**
+   * Run the package's build, `lib/api/main.js` under plain node (`npm run build` first),
+   * instead of the TypeScript sources through tsx.
+   * @default false
+   */
+  readonly compiled?: boolean;
+}
+
 /**
  * Starts `api/main.ts` as a real process against the test cluster and waits for /healthz. It
  * runs as the test API ServiceAccount, with the access the stack gives the API and no more.
  * @param env extra environment (store, prefix...; `KUBECONFIG` for another identity)
  */
-export async function startApi(env: Record<string, string> = {}): Promise<ApiProcess> {
+export async function startApi(
+  env: Record<string, string> = {},
+  options: StartApiOptions = {},
+): Promise<ApiProcess> {
   const kubeconfig = env.KUBECONFIG ?? (await testApiKubeconfig());
   // PORT=0: the API binds a free port itself and names it, so no other process can take it
   // between choosing and binding.
   let url = '';
   const api = await startScript(
-    'the API',
-    'api/main.ts',
+    options.compiled ? 'the compiled API' : 'the API',
+    options.compiled ? 'lib/api/main.js' : 'api/main.ts',
     [],
     {
       KUBECONFIG: kubeconfig,
@@ -129,6 +142,7 @@ export async function startApi(env: Record<string, string> = {}): Promise<ApiPro
       url = `http://127.0.0.1:${port}`;
       return (await fetch(`${url}/healthz`)).ok;
     },
+    options.compiled ? [] : undefined,
   );
   return { url, child: api.child, output: api.output, stop: (signal) => api.stop(signal) };
 }

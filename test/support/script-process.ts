@@ -26,6 +26,8 @@ process.once('exit', () => {
  * @param name what it is, for error messages
  * @param ready polled every 50 ms with the output so far until it resolves true (60 s at most:
  *   tsx compiles the script first, which takes 10 s and more on a loaded 2-core machine)
+ * @param nodeArgs node's options before the script. @default ['--import', 'tsx'] (`[]` for
+ *   compiled JavaScript)
  */
 export async function startScript(
   name: string,
@@ -33,8 +35,9 @@ export async function startScript(
   args: readonly string[],
   env: Record<string, string>,
   ready: (output: string) => Promise<boolean> | boolean,
+  nodeArgs: readonly string[] = ['--import', 'tsx'],
 ): Promise<ScriptProcess> {
-  const child = spawn(process.execPath, ['--import', 'tsx', join(ROOT, script), ...args], {
+  const child = spawn(process.execPath, [...nodeArgs, join(ROOT, script), ...args], {
     cwd: ROOT,
     env: { ...process.env, ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
