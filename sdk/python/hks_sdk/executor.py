@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import base64
 from dataclasses import dataclass, field
-from typing import Any, Dict, Iterator, Mapping, Optional
+from typing import Any, Dict, Iterator, List, Mapping, Optional, Union
 
 from ._http import DEFAULT_REQUEST_TIMEOUT, HttpClient, from_env, require
 from .errors import ExecutionError
@@ -59,6 +60,12 @@ class ExecutionResult(Mapping[str, Any]):
     """``{"stdout", "stderr", "output", "limitBytes"}`` when output was cut at the API's cap."""
     stopped: Optional[bool] = None
     """At a timeout: whether the function was deleted and its process gone before the answer."""
+    output_files: Dict[str, Union[str, bytes]] = field(default_factory=dict)
+    """What the code left under ``output/`` (``HKS_OUTPUT_DIR``) by relative path: ``str`` for
+    UTF-8 text, ``bytes`` otherwise; within the API's caps."""
+    omitted_files: List[Dict[str, Any]] = field(default_factory=list)
+    """Output files left out, ``{"path", "bytes"?, "reason"}``: over a cap (``file-limit``,
+    ``total-limit``, ``count-limit``), a ``symlink`` (never followed), ``not-a-file``."""
     duration_ms: int = 0
     """Time of the whole execution, deploy and clean-up included."""
     timings: Dict[str, int] = field(default_factory=dict)
@@ -80,6 +87,8 @@ class ExecutionResult(Mapping[str, Any]):
             output=str(doc.get("output") or doc.get("logs") or ""),
             truncated=doc.get("truncated"),
             stopped=doc.get("stopped"),
+            output_files=_decode_files(doc.get("outputFiles")),
+            omitted_files=list(doc.get("omittedFiles") or []),
             document=dict(doc),
         )
 
@@ -105,6 +114,32 @@ class ExecutionResult(Mapping[str, Any]):
         if not self.succeeded:
             raise ExecutionError(self)
         return self
+
+
+def _decode_files(doc: Any) -> Dict[str, Union[str, bytes]]:
+    """``{path: {"text"} | {"base64"}}`` of the API as ``{path: str | bytes}``."""
+    files: Dict[str, Union[str, bytes]] = {}
+    for path, content in (doc or {}).items():
+        if "text" in content:
+            files[path] = str(content["text"])
+        else:
+            files[path] = base64.b64decode(content.get("base64") or "")
+    return files
+
+
+def _encode_files(files: Mapping[str, Union[str, bytes]]) -> Dict[str, Dict[str, str]]:
+    """``{path: str | bytes}`` as the API takes it: text as text, bytes as base64."""
+    encoded: Dict[str, Dict[str, str]] = {}
+    for path, content in files.items():
+        if isinstance(content, str):
+            encoded[path] = {"text": content}
+        elif isinstance(content, (bytes, bytearray, memoryview)):
+            encoded[path] = {"base64": base64.b64encode(bytes(content)).decode("ascii")}
+        else:
+            raise TypeError(
+                "input_files[%r]: given %s, expected str (text) or bytes" % (path, type(content).__name__)
+            )
+    return encoded
 
 
 class FunctionExecutor:
@@ -151,6 +186,7 @@ class FunctionExecutor:
         runtime: str = "python3.12",
         handler: Optional[str] = None,
         env: Optional[Mapping[str, str]] = None,
+        input_files: Optional[Mapping[str, Union[str, bytes]]] = None,
     ) -> ExecutionResult:
         """Runs ``code`` once with ``input`` and returns the outcome.
 
@@ -160,16 +196,23 @@ class FunctionExecutor:
         :param runtime: ``"python3.12"`` or ``"nodejs20"``.
         :param handler: ``module.function``. Default: ``main.handler`` / ``index.handler``.
         :param env: environment variables of the function.
+        :param input_files: small files by relative path (``"data/in.csv"``), ``str`` sent as
+            text and ``bytes`` as base64; the code reads them at ``input/<path>`` of its working
+            directory (``HKS_INPUT_DIR``). What it writes under ``output/`` (``HKS_OUTPUT_DIR``)
+            comes back as :attr:`ExecutionResult.output_files`.
         :returns: the :class:`ExecutionResult`; the handler raising or timing out is
             reported there, not raised.
         :raises BadRequestError: the code does not compile (``detail`` names the line,
             ``errors[0].path`` is ``"code"``) or an argument is invalid.
         :raises ForbiddenError: the token is not an internal token for the project.
+        :raises TypeError: an input file is neither ``str`` nor ``bytes``.
         :raises TransportError: no response (``RequestTimeoutError`` after
             ``timeout + timeout_margin`` seconds).
         """
         body: Dict[str, Any] = {"runtime": runtime, "code": code, "timeoutSeconds": timeout}
         optional = {"project": self.project, "handler": handler, "input": input, "env": env}
+        if input_files is not None:
+            optional["inputFiles"] = _encode_files(input_files)
         body.update({k: v for k, v in optional.items() if v is not None})
         doc = self._http.json(
             "POST",
