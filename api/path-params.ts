@@ -27,7 +27,8 @@ const INVOCATION_ID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]
 /** An invocation id: the UUID the API gave it. */
 function checkInvocationId(value: string): string | undefined {
   if (INVOCATION_ID.test(value)) return undefined;
-  return `given ${describeValue(value)}, expected an invocation id: a lower-case UUID such as 0b6f1c2e-5d4a-4e3b-9f21-7c8d9e0a1b2c`;
+  const length = value.length > 36 ? ` (${value.length} characters)` : '';
+  return `given ${describeValue(value)}${length}, expected an invocation id: a lower-case UUID such as 0b6f1c2e-5d4a-4e3b-9f21-7c8d9e0a1b2c`;
 }
 
 /** A path parameter's JSON Schema, for the OpenAPI document. */

@@ -58,8 +58,11 @@ function adminToken(projects: string[], admin: string[]): Promise<string> {
     .sign(new TextEncoder().encode(TEST_JWT_SECRET));
 }
 
+/** A UUID: what an invocation id must be, and a valid execution id (a Job's uid) too. */
+const SOME_ID = '0b6f1c2e-5d4a-4e3b-9f21-7c8d9e0a1b2c';
+
 const concrete = (path: string, project: string) =>
-  path.replace('{project}', project).replace('{name}', 'x').replace('{id}', 'y');
+  path.replace('{project}', project).replace('{name}', 'x').replace('{id}', SOME_ID);
 
 async function call(method: string, path: string, authorization?: string) {
   const headers: Record<string, string> = { 'content-type': 'application/json' };
@@ -230,7 +233,7 @@ function rawCall(
 }
 
 describe('path parameters', () => {
-  const valid: Record<string, string> = { project: 'shop', name: 'x', id: 'y' };
+  const valid: Record<string, string> = { project: 'shop', name: 'x', id: SOME_ID };
   const bad: [string, string, string][] = [
     ['an encoded slash', 'a%2Fb', '"a/b"'],
     ['..', '..', '".."'],
