@@ -92,10 +92,13 @@ async function apiStart(args: readonly string[], kubeconfig: string): Promise<Ap
   let port: number | undefined;
   const read = (chunk: Buffer) => {
     output += chunk.toString();
-    const found = /"msg":"listening","port":(\d+)/.exec(output)?.[1];
-    if (found !== undefined && port === undefined) {
+    if (port !== undefined) return;
+    // The `listening` log line: JSON, its fields in any order.
+    const line = output.split('\n').find((l) => l.includes('"msg":"listening"') && l.endsWith('}'));
+    const found = line === undefined ? undefined : (JSON.parse(line) as { port?: unknown }).port;
+    if (typeof found === 'number') {
       listeningMs = since(start);
-      port = Number(found);
+      port = found;
     }
   };
   child.stdout.on('data', read);

@@ -141,6 +141,13 @@ async function copyCompiledApi(step: BuildStep, appDir: string): Promise<number>
   return modules.length;
 }
 
+/** The port of the API's `listening` log line (JSON, its fields in any order), once written. */
+function listeningPort(output: string): number | undefined {
+  const line = output.split('\n').find((l) => l.includes('"msg":"listening"') && l.endsWith('}'));
+  const port = line === undefined ? undefined : (JSON.parse(line) as { port?: unknown }).port;
+  return typeof port === 'number' ? port : undefined;
+}
+
 /**
  * Starts the image's entrypoint in its root file system as its user, as a pod would (the
  * image's environment, `/app` its working folder), with a kubeconfig of an API server that is
@@ -197,8 +204,8 @@ async function checkEntrypoint(
   const listening = new Promise<number>((resolvePromise) => {
     const read = (chunk: Buffer) => {
       output += chunk.toString('utf8');
-      const port = /"msg":"listening","port":(\d+)/.exec(output)?.[1];
-      if (port !== undefined) resolvePromise(Number(port));
+      const port = listeningPort(output);
+      if (port !== undefined) resolvePromise(port);
     };
     child.stdout.on('data', read);
     child.stderr.on('data', read);
