@@ -126,7 +126,13 @@ describe.each(testStores())('retention of execution history ($name store)', (tes
     };
     // A batch of 7 rows per statement: the purge takes many batches.
     const first = await sweep(store.knex, policy, 7);
-    expect(first).toEqual({ expired: 4, overCount: 150, logsDropped: 0 });
+    expect(first).toEqual({
+      expired: 4,
+      overCount: 150,
+      logsDropped: 0,
+      invocationsExpired: 0,
+      invocationsOverCount: 0,
+    });
 
     const minute = await uids(store, project, 'every-minute');
     expect(minute).toEqual([
@@ -151,6 +157,8 @@ describe.each(testStores())('retention of execution history ($name store)', (tes
       expired: 0,
       overCount: 0,
       logsDropped: 0,
+      invocationsExpired: 0,
+      invocationsOverCount: 0,
     });
   });
 
