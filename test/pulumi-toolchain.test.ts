@@ -54,8 +54,8 @@ describe('toolchainConfig', () => {
 describe('toolchainVersions', () => {
   it('takes the versions package-lock.json installs, which are the ones package.json pins', () => {
     const versions = toolchainVersions();
-    expect(versions.pulumi).toBe(packageJson.dependencies['@pulumi/pulumi']);
-    expect(versions.kubernetesPlugin).toBe(packageJson.dependencies['@pulumi/kubernetes']);
+    expect(versions.pulumi).toBe(packageJson.devDependencies['@pulumi/pulumi']);
+    expect(versions.kubernetesPlugin).toBe(packageJson.devDependencies['@pulumi/kubernetes']);
   });
 
   it('is the plugin version the installed @pulumi/kubernetes asks the engine for', () => {
