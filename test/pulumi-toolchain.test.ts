@@ -21,7 +21,7 @@ import {
 } from '../tools/pulumi/wrapper';
 
 const packageJson = JSON.parse(readFileSync(join(repoRoot, 'package.json'), 'utf8')) as {
-  dependencies: Record<string, string>;
+  devDependencies: Record<string, string>;
 };
 
 let scratch: string;
