@@ -8,6 +8,7 @@ import {
 import { migrationSource, migrationsUpTo } from '../api/store/migrations';
 import { CursorError, Execution, ExecutionStatus, Store } from '../api/store/store';
 import { testStores } from './api/api-process';
+import { planOf } from './support/query-plan';
 
 jest.setTimeout(120_000);
 
@@ -64,24 +65,6 @@ const open = (env: Record<string, string>) =>
   Store.open({ databaseUrl: env.HKS_DATABASE_URL, sqlitePath: env.HKS_SQLITE_PATH ?? ':memory:' });
 
 const ids = (items: readonly { jobUid: string }[]) => items.map((e) => e.jobUid);
-
-/** The plan of a read: SQLite's EXPLAIN QUERY PLAN lines, PostgreSQL's EXPLAIN text. */
-async function planOf(db: Knex, query: Knex.QueryBuilder): Promise<string> {
-  const { sql, bindings } = query.toSQL();
-  if (db.client.config.client === 'pg') {
-    return db.transaction(async (tx) => {
-      // The tables here are small; with sequential scans priced out the plan shows whether an
-      // index can give the page in its order at all.
-      await tx.raw('set local enable_seqscan = off');
-      const result = (await tx.raw(`explain ${sql}`, bindings)) as {
-        rows: { 'QUERY PLAN': string }[];
-      };
-      return result.rows.map((r) => r['QUERY PLAN']).join('\n');
-    });
-  }
-  const rows = (await db.raw(`explain query plan ${sql}`, bindings)) as { detail: string }[];
-  return rows.map((r) => r.detail).join('\n');
-}
 
 describe.each(testStores())('execution history reads ($name)', (testStore) => {
   let store: Store;

@@ -11,6 +11,7 @@ import {
 import { migrationSource, migrationsUpTo } from '../api/store/migrations';
 import { CursorError, Store } from '../api/store/store';
 import { testStores } from './api/api-process';
+import { planOf } from './support/query-plan';
 
 jest.setTimeout(120_000);
 
@@ -62,23 +63,6 @@ async function insertMany(db: Knex, rows: readonly FunctionInvocation[]): Promis
 
 const open = (env: Record<string, string>) =>
   Store.open({ databaseUrl: env.HKS_DATABASE_URL, sqlitePath: env.HKS_SQLITE_PATH ?? ':memory:' });
-
-/** The plan of a read: SQLite's EXPLAIN QUERY PLAN lines, PostgreSQL's EXPLAIN text. */
-async function planOf(db: Knex, query: Knex.QueryBuilder): Promise<string> {
-  const { sql, bindings } = query.toSQL();
-  if (db.client.config.client === 'pg') {
-    return db.transaction(async (tx) => {
-      // With sequential scans priced out the plan shows whether an index gives the page in order.
-      await tx.raw('set local enable_seqscan = off');
-      const result = (await tx.raw(`explain ${sql}`, bindings)) as {
-        rows: { 'QUERY PLAN': string }[];
-      };
-      return result.rows.map((r) => r['QUERY PLAN']).join('\n');
-    });
-  }
-  const rows = (await db.raw(`explain query plan ${sql}`, bindings)) as { detail: string }[];
-  return rows.map((r) => r.detail).join('\n');
-}
 
 describe.each(testStores())('invocation history in the store ($name)', (testStore) => {
   let store: Store;
