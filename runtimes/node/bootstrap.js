@@ -42,6 +42,9 @@
  * files under output/, text when they are UTF-8 and base64 otherwise, within the limits in path
  * order; a symlink is never followed (listed as omitted), nor a file over a limit. The folder is
  * removed after the answer.
+ *
+ * A request with the header "X-Hks-Stream: ndjson" gets its answer streamed (see OutputStream):
+ * a 200 of NDJSON lines, the handler's output as it is written, then the answer it would have got.
  */
 const http = require('node:http');
 const { AsyncLocalStorage } = require('node:async_hooks');
@@ -60,6 +63,7 @@ const FRAMING_HEADERS = new Set(['content-length', 'transfer-encoding', 'connect
 const LOG_TAIL_LIMIT = 8192; // bytes of output a response header carries at most
 const LOG_STREAMS_LIMIT = 4096; // bytes of the stream runs' header at most
 const FILES_HEADER = 'x-hks-files'; // "envelope": files in the request and the answer
+const STREAM_HEADER = 'x-hks-stream'; // "ndjson": output as it is written, then the answer
 const MAX_OUTPUT_ENTRIES = 10000; // entries of the output folder looked at, at most
 /** The same text as HANDLER_SIGNATURES.nodejs20 of constructs/function-rules.ts. */
 const SIGNATURES =
@@ -72,9 +76,12 @@ class OutputBuffer {
   overflowed = false;
   /** [stream letter, bytes] of consecutive writes to one stream, kept past the limit. */
   runs = [];
+  /** Called with each write as it happens (a streamed answer). */
+  onWrite = undefined;
 
   add(chunk, stream = 'o') {
     const text = typeof chunk === 'string' ? chunk : Buffer.from(chunk).toString('utf8');
+    this.onWrite?.(text, stream);
     const size = Buffer.byteLength(text);
     const last = this.runs.at(-1);
     if (last?.[0] === stream) last[1] += size;
@@ -513,6 +520,50 @@ function runHandler(handler, event, context, timeoutMs) {
   return Promise.race([invocation, deadline]).finally(() => clearTimeout(timer));
 }
 
+/**
+ * The streamed answer of a request with "X-Hks-Stream: ndjson": a 200 of NDJSON lines sent as
+ * they come, {"type": "output", "stream": "stdout" | "stderr", "text"} for each write of the
+ * handler (after what the module wrote while loading, when that is still unclaimed), then one
+ * {"type": "result", "status", "headers", "body" (base64)}: the answer the request would have
+ * got without the header, log tail and files envelope included.
+ */
+class OutputStream {
+  constructor(res, requestId, output, startupOutput) {
+    this.res = res;
+    this.output = output;
+    res.writeHead(200, {
+      'Content-Type': 'application/x-ndjson',
+      'Cache-Control': 'no-store',
+      'X-Request-Id': requestId,
+      'X-Hks-Stream': 'ndjson',
+    });
+    res.flushHeaders();
+    if (startupOutput && !startupOutput.overflowed) {
+      const bytes = Buffer.from(startupOutput.text());
+      let at = 0;
+      for (const [letter, size] of startupOutput.runs) {
+        this.write(bytes.subarray(at, at + size).toString('utf8'), letter);
+        at += size;
+      }
+    }
+    output.onWrite = (text, letter) => this.write(text, letter);
+  }
+
+  write(text, letter) {
+    if (!text || this.res.writableEnded) return;
+    const stream = letter === 'e' ? 'stderr' : 'stdout';
+    this.res.write(`${JSON.stringify({ type: 'output', stream, text })}\n`);
+    // Sent now rather than on the next tick, which a synchronous handler holds back.
+    this.res.socket?.uncork();
+  }
+
+  finish(status, headers, payload) {
+    this.output.onWrite = undefined; // what a timed-out handler writes later goes to the logs only
+    const body = payload.toString('base64');
+    this.res.end(`${JSON.stringify({ type: 'result', status, headers, body })}\n`);
+  }
+}
+
 function main() {
   const directory = process.env.HKS_FUNCTION_DIR || DEFAULT_DIR;
   const spec = process.env.HKS_HANDLER || '';
@@ -596,7 +647,8 @@ function serve({ handler, name, timeout, debug, port, spec, startupOutput, maxRe
     };
     const record = { level: 'info', message: 'invocation', function: name, requestId };
     const tail = String(req.headers['x-hks-log'] ?? '').toLowerCase() === 'tail';
-    const output = tail ? new OutputBuffer() : undefined;
+    const streamed = String(req.headers[STREAM_HEADER] ?? '').toLowerCase() === 'ndjson';
+    const output = tail || streamed ? new OutputBuffer() : undefined;
     let files;
     if (String(req.headers[FILES_HEADER] ?? '').toLowerCase() === 'envelope') {
       try {
@@ -624,6 +676,9 @@ function serve({ handler, name, timeout, debug, port, spec, startupOutput, maxRe
       process.env.HKS_OUTPUT_DIR = path.join(files.run, 'output');
       process.chdir(files.run);
     }
+    const stream = streamed
+      ? new OutputStream(res, requestId, output, unclaimedStartupOutput)
+      : undefined;
     let response;
     try {
       const event = files ? files.event : parseEvent(body);
@@ -670,7 +725,8 @@ function serve({ handler, name, timeout, debug, port, spec, startupOutput, maxRe
       if (streams !== undefined) extra['X-Hks-Log-Streams'] = streams;
     }
     try {
-      send(res, status, { ...headers, ...extra }, payload);
+      if (stream) stream.finish(status, { ...headers, ...extra }, payload);
+      else send(res, status, { ...headers, ...extra }, payload);
     } catch (error) {
       // Nothing the handler returns should get here (toResponse checks it); if it does, this
       // caller still gets an answer and the process keeps serving.

@@ -40,6 +40,9 @@ HKS_INPUT_DIR and HKS_OUTPUT_DIR. Its answer is the JSON {"contentType", "body" 
 files under output/, text when they are UTF-8 and base64 otherwise, within the limits in path
 order; a symlink is never followed (listed as omitted), nor a file over a limit. The folder is
 removed after the answer.
+
+A request with the header "X-Hks-Stream: ndjson" gets its answer streamed (see OutputStream): a
+200 of NDJSON lines, the handler's output as it is written, then the answer it would have got.
 """
 
 import base64
@@ -63,6 +66,7 @@ LOG_STREAMS_HEADER = "X-Hks-Log-Streams"
 LOG_TAIL_LIMIT = 8192  # bytes of output a response header carries at most
 LOG_STREAMS_LIMIT = 4096  # bytes of the stream runs' header at most
 FILES_HEADER = "X-Hks-Files"  # "envelope": files in the request and the answer
+STREAM_HEADER = "X-Hks-Stream"  # "ndjson": output as it is written, then the answer
 MAX_OUTPUT_ENTRIES = 10000  # entries of the output folder looked at, at most
 DEFAULT_MAX_REQUEST_BYTES = 6 * 1024 * 1024
 HEADER_NAME = re.compile(r"[!#$%&'*+\-.^_`|~0-9A-Za-z]+\Z")
@@ -80,8 +84,11 @@ class OutputBuffer:
         self.size = 0
         self.overflowed = False
         self.runs = []  # [stream letter, bytes] of consecutive writes to one stream, kept past the limit
+        self.on_write = None  # called with each write as it happens (a streamed answer)
 
     def add(self, text, stream="o"):
+        if self.on_write is not None:
+            self.on_write(text, stream)
         size = len(text.encode("utf-8", "replace"))
         if self.runs and self.runs[-1][0] == stream:
             self.runs[-1][1] += size
@@ -122,6 +129,56 @@ class CapturingStream:
     def capture_into(buffer):
         """Copies this thread's output into buffer from now on (None: stops copying)."""
         CapturingStream.local.buffer = buffer
+
+
+class OutputStream:
+    """The streamed answer of a request with "X-Hks-Stream: ndjson": a 200 of NDJSON lines sent
+    (chunked) as they come, {"type": "output", "stream": "stdout" | "stderr", "text"} for each
+    write of the handler's thread (after what the module wrote while loading, when that is still
+    unclaimed), then one {"type": "result", "status", "headers", "body" (base64)}: the answer the
+    request would have got without the header, log tail and files envelope included."""
+
+    def __init__(self, request, request_id, output, startup_output):
+        self._wfile = request.wfile
+        self._output = output
+        self._lock = threading.Lock()  # the handler's thread writes, the request's finishes
+        self._open = True
+        request.send_response(200)
+        for key, value in (
+            ("Content-Type", "application/x-ndjson"),
+            ("Cache-Control", "no-store"),
+            ("Transfer-Encoding", "chunked"),
+            ("X-Request-Id", request_id),
+            (STREAM_HEADER, "ndjson"),
+        ):
+            request.send_header(key, value)
+        request.end_headers()
+        if startup_output is not None and not startup_output.overflowed:
+            data, at = startup_output.text().encode("utf-8", "replace"), 0
+            for letter, size in startup_output.runs:
+                self.write(data[at : at + size].decode("utf-8", "replace"), letter)
+                at += size
+        output.on_write = self.write
+
+    def _send(self, record, last=False):
+        data = (json.dumps(record) + "\n").encode("utf-8")
+        with self._lock:
+            if not self._open:
+                return
+            try:
+                self._wfile.write(b"%x\r\n%s\r\n%s" % (len(data), data, b"0\r\n\r\n" if last else b""))
+            except OSError:  # the caller went; the output still reaches the logs
+                last = True
+            self._open = not last
+
+    def write(self, text, letter):
+        if text:
+            self._send({"type": "output", "stream": "stderr" if letter == "e" else "stdout", "text": text})
+
+    def finish(self, status, headers, payload):
+        self._output.on_write = None  # what a timed-out handler writes later goes to the logs only
+        body = base64.b64encode(payload).decode("ascii")
+        self._send({"type": "result", "status": status, "headers": headers, "body": body}, last=True)
 
 
 def log_tail(outputs, record):
@@ -653,7 +710,9 @@ def make_request_handler(state):
                 os.chdir(run)
             context = Context(state["name"], request_id, started + state["timeout"])
             tail = (self.headers.get(LOG_TAIL_HEADER) or "").lower() == "tail"
-            output = OutputBuffer() if tail else None
+            streamed = (self.headers.get(STREAM_HEADER) or "").lower() == "ndjson"
+            output = OutputBuffer() if tail or streamed else None
+            stream = OutputStream(self, request_id, output, state["startup_output"]) if streamed else None
             outcome = run_handler(state["handler"], event, context, state["timeout"], output, state["with_context"])
             record = {"level": "info", "message": "invocation", "function": state["name"], "requestId": request_id}
             if outcome[0] == "ok":
@@ -684,7 +743,10 @@ def make_request_handler(state):
                 streams = log_streams(outputs)
                 if streams is not None:
                     headers[LOG_STREAMS_HEADER] = streams
-            self.send(status, headers, payload)
+            if stream is not None:
+                stream.finish(status, headers, payload)
+            else:
+                self.send(status, headers, payload)
             log(record)
 
         def linger(self):
