@@ -1,4 +1,7 @@
-/** Unit tests run alone; integration tests (`*.int.test.ts`) share one real control plane. */
+/**
+ * Unit tests run alone; integration tests (`*.int.test.ts`) share one real control plane, several
+ * suites at a time (test/support/integration-runner.ts).
+ */
 const transform = { '^.+\\.ts$': ['@swc/jest'] };
 // Only test/ holds tests; elsewhere (e.g. etcd's *.snap files under .hks/) is not jest's.
 const roots = ['<rootDir>/test'];
@@ -20,6 +23,8 @@ module.exports = {
       transform,
       globalSetup: '<rootDir>/test/cluster/global-setup.ts',
       globalTeardown: '<rootDir>/test/cluster/global-teardown.ts',
+      // Side by side where the suites only wait on the cluster; see the runner for the lanes.
+      runner: '<rootDir>/test/support/integration-runner.ts',
     },
   ],
 };
