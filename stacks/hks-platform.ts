@@ -53,7 +53,7 @@ export interface HksApiArgs {
   readonly sqliteStorage?: SqliteStorage;
   /**
    * The API's settings as its environment variables, e.g. `{ HKS_JWT_ISSUER: 'https://login.example.com' }`:
-   * the variables of `API_VARIABLES` (README, "Installing on a cluster"), checked with the
+   * the variables of `API_VARIABLES` (docs/pulumi.md), checked with the
    * API's own rules. The others are set from the other arguments.
    * @default {} - the API's defaults
    */

@@ -50,7 +50,7 @@ export interface StackConfig {
   readonly skipAwait: boolean;
   /**
    * Install Knative's admission webhook configurations. Test-only when false: the test control
-   * plane's fake nodes cannot run the webhook pod (README, "Installing on a cluster").
+   * plane's fake nodes cannot run the webhook pod (docs/pulumi.md).
    * @default true
    */
   readonly knativeWebhooks?: boolean;
@@ -109,7 +109,7 @@ export const SQLITE_STORAGE_KINDS = ['emptyDir', 'persistentVolumeClaim'] as con
 /**
  * Stack keys passed to the API as environment variables, by key. The values are checked by
  * the API's own configuration rules (api/config.ts `loadConfig`) before anything is applied, and
- * their defaults are the API's (README, "The API").
+ * their defaults are the API's (docs/api.md).
  */
 export const API_VARIABLES = {
   apiFunctionGateway: 'HKS_FUNCTION_GATEWAY',

@@ -28,7 +28,7 @@ jest.setTimeout(300_000);
  * API process on the test cluster: sign in with a pasted token, pick a project, see the
  * CronJobs defined through the API, Run now, watch the execution appear, read its logs. Every
  * page is checked with axe-core (no serious or critical violations) and photographed: into
- * docs/console-*.png (the README shows them) with HKS_CONSOLE_SCREENSHOTS=docs, else into a
+ * docs/console-*.png (docs/console.md shows them) with HKS_CONSOLE_SCREENSHOTS=docs, else into a
  * temporary folder, so a test run leaves the committed pictures alone. Nothing in the page may log an error, load
  * anything from another origin, or put the token anywhere but the Authorization header.
  */

@@ -570,7 +570,7 @@ describe.each(KINDS)('%s: no field dropped silently', (kind) => {
   });
 });
 
-/** Template fields a CronJob does not copy (README "CronJobs"), with why. */
+/** Template fields a CronJob does not copy (docs/definitions.md), with why. */
 const NOT_COPIED_FROM_TEMPLATE: Readonly<Record<string, string>> = {
   'spec.command[]': 'a job runs its own command',
   'spec.args[]': 'a job runs its own arguments',
@@ -633,8 +633,8 @@ describe('PLATFORM_ONLY_FIELDS', () => {
     expect(entries.filter(([, reason]) => reason.trim().length < 10)).toEqual([]);
   });
 
-  test("are listed in the README's definitions part", () => {
-    const readme = readFileSync(join(__dirname, '..', 'README.md'), 'utf8');
+  test('are listed in docs/definitions.md', () => {
+    const readme = readFileSync(join(__dirname, '..', 'docs', 'definitions.md'), 'utf8');
     const escape = (text: string) => text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
     const missing = entries
       .map(([field]) => field.split(' '))

@@ -8,7 +8,7 @@
  * source-runtime functions as local processes behind a router on 127.0.0.1 and writes the
  * Services' status. Run as root, it runs the functions as an unprivileged user (nobody), each
  * with only its container's environment. With `--real-pods` (or `HKS_KNATIVE_REAL_PODS=1`) it
- * runs each revision as its own pod on the test cluster's real node instead (README, "Real
+ * runs each revision as its own pod on the test cluster's real node instead (docs/definitions.md, "Real
  * pods"). One line per action on stdout. Ctrl-C (SIGINT) or SIGTERM stops every
  * process it started. Exit codes: 0 stopped, 1 could not start, 2 bad usage.
  */

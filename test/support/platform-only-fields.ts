@@ -3,7 +3,7 @@ import { DefinitionKind } from '../../constructs';
 /**
  * Definition fields that the platform reads itself and that need not show in the synthesized
  * manifests, each with why. Every other field must show (test/no-field-dropped.test.ts); the
- * README's "Application definitions" part lists the same fields.
+ * "Fields the platform only reads" table of docs/definitions.md lists the same fields.
  */
 export const PLATFORM_ONLY_FIELDS: Readonly<Record<`${DefinitionKind} ${string}`, string>> = {
   'StatelessApplication apiVersion': 'selects the version of the schema the document is read with',

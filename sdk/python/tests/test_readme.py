@@ -1,4 +1,4 @@
-"""The README's examples run as written, against the real API."""
+"""The examples of the SDK's README and of the project's README run as written, against the real API."""
 
 from __future__ import annotations
 
@@ -11,7 +11,12 @@ from pathlib import Path
 import pytest
 
 SDK = Path(__file__).resolve().parent.parent
-EXAMPLES = re.findall(r"```python\n(.*?)```", (SDK / "README.md").read_text("utf-8"), re.S)
+READMES = (SDK / "README.md", SDK.parent.parent / "README.md")
+EXAMPLES = [
+    example
+    for readme in READMES
+    for example in re.findall(r"```python\n(.*?)```", readme.read_text("utf-8"), re.S)
+]
 
 
 def test_the_readme_has_examples():
