@@ -11,6 +11,7 @@
  *   HKS_DEBUG            1: error responses include the stack (default off)
  *   HKS_MAX_REQUEST_BYTES  largest request body, in bytes     (default 6291456, 6 MiB)
  *   PORT                 port to listen on                    (default 8080)
+ *   HKS_RUNTIME_MODE     "session": an agent session's function (see sessionSettings)
  *
  * GET /healthz answers 200 once the handler is loaded; POST to any path invokes
  * handler(event, context), which may return a value or a Promise; a handler declaring one
@@ -49,7 +50,7 @@
 const http = require('node:http');
 const { AsyncLocalStorage } = require('node:async_hooks');
 const path = require('node:path');
-const { randomBytes } = require('node:crypto');
+const { createHash, randomBytes, timingSafeEqual } = require('node:crypto');
 const fs = require('node:fs');
 const os = require('node:os');
 const { existsSync, readdirSync, readFileSync } = fs;
@@ -65,6 +66,8 @@ const LOG_STREAMS_LIMIT = 4096; // bytes of the stream runs' header at most
 const FILES_HEADER = 'x-hks-files'; // "envelope": files in the request and the answer
 const STREAM_HEADER = 'x-hks-stream'; // "ndjson": output as it is written, then the answer
 const MAX_OUTPUT_ENTRIES = 10000; // entries of the output folder looked at, at most
+const SESSION_HEADER = 'x-hks-session-secret'; // session mode: only the API may load code
+const MIN_SESSION_SECRET_LENGTH = 32; // characters (hex of 128 bits)
 /** The same text as HANDLER_SIGNATURES.nodejs20 of constructs/function-rules.ts. */
 const SIGNATURES =
   '(event) or (event, context), returning a value or a Promise (further parameters need defaults; callback-style (event, context, callback) is not supported)';
@@ -170,6 +173,11 @@ async function loadHandler(directory, spec) {
       throw new LoadError(`file "${file}" failed to load: ${error.stack || error}`);
     }
   }
+  return handlerOf(exported, spec, file, name);
+}
+
+/** The function `name` of a loaded module, checked; throws a LoadError. */
+function handlerOf(exported, spec, file, name) {
   const handler = exported[name] ?? exported.default?.[name];
   if (typeof handler !== 'function') {
     const names = Object.keys(exported).filter((k) => typeof exported[k] === 'function');
@@ -231,6 +239,118 @@ function safeList(directory) {
 
 /** A request the runtime refuses without invoking. */
 class RequestError extends Error {}
+
+/**
+ * Session mode (HKS_RUNTIME_MODE=session): the function of an agent session, whose revision
+ * carries no code of its own. Each POST must carry "X-Hks-Session-Secret" equal to
+ * HKS_SESSION_SECRET (compared in constant time; the variable is removed from the environment
+ * at start), or it is answered 403 and nothing runs. Its body is the files envelope plus "code"
+ * (a CommonJS module), "handler" (file.export, default index.handler) and "timeoutSeconds" (at
+ * most HKS_TIMEOUT_SECONDS): the code is loaded as a new module for that call only, from a file
+ * of its own (no module of an earlier call is reused, nor its globals), and called as any
+ * handler. The working directory is the session folder (HKS_SESSION_DIR, default
+ * /tmp/hks-session), which keeps its files between calls; its input/ and output/ are those of
+ * the files envelope, emptied after each answer. Returns the secret's digest, the session folder
+ * and a folder for the calls' modules; undefined after reporting a bad setting.
+ */
+function sessionSettings() {
+  const secret = process.env.HKS_SESSION_SECRET ?? '';
+  delete process.env.HKS_SESSION_SECRET;
+  if (secret.length < MIN_SESSION_SECRET_LENGTH) {
+    process.stderr.write(
+      `hks: HKS_SESSION_SECRET: given ${secret.length} characters, expected at least ${MIN_SESSION_SECRET_LENGTH} (HKS_RUNTIME_MODE=session)\n`,
+    );
+    return undefined;
+  }
+  const folder = process.env.HKS_SESSION_DIR || path.join(os.tmpdir(), 'hks-session');
+  fs.mkdirSync(folder, { recursive: true });
+  process.env.HKS_SESSION_DIR = folder;
+  const codeRoot = fs.mkdtempSync(path.join(os.tmpdir(), 'hks-session-code-'));
+  return { secret: createHash('sha256').update(secret).digest(), folder, codeRoot, calls: 0 };
+}
+
+/** Whether a request's session secret is the session's, compared in constant time. */
+function isSessionSecret(given, session) {
+  if (typeof given !== 'string' || given === '') return false;
+  return timingSafeEqual(createHash('sha256').update(given).digest(), session.secret);
+}
+
+/**
+ * A session call: {code, handler, timeoutSeconds, files} with the files envelope opened in the
+ * session folder (fresh input/ and output/), or {refused: [status, type, message]}.
+ */
+function openSessionCall(req, body, session, maxTimeout) {
+  if (!isSessionSecret(req.headers[SESSION_HEADER], session)) {
+    return {
+      refused: [
+        403,
+        'Forbidden',
+        `this session function runs code only for the HKS API: the request has no valid ${SESSION_HEADER} header`,
+      ],
+    };
+  }
+  let envelope;
+  try {
+    envelope = JSON.parse(body.toString('utf8') || 'null');
+  } catch {
+    envelope = undefined;
+  }
+  if (envelope === null || typeof envelope !== 'object' || typeof envelope.code !== 'string') {
+    const message =
+      'the body is not a session envelope; expected a JSON object {code, handler, event, inputFiles, outputLimits, timeoutSeconds}';
+    return { refused: [400, 'InvalidRequest', message] };
+  }
+  const timeoutSeconds = envelope.timeoutSeconds ?? maxTimeout;
+  if (!(typeof timeoutSeconds === 'number' && timeoutSeconds > 0 && timeoutSeconds <= maxTimeout)) {
+    const message = `timeoutSeconds: given ${describe(timeoutSeconds)}, expected a number of seconds from 1 to ${maxTimeout}`;
+    return { refused: [400, 'InvalidRequest', message] };
+  }
+  const { code, handler, ...rest } = envelope;
+  let opened;
+  try {
+    opened = openFilesEnvelope(Buffer.from(JSON.stringify(rest)));
+  } catch (error) {
+    if (!(error instanceof RequestError)) throw error;
+    return { refused: [400, 'InvalidRequest', error.message] };
+  }
+  // The files envelope's own folder only brought the input files: they move to the session's.
+  for (const sub of ['input', 'output']) {
+    fs.rmSync(path.join(session.folder, sub), { recursive: true, force: true });
+  }
+  fs.renameSync(path.join(opened.run, 'input'), path.join(session.folder, 'input'));
+  fs.mkdirSync(path.join(session.folder, 'output'));
+  fs.rmSync(opened.run, { recursive: true, force: true });
+  return {
+    code,
+    handler: String(handler ?? 'index.handler'),
+    timeoutSeconds,
+    files: { ...opened, run: session.folder },
+  };
+}
+
+/**
+ * Loads a session call's code as a new CommonJS module from a file of its own, dropped from
+ * require's cache at once: nothing of an earlier call's module is reused. Throws a LoadError.
+ */
+function loadSessionHandler(call, session) {
+  const spec = call.handler;
+  const dot = spec.lastIndexOf('.');
+  const file = spec.slice(0, dot);
+  if (dot <= 0 || dot === spec.length - 1 || !isSafeRelative(file)) {
+    throw new LoadError(`handler: given "${spec}", expected file.export, e.g. index.handler`);
+  }
+  fs.rmSync(path.join(session.codeRoot, String(session.calls)), { recursive: true, force: true });
+  const module = path.join(session.codeRoot, String(++session.calls), `${file}.js`);
+  fs.mkdirSync(path.dirname(module), { recursive: true });
+  fs.writeFileSync(module, call.code);
+  let exported;
+  try {
+    exported = require(module);
+  } finally {
+    delete require.cache[module];
+  }
+  return handlerOf(exported, spec, file, spec.slice(dot + 1));
+}
 
 /** Whether path is relative, of plain names, without "..", "." or empty names. */
 function isSafeRelative(p) {
@@ -383,14 +503,17 @@ function collectOutput(folder, limits) {
 }
 
 /** [headers, bytes] of a files envelope's answer: the handler's body and the output files. */
-function filesAnswer(headers, payload, run, limits) {
+function filesAnswer(headers, payload, run, limits, keep = false) {
   let files;
   let omitted;
   try {
     [files, omitted] = collectOutput(path.join(run, 'output'), limits);
   } finally {
     process.chdir(path.dirname(run)); // out of the folder before it goes
-    fs.rmSync(run, { recursive: true, force: true });
+    // A session keeps its folder: only this call's input and output go.
+    for (const gone of keep ? ['input', 'output'].map((s) => path.join(run, s)) : [run]) {
+      fs.rmSync(gone, { recursive: true, force: true });
+    }
   }
   const contentType = Object.entries(headers).find(([k]) => k.toLowerCase() === 'content-type');
   const kept = Object.fromEntries(
@@ -596,12 +719,28 @@ function main() {
   }
   const name = process.env.HKS_FUNCTION_NAME || spec;
   const debug = ['1', 'true'].includes(process.env.HKS_DEBUG ?? '');
+  const session = process.env.HKS_RUNTIME_MODE === 'session' ? sessionSettings() : null;
+  if (session === undefined) {
+    process.exitCode = 2;
+    return;
+  }
   const startupOutput = new OutputBuffer();
   outputCapture
-    .run(startupOutput, () => loadHandler(directory, spec))
+    // A session's code comes with each request: the revision's module is not loaded.
+    .run(startupOutput, () => (session ? Promise.resolve(undefined) : loadHandler(directory, spec)))
     .then(
       (handler) =>
-        serve({ handler, name, timeout, debug, port, spec, startupOutput, maxRequestBytes }),
+        serve({
+          handler,
+          name,
+          timeout,
+          debug,
+          port,
+          spec,
+          startupOutput,
+          maxRequestBytes,
+          session,
+        }),
       (error) => {
         process.stderr.write(
           `hks: cannot start: ${error instanceof LoadError ? error.message : error.stack}\n`,
@@ -611,7 +750,17 @@ function main() {
     );
 }
 
-function serve({ handler, name, timeout, debug, port, spec, startupOutput, maxRequestBytes }) {
+function serve({
+  handler,
+  name,
+  timeout,
+  debug,
+  port,
+  spec,
+  startupOutput,
+  maxRequestBytes,
+  session,
+}) {
   let unclaimedStartupOutput = startupOutput;
   let draining = false;
   const send = (res, status, headers, payload) => {
@@ -630,7 +779,18 @@ function serve({ handler, name, timeout, debug, port, spec, startupOutput, maxRe
   const invoke = async (req, res, body) => {
     const started = Date.now();
     const requestId = req.headers['x-request-id'] || randomBytes(8).toString('hex');
-    const deadline = started + timeout * 1000;
+    let call;
+    if (session) {
+      call = openSessionCall(req, body, session, timeout);
+      if (call.refused) {
+        const [status, type, message] = call.refused;
+        sendJson(res, status, { error: { type, message } }, { 'X-Request-Id': requestId });
+        log({ level: 'error', message: 'request refused', function: name, requestId, status });
+        return;
+      }
+    }
+    const limit = call?.timeoutSeconds ?? timeout;
+    const deadline = started + limit * 1000;
     const logger = Object.fromEntries(
       ['debug', 'info', 'warn', 'error'].map((level) => [
         level,
@@ -650,9 +810,9 @@ function serve({ handler, name, timeout, debug, port, spec, startupOutput, maxRe
     const streamed = String(req.headers[STREAM_HEADER] ?? '').toLowerCase() === 'ndjson';
     const output = tail || streamed ? new OutputBuffer() : undefined;
     let files;
-    if (String(req.headers[FILES_HEADER] ?? '').toLowerCase() === 'envelope') {
+    if (call || String(req.headers[FILES_HEADER] ?? '').toLowerCase() === 'envelope') {
       try {
-        files = openFilesEnvelope(body);
+        files = call ? call.files : openFilesEnvelope(body);
       } catch (error) {
         if (!(error instanceof RequestError)) throw error;
         sendJson(
@@ -683,15 +843,20 @@ function serve({ handler, name, timeout, debug, port, spec, startupOutput, maxRe
     try {
       const event = files ? files.event : parseEvent(body);
       const result = await outputCapture.run(output, () =>
-        runHandler(handler, event, context, timeout * 1000),
+        runHandler(
+          call ? loadSessionHandler(call, session) : handler,
+          event,
+          context,
+          limit * 1000,
+        ),
       );
       if (result === TIMED_OUT || Date.now() > deadline) {
         record.level = 'error';
-        record.error = `timed out after ${timeout}s`;
+        record.error = `timed out after ${limit}s`;
         response = jsonResponse(504, {
           error: {
             type: 'Timeout',
-            message: `the function did not finish within ${timeout} seconds`,
+            message: `the function did not finish within ${limit} seconds`,
           },
         });
       } else {
@@ -707,7 +872,7 @@ function serve({ handler, name, timeout, debug, port, spec, startupOutput, maxRe
     }
     const [status, handlerHeaders, handlerPayload] = response;
     const [headers, payload] = files
-      ? filesAnswer(handlerHeaders, handlerPayload, files.run, files.limits)
+      ? filesAnswer(handlerHeaders, handlerPayload, files.run, files.limits, call !== undefined)
       : [handlerHeaders, handlerPayload];
     const finished = {
       ...record,

@@ -9,6 +9,7 @@ Serves one handler over HTTP. Configured by environment variables:
   HKS_DEBUG             1: error responses include the stack (default off)
   HKS_MAX_REQUEST_BYTES largest request body, in bytes       (default 6291456, 6 MiB)
   PORT                  port to listen on                    (default 8080)
+  HKS_RUNTIME_MODE      "session": an agent session's function (see session_settings)
 
 GET /healthz answers 200 once the handler is loaded; POST to any path invokes it with
 handler(event, context), or handler(event) when it takes no second positional parameter (nor
@@ -348,6 +349,111 @@ class InvalidResponse(Exception):
     """A handler's answer that HTTP cannot carry."""
 
 
+SESSION_HEADER = "X-Hks-Session-Secret"  # session mode: only the API may load code
+MIN_SESSION_SECRET_LENGTH = 32  # characters (hex of 128 bits)
+
+
+def session_settings():
+    """Session mode (HKS_RUNTIME_MODE=session): the function of an agent session, whose revision
+    carries no code of its own. Each POST must carry "X-Hks-Session-Secret" equal to
+    HKS_SESSION_SECRET (compared in constant time; the variable is removed from the environment
+    at start), or it is answered 403 and nothing runs. Its body is the files envelope plus "code"
+    (a module's source), "handler" (module.function, default main.handler) and "timeoutSeconds"
+    (at most HKS_TIMEOUT_SECONDS): the code runs as a fresh module object for that call only
+    (no module of an earlier call is reused, nor its globals) and is called as any handler. The
+    working directory is the session folder (HKS_SESSION_DIR, default /tmp/hks-session), which
+    keeps its files between calls; its input/ and output/ are those of the files envelope,
+    emptied after each answer. Returns the secret's digest, the session folder and a folder for
+    the calls' modules; None after reporting a bad setting."""
+    import hashlib
+    import tempfile
+
+    secret = os.environ.pop("HKS_SESSION_SECRET", "")
+    if len(secret) < MIN_SESSION_SECRET_LENGTH:
+        sys.stderr.write("hks: HKS_SESSION_SECRET: given %d characters, expected at least %d (HKS_RUNTIME_MODE=session)\n" % (len(secret), MIN_SESSION_SECRET_LENGTH))
+        return None
+    folder = os.environ.get("HKS_SESSION_DIR") or os.path.join(tempfile.gettempdir(), "hks-session")
+    os.makedirs(folder, exist_ok=True)
+    os.environ["HKS_SESSION_DIR"] = folder
+    return {
+        "secret": hashlib.sha256(secret.encode("utf-8")).digest(),
+        "folder": folder,
+        "code_root": tempfile.mkdtemp(prefix="hks-session-code-"),
+        "calls": 0,
+        "modules": set(),  # names this mode put in sys.modules
+    }
+
+
+def open_session_call(headers, body, session, max_timeout):
+    """(event, limits, run folder, call) of a session request: the files envelope opened in the
+    session folder (fresh input/ and output/), the call's code, handler and timeout; raises
+    RequestError 403 without the session's secret, 400 for a body that is not a session envelope."""
+    import hashlib
+    import hmac
+
+    given = (headers.get(SESSION_HEADER) or "").encode("utf-8")
+    if not given or not hmac.compare_digest(hashlib.sha256(given).digest(), session["secret"]):
+        raise RequestError(403, "Forbidden", "this session function runs code only for the HKS API: the request has no valid %s header" % SESSION_HEADER.lower())
+    try:
+        envelope = json.loads(body or b"null")
+    except (ValueError, RecursionError):
+        envelope = None
+    if not isinstance(envelope, dict) or not isinstance(envelope.get("code"), str):
+        raise RequestError(400, "InvalidRequest", "the body is not a session envelope; expected a JSON object {code, handler, event, inputFiles, outputLimits, timeoutSeconds}")
+    timeout = envelope.get("timeoutSeconds", max_timeout)
+    if isinstance(timeout, bool) or not isinstance(timeout, (int, float)) or not 0 < timeout <= max_timeout:
+        raise RequestError(400, "InvalidRequest", "timeoutSeconds: given %s, expected a number of seconds from 1 to %s" % (describe(timeout), max_timeout))
+    call = {"code": envelope.pop("code"), "handler": str(envelope.pop("handler", None) or "main.handler"), "timeout": timeout}
+    event, limits, opened = open_files_envelope(json.dumps(envelope).encode("utf-8"))
+    # The files envelope's own folder only brought the input files: they move to the session's.
+    for sub in ("input", "output"):
+        shutil.rmtree(os.path.join(session["folder"], sub), ignore_errors=True)
+    os.rename(os.path.join(opened, "input"), os.path.join(session["folder"], "input"))
+    os.mkdir(os.path.join(session["folder"], "output"))
+    shutil.rmtree(opened, ignore_errors=True)
+    return event, limits, session["folder"], call
+
+
+def session_handler(call, session):
+    """A handler that first runs the call's code as a fresh module, in the handler's own thread
+    (so within its timeout, its output captured), then calls its function as any handler."""
+
+    def run(event, context):
+        handler = load_session_code(call, session)
+        return handler(event, context) if passes_context(handler, call["handler"]) else handler(event)
+
+    return run
+
+
+def load_session_code(call, session):
+    """The handler of a session call's code, run as a new module object from a file of its own
+    (tracebacks show its lines); raises LoadError. The module is in sys.modules under its name
+    until the next call, unless that name is taken by another module (the standard library's)."""
+    import types
+
+    spec = call["handler"]
+    module_name, _, function_name = spec.rpartition(".")
+    if not module_name or not function_name or not all(part.isidentifier() for part in module_name.split(".")):
+        raise LoadError('handler: given "%s", expected module.function, e.g. main.handler' % spec)
+    shutil.rmtree(os.path.join(session["code_root"], str(session["calls"])), ignore_errors=True)
+    session["calls"] += 1
+    path = os.path.join(session["code_root"], str(session["calls"]), *module_name.split(".")) + ".py"
+    os.makedirs(os.path.dirname(path), exist_ok=True)
+    with open(path, "w", encoding="utf-8") as handle:
+        handle.write(call["code"])
+    module = types.ModuleType(module_name)
+    module.__file__ = path
+    if module_name in session["modules"] or module_name not in sys.modules:
+        sys.modules[module_name] = module
+        session["modules"].add(module_name)
+    exec(compile(call["code"], path, "exec"), module.__dict__)
+    handler = getattr(module, function_name, None)
+    if not callable(handler):
+        names = [n for n in dir(module) if not n.startswith("_") and callable(getattr(module, n))]
+        raise LoadError('handler: given "%s", but the code has no function "%s" (functions: %s)' % (spec, function_name, ", ".join(names) or "none"))
+    return handler
+
+
 def read_body(rfile, headers, limit):
     """The request body (Content-Length or chunked), at most limit bytes, or a RequestError."""
     too_large = RequestError(413, "PayloadTooLarge", "the request body is over HKS_MAX_REQUEST_BYTES (%d bytes)" % limit)
@@ -502,13 +608,15 @@ def collect_output(folder, limits):
     return files, omitted
 
 
-def files_answer(status, headers, payload, run, limits):
-    """(headers, bytes) of a files envelope's answer: the handler's body and the output files."""
+def files_answer(status, headers, payload, run, limits, keep=False):
+    """(headers, bytes) of a files envelope's answer: the handler's body and the output files.
+    keep: the folder stays (a session's), only its input/ and output/ go."""
     try:
         files, omitted = collect_output(os.path.join(run, "output"), limits)
     finally:
         os.chdir(os.path.dirname(run))  # out of the folder before it goes
-        shutil.rmtree(run, ignore_errors=True)
+        for gone in [os.path.join(run, "input"), os.path.join(run, "output")] if keep else [run]:
+            shutil.rmtree(gone, ignore_errors=True)
     content_type = next((v for k, v in headers.items() if k.lower() == "content-type"), None)
     kept = {k: v for k, v in headers.items() if k.lower() not in ("content-type", FILES_HEADER.lower())}
     kept["Content-Type"] = "application/json"
@@ -690,9 +798,12 @@ def make_request_handler(state):
             request_id = self.headers.get("X-Request-Id") or os.urandom(8).hex()
             files_mode = (self.headers.get(FILES_HEADER) or "").lower() == "envelope"
             run = None
+            call = None
             try:
                 body = read_body(self.rfile, self.headers, state["max_request_bytes"])
-                if files_mode:
+                if state["session"] is not None:
+                    event, limits, run, call = open_session_call(self.headers, body, state["session"], state["timeout"])
+                elif files_mode:
                     event, limits, run = open_files_envelope(body)
                 else:
                     event = parse_event(body)
@@ -708,12 +819,14 @@ def make_request_handler(state):
                 os.environ["HKS_INPUT_DIR"] = os.path.join(run, "input")
                 os.environ["HKS_OUTPUT_DIR"] = os.path.join(run, "output")
                 os.chdir(run)
-            context = Context(state["name"], request_id, started + state["timeout"])
+            limit = call["timeout"] if call else state["timeout"]
+            context = Context(state["name"], request_id, started + limit)
             tail = (self.headers.get(LOG_TAIL_HEADER) or "").lower() == "tail"
             streamed = (self.headers.get(STREAM_HEADER) or "").lower() == "ndjson"
             output = OutputBuffer() if tail or streamed else None
             stream = OutputStream(self, request_id, output, state["startup_output"]) if streamed else None
-            outcome = run_handler(state["handler"], event, context, state["timeout"], output, state["with_context"])
+            handler = session_handler(call, state["session"]) if call else state["handler"]
+            outcome = run_handler(handler, event, context, limit, output, bool(call) or state["with_context"])
             record = {"level": "info", "message": "invocation", "function": state["name"], "requestId": request_id}
             if outcome[0] == "ok":
                 try:
@@ -723,12 +836,12 @@ def make_request_handler(state):
             elif outcome[0] == "timeout":
                 status = 504
                 record["level"] = "error"
-                record["error"] = "timed out after %ss" % state["timeout"]
-                headers, payload = json_response({"error": {"type": "Timeout", "message": "the function did not finish within %s seconds" % state["timeout"]}})
+                record["error"] = "timed out after %ss" % limit
+                headers, payload = json_response({"error": {"type": "Timeout", "message": "the function did not finish within %s seconds" % limit}})
             else:
                 status, headers, payload = self.error_response(outcome[1], record)
             if run is not None:
-                headers, payload = files_answer(status, headers, payload, run, limits)
+                headers, payload = files_answer(status, headers, payload, run, limits, keep=call is not None)
             record["status"] = status
             record["durationMs"] = round((time.time() - started) * 1000, 1)
             record["time"] = round(time.time(), 3)
@@ -802,11 +915,15 @@ def main():
     if not raw_port.isdigit() or int(raw_port) > 65535:
         sys.stderr.write('hks: PORT: given "%s", expected a port number (0: any free port)\n' % raw_port)
         return 2
+    session = session_settings() if os.environ.get("HKS_RUNTIME_MODE") == "session" else False
+    if session is None:
+        return 2
     startup_output = OutputBuffer()  # what the module writes while loading, for the first tail
     CapturingStream.capture_into(startup_output)
     try:
-        handler = load_handler(directory, spec)
-        with_context = passes_context(handler, spec)
+        # A session's code comes with each request: the revision's module is not loaded.
+        handler = None if session else load_handler(directory, spec)
+        with_context = True if session else passes_context(handler, spec)
     except LoadError as error:
         sys.stderr.write("hks: cannot start: %s\n" % error)
         return 1
@@ -815,6 +932,7 @@ def main():
     state = {
         "handler": handler,
         "with_context": with_context,
+        "session": session or None,
         "name": os.environ.get("HKS_FUNCTION_NAME") or spec,
         "timeout": timeout,
         "max_request_bytes": int(raw_max_request),
