@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import { parseCpu, parseMemory } from '../constructs/quantity';
 import { DEFAULT_EPHEMERAL_LIMITS } from './ephemeral-resources';
 import { ApiLimits, readLimits } from './limits';
+import { AsyncSettings, readAsyncSettings } from './async-invocations/settings';
 import { DEFAULT_FILE_LIMITS, FileLimits } from './execution-files';
 import { existsSync, readFileSync } from 'node:fs';
 import { DEFAULT_LEASE_TIMINGS, LeaseSettings } from './leader-election';
@@ -22,6 +23,8 @@ export type JwtVerification =
 
 /** The API's configuration, read from environment variables. */
 export interface ApiConfig {
+  /** Asynchronous invocations: limits, retries, workers, callbacks (`HKS_ASYNC_*`). */
+  readonly asyncInvocations: AsyncSettings;
   /** `PORT`; 0 picks any free port (the `listening` log line names it). @default 8080 */
   readonly port: number;
   /** `HKS_DATABASE_URL` (postgres://...); SQLite when unset. */
@@ -406,6 +409,13 @@ export function loadConfig(
   const logLevel = oneOf('HKS_LOG_LEVEL', LOG_LEVELS, 'info');
   const logFormat = oneOf('HKS_LOG_FORMAT', LOG_FORMATS, 'json');
 
+  const asyncInvocations = readAsyncSettings(
+    env,
+    integer,
+    problems,
+    jwt?.kind === 'secret' ? jwt.secret : undefined,
+  );
+
   if (problems.length > 0 || !jwt) throw new ConfigError(problems);
   return {
     port,
@@ -439,6 +449,7 @@ export function loadConfig(
     leaderLease,
     logLevel,
     logFormat,
+    asyncInvocations,
   };
 }
 

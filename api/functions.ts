@@ -118,6 +118,8 @@ export interface InvokeRequest {
   readonly tag?: string;
   /** What made the call, as the invocation history records it. @default "http" */
   readonly trigger?: InvocationTrigger;
+  /** The invocation's id (an asynchronous invocation's attempt). @default - a new UUID */
+  readonly requestId?: string;
 }
 
 /** A streamed invocation, whose caller says how passing its answer on ended. */
@@ -251,7 +253,7 @@ export class Functions {
       );
     }
     // The API's own id, unique whatever the client sends; the client's is kept beside it.
-    const requestId = randomUUID();
+    const requestId = request.requestId ?? randomUUID();
     const clientRequestId = request.headers['x-request-id'];
     const temporary = found.metadata.labels?.[EPHEMERAL_LABEL] === 'true';
     const recording = this.recorder?.start({

@@ -3,6 +3,7 @@
  * the cluster from KUBECONFIG or the in-cluster service account.
  */
 import { packageVersion } from '../constructs/package-dir';
+import { AsyncInvocations } from './async-invocations';
 import { tokenVerifier } from './auth';
 import { ConfigError, loadConfig } from './config';
 import { Janitor } from './janitor';
@@ -49,6 +50,13 @@ async function main(): Promise<void> {
     log('could not tell who the API runs as; creating no RoleBindings', { err: error });
     return NamespaceAccess.of(kube);
   });
+  // The queue's workers run on every replica: PostgreSQL's row locks keep them apart (SQLite: one replica).
+  const asyncInvocations = new AsyncInvocations(
+    store.knex,
+    config.asyncInvocations,
+    componentLog('async'),
+    metrics,
+  );
   const app = createServer({
     store,
     kube,
@@ -73,7 +81,9 @@ async function main(): Promise<void> {
     python: config.python,
     namespaceAccess,
     limits: config.limits,
+    asyncInvocations,
   });
+  asyncInvocations.start();
   const janitor = new Janitor(
     knative,
     kube,
@@ -151,6 +161,7 @@ async function main(): Promise<void> {
     // A leader stops recording, then releases the Lease so another replica takes over at once.
     const recordingStopped = elector ? elector.stop() : stopRecording();
     janitor.stop();
+    asyncInvocations.stop();
     void revisionSources.stop();
     void knative.stop();
     server.close(() => {

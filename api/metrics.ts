@@ -1,5 +1,6 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
-import { Counter, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import type { AsyncMetrics } from './async-invocations/worker';
 import type { Request, RequestHandler, Response } from 'express';
 import type { RecorderMetrics, FinishedExecution } from './recorder';
 import type { RetentionMetrics } from './retention';
@@ -83,7 +84,7 @@ const FAAS_LABELS = ['project', 'faas_name', 'faas_trigger'] as const;
 
 /** The API's Prometheus metrics. */
 export class ApiMetrics
-  implements RecorderMetrics, FunctionMetrics, RetentionMetrics, InvocationMetrics
+  implements RecorderMetrics, FunctionMetrics, RetentionMetrics, InvocationMetrics, AsyncMetrics
 {
   public readonly registry = new Registry();
   private readonly functionLabels: FunctionLabels;
@@ -194,6 +195,18 @@ export class ApiMetrics
     help: 'Ephemeral functions removed by the janitor after their expiry',
     registers: [this.registry],
   });
+  private readonly asyncDepth = new Gauge({
+    name: 'hks_async_queue_depth',
+    help: 'Asynchronous invocations queued, running or waiting for a retry, by state (all replicas, refreshed every 5 s)',
+    labelNames: ['state'],
+    registers: [this.registry],
+  });
+  private readonly asyncAttempts = new Counter({
+    name: 'hks_async_attempts_total',
+    help: 'Attempts of asynchronous invocations this replica ended, by outcome (succeeded, retrying, dead, lost: its lease was taken over)',
+    labelNames: ['outcome'],
+    registers: [this.registry],
+  });
 
   constructor(options: ApiMetricsOptions = {}) {
     const maxFunctions = options.maxFunctions ?? 500;
@@ -290,6 +303,15 @@ export class ApiMetrics
 
   public expired(count: number): void {
     this.expiredFunctions.inc(count);
+  }
+
+  public asyncAttempt(outcome: 'succeeded' | 'retrying' | 'dead' | 'lost'): void {
+    this.asyncAttempts.inc({ outcome });
+  }
+
+  public asyncQueueDepth(counts: Readonly<Record<string, number>>): void {
+    for (const state of ['queued', 'running', 'failed-retrying'])
+      this.asyncDepth.set({ state }, counts[state] ?? 0);
   }
 }
 

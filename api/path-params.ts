@@ -76,6 +76,7 @@ const RULES: Readonly<Record<string, { check: ParamRule; schema: ParamSchema }>>
   'executions/:id': { check: checkExecutionId, schema: idSchema },
   'functions/:id': { check: checkAppName, schema: nameSchema },
   'invocations/:id': { check: checkInvocationId, schema: invocationIdSchema },
+  'async-invocations/:id': { check: checkInvocationId, schema: invocationIdSchema },
 };
 
 /** The path parameters of a route, in order, with their rules. */

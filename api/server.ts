@@ -1,6 +1,7 @@
 import express, { Express, NextFunction, Request, RequestHandler, Response, Router } from 'express';
 import { MCP_PATH, mcpRouter } from '../mcp/http-mount';
 import { agentRoutes } from './agent-routes';
+import type { AsyncInvocations } from './async-invocations';
 import { Applications } from './applications';
 import { AgentAudit } from './agent-audit';
 import { authenticate, authorizeProject, authorizeRoles, TokenFamily, TokenVerifier } from './auth';
@@ -23,6 +24,7 @@ import { validatePathParams } from './path-params';
 import { Problem, problemHandler, sendProblem } from './problem';
 import { clientGoneSignal, withRequestSignal } from './request-signal';
 import { agentExecutionRoutes } from './routes/agent-executions';
+import { asyncInvocationRoutes } from './routes/async-invocations';
 import { applicationRoutes } from './routes/applications';
 import { consoleRouter } from './routes/console';
 import { cronJobRoutes } from './routes/cronjobs';
@@ -65,6 +67,8 @@ export interface ServerDependencies {
   readonly namespaceAccess?: NamespaceAccess;
   /** Body and response sizes. @default DEFAULT_LIMITS */
   readonly limits?: ApiLimits;
+  /** The queue of asynchronous invocations. @default - the invoke route answers synchronously only */
+  readonly asyncInvocations?: AsyncInvocations;
 }
 
 /** How long `/readyz` waits for each dependency before it answers 503. */
@@ -103,7 +107,8 @@ export function routeGroups(deps: ServerDependencies): RouteGroup[] {
     deps.ephemeralSafety,
   );
   const cronJobs = cronJobRoutes(applications, deps.kube);
-  const functionsRoutes = functionRoutes(functions);
+  deps.asyncInvocations?.useFunctions(functions);
+  const functionsRoutes = functionRoutes(functions, deps.asyncInvocations);
   return [
     {
       base: '/api/v1',
@@ -115,6 +120,7 @@ export function routeGroups(deps: ServerDependencies): RouteGroup[] {
         ...functionInvocationRoutes(functions, invocations),
         ...scheduleRoutes(),
         ...agentExecutionRoutes(deps.store.knex),
+        ...(deps.asyncInvocations ? asyncInvocationRoutes(deps.asyncInvocations) : []),
       ],
     },
     {

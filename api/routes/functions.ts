@@ -1,6 +1,7 @@
 import { PassThrough } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { z } from 'zod';
+import { AsyncInvocations, prefersAsync } from '../async-invocations';
 import { forwardableHeaders } from '../function-proxy';
 import { FUNCTION_RUNTIMES } from '../../constructs';
 import { Functions, FunctionView, RevisionView } from '../functions';
@@ -16,6 +17,9 @@ const invokeQuery = z.strictObject({
     .regex(DNS_LABEL, 'expected a traffic tag (lower-case DNS label)')
     .optional()
     .meta({ description: 'Send the request to the revision with this traffic tag' }),
+  async: queryFlag.meta({
+    description: 'true: queue the invocation and answer 202 at once, as Prefer: respond-async',
+  }),
 });
 
 /** `30s`, `5m`, `2h` → seconds. */
@@ -119,7 +123,7 @@ const revisionView: z.ZodType<RevisionView> = z.object({
 const TRAFFIC_WAIT_MS = 10_000;
 
 /** Routes of `/projects/{project}/functions`. */
-export function functionRoutes(functions: Functions): Route[] {
+export function functionRoutes(functions: Functions, async?: AsyncInvocations): Route[] {
   return [
     {
       method: 'get',
@@ -144,13 +148,34 @@ export function functionRoutes(functions: Functions): Route[] {
       method: 'post',
       path: '/projects/:project/functions/:name/invoke',
       summary:
-        "Invoke a function: the body and headers go to the function, its status, headers and body come back (?tag= picks a tagged revision); 504 past the function's timeout, 502 for a response over HKS_FUNCTION_RESPONSE_LIMIT_BYTES",
+        "Invoke a function: the body and headers go to the function, its status, headers and body come back (?tag= picks a tagged revision); 504 past the function's timeout, 502 for a response over HKS_FUNCTION_RESPONSE_LIMIT_BYTES; with Prefer: respond-async or ?async=true it is queued instead: 202 with its id and a Location to poll",
       query: invokeQuery,
       rawBody: true,
       passThrough: true,
-      errors: [503, 504],
+      errors: [413, 422, 429, 503, 504],
+      requestHeaders: {
+        Prefer: 'respond-async: queue the invocation and answer 202 with its id and Location',
+        'Idempotency-Key':
+          'With respond-async: the same key (and body) returns the same invocation (200)',
+        'X-Callback-Url': 'With respond-async: an http(s) URL the signed result is POSTed to',
+      },
       handle: async (req, res) => {
-        const { tag } = parseRequest(invokeQuery, req.query, 'query');
+        const query = parseRequest(invokeQuery, req.query, 'query');
+        const { tag } = query;
+        if (async && (query.async || prefersAsync(req.headers))) {
+          const queued = await async.submit(
+            req,
+            String(req.params.project),
+            String(req.params.name),
+            tag,
+          );
+          res.status(queued.status);
+          res.setHeader('location', queued.location);
+          res.setHeader('preference-applied', 'respond-async');
+          if (queued.status === 200) res.setHeader('idempotent-replayed', 'true');
+          res.json(queued.view);
+          return;
+        }
         const body = Buffer.isBuffer(req.body) ? req.body : undefined;
         const { requestId, response, ended } = await functions.invokeStreaming(
           String(req.params.project),

@@ -237,6 +237,56 @@ const MIGRATIONS: readonly Migration[] = [
       await db.schema.dropTable('function_invocations');
     },
   },
+  {
+    // The durable queue of asynchronous invocations: one row per invocation, claimed by a
+    // replica for a lease (lock_owner, lock_expires_at) and finished by one conditional update
+    // that writes the result with the state. Due rows are found by state and next attempt time,
+    // a project's depth by project and state, a function's list newest first.
+    name: '010_async_invocations',
+    async up(db) {
+      await db.schema.createTable('async_invocations', (t) => {
+        t.string('id', 36).primary();
+        t.string('project', 63).notNullable();
+        t.string('function', 63).notNullable();
+        t.string('tag', 63);
+        t.string('state', 16).notNullable();
+        t.binary('body');
+        t.bigInteger('request_bytes').notNullable();
+        t.string('body_sha256', 64).notNullable();
+        t.text('headers').notNullable();
+        t.string('idempotency_key', 200);
+        t.text('callback_url');
+        t.integer('attempts').notNullable();
+        t.integer('max_attempts').notNullable();
+        t.string('next_attempt_at', 30).notNullable();
+        t.string('lock_owner', 100);
+        t.string('lock_expires_at', 30);
+        t.string('created_at', 30).notNullable();
+        t.string('updated_at', 30).notNullable();
+        t.string('finished_at', 30);
+        t.double('duration_ms');
+        t.integer('result_status');
+        t.text('result_headers');
+        t.binary('result_body');
+        t.bigInteger('result_bytes');
+        t.text('last_error');
+        t.string('callback_state', 16);
+        t.integer('callback_attempts');
+        t.integer('callback_status');
+        t.text('callback_error');
+        t.string('callback_at', 30);
+        t.unique(['project', 'function', 'idempotency_key'], {
+          indexName: 'async_invocations_idempotency',
+        });
+        t.index(['state', 'next_attempt_at'], 'async_invocations_due');
+        t.index(['project', 'state'], 'async_invocations_by_project_state');
+        t.index(['project', 'function', 'created_at', 'id'], 'async_invocations_by_function');
+      });
+    },
+    async down(db) {
+      await db.schema.dropTable('async_invocations');
+    },
+  },
 ];
 
 /**
