@@ -39,12 +39,17 @@ export class AgentAudit {
    * Runs `call` for the request under audit. A call that names no project its token grants
    * (or no valid project name) is run unrecorded: it is refused by the call itself, and a
    * record would let any token write into another project's trail.
+   * @param respond sends the result (a streamed execute's last event). @default - as JSON
    */
-  public async execute(req: Request, res: Response, call: AuditedCall): Promise<void> {
+  public async execute(
+    req: Request,
+    res: Response,
+    call: AuditedCall,
+    respond: (result: ExecutionResult) => void = (result) => void res.json(result),
+  ): Promise<void> {
     const started = performance.now();
     // Listened to first: a client may go while the record is written.
     const ended = responseEnded(res);
-    const respond = (result: ExecutionResult) => void res.json(result);
     const start = startOf(callerOf(res), req);
     if (!start) return call(respond);
     const id = randomUUID();

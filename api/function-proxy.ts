@@ -1,6 +1,12 @@
-import { Agent as HttpAgent, IncomingHttpHeaders, request as httpRequest } from 'node:http';
+import {
+  ClientRequest,
+  Agent as HttpAgent,
+  IncomingHttpHeaders,
+  IncomingMessage,
+  request as httpRequest,
+} from 'node:http';
 import { Agent as HttpsAgent, request as httpsRequest } from 'node:https';
-import { Readable } from 'node:stream';
+import { Readable, Transform } from 'node:stream';
 import { requestHeadersForFunction, responseHeadersFromFunction } from './invoke-headers';
 import { Problem } from './problem';
 import { currentRequestSignal } from './request-signal';
@@ -47,6 +53,18 @@ export interface StreamedFunctionResponse {
   readonly body: Readable;
 }
 
+/** A function's response passed on as it arrives, whatever its framing. */
+export interface IncrementalFunctionResponse {
+  readonly status: number;
+  readonly headers: Readonly<Record<string, string>>;
+  /**
+   * The body, each chunk as it comes. It errors with a Problem (and the connection to the
+   * function is closed) past the limit (502), past the timeout (504), when the caller goes
+   * (499) or when the function stops half way (502).
+   */
+  readonly body: Readable;
+}
+
 /**
  * The caller's request headers that may go on to a function ({@link requestHeadersForFunction}:
  * no credentials, hop-by-hop, forwarding or Knative routing headers).
@@ -85,11 +103,97 @@ export function forwardStreaming(
   target: InvocationTarget,
   request: ForwardedRequest,
 ): Promise<StreamedFunctionResponse> {
+  return sendRequest(target, request, (response, outgoing, resolve) => {
+    const answer = {
+      status: response.statusCode ?? 502,
+      headers: responseHeadersFromFunction(response.headers),
+    };
+    const declared = response.headers['content-length'];
+    if (declared !== undefined) {
+      const length = Number(declared);
+      if (length > request.limitBytes) {
+        outgoing.destroy(tooLarge(request.limitBytes, `${length} bytes (content-length)`));
+        return;
+      }
+      resolve({ ...answer, length, body: response });
+      return;
+    }
+    const chunks: Buffer[] = [];
+    let length = 0;
+    response.on('data', (chunk: Buffer) => {
+      length += chunk.length;
+      if (length > request.limitBytes) {
+        outgoing.destroy(tooLarge(request.limitBytes, `more than ${request.limitBytes} bytes`));
+        return;
+      }
+      chunks.push(chunk);
+    });
+    response.on('end', () =>
+      resolve({ ...answer, length, body: Readable.from([Buffer.concat(chunks)]) }),
+    );
+  });
+}
+
+/**
+ * Sends one request to a function and passes its response on as it arrives, chunked or not:
+ * for answers whose parts matter as they come (a runtime's streamed output). The timeout
+ * covers the whole body; past `request.limitBytes` the body errors with a 502.
+ * @throws Problem 504 past the timeout before the headers, 502 when the function cannot be
+ *   reached or declares a length above the limit
+ */
+export function forwardIncremental(
+  target: InvocationTarget,
+  request: ForwardedRequest,
+): Promise<IncrementalFunctionResponse> {
+  return sendRequest(target, request, (response, outgoing, resolve) => {
+    const declared = Number(response.headers['content-length']);
+    if (declared > request.limitBytes) {
+      outgoing.destroy(tooLarge(request.limitBytes, `${declared} bytes (content-length)`));
+      return;
+    }
+    let length = 0;
+    const body = new Transform({
+      transform(chunk: Buffer, _encoding, done) {
+        length += chunk.length;
+        if (length <= request.limitBytes) return done(null, chunk);
+        outgoing.destroy(tooLarge(request.limitBytes, `more than ${request.limitBytes} bytes`));
+        done();
+      },
+    });
+    let failure: Error | undefined;
+    outgoing.on('error', (error) => (failure = error));
+    // Closed before the whole answer came: the reason is the request's error, if it had one.
+    outgoing.on('close', () => {
+      if (response.complete) return;
+      body.destroy(
+        failure instanceof Problem
+          ? failure
+          : unreachable(target, failure ?? new Error('the function stopped answering half way')),
+      );
+    });
+    response.pipe(body);
+    resolve({
+      status: response.statusCode ?? 502,
+      headers: responseHeadersFromFunction(response.headers),
+      body,
+    });
+  });
+}
+
+/**
+ * Sends the request with the timeout and the caller's signal; `answer` takes the response
+ * and resolves (or destroys `outgoing` with a Problem, which rejects).
+ */
+function sendRequest<T>(
+  target: InvocationTarget,
+  request: ForwardedRequest,
+  answer: (response: IncomingMessage, outgoing: ClientRequest, resolve: (value: T) => void) => void,
+): Promise<T> {
   const secure = target.url.protocol === 'https:';
   const send = secure ? httpsRequest : httpRequest;
   const base = target.url.pathname.replace(/\/$/, '');
   const signal = request.signal ?? currentRequestSignal();
-  return new Promise((resolve, reject) => {
+  return new Promise<T>((resolve, reject) => {
     const outgoing = send(
       {
         protocol: target.url.protocol,
@@ -104,35 +208,7 @@ export function forwardStreaming(
           ...(request.body ? { 'content-length': String(request.body.length) } : {}),
         },
       },
-      (response) => {
-        const answer = {
-          status: response.statusCode ?? 502,
-          headers: responseHeadersFromFunction(response.headers),
-        };
-        const declared = response.headers['content-length'];
-        if (declared !== undefined) {
-          const length = Number(declared);
-          if (length > request.limitBytes) {
-            outgoing.destroy(tooLarge(request.limitBytes, `${length} bytes (content-length)`));
-            return;
-          }
-          resolve({ ...answer, length, body: response });
-          return;
-        }
-        const chunks: Buffer[] = [];
-        let length = 0;
-        response.on('data', (chunk: Buffer) => {
-          length += chunk.length;
-          if (length > request.limitBytes) {
-            outgoing.destroy(tooLarge(request.limitBytes, `more than ${request.limitBytes} bytes`));
-            return;
-          }
-          chunks.push(chunk);
-        });
-        response.on('end', () =>
-          resolve({ ...answer, length, body: Readable.from([Buffer.concat(chunks)]) }),
-        );
-      },
+      (response) => answer(response, outgoing, resolve),
     );
     const timer = setTimeout(() => {
       outgoing.destroy(

@@ -11,7 +11,9 @@ import { Applications } from './applications';
 import {
   forward,
   ForwardedRequest,
+  forwardIncremental,
   forwardStreaming,
+  IncrementalFunctionResponse,
   FunctionResponse,
   InvocationTarget,
   StreamedFunctionResponse,
@@ -235,6 +237,20 @@ export class Functions {
     request: InvokeRequest,
   ): Promise<StreamedInvocation> {
     return this.send(project, name, request, undefined, forwardStreaming);
+  }
+
+  /**
+   * Like {@link invoke}, with the response's body passed on chunk by chunk as it arrives (a
+   * runtime's streamed output); the caller says how passing it on ended.
+   * @throws Problem as {@link invoke} does; the body errors with one past its limit or timeout
+   */
+  public async invokeIncremental(
+    project: string,
+    name: string,
+    request: InvokeRequest,
+    service?: KnativeService,
+  ): Promise<Invocation<IncrementalFunctionResponse> & Pick<StreamedInvocation, 'ended'>> {
+    return this.send(project, name, request, service, forwardIncremental);
   }
 
   private async send<R extends { status: number; headers: Readonly<Record<string, string>> }>(

@@ -176,7 +176,21 @@ function responses(route: Route, groupErrors: readonly number[]): Json {
         : {}),
       ...(status === '204'
         ? {}
-        : { content: { [media]: body ? { schema: jsonSchema(body, 'output') } : {} } }),
+        : {
+            content: {
+              [media]: body ? { schema: jsonSchema(body, 'output') } : {},
+              ...(route.streams && status === String(route.status ?? 200)
+                ? {
+                    [route.streams.media]: {
+                      schema: {
+                        ...jsonSchema(route.streams.schema, 'output'),
+                        description: route.streams.description,
+                      },
+                    },
+                  }
+                : {}),
+            },
+          }),
     };
   const takesBody = route.body !== undefined || route.rawBody === true;
   const errors = [

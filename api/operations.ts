@@ -34,8 +34,10 @@ import { EPHEMERAL_LABEL, EXPIRES_LABEL, Functions, Invocation, viewOf } from '.
 import { hasFailed, KnativeApi, KnativeService, readyCondition } from './knative';
 import { Kube, KubeObject } from './kube';
 import { TOO_LARGE_TITLE } from './function-proxy';
+import { cappedOutput, ExecuteProgress, invokeStreamed } from './execute-stream';
 import { FunctionMetrics } from './metrics';
 import { FieldError, Problem } from './problem';
+import { outsideRequest } from './request-signal';
 
 /** Source of a temporary function. */
 export interface EphemeralSource {
@@ -255,12 +257,15 @@ export class Operations {
    * result without waiting for the deletion, except at a timeout: then the code may still be
    * running, so the function is deleted first and its pods awaited (the result's `stopped`).
    * Should the API die before the deletion, the function's expiry leaves it to the janitor.
+   * With `progress` (a streamed execute) the phases are told as they are reached and the
+   * code's output as it is written, up to the output cap.
    * @returns once the function is deleted
    */
   public async execute(
     caller: Caller,
     request: ExecuteRequest,
     respond: (result: ExecutionResult) => void,
+    progress?: ExecuteProgress,
   ): Promise<void> {
     const started = performance.now();
     checkInputDepth(request.input, 'input');
@@ -274,14 +279,30 @@ export class Operations {
     let status = 'error';
     const { objects, slot } = await this.deploy(project, name, request, expiresAt, timings);
     let deletion: Promise<PromiseSettledResult<void>[]> | undefined;
-    const remove = () => (deletion ??= Promise.allSettled(objects.map((o) => this.kube.delete(o))));
+    // Not abandoned with the request: a client that goes is the moment to stop its code.
+    const remove = () =>
+      (deletion ??= outsideRequest(() =>
+        Promise.allSettled(objects.map((o) => this.kube.delete(o))),
+      ));
     try {
+      progress?.phase('deploying', { ...timings });
       const service = await this.awaitReady(project, name, objects, timings);
+      progress?.phase('ready', { ...timings });
+      const streamTo = progress && {
+        output: cappedOutput(progress.output, this.outputLimitBytes),
+        running: () => progress.phase('running', { ...timings }),
+      };
       const outcome = hasFailed(service)
         ? await this.startFailure(project, name, service)
-        : await this.invokeOnce(project, name, request.input, service, timings, {
-            inputFiles: request.inputFiles ?? {},
-          });
+        : await this.invokeOnce(
+            project,
+            name,
+            request.input,
+            service,
+            timings,
+            { inputFiles: request.inputFiles ?? {} },
+            streamTo,
+          );
       status = outcome.status;
       const stopped =
         outcome.status === 'timeout' ? await this.stopNow(project, name, remove) : undefined;
@@ -519,28 +540,28 @@ export class Operations {
     timings: PhaseTimings,
     /** Execute-once: files in and out, in the runtime's files envelope. */
     files?: { inputFiles: ExecutionFiles },
+    /** A streamed execute: where the output goes as it is written. @default - not streamed */
+    streamTo?: Parameters<typeof invokeStreamed>[5],
   ): Promise<Outcome> {
     const invokeStarted = performance.now();
     let invocation: Invocation;
     let outputFiles: Pick<Outcome, 'outputFiles' | 'omittedFiles'> = {};
     try {
-      invocation = await this.functions.invoke(
-        project,
-        name,
-        {
-          headers: {
-            'content-type': 'application/json',
-            accept: 'application/json',
-            [LOG_TAIL_HEADER]: 'tail',
-            ...(files ? { [FILES_HEADER]: 'envelope' } : {}),
-          },
-          body: files
-            ? filesRequestBody(input, files.inputFiles, this.fileLimits)
-            : Buffer.from(JSON.stringify(input ?? null)),
-          trigger: 'execute',
+      const invokeRequest = {
+        headers: {
+          'content-type': 'application/json',
+          accept: 'application/json',
+          [LOG_TAIL_HEADER]: 'tail',
+          ...(files ? { [FILES_HEADER]: 'envelope' } : {}),
         },
-        service,
-      );
+        body: files
+          ? filesRequestBody(input, files.inputFiles, this.fileLimits)
+          : Buffer.from(JSON.stringify(input ?? null)),
+        trigger: 'execute' as const,
+      };
+      invocation = streamTo
+        ? await invokeStreamed(this.functions, project, name, invokeRequest, service, streamTo)
+        : await this.functions.invoke(project, name, invokeRequest, service);
       if (files) {
         const opened = openFilesAnswer(invocation.response, this.fileLimits);
         invocation = { ...invocation, response: opened.response };

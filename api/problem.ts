@@ -69,9 +69,9 @@ const TYPES: Record<number, string> = {
   504: 'timeout',
 };
 
-/** Writes a problem response. */
-export function sendProblem(res: Response, problem: Problem, instance?: string): void {
-  const body: ProblemDetails = {
+/** The document of a problem, as a response or a streamed event carries it. */
+export function problemDocument(problem: Problem, instance?: string): ProblemDetails {
+  return {
     ...problem.extensions,
     type: `https://hks.hexabase.io/problems/${TYPES[problem.status] ?? 'error'}`,
     title: problem.title,
@@ -80,8 +80,15 @@ export function sendProblem(res: Response, problem: Problem, instance?: string):
     ...(instance ? { instance } : {}),
     ...(problem.errors.length ? { errors: problem.errors } : {}),
   };
+}
+
+/** Writes a problem response. */
+export function sendProblem(res: Response, problem: Problem, instance?: string): void {
   res.set(problem.headers);
-  res.status(problem.status).type('application/problem+json').json(body);
+  res
+    .status(problem.status)
+    .type('application/problem+json')
+    .json(problemDocument(problem, instance));
 }
 
 /** The last middleware: every error becomes a problem; unknown errors are 500s and logged. */

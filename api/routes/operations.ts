@@ -9,6 +9,8 @@ import { callerOf } from '../auth';
 import { executionFilesSchema, omittedFileSchema, outputFilesSchema } from '../execution-files';
 import { DEFAULT_TTL_SECONDS, ExecutionResult, Operations } from '../operations';
 import { parseRequest } from '../validate-request';
+import { wantsEventStream } from '../sse';
+import { ExecuteCall, executeStreamEvent, streamExecution } from './execute-stream';
 import { Route } from './route';
 
 const SOURCE_RUNTIMES = Object.keys(DEFAULT_HANDLERS) as [
@@ -149,15 +151,26 @@ export function operationRoutes(operations: Operations, audit: AgentAudit): Rout
         'Run code once: deploy a temporary function, wait until Ready, invoke it with input, delete it; returns status (succeeded, failed, timeout, killed), result or error {type, message, stack}, stdout, stderr, output (logs: the same), truncated when cut at the output cap, stopped at a timeout, outputFiles (what the code wrote under output/) and omittedFiles, durationMs and timings; inputFiles are placed under input/',
       body: executeBody,
       responses: { 200: executionResult },
+      streams: {
+        media: 'text/event-stream',
+        schema: executeStreamEvent(executionResult),
+        description:
+          'With Accept: text/event-stream: phase events, the output as it is written, then the result (docs/execute-streaming.md); a refused request is still a problem response',
+      },
       requestHeaders: {
         'X-Request-Id':
           "The client's id of the call, kept in the audit trail (at most 200 characters)",
+        Accept: 'text/event-stream for a streamed execution (Server-Sent Events)',
       },
-      handle: (req, res) =>
-        audit.execute(req, res, async (respond) => {
+      handle: (req, res) => {
+        const call: ExecuteCall = async (respond, progress) => {
           const body = parseRequest(executeBody, req.body, 'body');
-          await operations.execute(callerOf(res), body, respond);
-        }),
+          await operations.execute(callerOf(res), body, respond, progress);
+        };
+        return wantsEventStream(req.header('accept'))
+          ? streamExecution(req, res, audit, call)
+          : audit.execute(req, res, (respond) => call(respond));
+      },
     },
     {
       method: 'post',

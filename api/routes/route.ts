@@ -24,6 +24,16 @@ export interface Route {
    */
   readonly responses?: Readonly<Record<number, z.ZodType>>;
   /**
+   * A streamed form of the success response, asked for by `Accept` (Server-Sent Events), for
+   * the OpenAPI document: its media type, the schema of one event and what it is.
+   * @default - none
+   */
+  readonly streams?: {
+    readonly media: string;
+    readonly schema: z.ZodType;
+    readonly description: string;
+  };
+  /**
    * Error statuses (problems) besides those every route may answer: 400, 401, 403, 404 and 502.
    * @default - none
    */
