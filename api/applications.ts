@@ -3,9 +3,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import {
   ApplicationDefinition,
-  checkNamespaceName,
   LABELS,
   MANAGER,
+  ProjectNamespaces,
   synthesizeDefinitions,
 } from '../constructs';
 import { ApplicationClaims, ClaimTiming, HeldClaim } from './application-claims';
@@ -57,12 +57,13 @@ export class Applications {
   /** Per project, the tenancy objects this process last applied (as JSON). */
   private readonly appliedTenancy = new Map<string, string>();
   private readonly claims: ApplicationClaims;
+  private readonly namespaces: ProjectNamespaces;
 
   constructor(
     /** The definitions' store. */
     public readonly store: Store,
     private readonly kube: Kube,
-    private readonly namespacePrefix: string,
+    namespacePrefix: string,
     /** Syntax checks of Function source. @default - no check beyond the schema */
     private readonly sourceChecker?: SourceChecker,
     /** Gives the API its rights in each project namespace. @default - no RoleBinding created */
@@ -76,11 +77,12 @@ export class Applications {
     private readonly definitions: DefinitionRunner = inlineDefinitionRunner,
   ) {
     this.claims = new ApplicationClaims(store, claimTiming);
+    this.namespaces = new ProjectNamespaces(namespacePrefix);
   }
 
   /** The namespace of a project. */
   public namespaceOf(project: string): string {
-    return `${this.namespacePrefix}${project}`;
+    return this.namespaces.of(project);
   }
 
   /**
@@ -102,7 +104,7 @@ export class Applications {
         message: `given ${JSON.stringify(metadata.project)}, expected ${JSON.stringify(project)} (the project in the URL)`,
       });
     }
-    const namespaceProblem = checkNamespaceName(this.namespaceOf(project));
+    const namespaceProblem = this.namespaces.problemOf(project);
     if (namespaceProblem) {
       errors.push({
         path: 'metadata.project',
@@ -258,9 +260,11 @@ export class Applications {
   public async applyUnstored(
     definition: ApplicationDefinition,
     platformLabels: Readonly<Record<string, string>>,
+    /** What the platform adds to each of the application's objects (not tenancy). @default - nothing */
+    platformChange: (object: KubeObject) => KubeObject = (object) => object,
   ): Promise<KubeObject[]> {
     const objects = (await this.manifestsFor(definition)).map((o) =>
-      isTenancy(o) ? o : withPlatformLabels(o, platformLabels),
+      isTenancy(o) ? o : platformChange(withPlatformLabels(o, platformLabels)),
     );
     const own = objects.filter((o) => !isTenancy(o));
     const applied = new Map<KubeObject, KubeObject>();

@@ -1,4 +1,4 @@
-import { LABELS, MANAGER } from '../constructs';
+import { LABELS, MANAGER, ProjectNamespaces } from '../constructs';
 import { EPHEMERAL_LABEL, EXPIRES_LABEL } from './functions';
 import { KnativeApi } from './knative';
 import { Kube, KubeObject } from './kube';
@@ -32,14 +32,17 @@ const EPHEMERAL_SELECTOR = `${LABELS.managedBy}=${MANAGER},${EPHEMERAL_LABEL}=tr
 export class Janitor {
   private timer?: NodeJS.Timeout;
   private running?: Promise<void>;
+  private readonly namespaces: ProjectNamespaces;
 
   constructor(
     private readonly knative: KnativeApi,
     private readonly kube: Kube,
-    private readonly namespacePrefix: string,
+    namespacePrefix: string,
     private readonly metrics: FunctionMetrics,
     private readonly log: (msg: string, fields?: Record<string, unknown>) => void,
-  ) {}
+  ) {
+    this.namespaces = new ProjectNamespaces(namespacePrefix);
+  }
 
   /** Sweeps now and then every `intervalMs`. */
   public start(intervalMs: number): void {
@@ -91,7 +94,7 @@ export class Janitor {
    */
   private async leftovers(withService: ReadonlySet<string>, now: number): Promise<KubeObject[]> {
     const namespaces = (await this.kube.listNamespaces(`${LABELS.managedBy}=${MANAGER}`)).filter(
-      (n) => n.startsWith(this.namespacePrefix),
+      (n) => this.namespaces.mayHoldProject(n),
     );
     // A managed namespace the API has no RoleBinding in (applied by GitOps, or by another
     // installation) is skipped, not a reason to leave every other namespace unswept.
@@ -114,7 +117,7 @@ export class Janitor {
   /** In a namespace of this installation's project (namespace = prefix + project). */
   private isOurs(o: Labelled): boolean {
     const project = o.metadata.labels?.[LABELS.project];
-    return project !== undefined && o.metadata.namespace === `${this.namespacePrefix}${project}`;
+    return this.namespaces.isOf(o.metadata.namespace, project);
   }
 }
 

@@ -1,7 +1,7 @@
 import type { V1Job } from '@kubernetes/client-node';
 import { backOff } from 'exponential-backoff';
 import pLimit from 'p-limit';
-import { LABELS, MANAGER } from '../constructs';
+import { LABELS, MANAGER, ProjectNamespaces } from '../constructs';
 import {
   attemptCount,
   attemptsOf,
@@ -79,12 +79,13 @@ export class Recorder {
   private readonly inFlight = new Map<string, Promise<void>>();
   private readonly limit: ReturnType<typeof pLimit>;
   private readonly options: Required<RecorderOptions>;
+  private readonly namespaces: ProjectNamespaces;
 
   constructor(
     private readonly kube: Kube,
     private readonly store: Store,
     private readonly logLimitBytes: number,
-    private readonly namespacePrefix: string,
+    namespacePrefix: string,
     private readonly metrics: RecorderMetrics,
     private readonly log: Log,
     options: RecorderOptions = {},
@@ -96,6 +97,7 @@ export class Recorder {
       maxRetryDelayMs: options.maxRetryDelayMs ?? 60_000,
     };
     this.limit = pLimit(this.options.captureConcurrency);
+    this.namespaces = new ProjectNamespaces(namespacePrefix);
   }
 
   /**
@@ -135,7 +137,7 @@ export class Recorder {
 
   /** Executions left unfinished for Jobs that no longer exist: their end is unknown. */
   private async reconcile(listedAt: string, listed: Set<string | undefined>): Promise<void> {
-    const rows = await this.store.unfinishedExecutions(this.namespacePrefix, listedAt);
+    const rows = await this.store.unfinishedExecutions(this.namespaces.prefix, listedAt);
     for (const row of rows.filter((r) => !listed.has(r.jobUid))) {
       await this.store.markLost(
         row.jobUid,
@@ -196,7 +198,7 @@ export class Recorder {
     const uid = job.metadata?.uid;
     if (!project || !cronjob || !namespace || !uid) return undefined;
     // Another installation (another namespace prefix) on the same cluster records its own jobs.
-    if (namespace !== `${this.namespacePrefix}${project}`) return undefined;
+    if (!this.namespaces.isOf(namespace, project)) return undefined;
     const finished = jobStatus(job);
     // Deleted before it ended: how it would have ended is unknown.
     const status =

@@ -1,4 +1,4 @@
-import { LABELS, MANAGER } from '../constructs';
+import { LABELS, MANAGER, ProjectNamespaces } from '../constructs';
 import { Kube, KubeObject } from './kube';
 import { KubeRequestError, KubeRest } from './kube-rest';
 import { type EventSource, type ObjectList, SharedInformer } from './shared-informer';
@@ -211,12 +211,14 @@ export class RevisionSources {
   private readonly informer: SharedInformer<SourceRevision>;
   /** `uid` of the revisions whose sources have their owner reference. */
   private readonly done = new Set<string>();
+  private readonly namespaces: ProjectNamespaces;
 
   constructor(
     private readonly kube: Kube,
-    private readonly namespacePrefix: string,
+    namespacePrefix: string,
     private readonly log: (message: string, fields?: Record<string, unknown>) => void,
   ) {
+    this.namespaces = new ProjectNamespaces(namespacePrefix);
     const path = `${REVISIONS_PATH}?labelSelector=${enc(FUNCTION_SELECTOR)}`;
     this.informer = new SharedInformer(kube.config, {
       what: 'revision',
@@ -254,11 +256,7 @@ export class RevisionSources {
     const { uid, namespace } = revision.metadata;
     const project = revision.metadata.labels?.[LABELS.project];
     // Another installation (another namespace prefix) on the same cluster keeps its own.
-    if (
-      uid === undefined ||
-      this.done.has(uid) ||
-      namespace !== `${this.namespacePrefix}${project}`
-    )
+    if (uid === undefined || this.done.has(uid) || !this.namespaces.isOf(namespace, project))
       return;
     try {
       const { adopted, missing } = await adoptSources(this.kube, revision);

@@ -13,6 +13,7 @@ import {
   checkNamespacePrefix,
   DefinitionError,
   loadDefinitions,
+  ProjectNamespaces,
   writeManifests,
 } from '../constructs';
 
@@ -30,9 +31,8 @@ function run(options: SynthOptions): number {
     return 2;
   }
   const definitions = loadDefinitions(options.apps).map((c) => c.definition);
-  const buildOptions = {
-    namespaceForProject: (project: string) => `${options.namespacePrefix}${project}`,
-  };
+  const namespaces = new ProjectNamespaces(options.namespacePrefix);
+  const buildOptions = { namespaceForProject: (project: string) => namespaces.of(project) };
   const out = relative(process.cwd(), options.out) || '.';
   if (options.check) {
     const drift = checkManifests(definitions, options.out, buildOptions);

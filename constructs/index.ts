@@ -11,6 +11,7 @@ export * from './labels';
 export * from './load-definitions';
 export * from './parse-definition';
 export * from './project-chart';
+export * from './project-namespaces';
 export * from './project-tenancy';
 export * from './quantity';
 export * from './read-definition-files';

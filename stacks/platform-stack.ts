@@ -1,5 +1,6 @@
 import * as k8s from '@pulumi/kubernetes';
 import * as pulumi from '@pulumi/pulumi';
+import { ProjectNamespaces } from '../constructs/project-namespaces';
 import { appsProvider, HksApps } from './hks-apps';
 import { HksPlatform } from './hks-platform';
 import { KnativeServing } from './knative-serving';
@@ -98,7 +99,7 @@ export function createPlatformStack(settings: StackConfig, secrets: StackSecrets
             metricsToken: secrets.apiMetricsToken,
           },
   });
-  const prefix = settings.namespacePrefix;
+  const namespaces = new ProjectNamespaces(settings.namespacePrefix);
   const apps =
     settings.appsDir === undefined
       ? undefined
@@ -107,7 +108,7 @@ export function createPlatformStack(settings: StackConfig, secrets: StackSecrets
           {
             appsDir: settings.appsDir,
             skipAwait: settings.skipAwait,
-            build: { namespaceForProject: (project) => `${prefix}${project}` },
+            build: { namespaceForProject: (project) => namespaces.of(project) },
           },
           { dependsOn: [knative, platform], provider: stackAppsProvider(knative) },
         );
