@@ -122,7 +122,19 @@ export interface InvokeRequest {
   readonly trigger?: InvocationTrigger;
   /** The invocation's id (an asynchronous invocation's attempt). @default - a new UUID */
   readonly requestId?: string;
+  /**
+   * A timer's `faas.cron` and `faas.time`: recorded in the history and sent to the function as
+   * {@link TIMER_HEADERS}. @default - none: not a timer
+   */
+  readonly timer?: { readonly cron: string; readonly scheduledTime: string };
 }
+
+/** Request headers that carry a timer invocation's OpenTelemetry FaaS attributes to the function. */
+export const TIMER_HEADERS = {
+  trigger: 'x-hks-faas-trigger',
+  cron: 'x-hks-faas-cron',
+  time: 'x-hks-faas-time',
+} as const;
 
 /** A streamed invocation, whose caller says how passing its answer on ended. */
 export interface StreamedInvocation extends Invocation<StreamedFunctionResponse> {
@@ -285,6 +297,8 @@ export class Functions {
       revision: servingRevision(found, request.tag),
       requestBytes: request.body?.length ?? 0,
       temporary,
+      cron: request.timer?.cron,
+      scheduledTime: request.timer?.scheduledTime,
     });
     const askedForLogs = request.headers[LOG_TAIL_HEADER]?.toLowerCase() === 'tail';
     const started = performance.now();
@@ -296,6 +310,7 @@ export class Functions {
         headers: {
           ...requestHeadersForFunction(request.headers),
           'x-request-id': requestId,
+          ...timerHeaders(request.timer),
           // The history keeps every invocation's own output: the runtime returns it.
           ...(recording ? { [LOG_TAIL_HEADER]: 'tail' } : {}),
           ...(request.tag === undefined ? {} : { 'knative-serving-tag': request.tag }),
@@ -461,6 +476,16 @@ export class Functions {
     }
     return viewOf(project, service, definition);
   }
+}
+
+/** A timer's FaaS attributes as request headers; none for other triggers. */
+function timerHeaders(timer: InvokeRequest['timer']): Record<string, string> {
+  if (timer === undefined) return {};
+  return {
+    [TIMER_HEADERS.trigger]: 'timer',
+    [TIMER_HEADERS.cron]: timer.cron,
+    [TIMER_HEADERS.time]: timer.scheduledTime,
+  };
 }
 
 /** Response headers without those of the log tail (`x-hks-log-…`). */

@@ -29,6 +29,10 @@ export interface InvocationStart {
   readonly requestBytes: number;
   /** An execute-once or deployed temporary function (aggregated in the metrics). @default false */
   readonly temporary?: boolean;
+  /** `faas.cron` of a timer invocation. @default - none: not a timer */
+  readonly cron?: string;
+  /** `faas.time` of a timer invocation: when it was due (ISO 8601). @default - none: not a timer */
+  readonly scheduledTime?: string;
 }
 
 /** How the function's answer ended. */

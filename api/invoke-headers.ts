@@ -33,7 +33,8 @@ const REQUEST_DENIED = new Set([
   'via',
   'x-real-ip',
 ]);
-const REQUEST_DENIED_PREFIXES = ['proxy-', 'x-forwarded-', 'knative-', 'k-network-'];
+// x-hks-faas-*: a timer's attributes, which only the platform's scheduler may claim.
+const REQUEST_DENIED_PREFIXES = ['proxy-', 'x-forwarded-', 'knative-', 'k-network-', 'x-hks-faas-'];
 
 /**
  * Response headers a function may set, besides `x-*` ones: what describes the body and its
@@ -97,7 +98,7 @@ function normalised(headers: HeaderInput): Map<string, string> {
 
 /**
  * The caller's request headers that go on to a function: all but those in
- * {@link REQUEST_DENIED}, the `proxy-*`, `x-forwarded-*`, `knative-*` and `k-network-*`
+ * {@link REQUEST_DENIED}, the `proxy-*`, `x-forwarded-*`, `knative-*`, `k-network-*` and `x-hks-faas-*`
  * families and the names the `connection` header lists.
  */
 export function requestHeadersForFunction(headers: HeaderInput): Record<string, string> {

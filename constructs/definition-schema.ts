@@ -21,6 +21,13 @@ import {
   isSourceRuntime,
   MAX_FUNCTION_TIMEOUT_SECONDS,
 } from './function-rules';
+import {
+  checkFunctionConcurrencyPolicy,
+  checkScheduleInput,
+  checkScheduleName,
+  type JsonValue,
+  MAX_FUNCTION_SCHEDULES,
+} from './function-schedule-rules';
 import { isProblem, parseCpu, parseMemory } from './quantity';
 import { Schedule } from './schedule';
 import { checkTimeZone } from './time-zone';
@@ -257,6 +264,46 @@ const scalingSchema = z
     }
   });
 
+/**
+ * A run of a function on a cron schedule: validated by the rules of a CronJob's schedule (the
+ * same words in errors), the input a JSON value sent as the body of every run.
+ */
+const functionScheduleSchema = z
+  .strictObject({
+    name: ruledString(checkScheduleName, 'Name of the schedule, unique in the function'),
+    cron: ruledString(
+      (value) => Schedule.check(value),
+      '5 cron fields, or @hourly/@daily/@weekly/@monthly/@yearly',
+    ),
+    timeZone: ruledString(checkTimeZone, 'IANA time zone. Default: UTC').optional(),
+    input: z
+      .custom<JsonValue>()
+      .superRefine((value, ctx) => {
+        const problem = checkScheduleInput(value);
+        if (problem) ctx.addIssue({ code: 'custom', message: problem, input: value });
+      })
+      .optional()
+      .meta({ description: 'JSON value sent as the body of every run. Default: {}' }),
+    concurrencyPolicy: z
+      .enum(['Allow', 'Forbid', 'Replace'])
+      .superRefine((value, ctx) => {
+        const problem = checkFunctionConcurrencyPolicy(value);
+        if (problem) ctx.addIssue({ code: 'custom', message: problem, input: value });
+      })
+      .optional()
+      .meta({
+        description:
+          'Allow (runs may overlap) or Forbid (a run due while the previous one runs is skipped). Default Forbid',
+      }),
+    suspend: z.boolean().optional().meta({ description: 'No new runs while true. Default false' }),
+    startingDeadlineSeconds: count(
+      10,
+      31_536_000,
+      'How late a missed run may still start. Default 300',
+    ).optional(),
+  })
+  .meta({ description: 'A run of the function on a cron schedule' });
+
 const functionSpecSchema = z
   .strictObject({
     runtime: z.enum(FUNCTION_RUNTIMES).meta({
@@ -293,10 +340,25 @@ const functionSpecSchema = z
       .enum(['public', 'cluster-local'])
       .optional()
       .meta({ description: 'public (through the ingress) or cluster-local. Default public' }),
+    schedules: z
+      .array(functionScheduleSchema)
+      .max(MAX_FUNCTION_SCHEDULES)
+      .optional()
+      .meta({ description: 'Runs of the function on cron schedules, by the API' }),
   })
   .superRefine((spec, ctx) => {
     const issue = (path: PropertyKey[], input: unknown, message: string) =>
       ctx.addIssue({ code: 'custom', path, input, message });
+    const scheduleNames = new Set<string>();
+    (spec.schedules ?? []).forEach((schedule, i) => {
+      if (scheduleNames.has(schedule.name))
+        issue(
+          ['schedules', i, 'name'],
+          schedule.name,
+          `given ${JSON.stringify(schedule.name)} twice, expected each schedule name once`,
+        );
+      scheduleNames.add(schedule.name);
+    });
     const given = (['source', 'code', 'files'] as const).filter((key) => spec[key] !== undefined);
     if (!isSourceRuntime(spec.runtime)) {
       if (spec.image === undefined)
@@ -382,6 +444,8 @@ export type StatelessApplicationDefinition = z.infer<typeof statelessApplication
 export type CronJobDefinition = z.infer<typeof cronJobSchema>;
 /** A Function definition. */
 export type FunctionDefinition = z.infer<typeof functionSchema>;
+/** One of a Function's schedules. */
+export type FunctionScheduleSpec = z.infer<typeof functionScheduleSchema>;
 /** Autoscaling settings of a Function. */
 export type FunctionScalingSpec = z.infer<typeof scalingSchema>;
 /** Any application definition. */

@@ -18,6 +18,7 @@ import {
   SourceRuntime,
   sourceRuntime,
 } from './function-runtimes';
+import type { JsonValue } from './function-schedule-rules';
 import { applicationLabels } from './labels';
 import { ProjectChart } from './project-chart';
 import { isProblem, parseCpu, parseMemory } from './quantity';
@@ -34,6 +35,39 @@ export interface FunctionScaling {
   /** Hard limit of concurrent requests per pod; 0 means no limit. @default 0 */
   readonly containerConcurrency?: number;
 }
+
+/**
+ * A run of a Function on a cron schedule, made by the API (docs/function-schedules.md): each
+ * run POSTs `input` to the function and is recorded in its invocation history (trigger timer).
+ */
+export interface FunctionSchedule {
+  /** Name of the schedule, unique in the function (a DNS label). */
+  readonly name: string;
+  /** 5 cron fields or a macro such as `@daily`, as a CronJob's `schedule`. */
+  readonly cron: string;
+  /** IANA time zone the cron fields are read in. @default "UTC" */
+  readonly timeZone?: string;
+  /** JSON value sent as the request body of every run. @default {} */
+  readonly input?: JsonValue;
+  /**
+   * `Allow` (runs may overlap) or `Forbid` (a run due while the previous one still runs is
+   * skipped and recorded so). `Replace` is refused with an error: a call in flight cannot be
+   * stopped (the word is accepted by the type so that the error says why, as for YAML).
+   * @default "Forbid"
+   */
+  readonly concurrencyPolicy?: 'Allow' | 'Forbid' | 'Replace';
+  /** No new runs while true. @default false */
+  readonly suspend?: boolean;
+  /**
+   * How late a run missed while no API replica led may still start; a later one, and every
+   * earlier missed one, is recorded as missed.
+   * @default 300
+   */
+  readonly startingDeadlineSeconds?: number;
+}
+
+/** Annotation of a Function's Knative Service holding its schedules as JSON (what the API runs). */
+export const SCHEDULES_ANNOTATION = 'hks.hexabase.io/schedules';
 
 /** Who can call a Function. */
 export type FunctionVisibility = 'public' | 'cluster-local';
@@ -82,6 +116,11 @@ export interface FunctionServiceProps {
   readonly resources?: ResourceRequirements;
   /** `public` (through the ingress) or `cluster-local`. @default "public" */
   readonly visibility?: FunctionVisibility;
+  /**
+   * Runs of the function on cron schedules, made by the API's scheduler.
+   * @default - none
+   */
+  readonly schedules?: readonly FunctionSchedule[];
   /** Labels copied to every object and pod. @default - the platform's labels only */
   readonly labels?: Readonly<Record<string, string>>;
   /**
@@ -91,7 +130,7 @@ export interface FunctionServiceProps {
   readonly runtimeImages?: Readonly<Partial<Record<SourceRuntimeName, string>>>;
 }
 
-/** The defaults of a Function, in one place (README "Defaults"). */
+/** The defaults of a Function, in one place (docs/definitions.md, "Defaults"). */
 export const FUNCTION_DEFAULTS = {
   timeoutSeconds: 30,
   minScale: 0,
@@ -251,9 +290,15 @@ export class FunctionService extends Construct {
       };
     }
 
+    // On the Service, not its template: a schedule's change rolls no new revision.
+    const schedules =
+      props.schedules && props.schedules.length > 0
+        ? { [SCHEDULES_ANNOTATION]: JSON.stringify(props.schedules) }
+        : undefined;
     this.service = new serving.Service(this, 'Service', {
       metadata: {
         name: this.name,
+        annotations: schedules,
         labels:
           visibility === 'cluster-local'
             ? { ...labels, 'networking.knative.dev/visibility': 'cluster-local' }

@@ -5,6 +5,7 @@ export * from './definition-problem';
 export * from './definition-schema';
 export * from './field-rules';
 export * from './function-rules';
+export * from './function-schedule-rules';
 export * from './function-runtimes';
 export * from './function-service';
 export * from './labels';

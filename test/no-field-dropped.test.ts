@@ -10,6 +10,7 @@ import {
   DEFINITION_SCHEMAS,
   DefinitionError,
   DefinitionKind,
+  SCHEDULES_ANNOTATION,
   synthesizeDefinitions,
 } from '../constructs';
 import { Manifest } from './support/manifests';
@@ -68,6 +69,31 @@ const FIELD_SAMPLES: Readonly<Record<string, FieldSample>> = {
   },
   'Function spec.image': { variant: 'image' },
   'Function spec.files.<key>': { variant: 'files' },
+  // A schedule needs its name and cron; each field its own schedule (names apart) when set together.
+  'Function spec.schedules[].name': { siblings: { cron: '17 4 * * 2' } },
+  'Function spec.schedules[].cron': { values: ['17 4 * * 2'], siblings: { name: 's-cron' } },
+  'Function spec.schedules[].timeZone': {
+    values: ['Asia/Tokyo'],
+    siblings: { name: 's-zone', cron: '@daily' },
+  },
+  'Function spec.schedules[].input': {
+    values: [{ db_config: 'input-marker-x' }],
+    shows: () => '"db_config":"input-marker-x"',
+    siblings: { name: 's-input', cron: '@daily' },
+  },
+  'Function spec.schedules[].concurrencyPolicy': {
+    values: ['Allow', 'Forbid'],
+    shows: (policy) => `"concurrencyPolicy":"${String(policy)}"`,
+    siblings: { name: 's-policy', cron: '@daily' },
+  },
+  'Function spec.schedules[].suspend': {
+    shows: (suspend) => `"suspend":${String(suspend)}`,
+    siblings: { name: 's-suspend', cron: '@daily' },
+  },
+  'Function spec.schedules[].startingDeadlineSeconds': {
+    shows: (seconds) => `"startingDeadlineSeconds":${String(seconds)}`,
+    siblings: { name: 's-deadline', cron: '@daily' },
+  },
 };
 
 /** Objects a container created on the way to a field starts with (its required fields). */
@@ -273,6 +299,17 @@ const PLACEMENTS: { readonly [K in DefinitionKind]: Record<string, (t: Trial) =>
         'autoscaling.knative.dev/target',
       )(t, String(t.value)),
     'spec.scaling.containerConcurrency': knativeTemplate('spec', 'containerConcurrency'),
+    ...Object.fromEntries(
+      [
+        'name',
+        'cron',
+        'timeZone',
+        'input',
+        'concurrencyPolicy',
+        'suspend',
+        'startingDeadlineSeconds',
+      ].map((key) => [`spec.schedules[].${key}`, scheduleAnnotation(key)]),
+    ),
     'spec.visibility': (t) => [
       {
         object: KNATIVE_SERVICE,
@@ -282,6 +319,24 @@ const PLACEMENTS: { readonly [K in DefinitionKind]: Record<string, (t: Trial) =>
     ],
   },
 };
+
+/** A schedule's field in the Knative Service's schedules annotation (JSON), in the schedule that sets it. */
+function scheduleAnnotation(key: string): (t: Trial) => Placement[] {
+  return (t) => [
+    {
+      object: KNATIVE_SERVICE,
+      find: (m) => {
+        const annotations = dig(m, 'metadata', 'annotations') as Record<string, string> | undefined;
+        const schedules = JSON.parse(annotations?.[SCHEDULES_ANNOTATION] ?? '[]') as Record<
+          string,
+          unknown
+        >[];
+        return schedules.find((s) => isDeepStrictEqual(s[key], t.value))?.[key];
+      },
+      expected: t.value,
+    },
+  ];
+}
 
 const KINDS = Object.keys(DEFINITION_SCHEMAS) as DefinitionKind[];
 

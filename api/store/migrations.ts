@@ -287,6 +287,39 @@ const MIGRATIONS: readonly Migration[] = [
       await db.schema.dropTable('async_invocations');
     },
   },
+  {
+    // The runs of functions' schedules: one row per scheduled time of a schedule, inserted
+    // before the function is called, so that of two replicas that both see a run due only the
+    // one whose insert lands calls it (the primary key), and a run whose replica died is found
+    // (status running past deadline_at) and closed, never called again.
+    name: '011_function_schedules',
+    async up(db) {
+      await db.schema.createTable('function_schedule_runs', (t) => {
+        t.string('project', 63).notNullable();
+        t.string('function', 63).notNullable();
+        t.string('schedule', 63).notNullable();
+        t.string('scheduled_time', 30).notNullable();
+        t.string('trigger', 16).notNullable();
+        t.string('status', 16).notNullable();
+        t.text('cron').notNullable();
+        t.string('time_zone', 64).notNullable();
+        t.string('invocation_id', 36);
+        t.string('claimed_by', 200);
+        t.string('claimed_at', 30).notNullable();
+        t.string('deadline_at', 30);
+        t.string('ended_at', 30);
+        t.integer('http_status');
+        t.text('reason');
+        t.text('output');
+        t.boolean('output_truncated');
+        t.primary(['project', 'function', 'schedule', 'scheduled_time']);
+        t.index(['status', 'deadline_at'], 'function_schedule_runs_by_status');
+      });
+    },
+    async down(db) {
+      await db.schema.dropTable('function_schedule_runs');
+    },
+  },
 ];
 
 /**

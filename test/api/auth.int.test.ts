@@ -62,7 +62,11 @@ function adminToken(projects: string[], admin: string[]): Promise<string> {
 const SOME_ID = '0b6f1c2e-5d4a-4e3b-9f21-7c8d9e0a1b2c';
 
 const concrete = (path: string, project: string) =>
-  path.replace('{project}', project).replace('{name}', 'x').replace('{id}', SOME_ID);
+  path
+    .replace('{project}', project)
+    .replace('{name}', 'x')
+    .replace('{id}', SOME_ID)
+    .replace('{schedule}', 'nightly');
 
 async function call(method: string, path: string, authorization?: string) {
   const headers: Record<string, string> = { 'content-type': 'application/json' };
