@@ -108,19 +108,33 @@ function responseEnded(res: Response): Promise<boolean> {
   });
 }
 
+/** What a route knows of a call that its body does not say (a session's execute). */
+type AuditedAs = Partial<Pick<AgentExecutionStart, 'kind' | 'project' | 'runtime'>>;
+
+const AUDITED_AS = new WeakMap<Request, AuditedAs>();
+
+/**
+ * Records the request's call as `fields` say rather than by its body: an execute in a session
+ * is of kind `session`, in the session's project and runtime.
+ */
+export function auditAs(req: Request, fields: AuditedAs): void {
+  AUDITED_AS.set(req, fields);
+}
+
 /** What the record keeps of a call at its start: who, where, and hashes and sizes only. */
 function startOf(caller: Caller, req: Request): AgentExecutionStart | undefined {
   const body: Record<string, unknown> =
     typeof req.body === 'object' && req.body !== null ? (req.body as Record<string, unknown>) : {};
+  const as = AUDITED_AS.get(req) ?? {};
   const onlyProject =
     caller.projects.length === 1 && caller.projects[0] !== '*' ? caller.projects[0] : undefined;
-  const project = typeof body.project === 'string' ? body.project : onlyProject;
+  const project = as.project ?? (typeof body.project === 'string' ? body.project : onlyProject);
   if (project === undefined || checkProjectName(project) || !grants(caller, project))
     return undefined;
   const code = typeof body.code === 'string' ? body.code : undefined;
-  const runtime = typeof body.runtime === 'string' ? body.runtime : '';
+  const runtime = as.runtime ?? (typeof body.runtime === 'string' ? body.runtime : '');
   return {
-    kind: 'execute',
+    kind: as.kind ?? 'execute',
     project,
     subject: caller.subject,
     runtime: Object.hasOwn(DEFAULT_HANDLERS, runtime) ? runtime : undefined,

@@ -241,8 +241,12 @@ export function filesRequestBody(
   event: unknown,
   inputFiles: ExecutionFiles,
   limits: FileLimits,
+  /** Further fields of the envelope (a session call's code and handler). @default - none */
+  extra?: Readonly<Record<string, unknown>>,
 ): Buffer {
-  return Buffer.from(JSON.stringify({ event: event ?? null, inputFiles, outputLimits: limits }));
+  return Buffer.from(
+    JSON.stringify({ ...extra, event: event ?? null, inputFiles, outputLimits: limits }),
+  );
 }
 
 const answerEnvelope = z.object({

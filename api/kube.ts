@@ -128,6 +128,19 @@ export class Kube {
     return lists.flat();
   }
 
+  /**
+   * Creates a Secret (an agent session's): a POST, not an apply, as the API may create Secrets
+   * but not read, patch, list or delete them; one owned by another object goes with it.
+   */
+  public async createSecret(secret: KubeObject): Promise<void> {
+    const namespace = secret.metadata.namespace ?? '';
+    try {
+      await this.rest.request('POST', `/api/v1/namespaces/${namespace}/secrets`, secret);
+    } catch (error) {
+      throw toProblem(`create Secret ${namespace}/${secret.metadata.name}`, error);
+    }
+  }
+
   /** Deletes an object; its Jobs and pods are removed by the garbage collector. */
   public async delete(object: KubeObject): Promise<void> {
     try {

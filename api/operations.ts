@@ -38,6 +38,7 @@ import { cappedOutput, ExecuteProgress, invokeStreamed } from './execute-stream'
 import { FunctionMetrics } from './metrics';
 import { FieldError, Problem } from './problem';
 import { outsideRequest } from './request-signal';
+import { PlatformEnv, SESSION_SECRET_HEADER, SessionCall, withPlatformEnv } from './session-secret';
 
 /** Source of a temporary function. */
 export interface EphemeralSource {
@@ -165,12 +166,12 @@ export interface DeployedFunction {
 }
 
 /** Milliseconds per phase, as they are measured: the response's phases and the deletion. */
-type PhaseTimings = { -readonly [P in keyof OperationTimings]: OperationTimings[P] } & {
+export type PhaseTimings = { -readonly [P in keyof OperationTimings]: OperationTimings[P] } & {
   cleanup?: number;
 };
 
 /** What one invocation (or failed start) gave, output not yet capped. */
-type Outcome = Pick<
+export type Outcome = Pick<
   ExecutionResult,
   'status' | 'result' | 'error' | 'outputFiles' | 'omittedFiles'
 > &
@@ -384,7 +385,7 @@ export class Operations {
    * are gone: a pod is removed once its containers have stopped.
    * @returns whether they went
    */
-  private async stopNow(
+  public async stopNow(
     project: string,
     name: string,
     remove: () => Promise<unknown>,
@@ -400,7 +401,7 @@ export class Operations {
   }
 
   /** The outcome with stdout, stderr and the combined output cut at the cap, and `logs`. */
-  private capped(outcome: Outcome): Omit<ExecutionResult, 'id' | 'durationMs' | 'timings'> {
+  public capped(outcome: Outcome): Omit<ExecutionResult, 'id' | 'durationMs' | 'timings'> {
     const limit = this.outputLimitBytes;
     const [stdout, stderr, output] = [outcome.stdout, outcome.stderr, outcome.output].map((text) =>
       capText(text, limit),
@@ -436,12 +437,14 @@ export class Operations {
    * fail, whatever was applied of the function is deleted before the error is thrown.
    * @throws Problem 429 when the project has its most temporary functions already
    */
-  private async deploy(
+  public async deploy(
     project: string,
     name: string,
     source: EphemeralSource,
     expiresAtSeconds: number,
     timings: PhaseTimings,
+    /** Variables the platform sets after the definition's check (`HKS_*`). @default - none */
+    platform?: PlatformEnv,
   ): Promise<{ objects: KubeObject[]; slot: CapSlot }> {
     const body = {
       apiVersion: API_VERSION,
@@ -467,10 +470,14 @@ export class Operations {
     const slot = await this.cap.reserve(project, { name, expiresAt: expiresAtSeconds });
     const deployStarted = performance.now();
     try {
-      const objects = await this.applications.applyUnstored(definition, {
-        [EPHEMERAL_LABEL]: 'true',
-        [EXPIRES_LABEL]: String(Math.ceil(expiresAtSeconds)),
-      });
+      const objects = await this.applications.applyUnstored(
+        definition,
+        {
+          [EPHEMERAL_LABEL]: 'true',
+          [EXPIRES_LABEL]: String(Math.ceil(expiresAtSeconds)),
+        },
+        platform && ((o) => withPlatformEnv(o, platform)),
+      );
       timings.deploy = elapsed(deployStarted);
       return { objects, slot };
     } catch (error) {
@@ -497,7 +504,7 @@ export class Operations {
     }
   }
 
-  private async awaitReady(
+  public async awaitReady(
     project: string,
     name: string,
     objects: KubeObject[],
@@ -516,7 +523,7 @@ export class Operations {
   }
 
   /** The function never became ready: its reason and start-up logs, as data. */
-  private async startFailure(
+  public async startFailure(
     project: string,
     name: string,
     service: KnativeService,
@@ -532,14 +539,14 @@ export class Operations {
     };
   }
 
-  private async invokeOnce(
+  public async invokeOnce(
     project: string,
     name: string,
     input: unknown,
     service: KnativeService,
     timings: PhaseTimings,
     /** Execute-once: files in and out, in the runtime's files envelope. */
-    files?: { inputFiles: ExecutionFiles },
+    files?: { inputFiles: ExecutionFiles; session?: SessionCall },
     /** A streamed execute: where the output goes as it is written. @default - not streamed */
     streamTo?: Parameters<typeof invokeStreamed>[5],
   ): Promise<Outcome> {
@@ -553,9 +560,10 @@ export class Operations {
           accept: 'application/json',
           [LOG_TAIL_HEADER]: 'tail',
           ...(files ? { [FILES_HEADER]: 'envelope' } : {}),
+          ...(files?.session ? { [SESSION_SECRET_HEADER]: files.session.secret } : {}),
         },
         body: files
-          ? filesRequestBody(input, files.inputFiles, this.fileLimits)
+          ? filesRequestBody(input, files.inputFiles, this.fileLimits, files.session?.envelope)
           : Buffer.from(JSON.stringify(input ?? null)),
         trigger: 'execute' as const,
       };
@@ -668,7 +676,7 @@ export async function removeObjects(
   return live.map((o) => `${o.kind}/${o.metadata.name}`);
 }
 
-function elapsed(since: number): number {
+export function elapsed(since: number): number {
   return Math.round((performance.now() - since) * 10) / 10;
 }
 
@@ -680,7 +688,7 @@ function newName(prefix: string): string {
  * The project of an operation: the one named (which the token must grant), or the token's
  * only project.
  */
-function projectOf(caller: Caller, given: string | undefined): string {
+export function projectOf(caller: Caller, given: string | undefined): string {
   if (given !== undefined) {
     requireProject(caller, given);
     return given;
@@ -709,7 +717,7 @@ const MAX_INPUT_DEPTH = 512;
  * (serializing it for the function would overflow the stack). Level by level, not recursive.
  * @throws Problem 400 naming `field`
  */
-function checkInputDepth(input: unknown, field: string): void {
+export function checkInputDepth(input: unknown, field: string): void {
   const containers = (values: unknown[]) =>
     values.filter((v): v is object => v !== null && typeof v === 'object');
   let level = containers([input]);
@@ -722,7 +730,7 @@ function checkInputDepth(input: unknown, field: string): void {
   }
 }
 
-function asRequestProblem(error: unknown): unknown {
+export function asRequestProblem(error: unknown): unknown {
   if (!(error instanceof Problem) || error.status !== 400) return error;
   const errors: FieldError[] = error.errors.map((e) => ({
     path: e.path.replace(/^spec\./, ''),

@@ -6,7 +6,6 @@ import {
   MAX_APP_NAME_LENGTH,
   MAX_PROJECT_NAME_LENGTH,
 } from '../constructs/field-rules';
-import { checkScheduleName, MAX_SCHEDULE_NAME_LENGTH } from '../constructs/function-schedule-rules';
 import { Problem } from './problem';
 
 /** A rule for one path parameter: undefined when fine, else what was given and what is expected. */
@@ -51,13 +50,6 @@ const nameSchema: ParamSchema = {
   description: 'A name: a DNS label not starting with hks-',
 };
 
-const scheduleNameSchema: ParamSchema = {
-  type: 'string',
-  pattern: DNS_LABEL,
-  maxLength: MAX_SCHEDULE_NAME_LENGTH,
-  description: "A schedule of the function: a DNS label, as its definition's schedules[].name",
-};
-
 const idSchema: ParamSchema = {
   type: 'string',
   pattern: EXECUTION_ID.source,
@@ -86,7 +78,6 @@ const RULES: Readonly<Record<string, { check: ParamRule; schema: ParamSchema }>>
   'invocations/:id': { check: checkInvocationId, schema: invocationIdSchema },
   'sessions/:id': { check: checkAppName, schema: nameSchema },
   'async-invocations/:id': { check: checkInvocationId, schema: invocationIdSchema },
-  'schedules/:schedule': { check: checkScheduleName, schema: scheduleNameSchema },
 };
 
 /** The path parameters of a route, in order, with their rules. */

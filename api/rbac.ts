@@ -98,7 +98,9 @@ export const API_CLUSTER_ROLE_RULES: readonly PolicyRule[] = [
  * What the API may do inside a managed namespace: manage what the constructs produce
  * (Deployments, Services, CronJobs, Jobs, ConfigMaps, ServiceAccounts, NetworkPolicies,
  * ResourceQuotas, LimitRanges and Knative Services), read Knative Revisions, pods and their
- * logs (execution history, function logs). No Secrets, no pod creation or exec, no RBAC.
+ * logs (execution history, function logs); create Secrets, an agent session's (owned by its
+ * Knative Service, so the garbage collector deletes it), without any right to read, list, patch
+ * or delete one. No pod creation or exec, no RBAC.
  */
 export const TENANT_ROLE_RULES: readonly PolicyRule[] = [
   { apiGroups: ['apps'], resources: ['deployments'], verbs: MANAGE_VERBS },
@@ -113,6 +115,7 @@ export const TENANT_ROLE_RULES: readonly PolicyRule[] = [
   { apiGroups: ['serving.knative.dev'], resources: ['revisions'], verbs: READ_VERBS },
   { apiGroups: [''], resources: ['pods'], verbs: READ_VERBS },
   { apiGroups: [''], resources: ['pods/log'], verbs: ['get'] },
+  { apiGroups: [''], resources: ['secrets'], verbs: ['create'] },
 ];
 
 /** Name of the Role (and its RoleBinding) for the recorder's Lease in the API's own namespace. */

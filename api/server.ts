@@ -9,8 +9,6 @@ import { bodyParser, BodyRule } from './body-parsing';
 import { definitionRunner } from './definition-worker-pool';
 import { SourceChecker } from './check-source';
 import { Functions } from './functions';
-import { FunctionSchedules } from './function-schedules/function-schedules';
-import type { ScheduleLeadership } from './function-schedules/schedule-leadership';
 import { InvocationRecorder } from './invocation-recorder';
 import { InvocationRouting } from './invocation-target';
 import { KnativeApi } from './knative';
@@ -32,8 +30,10 @@ import { consoleRouter } from './routes/console';
 import { cronJobRoutes } from './routes/cronjobs';
 import { functionInvocationRoutes } from './routes/function-invocations';
 import { functionRoutes } from './routes/functions';
-import { functionScheduleRoutes } from './routes/function-schedules';
 import { operationRoutes } from './routes/operations';
+import { sessionRoutes } from './routes/sessions';
+import { AgentSessions, DEFAULT_SESSION_MAX_IDLE_SECONDS } from './agent-sessions';
+import { DEFAULT_FILE_LIMITS } from './execution-files';
 import { scheduleRoutes } from './routes/schedules';
 import { Route } from './routes/route';
 import { InvocationStore } from './store/invocation-store';
@@ -70,8 +70,8 @@ export interface ServerDependencies {
   readonly namespaceAccess?: NamespaceAccess;
   /** Body and response sizes. @default DEFAULT_LIMITS */
   readonly limits?: ApiLimits;
-  /** Where the leader's scheduler finds the functions' schedules. @default - schedules are not run */
-  readonly schedules?: ScheduleLeadership;
+  /** Longest idle timeout of an agent session (`HKS_SESSION_MAX_IDLE_SECONDS`). @default 3600 */
+  readonly sessionMaxIdleSeconds?: number;
   /** The queue of asynchronous invocations. @default - the invoke route answers synchronously only */
   readonly asyncInvocations?: AsyncInvocations;
 }
@@ -111,14 +111,19 @@ export function routeGroups(deps: ServerDependencies): RouteGroup[] {
     deps.log,
     deps.ephemeralSafety,
   );
-  const schedules = new FunctionSchedules(
-    deps.store.knex,
-    functions,
+  const sessionMaxIdleSeconds = deps.sessionMaxIdleSeconds ?? DEFAULT_SESSION_MAX_IDLE_SECONDS;
+  const sessions = new AgentSessions(
+    operations,
     applications,
-    deps.metrics.registry,
-    deps.schedules?.settings.clock,
+    deps.kube,
+    deps.readyTimeoutMs,
+    deps.ephemeralGraceSeconds,
+    deps.log,
+    {
+      maxIdleSeconds: sessionMaxIdleSeconds,
+      fileLimits: deps.ephemeralSafety?.fileLimits ?? DEFAULT_FILE_LIMITS,
+    },
   );
-  deps.schedules?.attach(schedules);
   const cronJobs = cronJobRoutes(applications, deps.kube);
   deps.asyncInvocations?.useFunctions(functions);
   const functionsRoutes = functionRoutes(functions, deps.asyncInvocations);
@@ -131,7 +136,6 @@ export function routeGroups(deps: ServerDependencies): RouteGroup[] {
         ...cronJobs,
         ...functionsRoutes,
         ...functionInvocationRoutes(functions, invocations),
-        ...functionScheduleRoutes(schedules),
         ...scheduleRoutes(),
         ...agentExecutionRoutes(deps.store.knex),
         ...(deps.asyncInvocations ? asyncInvocationRoutes(deps.asyncInvocations) : []),
@@ -143,6 +147,11 @@ export function routeGroups(deps: ServerDependencies): RouteGroup[] {
       // The operations, and the project routes agents read and trigger (the MCP tools').
       routes: [
         ...operationRoutes(operations, new AgentAudit(deps.store.knex, deps.log)),
+        ...sessionRoutes(
+          sessions,
+          new AgentAudit(deps.store.knex, deps.log),
+          sessionMaxIdleSeconds,
+        ),
         ...agentRoutes([...cronJobs, ...functionsRoutes]),
       ],
       // Deploying temporary functions: the per-project cap, the source checker, readiness.

@@ -166,7 +166,14 @@ describe('default config', () => {
     const resources = installed.flatMap(
       (o) => (o as { rules?: { resources: string[] }[] }).rules?.flatMap((r) => r.resources) ?? [],
     );
-    expect(resources).not.toContain('secrets');
+    // Secrets only to create (an agent session's): never to read, list, patch or delete.
+    const secretVerbs = installed.flatMap(
+      (o) =>
+        (o as { rules?: { resources: string[]; verbs: string[] }[] }).rules?.flatMap((r) =>
+          r.resources.includes('secrets') ? r.verbs : [],
+        ) ?? [],
+    );
+    expect(secretVerbs).toEqual(['create']);
     expect(resources).not.toContain('pods/exec');
     expect(resources).not.toContain('clusterrolebindings');
     const binding = one(

@@ -247,7 +247,10 @@ describe("the API's ServiceAccount, its ClusterRoles and admission policy", () =
       ['get', 'secrets', '-n', 'shop'],
       ['list', 'secrets', '-n', 'hks-system'],
       ['list', 'secrets', '--all-namespaces'],
-      ['create', 'secrets', '-n', 'shop'],
+      // In a project namespace Secrets may only be created (an agent session's).
+      ['create', 'secrets', '-n', 'kube-system'],
+      ['patch', 'secrets', '-n', 'shop'],
+      ['delete', 'secrets', '-n', 'shop'],
       ['create', 'deployments.apps', '-n', 'kube-system'],
       ['create', 'jobs.batch', '-n', 'kube-system'],
       ['patch', 'configmaps', '-n', 'kube-system'],

@@ -1,0 +1,20 @@
+import { ConfigError } from './config';
+import { DEFAULT_SESSION_MAX_IDLE_SECONDS } from './agent-sessions';
+
+/** Longest idle timeout `HKS_SESSION_MAX_IDLE_SECONDS` may allow: one day. */
+const MAX_IDLE_LIMIT_SECONDS = 86_400;
+
+/**
+ * `HKS_SESSION_MAX_IDLE_SECONDS`: the longest idle timeout an agent session may ask for.
+ * @default 3600
+ * @throws ConfigError naming the variable, the value given and what is expected
+ */
+export function readSessionMaxIdleSeconds(env: NodeJS.ProcessEnv = process.env): number {
+  const raw = env.HKS_SESSION_MAX_IDLE_SECONDS;
+  if (raw === undefined || raw === '') return DEFAULT_SESSION_MAX_IDLE_SECONDS;
+  const value = Number(raw);
+  if (/^\d+$/.test(raw) && value >= 1 && value <= MAX_IDLE_LIMIT_SECONDS) return value;
+  throw new ConfigError([
+    `HKS_SESSION_MAX_IDLE_SECONDS: given ${JSON.stringify(raw)}, expected a whole number of seconds from 1 to ${MAX_IDLE_LIMIT_SECONDS}`,
+  ]);
+}
