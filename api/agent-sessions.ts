@@ -94,6 +94,8 @@ export interface SessionLimits {
 export const DEFAULT_SESSION_IDLE_SECONDS = 300;
 /** Default of {@link SessionLimits.maxIdleSeconds}. */
 export const DEFAULT_SESSION_MAX_IDLE_SECONDS = 3600;
+/** Seconds by which an execute must move a session's expiry label before it is written. */
+const LABEL_SLACK_SECONDS = 5;
 /** How many ended sessions are remembered, to answer 410 (and why) instead of 404. */
 const ENDED_KEPT = 1000;
 
@@ -122,6 +124,10 @@ interface Session {
   executions: number;
   running: boolean;
   timer?: NodeJS.Timeout;
+  /** The expiry the Service's label holds (or is being given), seconds since the epoch. */
+  labelledExpiry: number;
+  /** The label's last update, which the next one follows. */
+  labelling: Promise<void>;
 }
 
 /** Why a session is gone, kept for its owner's next call. */
@@ -230,7 +236,20 @@ export class AgentSessions {
       lastUsedAt: now,
       executions: 0,
       running: false,
+      labelledExpiry: expiresAt,
+      labelling: Promise.resolve(),
     };
+    // Ready now: the deadline no longer needs the time a start may take.
+    session.labelledExpiry = Math.ceil(this.expiryLabel(idleTimeoutSeconds));
+    await this.labelExpiry(session, session.labelledExpiry).catch((error: unknown) =>
+      this.log(
+        "could not label a session function's expiry; it keeps the one it was deployed with",
+        {
+          function: `${namespace}/${id}`,
+          err: error,
+        },
+      ),
+    );
     this.sessions.set(id, session);
     this.armIdleTimer(session);
     return { ...viewOf(session), timings };
@@ -272,8 +291,8 @@ export class AgentSessions {
       const checkStarted = performance.now();
       await this.checkCode(session, request);
       timings.check = elapsed(checkStarted);
-      // The janitor's deadline moves first: past this execution and a whole idle timeout.
-      const pushed = this.pushExpiry(session, timeoutSeconds);
+      // The janitor's deadline moves past this execution and a whole idle timeout, beside it.
+      this.pushExpiry(session, timeoutSeconds);
       const outcome = await this.operations.invokeOnce(
         session.project,
         id,
@@ -292,7 +311,6 @@ export class AgentSessions {
           },
         },
       );
-      await pushed;
       session.executions++;
       const ends = outcome.status === 'timeout' || outcome.status === 'killed';
       const stopped = ends ? await this.end(session, `its execution ended ${outcome.status}`) : {};
@@ -367,20 +385,34 @@ export class AgentSessions {
   /**
    * Labels the session's Knative Service with an expiry `busySeconds` plus a whole idle timeout
    * (and the grace) from now, the deadline the janitor reads. Its own field manager owns only
-   * that label; a label is metadata, so no new revision comes of it.
+   * that label; a label is metadata, so no new revision comes of it. Off the execute's path:
+   * the updates of one session follow each other, and one that would move the label by less
+   * than {@link LABEL_SLACK_SECONDS} (within the grace) is left out, so that a busy session
+   * does not write to the Kubernetes API on every execute.
    */
-  private async pushExpiry(session: Session, busySeconds: number): Promise<void> {
+  private pushExpiry(session: Session, busySeconds: number): void {
+    const expiry = Math.ceil(this.expiryLabel(busySeconds + session.idleTimeoutSeconds));
+    const slack = Math.min(LABEL_SLACK_SECONDS, this.graceSeconds);
+    if (expiry - session.labelledExpiry <= slack) return;
+    session.labelledExpiry = expiry;
+    session.labelling = session.labelling
+      .then(() => this.labelExpiry(session, expiry))
+      .catch((error: unknown) =>
+        this.log("could not push a session function's expiry; the janitor may remove it early", {
+          function: `${session.namespace}/${session.id}`,
+          err: error,
+        }),
+      );
+  }
+
+  private async labelExpiry(session: Session, expiry: number): Promise<void> {
     const object: KubeObject = {
       apiVersion: 'serving.knative.dev/v1',
       kind: 'Service',
       metadata: {
         name: session.id,
         namespace: session.namespace,
-        labels: {
-          [EXPIRES_LABEL]: String(
-            Math.ceil(this.expiryLabel(busySeconds + session.idleTimeoutSeconds)),
-          ),
-        },
+        labels: { [EXPIRES_LABEL]: String(expiry) },
       },
     };
     await this.kube.apply(object, false, 'hks-api-sessions');

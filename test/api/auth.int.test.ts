@@ -169,8 +169,8 @@ test('routes of the admin role: 403 for a granted token without it, naming the a
 });
 
 test('internal routes: 401 without a token, 403 for user tokens; internal tokens get 403 on user routes', async () => {
-  // The 4 operations and the 7 project routes of agents (api/agent-routes.ts).
-  expect(internalOperations.length).toBe(11);
+  // The 4 operations, the 4 of agent sessions and the 7 project routes of agents (api/agent-routes.ts).
+  expect(internalOperations.length).toBe(15);
   const user = `Bearer ${await token(['*'])}`;
   for (const op of internalOperations) {
     const path = concrete(op.path, 'shop');
