@@ -320,6 +320,25 @@ const MIGRATIONS: readonly Migration[] = [
       await db.schema.dropTable('function_schedule_runs');
     },
   },
+  {
+    // A CronJob's page filtered by status (the console's and `hks-func cron history --status`)
+    // walked executions_by_cronjob and filtered: 22 ms at 640k rows on SQLite, growing with the
+    // history (npm run bench:growth); with this index it reads only the page.
+    name: '012_execution_cronjob_status_index',
+    async up(db) {
+      await db.schema.alterTable('executions', (t) => {
+        t.index(
+          ['project', 'cronjob', 'status', 'started_at', 'job_uid'],
+          'executions_by_cronjob_status',
+        );
+      });
+    },
+    async down(db) {
+      await db.schema.alterTable('executions', (t) => {
+        t.dropIndex([], 'executions_by_cronjob_status');
+      });
+    },
+  },
 ];
 
 /**
