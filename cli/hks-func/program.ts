@@ -13,6 +13,7 @@ import { registerLogin } from './login';
 import { registerMcp } from './mcp';
 import { urlOption } from './options';
 import { registerRunLocal } from './run-local';
+import { registerSchedule } from './schedule';
 
 /** The `hks-func` command tree, writing through `io`. */
 export function hksFuncProgram(io: CliIo): Command {
@@ -53,6 +54,7 @@ export function hksFuncProgram(io: CliIo): Command {
   registerDeploy(program, io);
   registerFunctionCommands(program, io);
   registerHistory(program, io);
+  registerSchedule(program, io);
   registerRunLocal(program, io);
   registerExec(program, io);
   registerCron(program, io);

@@ -804,6 +804,11 @@ function serve({
       deadline,
       getRemainingTimeInMillis: () => Math.max(0, deadline - Date.now()),
       logger,
+      // A run of a schedule: { cron: faas.cron, time: faas.time }; null for other calls.
+      timer:
+        req.headers['x-hks-faas-trigger'] === 'timer'
+          ? { cron: req.headers['x-hks-faas-cron'], time: req.headers['x-hks-faas-time'] }
+          : null,
     };
     const record = { level: 'info', message: 'invocation', function: name, requestId };
     const tail = String(req.headers['x-hks-log'] ?? '').toLowerCase() === 'tail';

@@ -241,14 +241,23 @@ class Logger:
 class Context:
     """What a handler knows about its invocation."""
 
-    def __init__(self, function_name, request_id, deadline):
+    def __init__(self, function_name, request_id, deadline, timer=None):
         self.function_name = function_name
         self.request_id = request_id
         self.deadline = deadline  # seconds since the epoch
+        # A run of a schedule: {"cron": faas.cron, "time": faas.time}; None for other calls.
+        self.timer = timer
         self.logger = Logger(function_name, request_id)
 
     def remaining_seconds(self):
         return max(0.0, self.deadline - time.time())
+
+
+def timer_of(headers):
+    """The schedule's attributes the platform sends with a timer call (x-hks-faas-*), or None."""
+    if (headers.get("X-Hks-Faas-Trigger") or "") != "timer":
+        return None
+    return {"cron": headers.get("X-Hks-Faas-Cron"), "time": headers.get("X-Hks-Faas-Time")}
 
 
 class LoadError(Exception):
@@ -820,7 +829,7 @@ def make_request_handler(state):
                 os.environ["HKS_OUTPUT_DIR"] = os.path.join(run, "output")
                 os.chdir(run)
             limit = call["timeout"] if call else state["timeout"]
-            context = Context(state["name"], request_id, started + limit)
+            context = Context(state["name"], request_id, started + limit, timer_of(self.headers))
             tail = (self.headers.get(LOG_TAIL_HEADER) or "").lower() == "tail"
             streamed = (self.headers.get(STREAM_HEADER) or "").lower() == "ndjson"
             output = OutputBuffer() if tail or streamed else None

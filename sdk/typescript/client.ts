@@ -1,5 +1,6 @@
 import { ApplicationsApi } from './applications';
 import { CronJobsApi } from './cron-jobs';
+import { FunctionSchedulesApi } from './function-schedules';
 import { FunctionsApi } from './functions';
 import { Http } from './http';
 import { OperationsApi } from './operations';
@@ -40,6 +41,8 @@ export class HksClient {
   public readonly cronJobs: CronJobsApi;
   /** Functions: status, invocation, logs, revisions, traffic. */
   public readonly functions: FunctionsApi;
+  /** Functions' schedules: next and last runs, the runs, a manual run, suspend and resume. */
+  public readonly schedules: FunctionSchedulesApi;
   /** The internal execute-once API (needs an internal token). */
   public readonly operations: OperationsApi;
 
@@ -59,6 +62,7 @@ export class HksClient {
     this.applications = new ApplicationsApi(http);
     this.cronJobs = new CronJobsApi(http);
     this.functions = new FunctionsApi(http);
+    this.schedules = new FunctionSchedulesApi(http);
     this.operations = new OperationsApi(http);
   }
 }

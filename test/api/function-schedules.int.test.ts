@@ -8,7 +8,9 @@
  * clock runs 30 times as fast (HKS_SCHEDULER_CLOCK_SPEED): a cron minute every 2 s.
  */
 import { randomBytes } from 'node:crypto';
+import { runHksFunc } from '../../cli/hks-func/program';
 import { API_VERSION } from '../../constructs';
+import { HksClient } from '../../sdk/typescript';
 import { kubectl } from '../cluster/kubectl';
 import { sleep, waitFor } from '../cluster/wait';
 import { TEST_API_IDENTITY } from '../support/api-identity';
@@ -51,7 +53,7 @@ const backup = (project: string, schedules: unknown) => ({
     code: [
       'def handler(event, context):',
       '    print("backing up", event.get("s3_bucket"))',
-      '    return {"requestId": context.request_id, "input": event}',
+      '    return {"requestId": context.request_id, "input": event, "timer": context.timer}',
       '',
     ].join('\n'),
     schedules,
@@ -207,7 +209,12 @@ describe.each(testStores())('function schedules ($name store)', (testStore) => {
     expect(one.trigger).toBe('timer');
     expect(one.cron).toBe('* * * * *');
     expect(Date.parse(one.scheduledTime) % MINUTE_MS).toBe(0);
-    expect(JSON.parse(one.output ?? '')).toEqual({ requestId: one.invocationId, input: INPUT });
+    // The function saw the run's id, its input and faas.cron/faas.time (context.timer).
+    expect(JSON.parse(one.output ?? '')).toEqual({
+      requestId: one.invocationId,
+      input: INPUT,
+      timer: { cron: '* * * * *', time: one.scheduledTime },
+    });
     const recorded = (await timerInvocations(second)).find((i) => i.id === one.invocationId);
     expect(recorded).toMatchObject({
       trigger: 'timer',
@@ -291,10 +298,19 @@ describe.each(testStores())('function schedules ($name store)', (testStore) => {
     expect(new Set(history.map((i) => i.id)).size).toBe(history.length);
 
     // A manual run: answered with the function's output, recorded as manual and in the history.
-    const manual = await request(second, 'POST', '/functions/backup/schedules/nightly/trigger');
+    // Forbid (the default): refused while a timer run still runs (409), so asked again then.
+    let manual = await request(second, 'POST', '/functions/backup/schedules/nightly/trigger');
+    for (let i = 0; manual.status === 409 && i < 20; i++) {
+      expect(manual.json.title).toBe('Run still running');
+      await sleep(100);
+      manual = await request(second, 'POST', '/functions/backup/schedules/nightly/trigger');
+    }
     expect(manual.status).toBe(201);
     expect(manual.json).toMatchObject({ trigger: 'manual', status: 'succeeded' });
-    expect(JSON.parse(String(manual.json.output))).toMatchObject({ input: INPUT });
+    expect(JSON.parse(String(manual.json.output))).toMatchObject({
+      input: INPUT,
+      timer: { cron: '* * * * *', time: manual.json.scheduledTime },
+    });
     await waitFor('the manual run in the history', 10_000, async () =>
       (await timerInvocations(second)).some((i) => i.id === manual.json.invocationId),
     );
@@ -307,5 +323,74 @@ describe.each(testStores())('function schedules ($name store)', (testStore) => {
     const unknown = await request(second, 'POST', '/functions/backup/schedules/weekly/trigger');
     expect(unknown.status).toBe(404);
     expect(String(unknown.json.detail)).toContain('(schedules: ["nightly"])');
+  });
+
+  test('the CLI and the TypeScript SDK: list, suspend, a manual run of a suspended schedule, resume', async () => {
+    const api = apis.at(-1) as ApiProcess;
+    const userToken = headers.authorization.slice('Bearer '.length);
+    const cli = async (...args: string[]) => {
+      let stdout = '';
+      let stderr = '';
+      const code = await runHksFunc(
+        [...args, '--api-url', api.url, '--token', userToken, '--project', project],
+        {
+          stdout: (t) => (stdout += t),
+          stderr: (t) => (stderr += t),
+          env: { HKS_CONFIG: '/nonexistent/hks-config.json' },
+          stderrIsTTY: false,
+          cwd: process.cwd(),
+        },
+      );
+      return { code, stdout, stderr };
+    };
+    const listed = await cli('schedule', 'list', 'backup');
+    expect(listed).toMatchObject({ code: 0, stderr: '' });
+    const [header, row] = listed.stdout.trimEnd().split('\n');
+    expect(header.split(/\s{2,}/)).toEqual([
+      'NAME',
+      'CRON',
+      'ZONE',
+      'POLICY',
+      'SUSPENDED',
+      'NEXT',
+      'LAST RUN',
+    ]);
+    expect(row.split(/\s+/).slice(0, 8)).toEqual([
+      'nightly',
+      '*',
+      '*',
+      '*',
+      '*',
+      '*',
+      'UTC',
+      'Forbid',
+    ]);
+
+    expect(await cli('schedule', 'suspend', 'backup', 'nightly')).toMatchObject({
+      code: 0,
+      stdout: 'backup/nightly suspended\n',
+    });
+    const client = new HksClient({ apiUrl: api.url, token: userToken });
+    const [view] = await client.schedules.list(project, 'backup');
+    expect(view).toMatchObject({ name: 'nightly', suspend: true, nextRuns: [] });
+    // Suspended: no new timer runs, but a manual run is still possible (as a CronJob's).
+    await waitFor('no run still running', 60_000, async () =>
+      (await client.schedules.runs(project, 'backup', 'nightly')).every(
+        (r) => r.status !== 'running',
+      ),
+    );
+    const triggered = await cli('schedule', 'trigger', 'backup', 'nightly');
+    expect(triggered.code).toBe(0);
+    expect(triggered.stdout).toMatch(
+      /^run \S+ \(manual\): succeeded 200\ninvocation [0-9a-f-]{36}\n\{/,
+    );
+    const [latest] = await client.schedules.runs(project, 'backup', 'nightly', 1);
+    expect(latest).toMatchObject({ trigger: 'manual', status: 'succeeded' });
+    const resumed = await client.schedules.resume(project, 'backup', 'nightly');
+    expect(resumed).toMatchObject({ suspend: false });
+    expect(resumed.nextRuns).toHaveLength(3);
+    const unknown = await cli('schedule', 'trigger', 'backup', 'weekly');
+    expect(unknown.code).not.toBe(0);
+    expect(unknown.stderr).toContain('has no schedule "weekly"');
   });
 });

@@ -26,6 +26,7 @@ from .errors import (
     UnprocessableError,
 )
 from .executor import ErrorInfo, ExecutionResult, FunctionExecutor
+from .schedules import FunctionSchedule, ScheduleRun
 from .functions import (
     FunctionInfo,
     Functions,
@@ -47,6 +48,7 @@ __all__ = [
     "ExecutionError",
     "ExecutionResult",
     "FieldError",
+    "FunctionSchedule",
     "ForbiddenError",
     "FunctionExecutor",
     "FunctionInfo",
@@ -62,6 +64,7 @@ __all__ = [
     "ProblemError",
     "RequestTimeoutError",
     "Revision",
+    "ScheduleRun",
     "ServiceUnavailableError",
     "TrafficTarget",
     "TransportError",

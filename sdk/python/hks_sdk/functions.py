@@ -18,6 +18,7 @@ from ._http import (
     require,
 )
 from .errors import HksError, NotFoundError, ProblemError
+from .schedules import FunctionSchedule, ScheduleRun
 
 API_VERSION = "hks.hexabase.io/v1"
 """``apiVersion`` of the definitions :meth:`Functions.deploy` sends."""
@@ -219,6 +220,10 @@ class Invocation:
     tag: Optional[str] = None
     client_request_id: Optional[str] = None
     """The caller's own ``X-Request-Id``, kept to correlate."""
+    cron: Optional[str] = None
+    """``faas.cron`` of a schedule's run (trigger ``timer``)."""
+    scheduled_time: Optional[str] = None
+    """``faas.time`` of a schedule's run: when it was due (ISO 8601)."""
     error: Optional[InvocationError] = None
     logs: Optional[str] = None
     """What the code wrote during the invocation (only from :meth:`Functions.invocation`);
@@ -240,6 +245,8 @@ class Invocation:
             revision=doc.get("revision"),
             tag=doc.get("tag"),
             client_request_id=doc.get("clientRequestId"),
+            cron=doc.get("cron"),
+            scheduled_time=doc.get("scheduledTime"),
             error=None
             if not isinstance(error, Mapping)
             else InvocationError(
@@ -527,6 +534,51 @@ class Functions:
         """One recorded invocation, with its logs. :raises NotFoundError: no such invocation."""
         return Invocation.from_json(
             self._http.json("GET", self._function(name, "/invocations/" + quote(invocation_id)))
+        )
+
+    def schedules(self, name: str) -> List[FunctionSchedule]:
+        """The function's schedules with their next runs and last run."""
+        doc = self._http.json("GET", self._function(name, "/schedules"))
+        return [FunctionSchedule.from_json(item) for item in doc.get("items") or []]
+
+    def schedule_runs(
+        self, name: str, schedule: str, limit: Optional[int] = None
+    ) -> List[ScheduleRun]:
+        """A schedule's runs, newest first (timer and manual); ``limit`` 1 to 100 (default 20)."""
+        doc = self._http.json(
+            "GET", self._function(name, "/schedules/%s/runs" % quote(schedule)), query={"limit": limit}
+        )
+        return [ScheduleRun.from_json(item) for item in doc.get("items") or []]
+
+    def trigger_schedule(self, name: str, schedule: str, timeout: float = 900) -> ScheduleRun:
+        """Runs a schedule now with its input; returns once the function has answered.
+
+        :raises ConflictError: the schedule's policy is Forbid and a run still runs.
+        """
+        return ScheduleRun.from_json(
+            self._http.json(
+                "POST",
+                self._function(name, "/schedules/%s/trigger" % quote(schedule)),
+                timeout=timeout,
+            )
+        )
+
+    def suspend_schedule(self, name: str, schedule: str) -> FunctionSchedule:
+        """Stops new runs of a schedule (applies the definition with ``suspend: true``)."""
+        return self._set_suspended(name, schedule, True)
+
+    def resume_schedule(self, name: str, schedule: str) -> FunctionSchedule:
+        """Runs a suspended schedule again from now on; times missed meanwhile are not run."""
+        return self._set_suspended(name, schedule, False)
+
+    def _set_suspended(self, name: str, schedule: str, suspend: bool) -> FunctionSchedule:
+        return FunctionSchedule.from_json(
+            self._http.json(
+                "PATCH",
+                self._function(name, "/schedules/%s" % quote(schedule)),
+                body={"suspend": suspend},
+                timeout=900,
+            )
         )
 
     def revisions(self, name: str) -> List[Revision]:
