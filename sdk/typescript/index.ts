@@ -2,6 +2,7 @@ export * from './applications';
 export * from './client';
 export * from './cron-jobs';
 export * from './errors';
+export * from './execute-stream';
 export * from './function-schedules';
 export * from './functions';
 export * from './operations';

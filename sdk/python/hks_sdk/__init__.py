@@ -26,6 +26,7 @@ from .errors import (
     UnprocessableError,
 )
 from .executor import ErrorInfo, ExecutionResult, FunctionExecutor
+from .streaming import ExecutionEvent, OutputEvent, PhaseEvent, ResultEvent
 from .schedules import FunctionSchedule, ScheduleRun
 from .functions import (
     FunctionInfo,
@@ -46,6 +47,7 @@ __all__ = [
     "ConflictError",
     "ErrorInfo",
     "ExecutionError",
+    "ExecutionEvent",
     "ExecutionResult",
     "FieldError",
     "FunctionSchedule",
@@ -61,8 +63,11 @@ __all__ = [
     "InvokeResponse",
     "NotFoundError",
     "NotReadyError",
+    "OutputEvent",
+    "PhaseEvent",
     "ProblemError",
     "RequestTimeoutError",
+    "ResultEvent",
     "Revision",
     "ScheduleRun",
     "ServiceUnavailableError",
