@@ -6,4 +6,5 @@ export * from './execute-stream';
 export * from './function-schedules';
 export * from './functions';
 export * from './operations';
+export * from './sessions';
 export * from './types';

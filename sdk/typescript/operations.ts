@@ -1,4 +1,5 @@
 import { Http, LONG_REQUEST_TIMEOUT_MS, segment } from './http';
+import { AgentSession, openSession, OpenSessionRequest } from './sessions';
 import { executeStream, ExecuteStreamEvent, ExecuteStreamOptions } from './execute-stream';
 import type {
   DeployedFunction,
@@ -87,5 +88,26 @@ export class OperationsApi {
       method: 'DELETE',
       path: `/internal/v1/operations/functions/${segment(id)}`,
     });
+  }
+
+  /**
+   * Opens an agent session: a warm function that successive `execute` calls reuse with new
+   * code each time; `close()` it when done.
+   *
+   * ```ts
+   * const session = await hks.operations.openSession({ runtime: 'python3.12' });
+   * try {
+   *   await session.execute('def handler(event):\n    open("notes.txt", "w").write("x")\n');
+   *   const read = await session.execute('def handler(event):\n    return open("notes.txt").read()\n');
+   * } finally {
+   *   await session.close();
+   * }
+   * ```
+   */
+  public openSession(
+    request: OpenSessionRequest,
+    options: OperationOptions = {},
+  ): Promise<AgentSession> {
+    return openSession(this.http, request, options);
   }
 }

@@ -26,6 +26,7 @@ from .errors import (
     UnprocessableError,
 )
 from .executor import ErrorInfo, ExecutionResult, FunctionExecutor
+from .sessions import Session
 from .streaming import ExecutionEvent, OutputEvent, PhaseEvent, ResultEvent
 from .schedules import FunctionSchedule, ScheduleRun
 from .functions import (
@@ -53,6 +54,7 @@ __all__ = [
     "FunctionSchedule",
     "ForbiddenError",
     "FunctionExecutor",
+    "Session",
     "FunctionInfo",
     "Functions",
     "GatewayTimeoutError",
