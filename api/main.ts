@@ -2,11 +2,14 @@
  * `npm start` — the HKS API. Configuration comes from environment variables (see README);
  * the cluster from KUBECONFIG or the in-cluster service account.
  */
+import { hostname } from 'node:os';
 import { packageVersion } from '../constructs/package-dir';
 import { AsyncInvocations } from './async-invocations';
 import { tokenVerifier } from './auth';
 import { ConfigError, loadConfig } from './config';
 import { readSessionMaxIdleSeconds } from './session-config';
+import { readScheduleSettings } from './function-schedules/schedule-config';
+import { ScheduleLeadership } from './function-schedules/schedule-leadership';
 import { Janitor } from './janitor';
 import { KnativeApi } from './knative';
 import { Kube } from './kube';
@@ -58,6 +61,10 @@ async function main(): Promise<void> {
     componentLog('async'),
     metrics,
   );
+  const scheduleLeadership = new ScheduleLeadership(
+    orExit(() => readScheduleSettings()),
+    componentLog('scheduler'),
+  );
   const app = createServer({
     store,
     kube,
@@ -82,6 +89,7 @@ async function main(): Promise<void> {
     python: config.python,
     namespaceAccess,
     limits: config.limits,
+    schedules: scheduleLeadership,
     sessionMaxIdleSeconds: orExit(() => readSessionMaxIdleSeconds()),
     asyncInvocations,
   });
@@ -143,25 +151,38 @@ async function main(): Promise<void> {
     recorder = undefined;
     await sweeper.stop();
   };
+  // Functions' schedules run on the leader too, also on a replica that does not record.
+  const schedulesOn = scheduleLeadership.settings.enabled;
+  const startLeading = (identity: string) => {
+    if (config.recorder) startRecording();
+    scheduleLeadership.started(identity);
+  };
+  const stopLeading = async () => {
+    await Promise.all([
+      config.recorder ? stopRecording() : undefined,
+      scheduleLeadership.stopped(),
+    ]);
+  };
   let elector: LeaseElector | undefined;
-  if (config.recorder && config.leaderLease) {
-    elector = new LeaseElector(
+  if ((config.recorder || schedulesOn) && config.leaderLease) {
+    const leaseElector = new LeaseElector(
       new KubeRest(kubeConfig),
       config.leaderLease,
-      { started: startRecording, stopped: stopRecording },
+      { started: () => startLeading(leaseElector.identity), stopped: stopLeading },
       componentLog('leader'),
     );
+    elector = leaseElector;
     elector.start();
-  } else if (config.recorder) {
+  } else if (config.recorder || schedulesOn) {
     log(
-      "no Lease namespace (HKS_LEADER_LEASE_NAMESPACE, POD_NAMESPACE, a pod's ServiceAccount): this replica records alone",
+      "no Lease namespace (HKS_LEADER_LEASE_NAMESPACE, POD_NAMESPACE, a pod's ServiceAccount): this replica records and schedules alone",
     );
-    startRecording();
+    startLeading(`${hostname()} (alone)`);
   }
   const shutdown = () => {
     log('shutting down');
     // A leader stops recording, then releases the Lease so another replica takes over at once.
-    const recordingStopped = elector ? elector.stop() : stopRecording();
+    const recordingStopped = elector ? elector.stop() : stopLeading();
     janitor.stop();
     asyncInvocations.stop();
     void revisionSources.stop();

@@ -6,6 +6,7 @@ import {
   MAX_APP_NAME_LENGTH,
   MAX_PROJECT_NAME_LENGTH,
 } from '../constructs/field-rules';
+import { checkScheduleName, MAX_SCHEDULE_NAME_LENGTH } from '../constructs/function-schedule-rules';
 import { Problem } from './problem';
 
 /** A rule for one path parameter: undefined when fine, else what was given and what is expected. */
@@ -50,6 +51,13 @@ const nameSchema: ParamSchema = {
   description: 'A name: a DNS label not starting with hks-',
 };
 
+const scheduleNameSchema: ParamSchema = {
+  type: 'string',
+  pattern: DNS_LABEL,
+  maxLength: MAX_SCHEDULE_NAME_LENGTH,
+  description: "A schedule of the function: a DNS label, as its definition's schedules[].name",
+};
+
 const idSchema: ParamSchema = {
   type: 'string',
   pattern: EXECUTION_ID.source,
@@ -76,6 +84,7 @@ const RULES: Readonly<Record<string, { check: ParamRule; schema: ParamSchema }>>
   'executions/:id': { check: checkExecutionId, schema: idSchema },
   'functions/:id': { check: checkAppName, schema: nameSchema },
   'invocations/:id': { check: checkInvocationId, schema: invocationIdSchema },
+  'schedules/:schedule': { check: checkScheduleName, schema: scheduleNameSchema },
   'sessions/:id': { check: checkAppName, schema: nameSchema },
   'async-invocations/:id': { check: checkInvocationId, schema: invocationIdSchema },
 };

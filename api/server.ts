@@ -9,6 +9,8 @@ import { bodyParser, BodyRule } from './body-parsing';
 import { definitionRunner } from './definition-worker-pool';
 import { SourceChecker } from './check-source';
 import { Functions } from './functions';
+import { FunctionSchedules } from './function-schedules/function-schedules';
+import type { ScheduleLeadership } from './function-schedules/schedule-leadership';
 import { InvocationRecorder } from './invocation-recorder';
 import { InvocationRouting } from './invocation-target';
 import { KnativeApi } from './knative';
@@ -30,6 +32,7 @@ import { consoleRouter } from './routes/console';
 import { cronJobRoutes } from './routes/cronjobs';
 import { functionInvocationRoutes } from './routes/function-invocations';
 import { functionRoutes } from './routes/functions';
+import { functionScheduleRoutes } from './routes/function-schedules';
 import { operationRoutes } from './routes/operations';
 import { sessionRoutes } from './routes/sessions';
 import { AgentSessions, DEFAULT_SESSION_MAX_IDLE_SECONDS } from './agent-sessions';
@@ -70,6 +73,8 @@ export interface ServerDependencies {
   readonly namespaceAccess?: NamespaceAccess;
   /** Body and response sizes. @default DEFAULT_LIMITS */
   readonly limits?: ApiLimits;
+  /** Where the leader's scheduler finds the functions' schedules. @default - schedules are not run */
+  readonly schedules?: ScheduleLeadership;
   /** Longest idle timeout of an agent session (`HKS_SESSION_MAX_IDLE_SECONDS`). @default 3600 */
   readonly sessionMaxIdleSeconds?: number;
   /** The queue of asynchronous invocations. @default - the invoke route answers synchronously only */
@@ -124,6 +129,14 @@ export function routeGroups(deps: ServerDependencies): RouteGroup[] {
       fileLimits: deps.ephemeralSafety?.fileLimits ?? DEFAULT_FILE_LIMITS,
     },
   );
+  const schedules = new FunctionSchedules(
+    deps.store.knex,
+    functions,
+    applications,
+    deps.metrics.registry,
+    deps.schedules?.settings.clock,
+  );
+  deps.schedules?.attach(schedules);
   const cronJobs = cronJobRoutes(applications, deps.kube);
   deps.asyncInvocations?.useFunctions(functions);
   const functionsRoutes = functionRoutes(functions, deps.asyncInvocations);
@@ -136,6 +149,7 @@ export function routeGroups(deps: ServerDependencies): RouteGroup[] {
         ...cronJobs,
         ...functionsRoutes,
         ...functionInvocationRoutes(functions, invocations),
+        ...functionScheduleRoutes(schedules),
         ...scheduleRoutes(),
         ...agentExecutionRoutes(deps.store.knex),
         ...(deps.asyncInvocations ? asyncInvocationRoutes(deps.asyncInvocations) : []),

@@ -26,8 +26,6 @@ from .errors import (
     UnprocessableError,
 )
 from .executor import ErrorInfo, ExecutionResult, FunctionExecutor
-from .sessions import Session
-from .streaming import ExecutionEvent, OutputEvent, PhaseEvent, ResultEvent
 from .schedules import FunctionSchedule, ScheduleRun
 from .functions import (
     FunctionInfo,
@@ -48,13 +46,11 @@ __all__ = [
     "ConflictError",
     "ErrorInfo",
     "ExecutionError",
-    "ExecutionEvent",
     "ExecutionResult",
     "FieldError",
     "FunctionSchedule",
     "ForbiddenError",
     "FunctionExecutor",
-    "Session",
     "FunctionInfo",
     "Functions",
     "GatewayTimeoutError",
@@ -65,11 +61,8 @@ __all__ = [
     "InvokeResponse",
     "NotFoundError",
     "NotReadyError",
-    "OutputEvent",
-    "PhaseEvent",
     "ProblemError",
     "RequestTimeoutError",
-    "ResultEvent",
     "Revision",
     "ScheduleRun",
     "ServiceUnavailableError",
