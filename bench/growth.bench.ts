@@ -97,7 +97,7 @@ function reads(
     ['cronjob failed', () => store.listExecutions('p3', 'c7', { limit: 50, status: 'failed' })],
     ['project page', () => store.listProjectExecutions('p3', { limit: 50 })],
     [
-      'project failed+since',
+      'failed+since',
       () =>
         store.listProjectExecutions('p3', {
           limit: 50,
@@ -115,7 +115,7 @@ function reads(
       },
     ],
     [
-      'last 10 of 100 cronjobs',
+      '100 cronjobs',
       () =>
         store.recentRuns(
           'p3',
@@ -123,10 +123,7 @@ function reads(
           10,
         ),
     ],
-    [
-      'function invocations',
-      () => invocations.list({ project: 'p3', function: 'f7' }, { limit: 50 }),
-    ],
+    ['invocations', () => invocations.list({ project: 'p3', function: 'f7' }, { limit: 50 })],
   ];
 }
 
