@@ -2,7 +2,7 @@ import { ConfigError } from './config';
 import { DEFAULT_SESSION_MAX_IDLE_SECONDS } from './agent-sessions';
 
 /** Longest idle timeout `HKS_SESSION_MAX_IDLE_SECONDS` may allow: one day. */
-const MAX_IDLE_LIMIT_SECONDS = 86_400;
+export const MAX_IDLE_LIMIT_SECONDS = 86_400;
 
 /**
  * `HKS_SESSION_MAX_IDLE_SECONDS`: the longest idle timeout an agent session may ask for.

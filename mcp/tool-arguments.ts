@@ -64,6 +64,12 @@ export const functionIdArgument = pathArgument(
   'The temporary function’s id, from deploy_function (fn-…)',
 );
 
+/** A session's id, from open_session: the name of its function. */
+export const sessionIdArgument = pathArgument(
+  checkAppName,
+  'The session’s id, from open_session (sess-…)',
+);
+
 /** An execution's id: its Job's uid; the API checks its form. */
 export const executionIdArgument = z.string().min(1).max(36).meta({
   description: 'The execution’s id (the uid of its Job), from trigger_cronjob or list_executions',

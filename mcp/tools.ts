@@ -1,12 +1,15 @@
 import { z } from 'zod';
 import type { ToolAnnotations } from '@modelcontextprotocol/sdk/types.js';
 import { deployBody, executeBody } from '../api/routes/operations';
+import { openSessionBody, sessionExecuteBody } from '../api/routes/sessions';
+import { MAX_IDLE_LIMIT_SECONDS } from '../api/session-config';
 import { logsQuery } from '../api/routes/functions';
 import { executionsQuery } from '../api/routes/execution-query';
 import { Http, LONG_REQUEST_TIMEOUT_MS, segment } from '../sdk/typescript/http';
 import {
   executionIdArgument,
   functionIdArgument,
+  sessionIdArgument,
   nameArgument,
   ParsedArguments,
   projectArgument,
@@ -101,6 +104,46 @@ export const HKS_TOOLS: readonly HksTool[] = [
         signal,
       });
       return { json: { deleted: path.id } };
+    },
+  },
+  {
+    name: 'open_session',
+    title: 'Open an agent session',
+    description:
+      'Open a session: a warm temporary function that execute_in_session runs new code in, without deploying anew each time. Files the code leaves in its working directory (the session folder) stay for the next execution; module globals do not. It ends after idleTimeoutSeconds without an execution (default 300, at most what the API allows), on close_session, or when an execution times out. Answers its id and when it expires.',
+    annotations: { openWorldHint: false },
+    // The API's own limit of idleTimeoutSeconds (HKS_SESSION_MAX_IDLE_SECONDS) is checked there.
+    arguments: toolArguments({}, openSessionBody(MAX_IDLE_LIMIT_SECONDS)),
+    call: ({ rest }, api, signal) =>
+      json(api, 'POST', `${OPERATIONS}/sessions`, { json: rest, signal, long: true }),
+  },
+  {
+    name: 'execute_in_session',
+    title: 'Run code in a session',
+    description:
+      'Run code in a session from open_session, with input. Answers as execute: status, result or error, stdout, stderr, outputFiles, timings; sessionEnded when a timeout ended the session. An error of the code is data, not a tool error.',
+    annotations: { openWorldHint: false },
+    arguments: toolArguments({ sessionId: sessionIdArgument }, sessionExecuteBody),
+    call: ({ path, rest }, api, signal) =>
+      json(api, 'POST', `${OPERATIONS}/sessions/${segment(path.sessionId)}/execute`, {
+        json: rest,
+        signal,
+        long: true,
+      }),
+  },
+  {
+    name: 'close_session',
+    title: 'Close a session',
+    description: 'Close a session from open_session now: its function is deleted.',
+    annotations: { destructiveHint: true, idempotentHint: false, openWorldHint: false },
+    arguments: toolArguments({ sessionId: sessionIdArgument }),
+    call: async ({ path }, api, signal) => {
+      await api.send({
+        method: 'DELETE',
+        path: `${OPERATIONS}/sessions/${segment(path.sessionId)}`,
+        signal,
+      });
+      return { json: { closed: path.sessionId } };
     },
   },
   {

@@ -82,7 +82,7 @@ afterAll(async () => {
 describe('stdio: hks-func mcp', () => {
   test('lists the tools', async () => {
     const { tools } = await stdio.listTools();
-    expect(tools).toHaveLength(11);
+    expect(tools).toHaveLength(14);
     expect(tools.find((t) => t.name === 'execute')?.inputSchema.required).toEqual(
       expect.arrayContaining(['runtime', 'code']),
     );
@@ -213,7 +213,7 @@ describe('streamable HTTP: the API’s /mcp', () => {
   test('an internal token: the tools, and a call authorized by the route it makes', async () => {
     const client = await connect({ authorization: `Bearer ${await internalToken([project])}` });
     try {
-      expect((await client.listTools()).tools).toHaveLength(11);
+      expect((await client.listTools()).tools).toHaveLength(14);
       const listed = (await client.callTool({
         name: 'list_cronjobs',
         arguments: { project },

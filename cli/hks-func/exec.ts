@@ -2,7 +2,12 @@ import { readFileSync } from 'node:fs';
 import { extname, resolve } from 'node:path';
 import { Command, Option } from 'commander';
 import { DEFAULT_HANDLERS, MAX_FUNCTION_TIMEOUT_SECONDS } from '../../constructs';
-import type { ExecuteResult, OperationRuntime } from '../../sdk/typescript';
+import type {
+  ExecuteRequest,
+  ExecuteResult,
+  ExecuteStreamEvent,
+  OperationRuntime,
+} from '../../sdk/typescript';
 import { action, CliIo } from './context';
 import { CliError } from './errors';
 import { integerOption, readJsonData } from './options';
@@ -22,6 +27,7 @@ interface ExecOptions {
   readonly handler?: string;
   readonly data?: string;
   readonly timeout?: number;
+  readonly follow?: boolean;
 }
 
 /** `exec`: run a file once through the internal execute-once API. */
@@ -45,34 +51,84 @@ export function registerExec(program: Command, io: CliIo): void {
       'time limit of the invocation (default 30)',
       integerOption(1, MAX_FUNCTION_TIMEOUT_SECONDS),
     )
+    .option(
+      '--follow',
+      "print the code's output as it writes it (streamed), then the result; with --output json one JSON line per event",
+    )
     .action(
       action<ExecOptions, [string]>(io, async (ctx, file) => {
         const path = resolve(io.cwd, file);
         const runtime = ctx.options.runtime ?? runtimeOf(file);
         const input = JSON.parse(readJsonData(ctx.options.data, io.cwd)) as unknown;
-        const result = await ctx.client().operations.execute({
+        const request: ExecuteRequest = {
           project: ctx.project(),
           runtime,
           handler: ctx.options.handler,
           timeoutSeconds: ctx.options.timeout,
           code: readCode(path, file),
           input,
-        });
-        reportExecution(io, ctx.json, result);
+        };
+        const operations = ctx.client().operations;
+        if (!ctx.options.follow) {
+          reportExecution(io, ctx.json, await operations.execute(request));
+          return;
+        }
+        const result = await followExecution(io, ctx.json, operations.executeStream(request));
+        if (ctx.json) {
+          // The events were the output: only the exit status is left to give.
+          if (result.status !== 'succeeded') throw failureOf(result, true);
+          return;
+        }
+        reportExecution(io, false, result, { printedOutput: true });
       }),
     );
 }
 
 /**
- * Prints an execution: in text mode the code's stdout to stdout and its stderr to stderr, then
- * the result (JSON) on stdout and the status on stderr; in json mode the whole result on stdout.
+ * Prints a streamed execution's events as they arrive: in text mode each output chunk to the
+ * stream it was written to, in json mode every event as one JSON line on stdout.
+ * @returns the result, the last event
+ */
+async function followExecution(
+  io: CliIo,
+  json: boolean,
+  events: AsyncGenerator<ExecuteStreamEvent, ExecuteResult, undefined>,
+): Promise<ExecuteResult> {
+  let endsWithNewline = true;
+  for (;;) {
+    const next = await events.next();
+    if (next.done) {
+      // Output that did not end its line is ended before the result is printed.
+      if (!json && !endsWithNewline) io.stdout('\n');
+      return next.value;
+    }
+    const event = next.value;
+    if (json) io.stdout(`${JSON.stringify(event)}\n`);
+    else if (event.type === 'output' && event.text) {
+      (event.stream === 'stderr' ? io.stderr : io.stdout)(event.text);
+      endsWithNewline = event.text.endsWith('\n');
+    }
+  }
+}
+
+/**
+ * Prints an execution: in text mode the code's stdout to stdout and its stderr to stderr
+ * (unless `printedOutput`: they were printed as they came), then the result (JSON) on stdout
+ * and the status on stderr; in json mode the whole result on stdout.
  * @throws CliError (failure) for a status other than `succeeded`, naming the error
  */
-export function reportExecution(io: CliIo, json: boolean, result: ExecuteResult): void {
+export function reportExecution(
+  io: CliIo,
+  json: boolean,
+  result: ExecuteResult,
+  { printedOutput = false }: { readonly printedOutput?: boolean } = {},
+): void {
   if (json) io.stdout(`${JSON.stringify(result, null, 2)}\n`);
   else {
-    write(io.stdout, result.stdout);
-    write(io.stderr, result.stderr);
+    if (!printedOutput) {
+      write(io.stdout, result.stdout);
+      write(io.stderr, result.stderr);
+    }
     if (result.status === 'succeeded') write(io.stdout, `${JSON.stringify(result.result)}\n`);
     if (result.truncated)
       io.stderr(
@@ -81,10 +137,15 @@ export function reportExecution(io: CliIo, json: boolean, result: ExecuteResult)
     io.stderr(`[hks: ${result.id} ${result.status} in ${Math.round(result.durationMs)} ms]\n`);
   }
   if (result.status === 'succeeded') return;
+  throw failureOf(result, json);
+}
+
+/** The CliError (failure) of an execution that did not succeed, naming its error. */
+function failureOf(result: ExecuteResult, json: boolean): CliError {
   const error = result.error;
   const stopped =
     result.stopped === false ? ' (the function was not yet gone; its deletion goes on)' : '';
-  throw CliError.failure(
+  return CliError.failure(
     `execution ${result.status}${error ? `: ${error.type}: ${error.message}` : ''}${stopped}${
       !json && error?.stack ? `\n${error.stack}` : ''
     }`,

@@ -1,4 +1,6 @@
 import { Http, LONG_REQUEST_TIMEOUT_MS, segment } from './http';
+import { AgentSession, openSession, OpenSessionRequest } from './sessions';
+import { executeStream, ExecuteStreamEvent, ExecuteStreamOptions } from './execute-stream';
 import type {
   DeployedFunction,
   DeployFunctionRequest,
@@ -31,6 +33,26 @@ export class OperationsApi {
       json: request,
       timeoutMs: options.timeoutMs ?? LONG_REQUEST_TIMEOUT_MS,
     });
+  }
+
+  /**
+   * `execute`, streamed (`Accept: text/event-stream`): yields `phase` events, the code's
+   * `output` as it writes it (`{stream, text}`), then the `result` (also the iterator's return
+   * value). A refused request throws `HksApiError` before any event. Leaving the loop early or
+   * aborting `options.signal` stops the code: the API deletes the temporary function.
+   *
+   * ```ts
+   * for await (const event of hks.operations.executeStream({ runtime: 'python3.12', code })) {
+   *   if (event.type === 'output') process[event.stream].write(event.text);
+   *   else if (event.type === 'result') console.log(event.result.status);
+   * }
+   * ```
+   */
+  public executeStream(
+    request: ExecuteRequest,
+    options: ExecuteStreamOptions = {},
+  ): AsyncGenerator<ExecuteStreamEvent, ExecuteResult, undefined> {
+    return executeStream(this.http, request, options, LONG_REQUEST_TIMEOUT_MS);
   }
 
   /** Deploys a temporary function that lives `ttlSeconds`; invoke it by its `id`. */
@@ -66,5 +88,26 @@ export class OperationsApi {
       method: 'DELETE',
       path: `/internal/v1/operations/functions/${segment(id)}`,
     });
+  }
+
+  /**
+   * Opens an agent session: a warm function that successive `execute` calls reuse with new
+   * code each time; `close()` it when done.
+   *
+   * ```ts
+   * const session = await hks.operations.openSession({ runtime: 'python3.12' });
+   * try {
+   *   await session.execute('def handler(event):\n    open("notes.txt", "w").write("x")\n');
+   *   const read = await session.execute('def handler(event):\n    return open("notes.txt").read()\n');
+   * } finally {
+   *   await session.close();
+   * }
+   * ```
+   */
+  public openSession(
+    request: OpenSessionRequest,
+    options: OperationOptions = {},
+  ): Promise<AgentSession> {
+    return openSession(this.http, request, options);
   }
 }

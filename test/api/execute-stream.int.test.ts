@@ -1,5 +1,12 @@
+import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { SignJWT } from 'jose';
+import type { CliIo } from '../../cli/hks-func/context';
+import { runHksFunc } from '../../cli/hks-func/program';
+import { ExecuteStreamEvent, HksApiError, HksClient } from '../../sdk/typescript';
 import type { AgentExecutionRecord } from '../../api/store/agent-executions';
 import { kubectlJson } from '../cluster/kubectl';
 import { waitFor } from '../cluster/wait';
@@ -18,7 +25,9 @@ jest.setTimeout(240_000);
 /**
  * Streamed execute-once (`Accept: text/event-stream`) through the real API with the Knative
  * stand-in running the runtimes as processes: output events as the code prints, then the same
- * result as without streaming; the output cap, the timeout, a client that goes, bad input.
+ * result as without streaming; the output cap, the timeout, a client that goes, bad input;
+ * the TypeScript SDK's executeStream, the Python SDK's execute_stream (pytest) and
+ * `hks-func exec --follow` against the same API.
  */
 const prefix = `es${randomBytes(2).toString('hex')}-`;
 const PROJECT = 'streamexec';
@@ -312,5 +321,163 @@ describe.each(testStores().map((s, i) => ({ ...s, first: i === 0 })))(
       expect(Object.keys(execute.content)).toEqual(['application/json', 'text/event-stream']);
       expect(JSON.stringify(execute.content)).toContain('"running"');
     });
+
+    onFirstStore(
+      'TypeScript SDK: executeStream yields typed events as they come, ending with the result',
+      async () => {
+        const hks = new HksClient({ apiUrl: api.url, token: internal });
+        const arrived: { at: number; event: ExecuteStreamEvent }[] = [];
+        const events = hks.operations.executeStream({
+          runtime: 'nodejs20',
+          code: PACED.nodejs20,
+          input: { pause: 2 },
+        });
+        for await (const event of events) arrived.push({ at: performance.now(), event });
+        const kinds = arrived.map((a) => a.event.type);
+        expect(kinds.slice(0, 3)).toEqual(['phase', 'phase', 'phase']);
+        expect(kinds.at(-1)).toBe('result');
+        const first = arrived.find((a) => a.event.type === 'output')!;
+        expect(first.event).toEqual({ type: 'output', stream: 'stdout', text: 'first\n' });
+        const last = arrived.at(-1)!;
+        expect(last.at - first.at).toBeGreaterThanOrEqual(1000);
+        expect(last.event.type === 'result' && last.event.result).toMatchObject({
+          status: 'succeeded',
+          result: { done: true },
+          stdout: 'first\nsecond\n',
+          stderr: 'careful\n',
+        });
+        const refused = hks.operations.executeStream({
+          runtime: 'python3.12',
+          code: 'def handler(e:\n',
+        });
+        const error = await refused.next().catch((e: unknown) => e);
+        expect(error).toBeInstanceOf(HksApiError);
+        expect((error as HksApiError).problem.errors?.[0].path).toBe('code');
+      },
+    );
+
+    onFirstStore(
+      'TypeScript SDK: leaving the loop early stops the code; its function is deleted',
+      async () => {
+        const hks = new HksClient({ apiUrl: api.url, token: internal });
+        const code =
+          'import time\n\ndef handler(event):\n    print("started", flush=True)\n    time.sleep(60)\n';
+        let name: string | undefined;
+        for await (const event of hks.operations.executeStream({ runtime: 'python3.12', code })) {
+          if (event.type !== 'output') continue;
+          name = (await services()).find((s) => s.startsWith('exec-'));
+          break;
+        }
+        expect(name).toBeDefined();
+        await waitFor('the temporary function to be deleted', 20_000, async () =>
+          (await services()).every((s) => s !== name),
+        );
+      },
+    );
+
+    onFirstStore(
+      'Python SDK: execute_stream (pytest sdk/python/tests/test_stream.py)',
+      async () => {
+        const root = join(__dirname, '..', '..');
+        const { code, output } = await new Promise<{ code: number | null; output: string }>(
+          (resolve, reject) => {
+            const child = spawn(
+              'python3',
+              ['-m', 'pytest', 'sdk/python/tests/test_stream.py', '-q', '-rs'],
+              {
+                cwd: root,
+                env: {
+                  ...process.env,
+                  CI: '1', // the API tests must run, not skip
+                  PYTHONPATH: join(root, 'sdk', 'python'),
+                  PYTHONDONTWRITEBYTECODE: '1',
+                  HKS_API_URL: api.url,
+                  HKS_TOKEN: internal,
+                  HKS_INTERNAL_TOKEN: internal,
+                  HKS_PROJECT: PROJECT,
+                },
+                stdio: ['ignore', 'pipe', 'pipe'],
+              },
+            );
+            let text = '';
+            child.stdout.on('data', (d: Buffer) => (text += d.toString()));
+            child.stderr.on('data', (d: Buffer) => (text += d.toString()));
+            child.once('error', reject);
+            child.once('close', (exit) => resolve({ code: exit, output: text }));
+          },
+        );
+        if (code !== 0) throw new Error(`pytest exited with ${code}:\n${output}\n${api.output()}`);
+        expect(output).toMatch(/5 passed/);
+        expect(output).not.toMatch(/skipped|failed|error/);
+      },
+    );
+
+    /** Runs `hks-func exec <file> --follow ...`, noting when each piece of output came. */
+    async function execFollow(file: string, code: string, ...flags: string[]) {
+      const folder = mkdtempSync(join(tmpdir(), 'hks-exec-follow-'));
+      writeFileSync(join(folder, file), code);
+      const writes: { stream: 'stdout' | 'stderr'; text: string; at: number }[] = [];
+      const io: CliIo = {
+        stdout: (text) => writes.push({ stream: 'stdout', text, at: performance.now() }),
+        stderr: (text) => writes.push({ stream: 'stderr', text, at: performance.now() }),
+        env: {
+          HKS_CONFIG: join(folder, 'no-config.json'),
+          HKS_API_URL: api.url,
+          HKS_TOKEN: internal,
+          HKS_PROJECT: PROJECT,
+        },
+        stderrIsTTY: false,
+        cwd: folder,
+      };
+      const exitCode = await runHksFunc(['exec', file, '--follow', ...flags], io);
+      const text = (stream: string) =>
+        writes
+          .filter((w) => w.stream === stream)
+          .map((w) => w.text)
+          .join('');
+      return { exitCode, writes, stdout: text('stdout'), stderr: text('stderr') };
+    }
+
+    onFirstStore(
+      'hks-func exec --follow prints the output as it comes, then the result; exit codes as without',
+      async () => {
+        const run = await execFollow('paced.py', PACED['python3.12'], '--data', '{"pause": 2}');
+        expect(run.exitCode).toBe(0);
+        expect(run.stdout).toBe('first\nsecond\n{"done":true}\n');
+        expect(run.stderr).toMatch(/^careful\n\[hks: exec-\S+ succeeded in \d+ ms\]\n$/);
+        const first = run.writes.find((w) => w.text.startsWith('first'))!;
+        const end = run.writes.at(-1)!;
+        console.log(
+          `hks-func exec --follow: "first" printed ${Math.round(end.at - first.at)} ms before the end`,
+        );
+        expect(end.at - first.at).toBeGreaterThanOrEqual(1000);
+
+        const failed = await execFollow(
+          'index.js',
+          'exports.handler = async () => { console.error("about to fail"); throw new TypeError("no such thing"); };\n',
+        );
+        expect(failed.exitCode).toBe(1);
+        expect(failed.stderr).toContain('about to fail\n');
+        expect(failed.stderr).toContain('execution failed: TypeError: no such thing');
+
+        const json = await execFollow(
+          'paced.py',
+          PACED['python3.12'],
+          '--data',
+          '{"pause": 0}',
+          '--output',
+          'json',
+        );
+        expect(json.exitCode).toBe(0);
+        const lines = json.stdout
+          .trim()
+          .split('\n')
+          .map((l) => JSON.parse(l) as { type: string });
+        const types = lines.map((l) => l.type);
+        expect(types.slice(0, 3)).toEqual(['phase', 'phase', 'phase']);
+        expect(types.slice(3, -1).every((t) => t === 'output')).toBe(true);
+        expect(types.at(-1)).toBe('result');
+      },
+    );
   },
 );

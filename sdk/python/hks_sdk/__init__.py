@@ -26,6 +26,8 @@ from .errors import (
     UnprocessableError,
 )
 from .executor import ErrorInfo, ExecutionResult, FunctionExecutor
+from .sessions import Session
+from .streaming import ExecutionEvent, OutputEvent, PhaseEvent, ResultEvent
 from .schedules import FunctionSchedule, ScheduleRun
 from .functions import (
     FunctionInfo,
@@ -46,11 +48,13 @@ __all__ = [
     "ConflictError",
     "ErrorInfo",
     "ExecutionError",
+    "ExecutionEvent",
     "ExecutionResult",
     "FieldError",
     "FunctionSchedule",
     "ForbiddenError",
     "FunctionExecutor",
+    "Session",
     "FunctionInfo",
     "Functions",
     "GatewayTimeoutError",
@@ -61,8 +65,11 @@ __all__ = [
     "InvokeResponse",
     "NotFoundError",
     "NotReadyError",
+    "OutputEvent",
+    "PhaseEvent",
     "ProblemError",
     "RequestTimeoutError",
+    "ResultEvent",
     "Revision",
     "ScheduleRun",
     "ServiceUnavailableError",

@@ -4,10 +4,13 @@ from __future__ import annotations
 
 import base64
 from dataclasses import dataclass, field
-from typing import Any, Dict, Iterator, List, Mapping, Optional, Union
+from typing import TYPE_CHECKING, Any, Dict, Generator, Iterator, List, Mapping, Optional, Union
 
 from ._http import DEFAULT_REQUEST_TIMEOUT, HttpClient, from_env, require
 from .errors import ExecutionError
+
+if TYPE_CHECKING:
+    from .streaming import ExecutionEvent
 
 DEFAULT_TIMEOUT_MARGIN = 120.0
 """Seconds the HTTP request of :meth:`FunctionExecutor.execute` may take beyond the
@@ -221,3 +224,67 @@ class FunctionExecutor:
             timeout=timeout + self.timeout_margin,
         )
         return ExecutionResult.from_json(doc)
+
+    def execute_stream(
+        self,
+        code: str,
+        input: Any = None,
+        timeout: int = 30,
+        runtime: str = "python3.12",
+        handler: Optional[str] = None,
+        env: Optional[Mapping[str, str]] = None,
+        input_files: Optional[Mapping[str, Union[str, bytes]]] = None,
+    ) -> "Generator[ExecutionEvent, None, ExecutionResult]":
+        """:meth:`execute`, streamed: yields :class:`~hks_sdk.PhaseEvent` as the execution
+        reaches a phase, :class:`~hks_sdk.OutputEvent` as the code writes (``stream``,
+        ``text``), and last a :class:`~hks_sdk.ResultEvent` whose ``result`` is what
+        :meth:`execute` returns (also the generator's return value).
+
+        .. code-block:: python
+
+            for event in executor.execute_stream(code, input={"n": 1}):
+                if isinstance(event, OutputEvent):
+                    print(event.text, end="", file=sys.stderr if event.stream == "stderr" else sys.stdout)
+                elif isinstance(event, ResultEvent):
+                    result = event.result
+
+        Arguments, :class:`BadRequestError` and the rest as :meth:`execute`, raised before the
+        first event. Leaving the loop early (``break``, or closing the generator) stops the
+        code: the API deletes its temporary function.
+        """
+        from .streaming import stream_execution
+
+        body: Dict[str, Any] = {"runtime": runtime, "code": code, "timeoutSeconds": timeout}
+        optional = {"project": self.project, "handler": handler, "input": input, "env": env}
+        if input_files is not None:
+            optional["inputFiles"] = _encode_files(input_files)
+        body.update({k: v for k, v in optional.items() if v is not None})
+        return stream_execution(self._http, body, timeout + self.timeout_margin)
+
+    def session(
+        self,
+        runtime: str = "python3.12",
+        idle_timeout: Optional[int] = None,
+        timeout: int = 30,
+        env: Optional[Mapping[str, str]] = None,
+    ) -> "Session":
+        """Opens an agent session: a warm function that successive
+        :meth:`Session.execute` calls reuse with new code each time (files in its working
+        directory kept between them). Use it with ``with``, which closes it.
+
+        .. code-block:: python
+
+            with executor.session(runtime="python3.12") as session:
+                session.execute(code, input={"n": 1})
+
+        :param idle_timeout: seconds without an execute after which it ends. Default 300 (at
+            most the API's ``HKS_SESSION_MAX_IDLE_SECONDS``).
+        :param timeout: seconds each execute may run at most, 1 to 600.
+        :raises ProblemError: 429 when the project has its most temporary functions already.
+        """
+        from .sessions import open_session
+
+        body: Dict[str, Any] = {"runtime": runtime, "timeoutSeconds": timeout}
+        optional = {"project": self.project, "idleTimeoutSeconds": idle_timeout, "env": env}
+        body.update({k: v for k, v in optional.items() if v is not None})
+        return open_session(self._http, body, self.timeout_margin, DEFAULT_REQUEST_TIMEOUT)
