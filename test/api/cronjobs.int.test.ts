@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { API_VERSION } from '../../constructs';
 import { kubectlJson, kubectlOk } from '../cluster/kubectl';
 import { waitFor } from '../cluster/wait';
-import { ApiProcess, projectRequest, startApi, testStores, token } from './api-process';
+import { ApiProcess, projectRequest, startApi, TestStore, testStores, token } from './api-process';
 
 jest.setTimeout(180_000);
 
@@ -39,10 +39,49 @@ const definitions = [
   },
 ];
 
-describe.each(testStores())(
+/** A store's API with the definitions applied, and what it was started with. */
+interface StoreApi {
+  readonly env: Record<string, string>;
+  readonly api: ApiProcess;
+}
+
+const stores = testStores().map((store) => ({
+  name: store.name,
+  store,
+  prefix: `c${randomBytes(2).toString('hex')}-`,
+}));
+const storeApis = new Map<string, Promise<StoreApi>>();
+
+async function startWithDefinitions(
+  store: TestStore,
+  prefix: string,
+  headers: Record<string, string>,
+): Promise<StoreApi> {
+  const env = { ...(await store.env()), HKS_NAMESPACE_PREFIX: prefix };
+  const api = await startApi(env);
+  for (const definition of definitions) {
+    const res = await projectRequest(api, 'shop', headers, 'POST', '/applications', definition);
+    expect(res.status).toBe(201);
+  }
+  return { env, api };
+}
+
+// Every store's API starts, and its CronJobs are defined, before the first store's tests: the
+// scheduled run each store waits for (the next minute's start) comes for all of them at once
+// instead of one minute boundary after the other.
+beforeAll(async () => {
+  const headers = {
+    authorization: `Bearer ${await token(['shop'])}`,
+    'content-type': 'application/json',
+  };
+  for (const { name, store, prefix } of stores)
+    storeApis.set(name, startWithDefinitions(store, prefix, headers));
+  await Promise.allSettled(storeApis.values());
+}, 90_000);
+
+describe.each(stores)(
   'CronJobs and their executions through the API ($name store)',
-  (store) => {
-    const prefix = `c${randomBytes(2).toString('hex')}-`;
+  ({ name, prefix }) => {
     const namespace = `${prefix}shop`;
     let env: Record<string, string>;
     let api: ApiProcess;
@@ -78,20 +117,16 @@ describe.each(testStores())(
     };
 
     beforeAll(async () => {
-      env = { ...(await store.env()), HKS_NAMESPACE_PREFIX: prefix };
-      api = await startApi(env);
+      ({ env, api } = await (storeApis.get(name) as Promise<StoreApi>));
       headers = {
         authorization: `Bearer ${await token(['shop'])}`,
         'content-type': 'application/json',
       };
-      for (const definition of definitions) {
-        const res = await request('POST', '/applications', definition);
-        expect(res.status).toBe(201);
-      }
-    }, 60_000);
+    });
 
     afterAll(async () => {
-      await api?.stop();
+      // Started by the file's beforeAll even when this block's own failed.
+      await (api ?? (await storeApis.get(name)?.catch(() => undefined))?.api)?.stop();
       await kubectlOk(['delete', 'namespace', namespace, '--wait=false', '--ignore-not-found']);
     });
 
@@ -274,8 +309,9 @@ describe.each(testStores())(
         ]);
         return job.status?.succeeded === 1;
       });
-      api = await startApi(env);
-      const second = await startApi(env);
+      // The two replicas start side by side, as a Deployment's would.
+      const [restarted, second] = await Promise.all([startApi(env), startApi(env)]);
+      api = restarted;
       try {
         const recorded = await waitForExecution(
           'report',
