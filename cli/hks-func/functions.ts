@@ -6,9 +6,16 @@ import {
   RawInvokeResult,
   RevisionView,
 } from '../../sdk/typescript';
+import { AsyncInvokeFlags, checkAsyncFlags, invokeAsync } from './invoke-async';
 import { action, age, CliContext, CliIo, table } from './context';
 import { CliError } from './errors';
 import { durationOption, integerOption, readJsonData } from './options';
+
+interface InvokeFlags extends AsyncInvokeFlags {
+  data?: string;
+  tag?: string;
+  logs: boolean;
+}
 
 /** `list`, `describe`, `invoke`, `logs`, `delete`: the Functions of the configured project. */
 export function registerFunctionCommands(program: Command, io: CliIo): void {
@@ -67,11 +74,23 @@ export function registerFunctionCommands(program: Command, io: CliIo): void {
       "print what the function wrote during this invocation to stderr (json: the result's logs and invocation fields)",
       false,
     )
+    .option('--async', 'queue the invocation and print its id (Prefer: respond-async)', false)
+    .option('--callback <url>', 'with --async: an http(s) URL the signed result is POSTed to')
+    .option(
+      '--idempotency-key <key>',
+      'with --async: the same key (and event) gives the same invocation',
+    )
+    .option('--wait', 'with --async: poll until it ends and print its result', false)
     .action(
-      action<{ data?: string; tag?: string; logs: boolean }, [string]>(io, async (ctx, name) => {
+      action<InvokeFlags, [string]>(io, async (ctx, name) => {
         const body = readJsonData(ctx.options.data, io.cwd);
         const client = ctx.client();
         const project = ctx.project();
+        checkAsyncFlags(ctx.options);
+        if (ctx.options.async) {
+          await invokeAsync(ctx, client, project, name, body);
+          return;
+        }
         const answer = await client.functions.invokeRaw(project, name, {
           body,
           contentType: 'application/json',

@@ -1,4 +1,5 @@
 import { ApplicationsApi } from './applications';
+import { AsyncInvocationsApi } from './async-invocations';
 import { CronJobsApi } from './cron-jobs';
 import { FunctionSchedulesApi } from './function-schedules';
 import { FunctionsApi } from './functions';
@@ -41,6 +42,8 @@ export class HksClient {
   public readonly cronJobs: CronJobsApi;
   /** Functions: status, invocation, logs, revisions, traffic. */
   public readonly functions: FunctionsApi;
+  /** Asynchronous invocations of Functions: queue, poll, cancel, the callback key. */
+  public readonly asyncInvocations: AsyncInvocationsApi;
   /** Functions' schedules: next and last runs, the runs, a manual run, suspend and resume. */
   public readonly schedules: FunctionSchedulesApi;
   /** The internal execute-once API (needs an internal token). */
@@ -62,6 +65,7 @@ export class HksClient {
     this.applications = new ApplicationsApi(http);
     this.cronJobs = new CronJobsApi(http);
     this.functions = new FunctionsApi(http);
+    this.asyncInvocations = new AsyncInvocationsApi(http);
     this.schedules = new FunctionSchedulesApi(http);
     this.operations = new OperationsApi(http);
   }

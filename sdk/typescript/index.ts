@@ -1,4 +1,5 @@
 export * from './applications';
+export * from './async-invocations';
 export * from './client';
 export * from './cron-jobs';
 export * from './errors';

@@ -1,4 +1,9 @@
+import { execFile } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { runHksFunc } from '../../cli/hks-func/program';
+import { HksClient } from '../../sdk/typescript';
 import { createServer, IncomingHttpHeaders, Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { verifyCallback } from '../../api/async-invocations/callback';
@@ -352,6 +357,102 @@ describe.each(testStores())('asynchronous invocations ($name)', (testStore) => {
     expect(await client.count('echo')).toBe(before);
     const badId = await client.request('GET', '/functions/echo/async-invocations/nope');
     expect(badId.status).toBe(400);
+  });
+
+  test('the TypeScript SDK, hks-func invoke --async and the Python SDK submit, wait, cancel and verify', async () => {
+    const sdk = new HksClient({ apiUrl: client.api.url, token: headers.authorization.slice(7) });
+    const submitted = await sdk.asyncInvocations.invokeAsync(
+      project,
+      'echo',
+      { word: 'sdk' },
+      { idempotencyKey: `sdk-${testStore.name}` },
+    );
+    expect(submitted.replayed).toBe(false);
+    const again = await sdk.asyncInvocations.invokeAsync(
+      project,
+      'echo',
+      { word: 'sdk' },
+      { idempotencyKey: `sdk-${testStore.name}` },
+    );
+    expect(again).toMatchObject({ id: submitted.id, replayed: true });
+    const done = await sdk.asyncInvocations.waitForInvocation(project, 'echo', submitted.id, {
+      intervalMs: 200,
+    });
+    expect(JSON.parse(done.result?.body ?? '')).toEqual({ word: 'sdk', length: 3 });
+    expect(
+      (await sdk.asyncInvocations.listInvocations(project, 'echo', { state: 'succeeded' })).map(
+        (i) => i.id,
+      ),
+    ).toContain(submitted.id);
+    await expect(
+      sdk.asyncInvocations.cancelInvocation(project, 'echo', submitted.id),
+    ).rejects.toMatchObject({ status: 409 });
+
+    let stdout = '';
+    let stderr = '';
+    const cli = async (...args: string[]) => {
+      stdout = '';
+      stderr = '';
+      return runHksFunc(
+        [
+          ...args,
+          '--api-url',
+          client.api.url,
+          '--token',
+          headers.authorization.slice(7),
+          '--project',
+          project,
+        ],
+        {
+          stdout: (t) => (stdout += t),
+          stderr: (t) => (stderr += t),
+          env: { HKS_CONFIG: '/nonexistent/hks-config.json' },
+          stderrIsTTY: false,
+          cwd: process.cwd(),
+        },
+      );
+    };
+    expect({
+      code: await cli('invoke', 'echo', '--async', '--wait', '--data', '{"word":"cli"}'),
+      stderr,
+    }).toEqual({ code: 0, stderr: '' });
+    expect(JSON.parse(stdout.trim())).toEqual({ word: 'cli', length: 3 });
+    expect(await cli('invoke', 'echo', '--async', '--data', '{"word":"queued"}')).toBe(0);
+    expect(stdout).toMatch(/^Queued echo: [0-9a-f-]{36} \(queued\)\n\/api\/v1\/projects\//);
+    expect(await cli('invoke', 'echo', '--async', '--wait', '--data', '{"status":400}')).toBe(1);
+    expect(stderr).toContain('is dead after 1 attempt');
+    expect(await cli('invoke', 'echo', '--wait')).toBe(2);
+    expect(stderr).toContain('--wait: given without --async, expected with --async');
+
+    const script = [
+      'import json, time',
+      'from hks_sdk import Functions, verify_callback',
+      'from hks_sdk.async_invocations import sign_callback',
+      'f = Functions()',
+      's = f.invoke_async("echo", {"word": "py"}, idempotency_key="py-key")',
+      'again = f.invoke_async("echo", {"word": "py"}, idempotency_key="py-key")',
+      'done = f.wait_invocation("echo", s.id, timeout=60, interval=0.2)',
+      'key = f.callback_key()',
+      'sig = sign_callback(key, b"x", int(time.time()))',
+      'print(json.dumps({"same": again.id == s.id, "replayed": again.replayed, "state": done.state, "body": json.loads(done.result["body"]), "ok": verify_callback(key, b"x", sig), "bad": verify_callback(key + "0", b"x", sig)}))',
+    ].join('\n');
+    const { stdout: out } = await promisify(execFile)('python3', ['-c', script], {
+      env: {
+        ...process.env,
+        PYTHONPATH: join(__dirname, '..', '..', 'sdk', 'python'),
+        HKS_API_URL: client.api.url,
+        HKS_TOKEN: headers.authorization.slice(7),
+        HKS_PROJECT: project,
+      },
+    });
+    expect(JSON.parse(out)).toEqual({
+      same: true,
+      replayed: true,
+      state: 'succeeded',
+      body: { word: 'py', length: 2 },
+      ok: true,
+      bad: false,
+    });
   });
 
   test('a full queue answers 429 with Retry-After; cancel takes a queued one, 409 for one that finished; SIGKILL while running: a new API finishes them all', async () => {

@@ -2,6 +2,7 @@
 
 - :class:`FunctionExecutor` runs code once (internal API, internal token).
 - :class:`Functions` deploys, invokes and inspects the functions of a project (user API).
+- :func:`verify_callback` checks the signature of an asynchronous invocation's callback.
 
 Errors are :class:`HksError`: :class:`ProblemError` (and a subclass per status) for error
 responses, :class:`TransportError` when there is no response.
@@ -25,6 +26,7 @@ from .errors import (
     UnauthorizedError,
     UnprocessableError,
 )
+from .async_invocations import AsyncInvocation, AsyncSubmission, verify_callback
 from .executor import ErrorInfo, ExecutionResult, FunctionExecutor
 from .sessions import Session
 from .streaming import ExecutionEvent, OutputEvent, PhaseEvent, ResultEvent
@@ -43,6 +45,8 @@ from .functions import (
 
 __all__ = [
     "__version__",
+    "AsyncInvocation",
+    "AsyncSubmission",
     "BadGatewayError",
     "BadRequestError",
     "ConflictError",
@@ -77,4 +81,5 @@ __all__ = [
     "TransportError",
     "UnauthorizedError",
     "UnprocessableError",
+    "verify_callback",
 ]

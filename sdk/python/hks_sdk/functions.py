@@ -19,6 +19,7 @@ from ._http import (
 )
 from .errors import HksError, NotFoundError, ProblemError
 from .schedules import FunctionSchedule, ScheduleRun
+from .async_invocations import FINAL_STATES, AsyncInvocation, AsyncSubmission
 
 API_VERSION = "hks.hexabase.io/v1"
 """``apiVersion`` of the definitions :meth:`Functions.deploy` sends."""
@@ -535,6 +536,86 @@ class Functions:
         return Invocation.from_json(
             self._http.json("GET", self._function(name, "/invocations/" + quote(invocation_id)))
         )
+
+    def invoke_async(
+        self,
+        name: str,
+        input: Any = None,
+        callback_url: Optional[str] = None,
+        idempotency_key: Optional[str] = None,
+        tag: Optional[str] = None,
+    ) -> AsyncSubmission:
+        """Queues an invocation with ``input`` as its JSON event (``Prefer: respond-async``).
+
+        :param callback_url: an http(s) URL the signed result is POSTed to when it ends.
+        :param idempotency_key: the same key (with the same event) gives the same invocation.
+        :raises BadRequestError: a bad callback URL or key, naming it.
+        :raises UnprocessableError: the key was used with another event.
+        :raises ProblemError: 413 over the payload limit, 429 when the project's queue is full.
+        """
+        headers = {"prefer": "respond-async"}
+        if callback_url is not None:
+            headers["x-callback-url"] = callback_url
+        if idempotency_key is not None:
+            headers["idempotency-key"] = idempotency_key
+        response = self._http.request(
+            "POST",
+            self._function(name, "/invoke"),
+            query={"tag": tag},
+            body=json.dumps(input).encode("utf-8"),
+            content_type="application/json",
+            headers=headers,
+        )
+        doc = response.json()
+        return AsyncSubmission(
+            id=str(doc["id"]),
+            state=str(doc["state"]),
+            location=str(doc["location"]),
+            replayed=response.status == 200,
+        )
+
+    def async_invocation(self, name: str, invocation_id: str) -> AsyncInvocation:
+        """One asynchronous invocation: state, attempts, result, callback delivery."""
+        return AsyncInvocation.from_json(
+            self._http.json("GET", self._function(name, "/async-invocations/" + quote(invocation_id)))
+        )
+
+    def async_invocations(
+        self, name: str, state: Optional[str] = None, limit: Optional[int] = None
+    ) -> List[AsyncInvocation]:
+        """The function's asynchronous invocations, newest first, without result bodies."""
+        doc = self._http.json(
+            "GET", self._function(name, "/async-invocations"), query={"state": state, "limit": limit}
+        )
+        return [AsyncInvocation.from_json(item) for item in doc.get("items") or []]
+
+    def cancel_invocation(self, name: str, invocation_id: str) -> AsyncInvocation:
+        """Cancels a queued invocation. :raises ConflictError: it runs or has ended (named)."""
+        return AsyncInvocation.from_json(
+            self._http.json("DELETE", self._function(name, "/async-invocations/" + quote(invocation_id)))
+        )
+
+    def wait_invocation(
+        self, name: str, invocation_id: str, timeout: float = 300, interval: float = 1
+    ) -> AsyncInvocation:
+        """Polls an asynchronous invocation until it is succeeded, dead or cancelled.
+
+        :raises TimeoutError: it has not ended within ``timeout`` seconds.
+        """
+        deadline = time.monotonic() + timeout
+        while True:
+            invocation = self.async_invocation(name, invocation_id)
+            if invocation.state in FINAL_STATES:
+                return invocation
+            if time.monotonic() > deadline:
+                raise TimeoutError(
+                    "invocation %s of %s is still %s after %s s" % (invocation_id, name, invocation.state, timeout)
+                )
+            time.sleep(interval)
+
+    def callback_key(self) -> str:
+        """The key the project's callbacks are signed with (see :func:`verify_callback`)."""
+        return str(self._http.json("GET", self._base + "/async-callback-key")["key"])
 
     def schedules(self, name: str) -> List[FunctionSchedule]:
         """The function's schedules with their next runs and last run."""
