@@ -24,6 +24,9 @@ import {
 } from './operations';
 import { Problem } from './problem';
 import { newSessionSecret, sessionPlatformEnv, sessionSecretObject } from './session-secret';
+import { DEFAULT_SESSION_IDLE_SECONDS, DEFAULT_SESSION_MAX_IDLE_SECONDS } from './session-config';
+
+export { DEFAULT_SESSION_IDLE_SECONDS, DEFAULT_SESSION_MAX_IDLE_SECONDS };
 
 /** `POST /internal/v1/operations/sessions`: a warm function for successive executions. */
 export interface OpenSessionRequest {
@@ -90,17 +93,13 @@ export interface SessionLimits {
   readonly fileLimits?: FileLimits;
 }
 
-/** Default of {@link OpenSessionRequest.idleTimeoutSeconds}. */
-export const DEFAULT_SESSION_IDLE_SECONDS = 300;
-/** Default of {@link SessionLimits.maxIdleSeconds}. */
-export const DEFAULT_SESSION_MAX_IDLE_SECONDS = 3600;
 /** Seconds by which an execute must move a session's expiry label before it is written. */
 const LABEL_SLACK_SECONDS = 5;
 /** How many ended sessions are remembered, to answer 410 (and why) instead of 404. */
 const ENDED_KEPT = 1000;
 
 /** The module a session's revision carries: each execution brings its own code. */
-const PLACEHOLDER_CODE: Readonly<Record<SourceRuntimeName, string>> = {
+export const PLACEHOLDER_CODE: Readonly<Record<SourceRuntimeName, string>> = {
   'python3.12':
     '# An agent session: the code of each execution comes with its request.\ndef handler(event):\n    return None\n',
   nodejs20:

@@ -1,5 +1,5 @@
 /**
- * `npm start` — the HKS API. Configuration comes from environment variables (see README);
+ * `npm start` — the HKS API. Configuration comes from environment variables (see docs/api.md);
  * the cluster from KUBECONFIG or the in-cluster service account.
  */
 import { hostname } from 'node:os';
@@ -8,6 +8,8 @@ import { AsyncInvocations } from './async-invocations';
 import { tokenVerifier } from './auth';
 import { ConfigError, loadConfig } from './config';
 import { readSessionMaxIdleSeconds } from './session-config';
+import { WarmPoolHandle } from './warm-pool';
+import { readWarmPoolSettings } from './warm-pool-config';
 import { readScheduleSettings } from './function-schedules/schedule-config';
 import { ScheduleLeadership } from './function-schedules/schedule-leadership';
 import { Janitor } from './janitor';
@@ -65,6 +67,9 @@ async function main(): Promise<void> {
     orExit(() => readScheduleSettings()),
     componentLog('scheduler'),
   );
+  const warmPool = new WarmPoolHandle(
+    orExit(() => readWarmPoolSettings(config.ephemeralMaxPerProject)),
+  );
   const app = createServer({
     store,
     kube,
@@ -89,9 +94,10 @@ async function main(): Promise<void> {
     python: config.python,
     namespaceAccess,
     limits: config.limits,
-    schedules: scheduleLeadership,
     sessionMaxIdleSeconds: orExit(() => readSessionMaxIdleSeconds()),
+    schedules: scheduleLeadership,
     asyncInvocations,
+    warmPool,
   });
   asyncInvocations.start();
   const janitor = new Janitor(
@@ -184,11 +190,15 @@ async function main(): Promise<void> {
     // A leader stops recording, then releases the Lease so another replica takes over at once.
     const recordingStopped = elector ? elector.stop() : stopLeading();
     janitor.stop();
+    // Warm instances are this process's alone (their secrets die with it): deleted now.
+    const poolStopped = warmPool.stop();
     asyncInvocations.stop();
     void revisionSources.stop();
     void knative.stop();
     server.close(() => {
-      void recordingStopped.then(() => store.close()).then(() => process.exit(0));
+      void Promise.all([recordingStopped, poolStopped])
+        .then(() => store.close())
+        .then(() => process.exit(0));
     });
     // Idle keep-alive connections would hold close() open; in-flight requests get 10 s.
     server.closeIdleConnections();

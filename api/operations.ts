@@ -39,6 +39,7 @@ import { FunctionMetrics } from './metrics';
 import { FieldError, Problem } from './problem';
 import { outsideRequest } from './request-signal';
 import { PlatformEnv, SESSION_SECRET_HEADER, SessionCall, withPlatformEnv } from './session-secret';
+import type { ExecutePool } from './warm-pool';
 
 /** Source of a temporary function. */
 export interface EphemeralSource {
@@ -146,6 +147,8 @@ export interface ExecutionResult {
   readonly outputFiles?: Readonly<Record<string, FileContent>>;
   /** Output files left out (over a cap, a symlink, not a regular file); absent when none. */
   readonly omittedFiles?: readonly OmittedFile[];
+  /** Present (true) when a warm pool instance ran it: nothing was deployed during the call. */
+  readonly pool?: true;
   readonly durationMs: number;
   readonly timings: OperationTimings;
 }
@@ -221,6 +224,7 @@ export class Operations {
   private readonly cap: EphemeralCap;
   private readonly outputLimitBytes: number;
   private readonly fileLimits: FileLimits;
+  private pool?: ExecutePool;
 
   constructor(
     private readonly applications: Applications,
@@ -252,6 +256,11 @@ export class Operations {
     );
   }
 
+  /** Serves executes from warm instances first (an empty pool: deployed as before). */
+  public usePool(pool: ExecutePool): void {
+    this.pool = pool;
+  }
+
   /**
    * Deploys a temporary function, waits until Ready, invokes it with `input`, hands the result
    * to `respond`, and deletes the function again, whatever happens. The caller gets the
@@ -272,13 +281,20 @@ export class Operations {
     checkInputDepth(request.input, 'input');
     checkInputFiles(request.inputFiles ?? {}, this.fileLimits);
     const project = projectOf(caller, request.project);
+    if (await this.pool?.serve(project, request, respond, progress, started)) return;
     const name = newName('exec');
     const timeoutSeconds = request.timeoutSeconds ?? 30;
     const expiresAt =
       Date.now() / 1000 + this.readyTimeoutMs / 1000 + timeoutSeconds + this.graceSeconds;
     const timings: PhaseTimings = {};
     let status = 'error';
-    const { objects, slot } = await this.deploy(project, name, request, expiresAt, timings);
+    const deployNow = () => this.deploy(project, name, request, expiresAt, timings);
+    // At the cap, an idle warm instance of the project gives its slot up: executes come first.
+    const { objects, slot } = await deployNow().catch(async (error: unknown) => {
+      const full = error instanceof Problem && error.status === 429;
+      if (full && (await this.pool?.yieldSlot(project))) return deployNow();
+      throw error;
+    });
     let deletion: Promise<PromiseSettledResult<void>[]> | undefined;
     // Not abandoned with the request: a client that goes is the moment to stop its code.
     const remove = () =>
@@ -445,28 +461,10 @@ export class Operations {
     timings: PhaseTimings,
     /** Variables the platform sets after the definition's check (`HKS_*`). @default - none */
     platform?: PlatformEnv,
+    /** Pods kept while idle: 1 for a warm instance waiting for code. @default 0 */
+    minScale: 0 | 1 = 0,
   ): Promise<{ objects: KubeObject[]; slot: CapSlot }> {
-    const body = {
-      apiVersion: API_VERSION,
-      kind: 'Function',
-      metadata: { name, project },
-      spec: {
-        runtime: source.runtime,
-        ...(source.handler === undefined ? {} : { handler: source.handler }),
-        ...(source.files === undefined ? { code: source.code } : { files: source.files }),
-        ...(source.env === undefined ? {} : { env: source.env }),
-        timeoutSeconds: source.timeoutSeconds ?? 30,
-        scaling: { minScale: 0, maxScale: 1 },
-        resources: this.resources,
-        // Never through the public gateway: only the API (and the cluster) calls it.
-        visibility: 'cluster-local',
-      },
-    };
-    const checkStarted = performance.now();
-    const definition = await this.applications.validate(project, body).catch((error: unknown) => {
-      throw asRequestProblem(error);
-    });
-    timings.check = elapsed(checkStarted);
+    const definition = await this.checkDefinition(project, name, source, timings, minScale);
     const slot = await this.cap.reserve(project, { name, expiresAt: expiresAtSeconds });
     const deployStarted = performance.now();
     try {
@@ -502,6 +500,42 @@ export class Operations {
       }
       throw error;
     }
+  }
+
+  /**
+   * Checks a temporary function's definition as a deploy does (the definition's rules, the
+   * source checker), naming the request's fields.
+   * @throws Problem 400 naming a bad field
+   */
+  public async checkDefinition(
+    project: string,
+    name: string,
+    source: EphemeralSource,
+    timings: PhaseTimings,
+    minScale: 0 | 1 = 0,
+  ): Promise<Awaited<ReturnType<Applications['validate']>>> {
+    const body = {
+      apiVersion: API_VERSION,
+      kind: 'Function',
+      metadata: { name, project },
+      spec: {
+        runtime: source.runtime,
+        ...(source.handler === undefined ? {} : { handler: source.handler }),
+        ...(source.files === undefined ? { code: source.code } : { files: source.files }),
+        ...(source.env === undefined ? {} : { env: source.env }),
+        timeoutSeconds: source.timeoutSeconds ?? 30,
+        scaling: { minScale, maxScale: 1 },
+        resources: this.resources,
+        // Never through the public gateway: only the API (and the cluster) calls it.
+        visibility: 'cluster-local',
+      },
+    };
+    const checkStarted = performance.now();
+    const definition = await this.applications.validate(project, body).catch((error: unknown) => {
+      throw asRequestProblem(error);
+    });
+    timings.check = elapsed(checkStarted);
+    return definition;
   }
 
   public async awaitReady(

@@ -21,7 +21,7 @@ import { processLog } from './logger';
 import { ApiMetrics, labelRoute, metricsEndpoint } from './metrics';
 import { requestLogging } from './request-log';
 import { openApiDocument, RouteGroup } from './openapi';
-import { EphemeralSafety, Operations } from './operations';
+import { DEFAULT_EXECUTE_OUTPUT_LIMIT_BYTES, EphemeralSafety, Operations } from './operations';
 import { validatePathParams } from './path-params';
 import { Problem, problemHandler, sendProblem } from './problem';
 import { clientGoneSignal, withRequestSignal } from './request-signal';
@@ -36,6 +36,7 @@ import { functionScheduleRoutes } from './routes/function-schedules';
 import { operationRoutes } from './routes/operations';
 import { sessionRoutes } from './routes/sessions';
 import { AgentSessions, DEFAULT_SESSION_MAX_IDLE_SECONDS } from './agent-sessions';
+import { WarmPool, WarmPoolHandle } from './warm-pool';
 import { DEFAULT_FILE_LIMITS } from './execution-files';
 import { scheduleRoutes } from './routes/schedules';
 import { Route } from './routes/route';
@@ -73,12 +74,14 @@ export interface ServerDependencies {
   readonly namespaceAccess?: NamespaceAccess;
   /** Body and response sizes. @default DEFAULT_LIMITS */
   readonly limits?: ApiLimits;
-  /** Where the leader's scheduler finds the functions' schedules. @default - schedules are not run */
-  readonly schedules?: ScheduleLeadership;
   /** Longest idle timeout of an agent session (`HKS_SESSION_MAX_IDLE_SECONDS`). @default 3600 */
   readonly sessionMaxIdleSeconds?: number;
+  /** Where the leader's scheduler finds the functions' schedules. @default - schedules are not run */
+  readonly schedules?: ScheduleLeadership;
   /** The queue of asynchronous invocations. @default - the invoke route answers synchronously only */
   readonly asyncInvocations?: AsyncInvocations;
+  /** Warm pools for execute-once (`HKS_WARM_POOL_*`). @default - none: every execute deploys */
+  readonly warmPool?: WarmPoolHandle;
 }
 
 /** How long `/readyz` waits for each dependency before it answers 503. */
@@ -116,6 +119,30 @@ export function routeGroups(deps: ServerDependencies): RouteGroup[] {
     deps.log,
     deps.ephemeralSafety,
   );
+  if (deps.warmPool && deps.warmPool.settings.sizes.size > 0) {
+    const pool = new WarmPool(deps.warmPool.settings, {
+      operations,
+      kube: deps.kube,
+      metrics: deps.metrics,
+      registry: deps.metrics.registry,
+      namespaceOf: (project) => applications.namespaceOf(project),
+      readyTimeoutMs: deps.readyTimeoutMs,
+      graceSeconds: deps.ephemeralGraceSeconds,
+      outputLimitBytes:
+        deps.ephemeralSafety?.outputLimitBytes ?? DEFAULT_EXECUTE_OUTPUT_LIMIT_BYTES,
+      log: deps.log,
+    });
+    operations.usePool(pool);
+    deps.warmPool.attach(pool);
+  }
+  const schedules = new FunctionSchedules(
+    deps.store.knex,
+    functions,
+    applications,
+    deps.metrics.registry,
+    deps.schedules?.settings.clock,
+  );
+  deps.schedules?.attach(schedules);
   const sessionMaxIdleSeconds = deps.sessionMaxIdleSeconds ?? DEFAULT_SESSION_MAX_IDLE_SECONDS;
   const sessions = new AgentSessions(
     operations,
@@ -129,14 +156,6 @@ export function routeGroups(deps: ServerDependencies): RouteGroup[] {
       fileLimits: deps.ephemeralSafety?.fileLimits ?? DEFAULT_FILE_LIMITS,
     },
   );
-  const schedules = new FunctionSchedules(
-    deps.store.knex,
-    functions,
-    applications,
-    deps.metrics.registry,
-    deps.schedules?.settings.clock,
-  );
-  deps.schedules?.attach(schedules);
   const cronJobs = cronJobRoutes(applications, deps.kube);
   deps.asyncInvocations?.useFunctions(functions);
   const functionsRoutes = functionRoutes(functions, deps.asyncInvocations);

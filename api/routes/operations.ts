@@ -126,6 +126,10 @@ export const executionResult: z.ZodType<ExecutionResult> = z.object({
     .array(omittedFileSchema)
     .optional()
     .meta({ description: 'Output files left out of outputFiles, and why; absent when none' }),
+  pool: z.literal(true).optional().meta({
+    description:
+      'A warm pool instance ran the code (HKS_WARM_POOL_PROJECTS): nothing was deployed during the call; the instance is deleted after it',
+  }),
   durationMs: millis,
   timings: z
     .object({
