@@ -48,6 +48,25 @@ export function integrationWorkers(env: NodeJS.ProcessEnv = process.env): number
   return workers;
 }
 
+/** The suites of each lane, in the order given. */
+export interface Lanes<T> {
+  readonly realNode: T[];
+  readonly shared: T[];
+  readonly exclusive: T[];
+}
+
+/** Splits suites into the lanes by their paths relative to the repository root. */
+export function splitLanes<T>(tests: readonly T[], pathOf: (test: T) => string): Lanes<T> {
+  const lanes: Lanes<T> = { realNode: [], shared: [], exclusive: [] };
+  for (const test of tests) {
+    const path = pathOf(test);
+    if (REAL_NODE_SUITES.includes(path)) lanes.realNode.push(test);
+    else if (EXCLUSIVE_SUITES.includes(path)) lanes.exclusive.push(test);
+    else lanes.shared.push(test);
+  }
+  return lanes;
+}
+
 export default class IntegrationRunner {
   readonly isSerial = false;
   readonly supportsEventEmitters = true;
@@ -75,11 +94,9 @@ export default class IntegrationRunner {
       await this.lane(tests, watcher, 1, true);
       return;
     }
-    const group = (names: readonly string[]) => (test: Test) =>
-      names.includes(relative(test.context.config.rootDir, test.path));
-    const realNode = tests.filter(group(REAL_NODE_SUITES));
-    const exclusive = tests.filter(group(EXCLUSIVE_SUITES));
-    const shared = tests.filter((t) => !realNode.includes(t) && !exclusive.includes(t));
+    const { realNode, shared, exclusive } = splitLanes(tests, (test) =>
+      relative(test.context.config.rootDir, test.path),
+    );
     await Promise.all([
       this.lane(realNode, watcher, 1, false),
       this.lane(shared, watcher, realNode.length ? Math.max(1, workers - 1) : workers, false),
