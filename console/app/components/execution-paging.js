@@ -49,9 +49,9 @@ export function useExecutionPages(path, filters) {
   };
 }
 
-/** "Newer" and "Older" of {@link useExecutionPages}. */
-export function Pager({ pages }) {
-  return html`<nav class="pager" aria-label="Pages of executions">
+/** "Newer" and "Older" of {@link useExecutionPages}; `label` names the pages for screen readers. */
+export function Pager({ pages, label = 'Pages of executions' }) {
+  return html`<nav class="pager" aria-label=${label}>
     <button type="button" class="secondary" disabled=${pages.first} onClick=${pages.newer}>
       Newer
     </button>

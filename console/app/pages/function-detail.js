@@ -1,5 +1,6 @@
-// One function: readiness and URL, its revisions, the traffic split editor, the invoke panel
-// and its logs (followed). Refreshed every few seconds while it is not ready.
+// One function: readiness and URL, its revisions, the traffic split editor, the invoke panel,
+// its schedules, its invocation history and its logs (followed). Refreshed every few seconds
+// while it is not ready.
 
 import { html } from 'htm/preact';
 import { useState } from 'preact/hooks';
@@ -19,6 +20,8 @@ import { FunctionReadiness } from '../components/function-readiness.js';
 import { FunctionTrafficEditor } from '../components/function-traffic.js';
 import { FunctionInvokePanel } from '../components/function-invoke.js';
 import { FunctionLogs } from '../components/function-logs.js';
+import { FunctionInvocations } from '../components/function-invocations.js';
+import { FunctionSchedules } from '../components/function-schedules.js';
 import { SOURCE_RUNTIMES, trafficInWords } from '../components/function-format.js';
 
 /** How often the page looks again: soon while the function gets ready, else now and then. */
@@ -118,6 +121,18 @@ export function FunctionPage({ project, name, query = {} }) {
             <section class="function-section" aria-labelledby="invoke-heading">
               <h2 id="invoke-heading">Invoke</h2>
               <${FunctionInvokePanel} project=${project} fn=${fn} />
+            </section>
+            <section class="function-section" aria-labelledby="schedules-heading">
+              <h2 id="schedules-heading">Schedules</h2>
+              <${FunctionSchedules} project=${project} name=${name} />
+            </section>
+            <section class="function-section" aria-labelledby="invocations-heading">
+              <h2 id="invocations-heading">Invocations</h2>
+              <p class="help small">
+                Every call through the platform — invoke, execute-once, schedules and asynchronous
+                invocations — newest first.
+              </p>
+              <${FunctionInvocations} project=${project} name=${name} />
             </section>
             <section class="function-section" aria-labelledby="logs-heading">
               <h2 id="logs-heading">Logs</h2>
