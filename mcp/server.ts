@@ -9,6 +9,7 @@ import {
 import { HksApiError, HksTransportError } from '../sdk/typescript/errors';
 import { Http } from '../sdk/typescript/http';
 import { ToolArgumentsError } from './tool-arguments';
+import { progressNotifier, ProgressReport } from './execute-progress';
 import { HKS_TOOLS, HksTool, ToolOutput } from './tools';
 
 /** Where the API is and the internal token sent to it. */
@@ -71,7 +72,12 @@ export function hksMcpServer(options: HksMcpServerOptions): Server {
         `Unknown tool ${JSON.stringify(request.params.name)}: expected one of ${[...tools.keys()].join(', ')}`,
       );
     }
-    return callTool(tool, request.params.arguments ?? {}, options, extra.signal);
+    const progressToken = request.params._meta?.progressToken;
+    const report =
+      progressToken === undefined
+        ? undefined
+        : progressNotifier(progressToken, extra.sendNotification);
+    return callTool(tool, request.params.arguments ?? {}, options, extra.signal, report);
   });
   return server;
 }
@@ -82,6 +88,7 @@ async function callTool(
   args: unknown,
   options: HksMcpServerOptions,
   signal: AbortSignal,
+  report?: ProgressReport,
 ): Promise<CallToolResult> {
   try {
     const parsed = tool.arguments.parse(args);
@@ -92,7 +99,7 @@ async function callTool(
       fetch: options.fetch ?? globalThis.fetch,
       timeoutMs: options.timeoutMs ?? 30_000,
     });
-    return resultOf(await tool.call(parsed, api, signal));
+    return resultOf(await tool.call(parsed, api, signal, report));
   } catch (error) {
     return toolError(error);
   }

@@ -16,6 +16,8 @@ import {
   ToolArguments,
   toolArguments,
 } from './tool-arguments';
+import { executeWithProgress, ProgressReport } from './execute-progress';
+import type { ExecuteRequest } from '../sdk/typescript';
 
 /** What a tool answers: JSON from the API, or a text (logs). */
 export type ToolOutput = { readonly json: unknown } | { readonly text: string };
@@ -27,7 +29,13 @@ export interface HksTool {
   readonly description: string;
   readonly annotations: ToolAnnotations;
   readonly arguments: ToolArguments;
-  readonly call: (args: ParsedArguments, api: Http, signal: AbortSignal) => Promise<ToolOutput>;
+  /** `report`: set when the client asked for progress notifications. */
+  readonly call: (
+    args: ParsedArguments,
+    api: Http,
+    signal: AbortSignal,
+    report?: ProgressReport,
+  ) => Promise<ToolOutput>;
 }
 
 /** Every tool calls `/internal/v1`, the routes of internal tokens. */
@@ -64,8 +72,11 @@ export const HKS_TOOLS: readonly HksTool[] = [
       'Run python3.12 or nodejs20 code once: deploy it as a temporary function, invoke its handler with input, delete it. Answers status (succeeded, failed, timeout), result or error {type, message, stack}, the invocation’s logs and timings. An error of the code is data, not a tool error.',
     annotations: { openWorldHint: false },
     arguments: toolArguments({}, executeBody),
-    call: ({ rest }, api, signal) =>
-      json(api, 'POST', `${OPERATIONS}/execute`, { json: rest, signal, long: true }),
+    // With a progress token: streamed, each phase and piece of output a notification.
+    call: ({ rest }, api, signal, report) =>
+      report
+        ? executeWithProgress(api, rest as unknown as ExecuteRequest, signal, report)
+        : json(api, 'POST', `${OPERATIONS}/execute`, { json: rest, signal, long: true }),
   },
   {
     name: 'deploy_function',
