@@ -393,4 +393,73 @@ describe.each(testStores())('function schedules ($name store)', (testStore) => {
     expect(unknown.code).not.toBe(0);
     expect(unknown.stderr).toContain('has no schedule "weekly"');
   });
+
+  test('a run whose replica is killed during the call is closed as lost after its deadline, never called again; Forbid skips meanwhile', async () => {
+    const leader = apis.at(-1) as ApiProcess;
+    const follower = await startApi(env);
+    apis.push(follower);
+    const slow = {
+      apiVersion: API_VERSION,
+      kind: 'Function',
+      metadata: { name: 'slow', project },
+      spec: {
+        runtime: 'python3.12',
+        code: 'import time\n\ndef handler(event):\n    time.sleep(event["sleep"])\n    return event\n',
+        timeoutSeconds: 5,
+        schedules: [
+          { name: 'tick', cron: '* * * * *', input: { sleep: 4 }, startingDeadlineSeconds: 3600 },
+        ],
+      },
+    };
+    expect((await request(leader, 'POST', '/applications', slow)).status).toBe(201);
+    const slowRuns = async (): Promise<Run[]> => {
+      const res = await request(follower, 'GET', '/functions/slow/schedules/tick/runs?limit=100');
+      return res.status === 200 ? (res.json.items as Run[]).slice().reverse() : [];
+    };
+    let killed: Run | undefined;
+    await waitFor(
+      'a call under way',
+      90_000,
+      async () => {
+        killed = (await slowRuns()).find((r) => r.status === 'running');
+        return killed !== undefined;
+      },
+      undefined,
+      100,
+    );
+    await leader.stop('SIGKILL');
+    await waitFor('the follower to lead', 60_000, async () => leading(follower), undefined, 200);
+    // Its deadline: the function's 5 s timeout and 15 s of margin after the claim.
+    let closed: Run | undefined;
+    await waitFor(
+      'the killed run closed',
+      60_000,
+      async () => {
+        closed = (await slowRuns()).find((r) => r.scheduledTime === killed?.scheduledTime);
+        return closed?.status !== 'running';
+      },
+      undefined,
+      500,
+    );
+    expect(closed).toMatchObject({ status: 'lost', invocationId: killed?.invocationId });
+    expect(closed?.reason).toContain('not run again');
+    const all = await slowRuns();
+    const after = all.filter(
+      (r) => Date.parse(r.scheduledTime) > Date.parse(killed?.scheduledTime ?? ''),
+    );
+    console.log(
+      `slow runs by status: ${JSON.stringify(all.reduce<Record<string, number>>((c, r) => ({ ...c, [r.status]: (c[r.status] ?? 0) + 1 }), {}))}`,
+    );
+    // While it counted as running, Forbid skipped the times due (or the rule missed them).
+    expect(after.some((r) => r.status === 'skipped')).toBe(true);
+    // The killed call never reached the history (its replica died before the answer).
+    const history = await request(
+      follower,
+      'GET',
+      '/functions/slow/invocations?trigger=timer&limit=100',
+    );
+    const ids = (history.json.items as Invocation[]).map((i) => i.id);
+    expect(ids).not.toContain(killed?.invocationId);
+    expect(new Set(all.map((r) => r.scheduledTime)).size).toBe(all.length);
+  });
 });
