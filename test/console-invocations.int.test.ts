@@ -22,7 +22,9 @@ jest.setTimeout(300_000);
  * Python bootstrap: a function with a suspended schedule, invoked through the API twice (one
  * call succeeds, one raises), then the page lists both calls newest first, filters the failed
  * one, and opens its details (the exception and what the code printed) — read from the API's
- * invocation history, not from the page's own calls. Checked with axe-core.
+ * invocation history, not from the page's own calls; an asynchronous invocation queued with
+ * `Prefer: respond-async` shows with its state, attempts and stored answer. Checked with
+ * axe-core.
  */
 
 const PROJECT = 'webinvocations';
@@ -47,6 +49,7 @@ describeWithBrowser('test/console-invocations.int.test.ts')(
     let browser: ConsoleBrowser;
     let page: Page;
     let rec: PageRecord;
+    let asyncId: string;
 
     beforeAll(async () => {
       standIn = await startStandIn(prefix);
@@ -87,6 +90,23 @@ describeWithBrowser('test/console-invocations.int.test.ts')(
         { n: 2, fail: true },
       );
       expect(failed.status).toBeGreaterThanOrEqual(500);
+      const queued = await fetch(`${api.url}/api/v1/projects/${PROJECT}/functions/${NAME}/invoke`, {
+        method: 'POST',
+        headers: { ...headers, prefer: 'respond-async' },
+        body: JSON.stringify({ n: 3 }),
+      });
+      expect(queued.status).toBe(202);
+      asyncId = ((await queued.json()) as { id: string }).id;
+      await waitFor('the asynchronous invocation done', 60_000, async () => {
+        const one = await projectRequest(
+          api,
+          PROJECT,
+          headers,
+          'GET',
+          `/functions/${NAME}/async-invocations/${asyncId}`,
+        );
+        return one.json.state === 'succeeded';
+      });
       browser = await launchConsoleBrowser();
       ({ page, rec } = browser);
     }, 180_000);
@@ -106,7 +126,7 @@ describeWithBrowser('test/console-invocations.int.test.ts')(
 
     const rows = () => page.locator('table.invocations > tbody > tr:not(.invocation-details-row)');
 
-    test('the schedule with its cron, zone and state; both invocations newest first', async () => {
+    test('the schedule with its cron, zone and state; the three invocations newest first', async () => {
       await signIn(page, api.url, userToken);
       await page.goto(`${api.url}/console/#/projects/${PROJECT}/functions/${NAME}`);
       await page.getByRole('heading', { name: NAME, level: 1 }).waitFor();
@@ -117,13 +137,13 @@ describeWithBrowser('test/console-invocations.int.test.ts')(
       expect(await schedule.innerText()).toMatch(
         /0 3 \* \* \*\s+Asia\/Tokyo[\s\S]*Suspended[\s\S]*None yet/,
       );
-      await rows().nth(1).waitFor();
-      expect(await rows().count()).toBe(2);
-      const [newest, oldest] = [await rows().nth(0).innerText(), await rows().nth(1).innerText()];
-      expect(newest).toMatch(/Invoke \(HTTP\)[\s\S]*Failed[\s\S]*500/);
-      expect(oldest).toMatch(/Invoke \(HTTP\)[\s\S]*Succeeded[\s\S]*200/);
+      await rows().nth(2).waitFor();
+      expect(await rows().count()).toBe(3);
+      const texts = await rows().allInnerTexts();
+      expect(texts[0]).toMatch(/Asynchronous[\s\S]*Succeeded[\s\S]*200/);
+      expect(texts[1]).toMatch(/Invoke \(HTTP\)[\s\S]*Failed[\s\S]*500/);
+      expect(texts[2]).toMatch(/Invoke \(HTTP\)[\s\S]*Succeeded[\s\S]*200/);
       await expectAccessible(page, 'a function with its schedules and invocations');
-      await screenshot(page, 'function-invocations');
     });
 
     test('the status filter keeps the failed call; its details show the exception and output', async () => {
@@ -144,6 +164,24 @@ describeWithBrowser('test/console-invocations.int.test.ts')(
       await expectAccessible(page, "a failed invocation's details");
       await page.getByLabel('Trigger').selectOption('timer');
       await page.getByText('No invocations match these filters.').waitFor();
+      expect(rec.errors).toEqual([]);
+    });
+
+    test('the asynchronous invocation with its state, attempts and stored answer', async () => {
+      const row = page.locator('table.async-invocations > tbody > tr').first();
+      await row.waitFor();
+      expect(await row.innerText()).toMatch(/Succeeded[\s\S]*1 of \d+[\s\S]*HTTP 200/);
+      await page
+        .getByRole('button', {
+          name: new RegExp(`answer of the asynchronous invocation ${asyncId}`, 'i'),
+        })
+        .click();
+      await page.locator('.async-answer-row').getByText('{"n": 3}').waitFor();
+      await expectAccessible(page, 'an asynchronous invocation with its answer');
+      await page.getByLabel('Status').selectOption('');
+      await page.getByLabel('Trigger').selectOption('');
+      await rows().nth(2).waitFor();
+      await screenshot(page, 'function-invocations');
       expect(rec.errors).toEqual([]);
     });
   },

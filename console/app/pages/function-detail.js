@@ -1,6 +1,6 @@
 // One function: readiness and URL, its revisions, the traffic split editor, the invoke panel,
-// its schedules, its invocation history and its logs (followed). Refreshed every few seconds
-// while it is not ready.
+// its schedules, its invocation history, its asynchronous invocations and its logs (followed).
+// Refreshed every few seconds while it is not ready.
 
 import { html } from 'htm/preact';
 import { useState } from 'preact/hooks';
@@ -22,6 +22,7 @@ import { FunctionInvokePanel } from '../components/function-invoke.js';
 import { FunctionLogs } from '../components/function-logs.js';
 import { FunctionInvocations } from '../components/function-invocations.js';
 import { FunctionSchedules } from '../components/function-schedules.js';
+import { FunctionAsyncInvocations } from '../components/function-async-invocations.js';
 import { SOURCE_RUNTIMES, trafficInWords } from '../components/function-format.js';
 
 /** How often the page looks again: soon while the function gets ready, else now and then. */
@@ -133,6 +134,10 @@ export function FunctionPage({ project, name, query = {} }) {
                 invocations — newest first.
               </p>
               <${FunctionInvocations} project=${project} name=${name} />
+            </section>
+            <section class="function-section" aria-labelledby="async-heading">
+              <h2 id="async-heading">Asynchronous invocations</h2>
+              <${FunctionAsyncInvocations} project=${project} name=${name} />
             </section>
             <section class="function-section" aria-labelledby="logs-heading">
               <h2 id="logs-heading">Logs</h2>
