@@ -248,8 +248,8 @@ class RequestError extends Error {}
  * (a CommonJS module), "handler" (file.export, default index.handler) and "timeoutSeconds" (at
  * most HKS_TIMEOUT_SECONDS): the code is loaded as a new module for that call only, from a file
  * of its own (no module of an earlier call is reused, nor its globals), and called as any
- * handler. The working directory is the session folder (HKS_SESSION_DIR, default
- * /tmp/hks-session), which keeps its files between calls; its input/ and output/ are those of
+ * handler. The working directory is the session folder (HKS_SESSION_DIR, default a new folder
+ * under the temporary directory), which keeps its files between calls; its input/ and output/ are those of
  * the files envelope, emptied after each answer. Returns the secret's digest, the session folder
  * and a folder for the calls' modules; undefined after reporting a bad setting.
  */
@@ -262,7 +262,9 @@ function sessionSettings() {
     );
     return undefined;
   }
-  const folder = process.env.HKS_SESSION_DIR || path.join(os.tmpdir(), 'hks-session');
+  // A folder of this process's own: processes of a host may share its temporary directory.
+  const folder =
+    process.env.HKS_SESSION_DIR || fs.mkdtempSync(path.join(os.tmpdir(), 'hks-session-'));
   fs.mkdirSync(folder, { recursive: true });
   process.env.HKS_SESSION_DIR = folder;
   const codeRoot = fs.mkdtempSync(path.join(os.tmpdir(), 'hks-session-code-'));

@@ -370,7 +370,8 @@ def session_settings():
     (a module's source), "handler" (module.function, default main.handler) and "timeoutSeconds"
     (at most HKS_TIMEOUT_SECONDS): the code runs as a fresh module object for that call only
     (no module of an earlier call is reused, nor its globals) and is called as any handler. The
-    working directory is the session folder (HKS_SESSION_DIR, default /tmp/hks-session), which
+    working directory is the session folder (HKS_SESSION_DIR, default a new folder under the
+    temporary directory), which
     keeps its files between calls; its input/ and output/ are those of the files envelope,
     emptied after each answer. Returns the secret's digest, the session folder and a folder for
     the calls' modules; None after reporting a bad setting."""
@@ -381,7 +382,8 @@ def session_settings():
     if len(secret) < MIN_SESSION_SECRET_LENGTH:
         sys.stderr.write("hks: HKS_SESSION_SECRET: given %d characters, expected at least %d (HKS_RUNTIME_MODE=session)\n" % (len(secret), MIN_SESSION_SECRET_LENGTH))
         return None
-    folder = os.environ.get("HKS_SESSION_DIR") or os.path.join(tempfile.gettempdir(), "hks-session")
+    # A folder of this process's own: processes of a host may share its temporary directory.
+    folder = os.environ.get("HKS_SESSION_DIR") or tempfile.mkdtemp(prefix="hks-session-")
     os.makedirs(folder, exist_ok=True)
     os.environ["HKS_SESSION_DIR"] = folder
     return {

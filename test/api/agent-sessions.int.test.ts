@@ -179,7 +179,14 @@ describe.each(['python3.12', 'nodejs20'] as const)('%s session', (runtime) => {
     const view = await call('GET', `/${session.id}`);
     expect(view).toMatchObject({
       status: 200,
-      body: { id: session.id, state: 'idle', executions: 3, runtime, idleTimeoutSeconds: 60 },
+      body: {
+        id: session.id,
+        state: 'idle',
+        executions: 3,
+        runtime,
+        idleTimeoutSeconds: 60,
+        createdBy: 'test-internal',
+      },
     });
   });
 
@@ -250,6 +257,42 @@ test('after its idle timeout the session is gone and its function deleted', asyn
   expect(next.body.detail).toContain('idle for 2 s');
 });
 
+test('after an API crash the janitor removes the session function, its Secret with it', async () => {
+  const env = {
+    ...(await testStores()[0].env()),
+    HKS_NAMESPACE_PREFIX: prefix,
+    HKS_RECORDER: 'off',
+  };
+  const crashing = await startApi({
+    ...env,
+    HKS_JANITOR_INTERVAL_SECONDS: '0',
+    HKS_EPHEMERAL_GRACE_SECONDS: '0',
+  });
+  const res = await fetch(`${crashing.url}/internal/v1/operations/sessions`, {
+    method: 'POST',
+    headers: { authorization: `Bearer ${internal}`, 'content-type': 'application/json' },
+    body: JSON.stringify({ runtime: 'nodejs20', idleTimeoutSeconds: 3 }),
+  });
+  expect(res.status).toBe(201);
+  const { id } = (await res.json()) as { id: string };
+  await crashing.stop('SIGKILL');
+  const secret = () =>
+    kubectl(['get', 'secret', `${id}-session`, '-n', `${prefix}${PROJECT}`, '-o', 'name']);
+  expect((await secret()).stdout.trim()).toBe(`secret/${id}-session`);
+  expect(await knativeService(PROJECT, id)).toBeDefined();
+  // Another replica's janitor: the label's expiry (idle timeout + grace 0) has passed by then.
+  const sweeper = await startApi({ ...env, HKS_JANITOR_INTERVAL_SECONDS: '1' });
+  try {
+    await waitGone(PROJECT, id);
+    for (const end = Date.now() + 30_000; (await secret()).code === 0 && Date.now() < end;) {
+      await new Promise((resolve) => setTimeout(resolve, 250));
+    }
+    expect((await secret()).code).not.toBe(0);
+  } finally {
+    await sweeper.stop();
+  }
+});
+
 test("another project's token gets a 404 for a session, as for one that never was", async () => {
   const session = await open({ runtime: 'python3.12' });
   const other = await internalToken([OTHER]);
@@ -293,7 +336,7 @@ test('a session counts as one temporary function under the project cap: 429 beyo
   const opened: string[] = [];
   for (let i = 0; i < 2; i++) {
     const res = await call('POST', '', { runtime: 'nodejs20' }, capped);
-    expect(res.status).toBe(201);
+    expect({ status: res.status, detail: res.body.detail }).toEqual({ status: 201 });
     opened.push(String(res.body.id));
   }
   const third = await call('POST', '', { runtime: 'nodejs20' }, capped);
