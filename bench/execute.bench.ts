@@ -12,7 +12,11 @@
  * apply), the Knative Serving CRDs and stand-in, an API process (SQLite, its own namespace
  * prefix, janitor on) and tokens. The client is `python3 bench/execute_bench.py`.
  *
- * Options: `--runs <n>` (default 50), `--warmup <n>` (default 3), `--output text|json`.
+ * Options: `--runs <n>` (default 50), `--warmup <n>` (default 3), `--output text|json`,
+ * `--pool <n>`: also execute-once with a warm pool of n instances per runtime (project
+ * bench-pool; python3.12 and nodejs20, each beside the same runtime without a pool, pausing
+ * `--pause-ms` between executions, default 1000, so that the pool refills as between an
+ * agent's calls): p50/p99 of the client's total, pool hits; goal p50 < 100 ms, p99 < 300 ms.
  * Exit codes: 0 goal met, 1 goal not met, an execution failed or one was left behind, 2 bad
  * usage.
  */
@@ -35,6 +39,11 @@ import { startStandIn } from '../test/support/knative-stand-in';
 const ROOT = join(__dirname, '..');
 const GOAL_MS = 150;
 const PROJECT = 'bench';
+/** The project with a warm pool (`--pool`). */
+const POOL_PROJECT = 'bench-pool';
+const POOL_GOAL = { p50: 100, p99: 300 };
+/** The handler of the nodejs20 runs of `--pool`. */
+const NODE_HANDLER_CODE = 'exports.handler = (event) => ({ echo: event });\n';
 /** The handler every execution and the baseline run. */
 const HANDLER_CODE = 'def handler(event, context):\n    return {"echo": event}\n';
 const INPUT = { run: 0 };
@@ -47,6 +56,9 @@ interface Options {
   readonly runs: number;
   readonly warmup: number;
   readonly output: 'text' | 'json';
+  /** Warm pool instances per runtime; 0: the pool comparison is not run. */
+  readonly pool: number;
+  readonly pauseMs: number;
 }
 
 /** One line of bench/execute_bench.py. */
@@ -58,6 +70,7 @@ interface RunLine {
   readonly totalMs: number;
   readonly durationMs: number;
   readonly timings: Readonly<Record<string, number>>;
+  readonly pool?: boolean;
   readonly error?: string;
 }
 
@@ -80,7 +93,13 @@ function parseOptions(argv: readonly string[]): Options | string {
     return `--warmup: given ${value('--warmup', '')}, expected a whole number >= 0`;
   if (output !== 'text' && output !== 'json')
     return `--output: given ${output}, expected text or json`;
-  return { runs, warmup, output };
+  const pool = Number(value('--pool', '0'));
+  const pauseMs = Number(value('--pause-ms', '1000'));
+  if (!Number.isInteger(pool) || pool < 0 || pool > 4)
+    return `--pool: given ${value('--pool', '')}, expected a whole number from 0 to 4`;
+  if (!Number.isInteger(pauseMs) || pauseMs < 0)
+    return `--pause-ms: given ${value('--pause-ms', '')}, expected a whole number >= 0`;
+  return { runs, warmup, output, pool, pauseMs };
 }
 
 function percentile(values: readonly number[], p: number): number {
@@ -182,7 +201,12 @@ async function baseline(runs: number): Promise<{ start: number[]; invoke: number
 }
 
 /** Runs bench/execute_bench.py; resolves with its JSON lines. */
-function runClient(options: Options, env: NodeJS.ProcessEnv, codeFile: string): Promise<RunLine[]> {
+function runClient(
+  options: Options,
+  env: NodeJS.ProcessEnv,
+  codeFile: string,
+  pass: { runtime: string; pauseMs: number } = { runtime: 'python3.12', pauseMs: 0 },
+): Promise<RunLine[]> {
   return new Promise((resolve, reject) => {
     const child = spawn(
       'python3',
@@ -194,6 +218,10 @@ function runClient(options: Options, env: NodeJS.ProcessEnv, codeFile: string): 
         String(options.warmup),
         '--code-file',
         codeFile,
+        '--runtime',
+        pass.runtime,
+        '--pause-ms',
+        String(pass.pauseMs),
       ],
       { cwd: ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] },
     );
@@ -263,6 +291,7 @@ async function main(): Promise<number> {
     HKS_SQLITE_PATH: join(mkdtempSync(join(tmpdir(), 'hks-bench-')), 'api.sqlite'),
     HKS_NAMESPACE_PREFIX: prefix,
     HKS_JANITOR_INTERVAL_SECONDS: '30',
+    ...(options.pool > 0 ? { HKS_WARM_POOL_PROJECTS: `${POOL_PROJECT}=${options.pool}` } : {}),
   }).catch(async (error: unknown) => {
     await standIn.stop();
     throw error;
@@ -284,7 +313,7 @@ async function main(): Promise<number> {
         PYTHONDONTWRITEBYTECODE: '1',
         HKS_API_URL: api.url,
         // The API accepts internal tokens of at most 10 minutes.
-        HKS_INTERNAL_TOKEN: await internalToken([PROJECT], '10m'),
+        HKS_INTERNAL_TOKEN: await internalToken([PROJECT, POOL_PROJECT], '10m'),
         HKS_PROJECT: PROJECT,
       },
       codeFile,
@@ -300,10 +329,36 @@ async function main(): Promise<number> {
       progress(`the stand-in's and the API's output: ${logs}`);
     }
     const report = figures(options, base, runs, failed, standInStarts(standIn.output()), leaked);
+    const pooled =
+      options.pool > 0
+        ? await poolComparison(options, async (runtime, project, pauseMs) => {
+            progress(`${runtime} in ${project}: ${options.warmup} warm-up + ${options.runs} runs`);
+            const dir = mkdtempSync(join(tmpdir(), 'hks-bench-code-'));
+            const file = join(dir, runtime === 'nodejs20' ? 'index.js' : 'main.py');
+            writeFileSync(file, runtime === 'nodejs20' ? NODE_HANDLER_CODE : HANDLER_CODE);
+            const token = await internalToken([PROJECT, POOL_PROJECT], '10m');
+            return runClient(
+              options,
+              {
+                ...process.env,
+                PYTHONPATH: join(ROOT, 'sdk', 'python'),
+                PYTHONDONTWRITEBYTECODE: '1',
+                HKS_API_URL: api.url,
+                HKS_INTERNAL_TOKEN: token,
+                HKS_PROJECT: project,
+              },
+              file,
+              { runtime, pauseMs },
+            );
+          })
+        : undefined;
     process.stdout.write(
-      options.output === 'json' ? `${JSON.stringify(report, null, 2)}\n` : table(report),
+      options.output === 'json'
+        ? `${JSON.stringify({ ...report, pool: pooled }, null, 2)}\n`
+        : table(report) + (pooled ? poolTable(pooled, report.baseline.sumOfMediansMs) : ''),
     );
-    return report.goal.met && failed.length === 0 && leaked.length === 0 ? 0 : 1;
+    const poolMet = pooled === undefined || pooled.every((p) => p.goal.met);
+    return report.goal.met && poolMet && failed.length === 0 && leaked.length === 0 ? 0 : 1;
   } finally {
     await api.stop();
     await standIn.stop();
@@ -311,6 +366,7 @@ async function main(): Promise<number> {
       'delete',
       'namespace',
       `${prefix}${PROJECT}`,
+      `${prefix}${POOL_PROJECT}`,
       '--wait=false',
       '--ignore-not-found',
     ]);
@@ -319,6 +375,88 @@ async function main(): Promise<number> {
 }
 
 type Report = ReturnType<typeof figures>;
+
+/** One runtime with and without a warm pool, executed through the SDK. */
+interface PoolPass {
+  readonly runtime: string;
+  readonly withoutPool: { readonly runs: number; readonly totalMs: Spread & { p99: number } };
+  readonly withPool: {
+    readonly runs: number;
+    readonly hits: number;
+    readonly totalMs: Spread & { p99: number };
+    readonly hitTotalMs: Spread & { p99: number };
+    readonly invokeMs: Spread;
+    readonly checkMs: Spread;
+  };
+  readonly failed: number;
+  readonly goal: {
+    readonly p50BelowMs: number;
+    readonly p99BelowMs: number;
+    readonly met: boolean;
+  };
+}
+
+/** Each runtime without the pool (project bench) and with it (bench-pool, paced). */
+async function poolComparison(
+  options: Options,
+  run: (runtime: string, project: string, pauseMs: number) => Promise<RunLine[]>,
+): Promise<PoolPass[]> {
+  const passes: PoolPass[] = [];
+  for (const runtime of ['python3.12', 'nodejs20']) {
+    const counted = (lines: RunLine[]) => lines.filter((l) => !l.warmup);
+    const without = counted(await run(runtime, PROJECT, 0));
+    const withPool = counted(await run(runtime, POOL_PROJECT, options.pauseMs));
+    const ok = (lines: RunLine[]) => lines.filter((l) => l.status === 'succeeded');
+    const hits = ok(withPool).filter((l) => l.pool === true);
+    const total = spread99(ok(withPool).map((l) => l.totalMs));
+    passes.push({
+      runtime,
+      withoutPool: {
+        runs: ok(without).length,
+        totalMs: spread99(ok(without).map((l) => l.totalMs)),
+      },
+      withPool: {
+        runs: ok(withPool).length,
+        hits: hits.length,
+        totalMs: total,
+        hitTotalMs: spread99(hits.map((l) => l.totalMs)),
+        invokeMs: spread(hits.map((l) => l.timings.invoke ?? 0)),
+        checkMs: spread(hits.map((l) => l.timings.check ?? 0)),
+      },
+      failed: without.length + withPool.length - ok(without).length - ok(withPool).length,
+      goal: {
+        p50BelowMs: POOL_GOAL.p50,
+        p99BelowMs: POOL_GOAL.p99,
+        met: total.p50 < POOL_GOAL.p50 && total.p99 < POOL_GOAL.p99,
+      },
+    });
+  }
+  return passes;
+}
+
+function spread99(values: readonly number[]): Spread & { p99: number } {
+  if (values.length === 0) return { p50: NaN, p95: NaN, p99: NaN };
+  return { ...spread(values), p99: Math.round(percentile(values, 99) * 10) / 10 };
+}
+
+function poolTable(passes: readonly PoolPass[], baselineMs: number): string {
+  const ms = (n: number) => `${n.toFixed(1)} ms`.padStart(10);
+  const lines = [
+    `\nwarm pool (--pool), the python bootstrap started and invoked directly: ${baselineMs.toFixed(1)} ms (sum of medians, above)\n`,
+    `${''.padEnd(40)} ${'p50'.padStart(10)} ${'p99'.padStart(10)}\n`,
+  ];
+  for (const p of passes) {
+    lines.push(
+      `${`${p.runtime} without pool (${p.withoutPool.runs} runs)`.padEnd(40)} ${ms(p.withoutPool.totalMs.p50)} ${ms(p.withoutPool.totalMs.p99)}\n`,
+      `${`${p.runtime} with pool (${p.withPool.hits}/${p.withPool.runs} hits)`.padEnd(40)} ${ms(p.withPool.totalMs.p50)} ${ms(p.withPool.totalMs.p99)}\n`,
+      `${'  pool hits only'.padEnd(40)} ${ms(p.withPool.hitTotalMs.p50)} ${ms(p.withPool.hitTotalMs.p99)}\n`,
+      `${'  check (p50/p95)'.padEnd(40)} ${ms(p.withPool.checkMs.p50)} ${ms(p.withPool.checkMs.p95)}\n`,
+      `${'  invoke (p50/p95)'.padEnd(40)} ${ms(p.withPool.invokeMs.p50)} ${ms(p.withPool.invokeMs.p95)}\n`,
+      `  goal p50 < ${p.goal.p50BelowMs} ms, p99 < ${p.goal.p99BelowMs} ms: ${p.goal.met ? 'met' : 'NOT met'}${p.failed ? ` (${p.failed} failed, not counted)` : ''}\n`,
+    );
+  }
+  return lines.join('');
+}
 
 function figures(
   options: Options,
