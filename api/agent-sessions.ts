@@ -24,6 +24,9 @@ import {
 } from './operations';
 import { Problem } from './problem';
 import { newSessionSecret, sessionPlatformEnv, sessionSecretObject } from './session-secret';
+import { DEFAULT_SESSION_IDLE_SECONDS, DEFAULT_SESSION_MAX_IDLE_SECONDS } from './session-config';
+
+export { DEFAULT_SESSION_IDLE_SECONDS, DEFAULT_SESSION_MAX_IDLE_SECONDS };
 
 /** `POST /internal/v1/operations/sessions`: a warm function for successive executions. */
 export interface OpenSessionRequest {
@@ -68,6 +71,8 @@ export interface SessionView {
   readonly expiresAt: string;
   readonly idleTimeoutSeconds: number;
   readonly timeoutSeconds: number;
+  /** The subject of the token that opened it. */
+  readonly createdBy?: string;
 }
 
 /** The answer of opening a session. */
@@ -90,10 +95,6 @@ export interface SessionLimits {
   readonly fileLimits?: FileLimits;
 }
 
-/** Default of {@link OpenSessionRequest.idleTimeoutSeconds}. */
-export const DEFAULT_SESSION_IDLE_SECONDS = 300;
-/** Default of {@link SessionLimits.maxIdleSeconds}. */
-export const DEFAULT_SESSION_MAX_IDLE_SECONDS = 3600;
 /** Seconds by which an execute must move a session's expiry label before it is written. */
 const LABEL_SLACK_SECONDS = 5;
 /** How many ended sessions are remembered, to answer 410 (and why) instead of 404. */
@@ -470,6 +471,7 @@ function viewOf(session: Session): SessionView {
     expiresAt: new Date(session.lastUsedAt + session.idleTimeoutSeconds * 1000).toISOString(),
     idleTimeoutSeconds: session.idleTimeoutSeconds,
     timeoutSeconds: session.timeoutSeconds,
+    ...(session.subject === undefined ? {} : { createdBy: session.subject }),
   };
 }
 

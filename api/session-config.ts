@@ -1,5 +1,9 @@
 import { ConfigError } from './config';
-import { DEFAULT_SESSION_MAX_IDLE_SECONDS } from './agent-sessions';
+
+/** Default idle timeout of an agent session, in seconds. */
+export const DEFAULT_SESSION_IDLE_SECONDS = 300;
+/** Default of `HKS_SESSION_MAX_IDLE_SECONDS`. */
+export const DEFAULT_SESSION_MAX_IDLE_SECONDS = 3600;
 
 /** Longest idle timeout `HKS_SESSION_MAX_IDLE_SECONDS` may allow: one day. */
 export const MAX_IDLE_LIMIT_SECONDS = 86_400;

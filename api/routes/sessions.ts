@@ -51,6 +51,7 @@ const sessionView = z.object({
     .meta({ description: 'When the session ends unless an execute comes first' }),
   idleTimeoutSeconds: z.number().int(),
   timeoutSeconds: z.number().int(),
+  createdBy: z.string().optional().meta({ description: 'The subject of the token that opened it' }),
 }) satisfies z.ZodType<SessionView>;
 
 const openedSession = sessionView.extend({
