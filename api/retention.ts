@@ -13,6 +13,7 @@ import {
   deleteInvocationsStartedBefore,
   functionsOverInvocationCount,
 } from './store/invocation-retention-queries';
+import { deleteAsyncFinishedBefore } from './store/async-retention-queries';
 import {
   deleteAgentExecutionsBefore,
   deleteAgentExecutionsBeyond,
@@ -38,7 +39,8 @@ export interface RetentionPolicy {
   /** `HKS_RETENTION_MAX_INVOCATIONS`: the newest invocations kept per function. @default 1000 */
   readonly maxInvocationsPerFunction?: number;
   /**
-   * `HKS_RETENTION_INVOCATION_MAX_AGE_DAYS`: invocations that started longer ago are removed.
+   * `HKS_RETENTION_INVOCATION_MAX_AGE_DAYS`: invocations that started longer ago are removed,
+   * and so are asynchronous invocations that finished longer ago (with their stored answer).
    * @default 7
    */
   readonly invocationMaxAgeDays?: number;
@@ -128,6 +130,8 @@ export interface SweepResult {
   readonly invocationsExpired: number;
   /** Function invocations removed beyond the newest N of their function. */
   readonly invocationsOverCount: number;
+  /** Finished asynchronous invocations removed for being older than the invocation age limit. */
+  readonly asyncExpired: number;
 }
 
 /** Counters of what retention removed. */
@@ -201,13 +205,16 @@ async function sweepInvocations(
   policy: RetentionPolicy,
   batchSize: number,
   now: Date,
-): Promise<Pick<SweepResult, 'invocationsExpired' | 'invocationsOverCount'>> {
+): Promise<Pick<SweepResult, 'invocationsExpired' | 'invocationsOverCount' | 'asyncExpired'>> {
   let invocationsExpired = 0;
+  let asyncExpired = 0;
   const maxAgeDays = policy.invocationMaxAgeDays ?? DEFAULT_RETENTION.invocationMaxAgeDays;
   if (maxAgeDays > 0) {
     const cutoff = new Date(now.getTime() - maxAgeDays * 86_400_000).toISOString();
     for (let n = batchSize; n === batchSize; invocationsExpired += n)
       n = await deleteInvocationsStartedBefore(db, cutoff, batchSize);
+    for (let n = batchSize; n === batchSize; asyncExpired += n)
+      n = await deleteAsyncFinishedBefore(db, cutoff, batchSize);
   }
   let invocationsOverCount = 0;
   const keep = policy.maxInvocationsPerFunction ?? DEFAULT_RETENTION.maxInvocationsPerFunction;
@@ -217,7 +224,7 @@ async function sweepInvocations(
         n = await deleteInvocationsBeyondNewest(db, fn.project, fn.function, keep, batchSize);
     }
   }
-  return { invocationsExpired, invocationsOverCount };
+  return { invocationsExpired, invocationsOverCount, asyncExpired };
 }
 
 /**

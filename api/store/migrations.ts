@@ -339,6 +339,20 @@ const MIGRATIONS: readonly Migration[] = [
       });
     },
   },
+  {
+    // Retention removes finished asynchronous invocations by their end (api/retention.ts).
+    name: '013_async_invocations_finish_index',
+    async up(db) {
+      await db.schema.alterTable('async_invocations', (t) => {
+        t.index(['finished_at'], 'async_invocations_by_finish');
+      });
+    },
+    async down(db) {
+      await db.schema.alterTable('async_invocations', (t) => {
+        t.dropIndex([], 'async_invocations_by_finish');
+      });
+    },
+  },
 ];
 
 /**

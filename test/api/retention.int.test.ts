@@ -132,6 +132,7 @@ describe.each(testStores())('retention of execution history ($name store)', (tes
       logsDropped: 0,
       invocationsExpired: 0,
       invocationsOverCount: 0,
+      asyncExpired: 0,
     });
 
     const minute = await uids(store, project, 'every-minute');
@@ -159,6 +160,7 @@ describe.each(testStores())('retention of execution history ($name store)', (tes
       logsDropped: 0,
       invocationsExpired: 0,
       invocationsOverCount: 0,
+      asyncExpired: 0,
     });
   });
 
@@ -248,7 +250,7 @@ describe.each(testStores())('retention of execution history ($name store)', (tes
         HKS_RETENTION_MAX_EXECUTIONS: '5',
       });
       const running = api;
-      expect(running.output()).toContain('this replica records alone');
+      expect(running.output()).toContain('this replica records and schedules alone');
       await waitFor(
         'the API to purge all but the 5 newest',
         30_000,
