@@ -237,7 +237,12 @@ function rawCall(
 }
 
 describe('path parameters', () => {
-  const valid: Record<string, string> = { project: 'shop', name: 'x', id: SOME_ID };
+  const valid: Record<string, string> = {
+    project: 'shop',
+    name: 'x',
+    id: SOME_ID,
+    schedule: 'nightly',
+  };
   const bad: [string, string, string][] = [
     ['an encoded slash', 'a%2Fb', '"a/b"'],
     ['..', '..', '".."'],
