@@ -220,6 +220,62 @@ describe.each(['python3.12', 'nodejs20'] as const)('%s warm pool', (runtime) => 
   });
 });
 
+describe("at the project's cap", () => {
+  const CAPPED = 'warm-pool-capped';
+  let capped: ApiProcess;
+  let bearer: string;
+
+  beforeAll(async () => {
+    capped = await startApi({
+      ...(await testStores()[0].env()),
+      HKS_NAMESPACE_PREFIX: prefix,
+      HKS_RECORDER: 'off',
+      HKS_JANITOR_INTERVAL_SECONDS: '0',
+      HKS_EPHEMERAL_MAX_PER_PROJECT: '2',
+      HKS_WARM_POOL_PROJECTS: `${CAPPED}=1`,
+      HKS_WARM_POOL_RUNTIMES: 'python3.12',
+    });
+    bearer = await internalToken([CAPPED]);
+  });
+
+  afterAll(async () => {
+    await capped?.stop();
+  });
+
+  it('an execute comes first: an idle instance gives its slot up', async () => {
+    const post = async (path: string, body: unknown) => {
+      const res = await fetch(`${capped.url}/internal/v1/operations/${path}`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${bearer}`, 'content-type': 'application/json' },
+        body: JSON.stringify(body),
+      });
+      return { status: res.status, body: (await res.json()) as Record<string, unknown> };
+    };
+    await waitFor('the pool instance', async () => (await poolServices(CAPPED)).length === 1);
+    const [idle] = await poolServices(CAPPED);
+    // The pool's instance and this function fill the cap of 2.
+    const held = await post('deploy-function', {
+      runtime: 'python3.12',
+      code: CODE['python3.12'].reader,
+    });
+    expect(held.status).toBe(201);
+    // Not pooled (nodejs20): it must deploy, at a full cap.
+    const run = await post('execute', { runtime: 'nodejs20', code: CODE.nodejs20.reader });
+    expect({ status: run.status, detail: run.body.detail }).toEqual({ status: 200 });
+    expect(run.body).toMatchObject({ status: 'succeeded', result: { notes: false } });
+    expect(run.body.pool).toBeUndefined();
+    expect(await exists(CAPPED, idle)).toBe(false);
+    const removed = await fetch(
+      `${capped.url}/internal/v1/operations/functions/${String(held.body.id)}`,
+      {
+        method: 'DELETE',
+        headers: { authorization: `Bearer ${bearer}` },
+      },
+    );
+    expect(removed.status).toBe(204);
+  });
+});
+
 describe('stopping the API', () => {
   it('deletes every pool instance', async () => {
     await waitFor('both pools ready', async () => (await poolServices(POOLED)).length === 2);
