@@ -25,6 +25,8 @@ module.exports = {
       globalTeardown: '<rootDir>/test/cluster/global-teardown.ts',
       // Side by side where the suites only wait on the cluster; see the runner for the lanes.
       runner: '<rootDir>/test/support/integration-runner.ts',
+      // Three suites share two cores: jest's 5 s default failed auth.int under load.
+      testTimeout: 30_000,
     },
   ],
 };
