@@ -14,6 +14,7 @@ import {
   functionsOverInvocationCount,
 } from './store/invocation-retention-queries';
 import { deleteAsyncFinishedBefore } from './store/async-retention-queries';
+import { deleteScheduleRunsBefore } from './store/schedule-run-retention-queries';
 import {
   deleteAgentExecutionsBefore,
   deleteAgentExecutionsBeyond,
@@ -40,7 +41,8 @@ export interface RetentionPolicy {
   readonly maxInvocationsPerFunction?: number;
   /**
    * `HKS_RETENTION_INVOCATION_MAX_AGE_DAYS`: invocations that started longer ago are removed,
-   * and so are asynchronous invocations that finished longer ago (with their stored answer).
+   * and so are asynchronous invocations that finished longer ago (with their stored answer)
+   * and schedule runs due longer ago (but each schedule's newest).
    * @default 7
    */
   readonly invocationMaxAgeDays?: number;
@@ -132,6 +134,8 @@ export interface SweepResult {
   readonly invocationsOverCount: number;
   /** Finished asynchronous invocations removed for being older than the invocation age limit. */
   readonly asyncExpired: number;
+  /** Schedule runs removed for being older than the invocation age limit. */
+  readonly scheduleRunsExpired: number;
 }
 
 /** Counters of what retention removed. */
@@ -205,9 +209,15 @@ async function sweepInvocations(
   policy: RetentionPolicy,
   batchSize: number,
   now: Date,
-): Promise<Pick<SweepResult, 'invocationsExpired' | 'invocationsOverCount' | 'asyncExpired'>> {
+): Promise<
+  Pick<
+    SweepResult,
+    'invocationsExpired' | 'invocationsOverCount' | 'asyncExpired' | 'scheduleRunsExpired'
+  >
+> {
   let invocationsExpired = 0;
   let asyncExpired = 0;
+  let scheduleRunsExpired = 0;
   const maxAgeDays = policy.invocationMaxAgeDays ?? DEFAULT_RETENTION.invocationMaxAgeDays;
   if (maxAgeDays > 0) {
     const cutoff = new Date(now.getTime() - maxAgeDays * 86_400_000).toISOString();
@@ -215,6 +225,8 @@ async function sweepInvocations(
       n = await deleteInvocationsStartedBefore(db, cutoff, batchSize);
     for (let n = batchSize; n === batchSize; asyncExpired += n)
       n = await deleteAsyncFinishedBefore(db, cutoff, batchSize);
+    for (let n = batchSize; n === batchSize; scheduleRunsExpired += n)
+      n = await deleteScheduleRunsBefore(db, cutoff, batchSize);
   }
   let invocationsOverCount = 0;
   const keep = policy.maxInvocationsPerFunction ?? DEFAULT_RETENTION.maxInvocationsPerFunction;
@@ -224,7 +236,7 @@ async function sweepInvocations(
         n = await deleteInvocationsBeyondNewest(db, fn.project, fn.function, keep, batchSize);
     }
   }
-  return { invocationsExpired, invocationsOverCount, asyncExpired };
+  return { invocationsExpired, invocationsOverCount, asyncExpired, scheduleRunsExpired };
 }
 
 /**

@@ -133,6 +133,7 @@ describe.each(testStores())('retention of execution history ($name store)', (tes
       invocationsExpired: 0,
       invocationsOverCount: 0,
       asyncExpired: 0,
+      scheduleRunsExpired: 0,
     });
 
     const minute = await uids(store, project, 'every-minute');
@@ -161,6 +162,7 @@ describe.each(testStores())('retention of execution history ($name store)', (tes
       invocationsExpired: 0,
       invocationsOverCount: 0,
       asyncExpired: 0,
+      scheduleRunsExpired: 0,
     });
   });
 
