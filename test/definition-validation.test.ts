@@ -300,6 +300,7 @@ describe('YAML files', () => {
       'CronJob/db-backup',
       'CronJob/nightly-report',
       'Function/greet',
+      'Function/nightly-backup',
       'Function/thumbnail-url',
       'StatelessApplication/api',
     ]);
