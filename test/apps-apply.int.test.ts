@@ -140,7 +140,11 @@ test('the Function Knative Services are accepted by the CRD schema, nothing prun
   const functions = documents.filter(
     (d) => d.kind === 'Service' && d.apiVersion === 'serving.knative.dev/v1',
   );
-  expect(functions.map((d) => d.metadata.name).sort()).toEqual(['greet', 'thumbnail-url']);
+  expect(functions.map((d) => d.metadata.name).sort()).toEqual([
+    'greet',
+    'nightly-backup',
+    'thumbnail-url',
+  ]);
   for (const fn of functions) {
     const stored = await kubectlJson<Record<string, unknown>>([
       'get',
