@@ -94,6 +94,7 @@ const CODE = {
     reader:
       'import os, builtins\ndef handler(event, context):\n    return {"notes": os.path.exists("notes.txt"), "leaked": getattr(builtins, "leaked", None)}\n',
     slow: 'import time\ndef handler(event):\n    time.sleep(30)\n',
+    printer: 'def handler(event):\n    print("from the pool")\n    return 1\n',
     badSignature: 'def handler(a, b, c):\n    return 1\n',
   },
   nodejs20: {
@@ -102,6 +103,7 @@ const CODE = {
     reader:
       "exports.handler = async () => ({ notes: require('node:fs').existsSync('notes.txt'), leaked: globalThis.leaked ?? null });\n",
     slow: 'exports.handler = () => new Promise((resolve) => setTimeout(resolve, 30000));\n',
+    printer: "exports.handler = () => {\n  console.log('from the pool');\n  return 1;\n};\n",
     badSignature: 'exports.handler = (a, b, c) => 1;\n',
   },
 } as const;
@@ -195,6 +197,39 @@ describe.each(['python3.12', 'nodejs20'] as const)('%s warm pool', (runtime) => 
     });
     expect(result).toMatchObject({ status: 'timeout', pool: true, stopped: true });
     expect(await exists(POOLED, result.id)).toBe(false);
+  });
+
+  it('streams an execute served by the pool: ready, running, output, then the result', async () => {
+    await ready();
+    const res = await fetch(`${api.url}/internal/v1/operations/execute`, {
+      method: 'POST',
+      headers: {
+        authorization: `Bearer ${internal}`,
+        'content-type': 'application/json',
+        accept: 'text/event-stream',
+      },
+      body: JSON.stringify({ project: POOLED, runtime, code: CODE[runtime].printer }),
+    });
+    expect(res.status).toBe(200);
+    const events = (await res.text())
+      .split('\n\n')
+      .map((block) => ({
+        event: /^event: (.*)$/m.exec(block)?.[1],
+        data: /^data: (.*)$/m.exec(block)?.[1],
+      }))
+      .filter((e) => e.event !== undefined);
+    const phases = events
+      .filter((e) => e.event === 'phase')
+      .map((e) => (JSON.parse(e.data ?? '{}') as { phase: string }).phase);
+    expect(phases).toEqual(['ready', 'running']);
+    // A print may come as two writes (its text, then the newline).
+    const output = events
+      .filter((e) => e.event === 'output')
+      .map((e) => JSON.parse(e.data ?? '{}') as { stream: string; text: string });
+    expect(output.map((o) => o.stream)).toEqual(output.map(() => 'stdout'));
+    expect(output.map((o) => o.text).join('')).toBe('from the pool\n');
+    const result = events.find((e) => e.event === 'result');
+    expect(JSON.parse(result?.data ?? '{}')).toMatchObject({ status: 'succeeded', pool: true });
   });
 
   it('deploys as before when the pool is empty or the project has none', async () => {
