@@ -255,7 +255,10 @@ export class Store {
     const before = await this.db('applications').where({ project, name }).first();
     if (before) {
       const taken = await this.db('applications')
-        .where({ project, name })
+        // Only the version read: an expired claim's holder may still commit between the read
+        // and this update, and `current` must be what the new holder applies over (else two
+        // creates of one name could both succeed).
+        .where({ project, name, version: before.version })
         .andWhere((w) =>
           w.whereNull('apply_owner').orWhere('apply_expires_at', '<', now.toISOString()),
         )
