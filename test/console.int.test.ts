@@ -287,6 +287,9 @@ describeWithBrowser('test/console.int.test.ts')('the web console in Chromium', (
     await page.getByText('Times in your zone: UTC, UTC+00:00').waitFor();
     await page.getByLabel('From').fill('2020-01-01T00:00');
     await page.getByLabel('to', { exact: true }).fill('2020-01-02T00:00');
+    // What is typed survives the page's re-renders (its clock ticks every second) until Apply.
+    await page.waitForTimeout(2500);
+    expect(await page.getByLabel('From').inputValue()).toBe('2020-01-01T00:00');
     await page.getByRole('button', { name: 'Apply' }).click();
     await page.getByText(`No executions of ${PROJECT} match these filters.`).waitFor();
     expect(page.url()).toContain(

@@ -71,6 +71,7 @@ export function ExecutionFilters({ filters, onChange, cronjobs, now }) {
     ${
       showRange &&
       html`<${TimeRangeForm}
+        key=${`${filters.since ?? ''}/${filters.until ?? ''}`}
         filters=${filters}
         now=${now}
         onApply=${(range) => {
@@ -81,7 +82,12 @@ export function ExecutionFilters({ filters, onChange, cronjobs, now }) {
     }`;
 }
 
-/** Two `datetime-local` inputs read in the viewer's zone, applied together. */
+/**
+ * Two `datetime-local` inputs read in the viewer's zone, applied together. They start from the
+ * applied range (`defaultValue`, the form keyed by it) and are the user's until Apply: a
+ * `value` would be written back at every render — the page's clock ticks — and wipe what was
+ * being typed.
+ */
 function TimeRangeForm({ filters, now, onApply }) {
   const zone = zoneLabel(now);
   return html`<form
@@ -102,7 +108,7 @@ function TimeRangeForm({ filters, now, onApply }) {
       name="since"
       type="datetime-local"
       aria-describedby="time-zone-note"
-      value=${localInputValue(filters.since)}
+      defaultValue=${localInputValue(filters.since)}
     />
     <label for="until-filter">to</label>
     <input
@@ -110,7 +116,7 @@ function TimeRangeForm({ filters, now, onApply }) {
       name="until"
       type="datetime-local"
       aria-describedby="time-zone-note"
-      value=${localInputValue(filters.until)}
+      defaultValue=${localInputValue(filters.until)}
     />
     <span id="time-zone-note" class="muted small">Times in your zone: ${zone}</span>
     <button type="submit" class="secondary">Apply</button>
