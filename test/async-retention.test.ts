@@ -2,6 +2,12 @@ import type { Knex } from 'knex';
 import { sweep } from '../api/retention';
 import { Store } from '../api/store/store';
 import { testStores } from './api/api-process';
+import {
+  AGE_ONLY_POLICY as policy,
+  daysAgo,
+  NOW,
+  openTestStore,
+} from './support/retention-fixture';
 
 /*
  * Retention of asynchronous invocations, on SQLite and PostgreSQL: finished ones (succeeded,
@@ -9,10 +15,6 @@ import { testStores } from './api/api-process';
  * retrying ones stay whatever their age, and so does one whose callback is still being
  * delivered.
  */
-
-const DAY = 86_400_000;
-const NOW = new Date('2026-06-10T12:00:00.000Z');
-const daysAgo = (days: number) => new Date(NOW.getTime() - days * DAY).toISOString();
 
 /** A row of async_invocations with what the table requires, and `fields` over it. */
 function row(id: string, state: string, finishedDaysAgo: number | undefined, fields = {}) {
@@ -35,24 +37,12 @@ function row(id: string, state: string, finishedDaysAgo: number | undefined, fie
   };
 }
 
-const policy = {
-  maxExecutionsPerCronJob: 0,
-  maxAgeDays: 0,
-  maxLogBytesPerProject: 0,
-  maxInvocationsPerFunction: 0,
-  invocationMaxAgeDays: 7,
-};
-
 describe.each(testStores())('retention of asynchronous invocations ($name)', (testStore) => {
   let store: Store;
   let db: Knex;
 
   beforeAll(async () => {
-    const env = await testStore.env();
-    store = await Store.open({
-      databaseUrl: env.HKS_DATABASE_URL,
-      sqlitePath: env.HKS_SQLITE_PATH ?? ':memory:',
-    });
+    store = await openTestStore(testStore);
     db = store.knex;
     await db('async_invocations').insert([
       ...['a', 'b', 'c', 'd', 'e'].map((n) => row(`old-succeeded-${n}`, 'succeeded', 10)),

@@ -2,6 +2,12 @@ import type { Knex } from 'knex';
 import { sweep } from '../api/retention';
 import { Store } from '../api/store/store';
 import { testStores } from './api/api-process';
+import {
+  AGE_ONLY_POLICY as policy,
+  daysAgo,
+  NOW,
+  openTestStore,
+} from './support/retention-fixture';
 
 /*
  * Retention of functions' schedule runs, on SQLite and PostgreSQL: runs due before the
@@ -9,10 +15,6 @@ import { testStores } from './api/api-process';
  * timer run, from which the scheduler counts the times it owes (without it a monthly schedule
  * would record every month since its definition was applied as missed).
  */
-
-const DAY = 86_400_000;
-const NOW = new Date('2026-06-10T12:00:00.000Z');
-const daysAgo = (days: number) => new Date(NOW.getTime() - days * DAY).toISOString();
 
 function run(schedule: string, due: number, fields: Record<string, string> = {}) {
   return {
@@ -29,24 +31,12 @@ function run(schedule: string, due: number, fields: Record<string, string> = {})
   };
 }
 
-const policy = {
-  maxExecutionsPerCronJob: 0,
-  maxAgeDays: 0,
-  maxLogBytesPerProject: 0,
-  maxInvocationsPerFunction: 0,
-  invocationMaxAgeDays: 7,
-};
-
 describe.each(testStores())('retention of schedule runs ($name)', (testStore) => {
   let store: Store;
   let db: Knex;
 
   beforeAll(async () => {
-    const env = await testStore.env();
-    store = await Store.open({
-      databaseUrl: env.HKS_DATABASE_URL,
-      sqlitePath: env.HKS_SQLITE_PATH ?? ':memory:',
-    });
+    store = await openTestStore(testStore);
     db = store.knex;
     await db('function_schedule_runs').insert([
       // A daily schedule: 20 days of runs, the last 5 within the limit.
