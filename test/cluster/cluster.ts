@@ -21,7 +21,7 @@ import { installKwokLogsCrd } from './kwok-logs-crd';
 import { type Log, formatSeconds } from './log';
 import { createFakeNodes, unreadyNodes } from './nodes';
 import { buildRealNode, realNodeProcessNames, realNodeWanted, startRealNode } from './real-node';
-import { removeRealNode } from './real-node-cleanup';
+import { reclaimAbandonedNode, removeRealNode } from './real-node-cleanup';
 import { realNodeName } from './real-node-config';
 import { nodeAddresses } from './real-node-network';
 import {
@@ -162,6 +162,7 @@ export async function clusterUp(log: Log): Promise<UpResult> {
   await checkPortsFree(config);
   await buildAll(log);
   const realNode = realNodeWanted();
+  if (realNode) await reclaimAbandonedNode(config.stateDir, log);
   const images = realNode ? await buildRealNode(log) : [];
   const started = Date.now();
   const files = prepareFiles(config);

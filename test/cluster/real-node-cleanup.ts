@@ -1,10 +1,11 @@
 import { existsSync, readFileSync, readdirSync, rmdirSync } from 'node:fs';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import type { Log } from './log';
 import { unmountUnder } from './mounts';
+import { processFiles, runningPid } from './processes';
 import { podCgroupRoot, realNodeFiles } from './real-node-config';
-import { allCgroupMounts } from './real-node';
-import { ownsNodeNetwork, tearDownNodeNetwork } from './real-node-network';
+import { allCgroupMounts, realNodeProcessNames } from './real-node';
+import { nodeNetworkOwner, ownsNodeNetwork, tearDownNodeNetwork } from './real-node-network';
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
@@ -112,4 +113,28 @@ export async function removeRealNode(
   unmountUnder(files.dir);
   if (ours) tearDownNodeNetwork();
   if (hadNode) log('removed the real node (containers, mounts, network namespace)');
+}
+
+/**
+ * Removes the real node another cluster left when none of its processes runs any more (its
+ * run was killed before `cluster:down`): its pods, mounts and network namespace would
+ * otherwise block every later real node on the machine. A node whose containerd, kubelet or
+ * kube-proxy still runs is left alone.
+ *
+ * @param stateDir the state folder of the cluster about to start
+ * @returns whether a node was reclaimed
+ */
+export async function reclaimAbandonedNode(stateDir: string, log: Log): Promise<boolean> {
+  const owner = nodeNetworkOwner();
+  if (owner === undefined || owner === resolve(stateDir)) return false;
+  const running = realNodeProcessNames.filter(
+    (name) => runningPid(processFiles(owner, name).pidFile) !== undefined,
+  );
+  if (running.length > 0) return false;
+  await removeRealNode(owner, async () => undefined, log);
+  // removeRealNode logs only when the node folder is still there.
+  if (nodeNetworkOwner() === undefined) {
+    log(`reclaimed the real node left by the stopped cluster in ${owner}`);
+  }
+  return true;
 }
