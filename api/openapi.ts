@@ -163,8 +163,9 @@ export interface RouteGroup {
 function responses(route: Route, groupErrors: readonly number[]): Json {
   const media = route.produces ?? 'application/json';
   const success: Json = {};
+  // A pass-through route's own success is the function's answer, stated as `default` below.
   const bodies: Readonly<Record<number, z.ZodType | undefined>> = {
-    [route.status ?? 200]: undefined,
+    ...(route.passThrough ? {} : { [route.status ?? 200]: undefined }),
     ...route.responses,
   };
   for (const [status, body] of Object.entries(bodies))
@@ -205,7 +206,9 @@ function responses(route: Route, groupErrors: readonly number[]): Json {
     ...success,
     ...Object.fromEntries(errors.map((status) => [String(status), problemResponse(status)])),
     // The function's own status, headers and body.
-    ...(route.passThrough ? { default: { description: "The function's response" } } : {}),
+    ...(route.passThrough
+      ? { default: { description: "The function's response: its status, headers and body" } }
+      : {}),
   };
 }
 

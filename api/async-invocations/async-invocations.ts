@@ -1,6 +1,7 @@
 import { createHash, randomUUID } from 'node:crypto';
 import type { Request } from 'express';
 import type { Knex } from 'knex';
+import type { z } from 'zod';
 import { forwardableHeaders } from '../function-proxy';
 import type { Functions } from '../functions';
 import { Problem } from '../problem';
@@ -16,50 +17,15 @@ import {
   idempotencyKeyOf,
   SUBMISSION_HEADERS,
 } from './submission';
+import { AsyncInvocationView, asyncSubmissionView } from './view';
 import { AsyncMetrics, AsyncWorker } from './worker';
-
-/** An asynchronous invocation as the API shows it. */
-export interface AsyncInvocationView {
-  readonly id: string;
-  readonly project: string;
-  readonly function: string;
-  readonly tag?: string;
-  readonly state: AsyncInvocation['state'];
-  readonly attempts: number;
-  readonly maxAttempts: number;
-  /** Invocation-history ids of the attempts made so far, first to last. */
-  readonly attemptIds: string[];
-  readonly createdAt: string;
-  readonly updatedAt: string;
-  /** When the next attempt is due (queued or waiting for a retry). @default - none */
-  readonly nextAttemptAt?: string;
-  readonly finishedAt?: string;
-  readonly durationMs?: number;
-  readonly requestBytes: number;
-  readonly idempotencyKey?: string;
-  readonly callbackUrl?: string;
-  readonly callback?: AsyncInvocation['callback'];
-  readonly lastError?: string;
-  /** The function's answer to the last attempt. @default - none yet */
-  readonly result?: {
-    readonly status: number;
-    readonly contentType?: string;
-    readonly bytes: number;
-    /** Only the first HKS_ASYNC_RESULT_LIMIT_BYTES were kept. */
-    readonly truncated: boolean;
-    /** The body kept, as text when it is UTF-8. @default - none: see bodyBase64 */
-    readonly body?: string;
-    /** The body kept, base64, when it is not UTF-8. @default - none: see body */
-    readonly bodyBase64?: string;
-  };
-}
 
 /** The answer to a submission. */
 export interface Submission {
   /** 202 queued now; 200 the invocation that already holds the idempotency key. */
   readonly status: 200 | 202;
   readonly location: string;
-  readonly view: { id: string; state: string; location: string };
+  readonly view: z.infer<typeof asyncSubmissionView>;
 }
 
 /** The API path of an asynchronous invocation. */

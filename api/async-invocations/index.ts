@@ -4,4 +4,5 @@ export * from './callback-target';
 export * from './queue-store';
 export * from './settings';
 export * from './submission';
+export * from './view';
 export * from './worker';

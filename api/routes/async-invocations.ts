@@ -1,6 +1,12 @@
 import { z } from 'zod';
-import { AsyncInvocations, ASYNC_STATES } from '../async-invocations';
+import {
+  AsyncInvocations,
+  ASYNC_STATES,
+  asyncInvocationView,
+  callbackKeyView,
+} from '../async-invocations';
 import { parseRequest } from '../validate-request';
+import { itemsOf } from './response-schemas';
 import { Route } from './route';
 
 /** Most invocations one list answers. */
@@ -30,6 +36,7 @@ export function asyncInvocationRoutes(async: AsyncInvocations): Route[] {
       summary:
         "A function's asynchronous invocations, newest first (?state= queued, running, succeeded, failed-retrying, dead or cancelled; ?limit=, at most 500), without result bodies",
       query: listQuery,
+      responses: { 200: itemsOf(asyncInvocationView) },
       handle: async (req, res) => {
         const { state, limit } = parseRequest(listQuery, req.query, 'query');
         const items = await async.list(
@@ -44,6 +51,7 @@ export function asyncInvocationRoutes(async: AsyncInvocations): Route[] {
       path: `${base}/:id`,
       summary:
         'An asynchronous invocation: its state, attempts (with their invocation-history ids), result and callback delivery',
+      responses: { 200: asyncInvocationView },
       handle: async (req, res) => {
         res.json(await async.get(...params(req)));
       },
@@ -54,6 +62,7 @@ export function asyncInvocationRoutes(async: AsyncInvocations): Route[] {
       summary:
         'Cancels an asynchronous invocation that is queued or waiting for a retry; 409 naming its state otherwise',
       errors: [409],
+      responses: { 200: asyncInvocationView },
       handle: async (req, res) => {
         res.json(await async.cancel(...params(req)));
       },
@@ -63,6 +72,7 @@ export function asyncInvocationRoutes(async: AsyncInvocations): Route[] {
       path: '/projects/:project/async-callback-key',
       summary:
         'The key the project\'s callbacks are signed with (X-Hks-Signature: t=<unix>,v1=<hex HMAC-SHA256 of "<t>.<body>">)',
+      responses: { 200: callbackKeyView },
       handle: async (req, res) => {
         res.json({
           algorithm: 'HMAC-SHA256',

@@ -1,7 +1,7 @@
 import { PassThrough } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { z } from 'zod';
-import { AsyncInvocations, prefersAsync } from '../async-invocations';
+import { AsyncInvocations, asyncSubmissionView, prefersAsync } from '../async-invocations';
 import { forwardableHeaders } from '../function-proxy';
 import { FUNCTION_RUNTIMES } from '../../constructs';
 import { Functions, FunctionView, RevisionView } from '../functions';
@@ -152,6 +152,9 @@ export function functionRoutes(functions: Functions, async?: AsyncInvocations): 
       query: invokeQuery,
       rawBody: true,
       passThrough: true,
+      // 200 with the queued invocation when an Idempotency-Key replays one: under `default`
+      // with the function's own answers, which may be 200 JSON too.
+      responses: { 202: asyncSubmissionView },
       errors: [413, 422, 429, 503, 504],
       requestHeaders: {
         Prefer: 'respond-async: queue the invocation and answer 202 with its id and Location',

@@ -7,7 +7,7 @@ import {
 import { AgentAudit } from '../agent-audit';
 import { callerOf } from '../auth';
 import { executionFilesSchema, omittedFileSchema, outputFilesSchema } from '../execution-files';
-import { DEFAULT_TTL_SECONDS, ExecutionResult, Operations } from '../operations';
+import { DEFAULT_TTL_SECONDS, DeployedFunction, ExecutionResult, Operations } from '../operations';
 import { parseRequest } from '../validate-request';
 import { wantsEventStream } from '../sse';
 import { ExecuteCall, executeStreamEvent, streamExecution } from './execute-stream';
@@ -89,6 +89,16 @@ export const deployBody = z
 
 const millis = z.number().min(0);
 
+/** Milliseconds of each phase of an operation that ran. */
+const phaseTimings = z
+  .object({
+    check: millis.optional(),
+    deploy: millis.optional(),
+    ready: millis.optional(),
+    invoke: millis.optional(),
+    logs: millis.optional(),
+  })
+  .meta({ description: 'Milliseconds of each phase that ran' });
 /** What running code once (or invoking a temporary function) answers. */
 export const executionResult: z.ZodType<ExecutionResult> = z.object({
   id: z.string().meta({ description: 'The temporary function that ran the code' }),
@@ -131,15 +141,20 @@ export const executionResult: z.ZodType<ExecutionResult> = z.object({
       'A warm pool instance ran the code (HKS_WARM_POOL_PROJECTS): nothing was deployed during the call; the instance is deleted after it',
   }),
   durationMs: millis,
-  timings: z
-    .object({
-      check: millis.optional(),
-      deploy: millis.optional(),
-      ready: millis.optional(),
-      invoke: millis.optional(),
-      logs: millis.optional(),
-    })
-    .meta({ description: 'Milliseconds of each phase that ran' }),
+  timings: phaseTimings,
+});
+
+/** What deploy-function answers: the temporary function and when it expires. */
+const deployedFunction: z.ZodType<DeployedFunction> = z.object({
+  id: z.string().meta({ description: 'The id to invoke and delete it by' }),
+  project: z.string(),
+  name: z.string(),
+  url: z.string().optional().meta({ description: 'Its cluster-local URL, once Knative gave one' }),
+  ready: z.boolean(),
+  reason: z.string().optional().meta({ description: "Why it is not ready (Knative's reason)" }),
+  message: z.string().optional().meta({ description: "Knative's message when it is not ready" }),
+  expiresAt: z.string().meta({ description: 'When the janitor removes it (ttlSeconds)' }),
+  timings: phaseTimings,
 });
 
 /**
@@ -183,6 +198,7 @@ export function operationRoutes(operations: Operations, audit: AgentAudit): Rout
         'Deploy a temporary function for repeated calls; it is removed after ttlSeconds (or by DELETE)',
       body: deployBody,
       status: 201,
+      responses: { 201: deployedFunction },
       handle: async (req, res) => {
         const body = parseRequest(deployBody, req.body, 'body');
         res.status(201).json(await operations.deployFunction(callerOf(res), body));

@@ -49,6 +49,9 @@ class AsyncInvocation:
     callback_url: Optional[str] = None
     callback: Optional[Dict[str, Any]] = None
     result: Optional[Dict[str, Any]] = None
+    updated_at: str = ""
+    request_bytes: int = 0
+    tag: Optional[str] = None
 
     @property
     def finished(self) -> bool:
@@ -72,6 +75,9 @@ class AsyncInvocation:
             callback_url=doc.get("callbackUrl"),
             callback=doc.get("callback"),
             result=doc.get("result"),
+            updated_at=str(doc.get("updatedAt", "")),
+            request_bytes=int(doc.get("requestBytes") or 0),
+            tag=doc.get("tag"),
         )
 
 

@@ -17,6 +17,7 @@ from typing import Any, Dict, Set, Tuple
 
 import pytest
 
+from hks_sdk.async_invocations import AsyncInvocation
 from hks_sdk.executor import ErrorInfo, ExecutionResult
 from hks_sdk.functions import FunctionInfo, Invocation, InvocationError, Revision, TrafficTarget
 
@@ -34,6 +35,7 @@ CONTRACT: Dict[type, Tuple[str, str, str, Tuple[str, ...]]] = {
         "200",
         ("error",),
     ),
+    AsyncInvocation: ("get", "/api/v1/projects/{project}/functions/{name}/async-invocations/{id}", "200", ()),
 }
 
 # Models read inside another model's from_json: (that model, the variable holding their JSON).
@@ -42,6 +44,7 @@ READ_BY: Dict[type, Tuple[type, str]] = {InvocationError: (Invocation, "error")}
 # Required properties a model does not read, with why.
 NOT_READ: Dict[type, Dict[str, str]] = {
     Invocation: {"project": "a Functions client is bound to one project, which it asked for"},
+    AsyncInvocation: {"project": "a Functions client is bound to one project, which it asked for"},
 }
 
 
