@@ -1,4 +1,6 @@
 import { randomBytes } from 'node:crypto';
+import { hostname } from 'node:os';
+import type { Knex } from 'knex';
 import { API_VERSION, DEFAULT_HANDLERS, SourceRuntimeName } from '../constructs';
 import { Applications } from './applications';
 import { Caller, grants } from './auth';
@@ -9,7 +11,7 @@ import {
   FileLimits,
 } from './execution-files';
 import { EXPIRES_LABEL } from './functions';
-import { hasFailed, KnativeService, readyCondition } from './knative';
+import { hasFailed, KnativeApi, KnativeService, readyCondition } from './knative';
 import { Kube, KubeObject } from './kube';
 import {
   asRequestProblem,
@@ -23,6 +25,15 @@ import {
   removeObjects,
 } from './operations';
 import { Problem } from './problem';
+import {
+  claimSession,
+  endSession,
+  getSession,
+  idleSessions,
+  insertSession,
+  releaseSession,
+  SessionRecord,
+} from './store/agent-session-store';
 import { newSessionSecret, sessionPlatformEnv, sessionSecretObject } from './session-secret';
 import { DEFAULT_SESSION_IDLE_SECONDS, DEFAULT_SESSION_MAX_IDLE_SECONDS } from './session-config';
 
@@ -97,8 +108,15 @@ export interface SessionLimits {
 
 /** Seconds by which an execute must move a session's expiry label before it is written. */
 const LABEL_SLACK_SECONDS = 5;
-/** How many ended sessions are remembered, to answer 410 (and why) instead of 404. */
-const ENDED_KEPT = 1000;
+/**
+ * Seconds an execution's lease holds beyond its time limit: the code check before it, the log
+ * read and the stop after it. A replica killed mid-execute frees the session after that.
+ */
+const LEASE_SLACK_SECONDS = 30;
+/** Sessions whose Knative Service this replica keeps at hand; the oldest is dropped beyond. */
+const KNOWN_KEPT = 1000;
+/** Idle sessions one sweep ends at most (the next sweep takes the rest). */
+const SWEEP_BATCH = 50;
 
 /** The module a session's revision carries: each execution brings its own code. */
 export const PLACEHOLDER_CODE: Readonly<Record<SourceRuntimeName, string>> = {
@@ -108,54 +126,46 @@ export const PLACEHOLDER_CODE: Readonly<Record<SourceRuntimeName, string>> = {
     '// An agent session: the code of each execution comes with its request.\nexports.handler = () => null;\n',
 };
 
-/** A live session, in the memory of the API replica that opened it. */
-interface Session {
-  readonly id: string;
-  readonly project: string;
-  readonly namespace: string;
-  readonly runtime: SourceRuntimeName;
-  /** The creating token's subject. */
-  readonly subject?: string;
-  readonly secret: string;
+/**
+ * What this replica knows of a session's function, a cache of what Kubernetes holds: the
+ * session's Knative Service does not change while it lives (an expiry label aside).
+ */
+interface KnownFunction {
   readonly service: KnativeService;
-  readonly idleTimeoutSeconds: number;
-  readonly timeoutSeconds: number;
-  readonly createdAt: number;
-  lastUsedAt: number;
-  executions: number;
-  running: boolean;
-  timer?: NodeJS.Timeout;
   /** The expiry the Service's label holds (or is being given), seconds since the epoch. */
   labelledExpiry: number;
   /** The label's last update, which the next one follows. */
   labelling: Promise<void>;
 }
 
-/** Why a session is gone, kept for its owner's next call. */
-interface EndedSession {
-  readonly project: string;
-  readonly reason: string;
-}
-
 /**
  * Agent sessions: a temporary function in session mode (its runtime loads the code each request
  * brings, only with the session's secret) that successive executions reuse warm instead of
- * deploying anew. A session is kept in the memory of the API replica that opened it, with its
- * secret; its Knative Service is labelled ephemeral with an expiry that every execute pushes
- * forward, so that the janitor of any replica removes it after a crash, and counts under the
+ * deploying anew. A session is a row of the store (api/store/agent-session-store.ts), so any API
+ * replica serves any session: the one execution at a time is a lease in that row, and the idle
+ * end is done by whichever replica sees the session idle first (a call, or its sweep). Its
+ * Knative Service is labelled ephemeral with an expiry that every execute pushes forward, so
+ * that the janitor of any replica removes it should no replica end it, and counts under the
  * project's cap of temporary functions. It ends when closed, after its idle timeout, or when an
  * execution times out or its process dies (the function is deleted: the code really stops).
  */
 export class AgentSessions {
-  private readonly sessions = new Map<string, Session>();
-  private readonly ended = new Map<string, EndedSession>();
+  private readonly known = new Map<string, KnownFunction>();
   private readonly maxIdleSeconds: number;
   private readonly fileLimits: FileLimits;
+  /** Names this replica's leases, apart from any other process's. */
+  private readonly replica = `${hostname()}:${process.pid}:${randomBytes(3).toString('hex')}`;
+  /** The sweep's timer: unref'd, so a stopping replica simply leaves its sessions to the others. */
+  private sweepTimer?: NodeJS.Timeout;
+  private sweeping?: Promise<void>;
 
   constructor(
     private readonly operations: Operations,
     private readonly applications: Applications,
     private readonly kube: Kube,
+    private readonly knative: KnativeApi,
+    /** The store's knex, shared by every replica. */
+    private readonly db: Knex,
     /** How long a deploy waits for Ready, in ms (the expiry label covers it). */
     private readonly readyTimeoutMs: number,
     /** Seconds a session's function outlives its idle expiry before the janitor removes it. */
@@ -168,7 +178,7 @@ export class AgentSessions {
   }
 
   /**
-   * Deploys a session's function and waits until it is Ready.
+   * Deploys a session's function, waits until it is Ready and records the session.
    * @throws Problem 400 naming a bad field, 429 at the project's cap, 502 when it did not start
    */
   public async open(caller: Caller, request: OpenSessionRequest): Promise<OpenedSession> {
@@ -200,14 +210,15 @@ export class AgentSessions {
     );
     const namespace = this.applications.namespaceOf(project);
     const secret = newSessionSecret();
-    let service: KnativeService;
+    let record: SessionRecord;
+    let known: KnownFunction;
     try {
       const applied = objects.find((o) => o.apiVersion === 'serving.knative.dev/v1');
       // After the Service, which owns it; its pod waits for it as for any missing Secret.
       await this.kube.createSecret(
         sessionSecretObject(applied as unknown as KnativeService, secret),
       );
-      service = await this.operations.awaitReady(project, id, objects, timings);
+      const service = await this.operations.awaitReady(project, id, objects, timings);
       if (hasFailed(service)) {
         const condition = readyCondition(service);
         throw new Problem(
@@ -216,105 +227,121 @@ export class AgentSessions {
           `The session's function did not become ready: ${condition?.reason ?? 'NotReady'}: ${condition?.message ?? ''}`,
         );
       }
+      const now = new Date();
+      record = {
+        id,
+        project,
+        namespace,
+        runtime: request.runtime,
+        createdBy: caller.subject,
+        secret,
+        idleTimeoutSeconds,
+        timeoutSeconds,
+        createdAt: now.toISOString(),
+        lastUsedAt: now.toISOString(),
+        expiresAt: new Date(now.getTime() + idleTimeoutSeconds * 1000).toISOString(),
+        executions: 0,
+      };
+      await insertSession(this.db, record);
+      known = this.remember(id, service, expiresAt);
     } catch (error) {
       await this.remove(namespace, id);
       throw error;
     } finally {
       slot.release();
     }
-    const now = Date.now();
-    const session: Session = {
-      id,
-      project,
-      namespace,
-      runtime: request.runtime,
-      subject: caller.subject,
-      secret,
-      service,
-      idleTimeoutSeconds,
-      timeoutSeconds,
-      createdAt: now,
-      lastUsedAt: now,
-      executions: 0,
-      running: false,
-      labelledExpiry: expiresAt,
-      labelling: Promise.resolve(),
-    };
     // Ready now: the deadline no longer needs the time a start may take.
-    session.labelledExpiry = Math.ceil(this.expiryLabel(idleTimeoutSeconds));
-    await this.labelExpiry(session, session.labelledExpiry).catch((error: unknown) =>
+    known.labelledExpiry = Math.ceil(this.expiryLabel(idleTimeoutSeconds));
+    await this.labelExpiry(record, known.labelledExpiry).catch((error: unknown) =>
       this.log(
         "could not label a session function's expiry; it keeps the one it was deployed with",
-        {
-          function: `${namespace}/${id}`,
-          err: error,
-        },
+        { function: `${namespace}/${id}`, err: error },
       ),
     );
-    this.sessions.set(id, session);
-    this.armIdleTimer(session);
-    return { ...viewOf(session), timings };
+    return { ...viewOf(record), timings };
+  }
+
+  /**
+   * The caller's live session `id`, as the store has it. A session idle past its expiry is
+   * ended here, by whichever replica the call came to.
+   * @throws Problem 404 for an unknown session (or another project's), 410 for one that ended
+   */
+  public async find(caller: Caller, id: string): Promise<SessionRecord> {
+    const record = await getSession(this.db, id);
+    // Another project's session is as unknown as one that never was.
+    if (!record || !grants(caller, record.project))
+      throw Problem.notFound(`No session ${JSON.stringify(id)}`);
+    if (record.endedAt !== undefined) throw endedProblem(record);
+    if (!isIdlePast(record, new Date())) return record;
+    await this.endIdle(record);
+    const now = await getSession(this.db, id);
+    if (now?.endedAt !== undefined) throw endedProblem(now);
+    return now ?? record;
   }
 
   /**
    * Runs code in the session's function. The code is checked as execute-once checks it; an
    * execution that times out (or whose process dies) ends the session.
+   * @param session the session {@link find} read for this call, or its id
    * @throws Problem 404 for an unknown session (or another project's), 410 for one that ended,
    *   409 while another execution runs, 400 naming a bad field
    */
   public async execute(
     caller: Caller,
-    id: string,
+    session: string | SessionRecord,
     request: SessionExecuteRequest,
   ): Promise<SessionExecutionResult> {
     const started = performance.now();
-    const session = this.find(caller, id);
-    if (session.running) {
-      throw new Problem(
-        409,
-        'Session busy',
-        `Session ${JSON.stringify(id)} is running an execution; a session runs one at a time`,
-      );
-    }
+    const record = typeof session === 'string' ? await this.find(caller, session) : session;
+    const id = record.id;
+    if (isLeased(record, new Date())) throw busyProblem(id);
     checkInputDepth(request.input, 'input');
     checkInputFiles(request.inputFiles ?? {}, this.fileLimits);
-    const timeoutSeconds = request.timeoutSeconds ?? session.timeoutSeconds;
-    if (timeoutSeconds > session.timeoutSeconds) {
+    const timeoutSeconds = request.timeoutSeconds ?? record.timeoutSeconds;
+    if (timeoutSeconds > record.timeoutSeconds) {
       throw fieldProblem(
         'timeoutSeconds',
-        `given ${timeoutSeconds}, expected at most ${session.timeoutSeconds} (the session's timeoutSeconds)`,
+        `given ${timeoutSeconds}, expected at most ${record.timeoutSeconds} (the session's timeoutSeconds)`,
       );
     }
-    session.running = true;
-    clearTimeout(session.timer);
+    const owner = `${this.replica}:${randomBytes(4).toString('hex')}`;
+    const claimedAt = Date.now();
+    const until = new Date(claimedAt + (timeoutSeconds + LEASE_SLACK_SECONDS) * 1000);
+    if (!(await claimSession(this.db, id, owner, until.toISOString(), new Date().toISOString()))) {
+      // Ended (or idle) meanwhile: find says so; else another call holds it.
+      await this.find(caller, id);
+      throw busyProblem(id);
+    }
     const timings: PhaseTimings = {};
+    let ran = false;
     try {
       const checkStarted = performance.now();
-      await this.checkCode(session, request);
+      await this.checkCode(record, request);
       timings.check = elapsed(checkStarted);
+      const known = await this.functionOf(record);
       // The janitor's deadline moves past this execution and a whole idle timeout, beside it.
-      this.pushExpiry(session, timeoutSeconds);
+      this.pushExpiry(record, known, timeoutSeconds);
+      ran = true;
       const outcome = await this.operations.invokeOnce(
-        session.project,
+        record.project,
         id,
         request.input,
-        session.service,
+        known.service,
         timings,
         {
           inputFiles: request.inputFiles ?? {},
           session: {
-            secret: session.secret,
+            secret: record.secret ?? '',
             envelope: {
               code: request.code,
-              handler: request.handler ?? DEFAULT_HANDLERS[session.runtime],
+              handler: request.handler ?? DEFAULT_HANDLERS[record.runtime as SourceRuntimeName],
               timeoutSeconds,
             },
           },
         },
       );
-      session.executions++;
       const ends = outcome.status === 'timeout' || outcome.status === 'killed';
-      const stopped = ends ? await this.end(session, `its execution ended ${outcome.status}`) : {};
+      const stopped = ends ? await this.end(record, `its execution ended ${outcome.status}`) : {};
       return {
         id,
         sessionId: id,
@@ -325,94 +352,141 @@ export class AgentSessions {
         timings: { ...timings },
       };
     } finally {
-      session.running = false;
-      session.lastUsedAt = Date.now();
-      if (this.sessions.has(id)) this.armIdleTimer(session);
+      // Before the answer: the caller's next execute must find the lease free.
+      await releaseSession(this.db, record, owner, new Date(), ran).catch((error: unknown) =>
+        this.log('could not release a session; it stays busy until its lease lapses', {
+          session: id,
+          leaseUntil: until.toISOString(),
+          err: error,
+        }),
+      );
     }
   }
 
   /** The session's state. @throws Problem 404, 410 as {@link execute} */
-  public view(caller: Caller, id: string): SessionView {
-    return viewOf(this.find(caller, id));
+  public async view(caller: Caller, id: string): Promise<SessionView> {
+    return viewOf(await this.find(caller, id));
   }
 
-  /** Ends a session and deletes its function. @throws Problem 404, 410 as {@link execute} */
+  /**
+   * Ends a session and deletes its function, whichever replica opened it.
+   * @throws Problem 404, 410 as {@link execute}
+   */
   public async close(caller: Caller, id: string): Promise<void> {
-    await this.end(this.find(caller, id), 'it was closed');
-  }
-
-  /** Ends every session of this process (the API is stopping). */
-  public async closeAll(): Promise<void> {
-    await Promise.all([...this.sessions.values()].map((s) => this.end(s, 'the API stopped')));
-  }
-
-  /** The caller's live session `id`. */
-  private find(caller: Caller, id: string): Session {
-    const session = this.sessions.get(id);
-    if (session && grants(caller, session.project)) return session;
-    const ended = this.ended.get(id);
-    if (!session && ended && grants(caller, ended.project)) {
-      throw new Problem(
-        410,
-        'Session ended',
-        `Session ${JSON.stringify(id)} has ended (${ended.reason}); open a new one`,
-      );
+    const record = await this.find(caller, id);
+    if ((await this.end(record, 'it was closed')) === undefined) {
+      // Another call ended it first: say why.
+      await this.find(caller, id);
     }
-    // Another project's session is as unknown as one that never was.
-    throw Problem.notFound(
-      `No session ${JSON.stringify(id)} (sessions are served by the API replica that opened them)`,
-    );
+  }
+
+  /**
+   * Ends, every `intervalSeconds`, the sessions idle past their expiry that no call came for.
+   * Every replica may run it: one conditional update ends each session, and only the replica
+   * whose update did deletes the function.
+   */
+  public startSweeping(intervalSeconds: number): void {
+    if (intervalSeconds <= 0 || this.sweepTimer) return;
+    this.sweepTimer = setInterval(() => {
+      this.sweeping ??= this.sweepIdle().finally(() => {
+        this.sweeping = undefined;
+      });
+    }, intervalSeconds * 1000);
+    this.sweepTimer.unref();
+  }
+
+  private async sweepIdle(): Promise<void> {
+    try {
+      for (const record of await idleSessions(this.db, new Date().toISOString(), SWEEP_BATCH))
+        await this.endIdle(record);
+    } catch (error) {
+      this.log('could not sweep idle sessions; retrying at the next interval', { err: error });
+    }
+  }
+
+  /** Ends a session idle past its expiry, unless a call took it or another replica ended it. */
+  private async endIdle(record: SessionRecord): Promise<void> {
+    const reason = `idle for ${record.idleTimeoutSeconds} s`;
+    const now = new Date().toISOString();
+    this.known.delete(record.id);
+    if (!(await endSession(this.db, record.id, reason, now, true))) return;
+    this.log('ended an idle session', { session: record.id, project: record.project });
+    await this.remove(record.namespace, record.id);
   }
 
   /** Checks the code as execute-once does: the definition's rules and the source checker. */
-  private async checkCode(session: Session, request: SessionExecuteRequest): Promise<void> {
+  private async checkCode(record: SessionRecord, request: SessionExecuteRequest): Promise<void> {
     const body = {
       apiVersion: API_VERSION,
       kind: 'Function',
-      metadata: { name: session.id, project: session.project },
+      metadata: { name: record.id, project: record.project },
       spec: {
-        runtime: session.runtime,
+        runtime: record.runtime,
         code: request.code,
         ...(request.handler === undefined ? {} : { handler: request.handler }),
-        timeoutSeconds: session.timeoutSeconds,
+        timeoutSeconds: record.timeoutSeconds,
         visibility: 'cluster-local',
       },
     };
-    await this.applications.validate(session.project, body).catch((error: unknown) => {
+    await this.applications.validate(record.project, body).catch((error: unknown) => {
       throw asRequestProblem(error);
     });
+  }
+
+  /**
+   * The session's function: known to this replica since it opened or served the session, else
+   * read by name (its labelled expiry with it). A session whose Service is gone is ended.
+   * @throws Problem 410 when its function is gone
+   */
+  private async functionOf(record: SessionRecord): Promise<KnownFunction> {
+    const known = this.known.get(record.id);
+    if (known) return known;
+    const service = await this.knative.getService(record.namespace, record.id);
+    if (!service) {
+      const reason = 'its function was removed';
+      await this.end(record, reason);
+      throw endedProblem({ ...record, endedReason: reason });
+    }
+    return this.remember(record.id, service, Number(service.metadata.labels?.[EXPIRES_LABEL] ?? 0));
+  }
+
+  private remember(id: string, service: KnativeService, labelledExpiry: number): KnownFunction {
+    const known: KnownFunction = { service, labelledExpiry, labelling: Promise.resolve() };
+    this.known.set(id, known);
+    if (this.known.size > KNOWN_KEPT) this.known.delete(this.known.keys().next().value as string);
+    return known;
   }
 
   /**
    * Labels the session's Knative Service with an expiry `busySeconds` plus a whole idle timeout
    * (and the grace) from now, the deadline the janitor reads. Its own field manager owns only
    * that label; a label is metadata, so no new revision comes of it. Off the execute's path:
-   * the updates of one session follow each other, and one that would move the label by less
-   * than {@link LABEL_SLACK_SECONDS} (within the grace) is left out, so that a busy session
-   * does not write to the Kubernetes API on every execute.
+   * the updates of one session on this replica follow each other, and one that would move the
+   * label by less than {@link LABEL_SLACK_SECONDS} (within the grace) is left out, so that a
+   * busy session does not write to the Kubernetes API on every execute.
    */
-  private pushExpiry(session: Session, busySeconds: number): void {
-    const expiry = Math.ceil(this.expiryLabel(busySeconds + session.idleTimeoutSeconds));
+  private pushExpiry(record: SessionRecord, known: KnownFunction, busySeconds: number): void {
+    const expiry = Math.ceil(this.expiryLabel(busySeconds + record.idleTimeoutSeconds));
     const slack = Math.min(LABEL_SLACK_SECONDS, this.graceSeconds);
-    if (expiry - session.labelledExpiry <= slack) return;
-    session.labelledExpiry = expiry;
-    session.labelling = session.labelling
-      .then(() => this.labelExpiry(session, expiry))
+    if (expiry - known.labelledExpiry <= slack) return;
+    known.labelledExpiry = expiry;
+    known.labelling = known.labelling
+      .then(() => this.labelExpiry(record, expiry))
       .catch((error: unknown) =>
         this.log("could not push a session function's expiry; the janitor may remove it early", {
-          function: `${session.namespace}/${session.id}`,
+          function: `${record.namespace}/${record.id}`,
           err: error,
         }),
       );
   }
 
-  private async labelExpiry(session: Session, expiry: number): Promise<void> {
+  private async labelExpiry(record: SessionRecord, expiry: number): Promise<void> {
     const object: KubeObject = {
       apiVersion: 'serving.knative.dev/v1',
       kind: 'Service',
       metadata: {
-        name: session.id,
-        namespace: session.namespace,
+        name: record.id,
+        namespace: record.namespace,
         labels: { [EXPIRES_LABEL]: String(expiry) },
       },
     };
@@ -424,26 +498,20 @@ export class AgentSessions {
     return Date.now() / 1000 + seconds + this.graceSeconds;
   }
 
-  private armIdleTimer(session: Session): void {
-    clearTimeout(session.timer);
-    session.timer = setTimeout(() => {
-      void this.end(session, `idle for ${session.idleTimeoutSeconds} s`);
-    }, session.idleTimeoutSeconds * 1000);
-    session.timer.unref();
-  }
-
   /**
-   * Forgets the session (remembering why) and deletes its function, waiting until its pods are
-   * gone; the Secret goes with the Service.
-   * @returns `stopped`: whether they went within the wait
+   * Ends the session in the store (recording why) and, when this call ended it, deletes its
+   * function, waiting until its pods are gone; the Secret goes with the Service.
+   * @returns `stopped`: whether they went within the wait; undefined when another call had
+   *   ended it already
    */
-  private async end(session: Session, reason: string): Promise<{ stopped: boolean }> {
-    clearTimeout(session.timer);
-    if (!this.sessions.delete(session.id)) return { stopped: true };
-    this.ended.set(session.id, { project: session.project, reason });
-    if (this.ended.size > ENDED_KEPT) this.ended.delete(this.ended.keys().next().value as string);
-    const stopped = await this.operations.stopNow(session.project, session.id, () =>
-      this.remove(session.namespace, session.id),
+  private async end(
+    record: SessionRecord,
+    reason: string,
+  ): Promise<{ stopped: boolean } | undefined> {
+    this.known.delete(record.id);
+    if (!(await endSession(this.db, record.id, reason, new Date().toISOString()))) return undefined;
+    const stopped = await this.operations.stopNow(record.project, record.id, () =>
+      this.remove(record.namespace, record.id),
     );
     return { stopped };
   }
@@ -460,19 +528,45 @@ export class AgentSessions {
   }
 }
 
-function viewOf(session: Session): SessionView {
+/** Whether an execution's lease holds the session at `now`. */
+function isLeased(record: SessionRecord, now: Date): boolean {
+  return record.runningUntil !== undefined && record.runningUntil >= now.toISOString();
+}
+
+/** Whether a live session is idle past its expiry at `now`, no lease holding it. */
+function isIdlePast(record: SessionRecord, now: Date): boolean {
+  return !isLeased(record, now) && record.expiresAt < now.toISOString();
+}
+
+function viewOf(record: SessionRecord): SessionView {
   return {
-    id: session.id,
-    project: session.project,
-    runtime: session.runtime,
-    state: session.running ? 'running' : 'idle',
-    executions: session.executions,
-    createdAt: new Date(session.createdAt).toISOString(),
-    expiresAt: new Date(session.lastUsedAt + session.idleTimeoutSeconds * 1000).toISOString(),
-    idleTimeoutSeconds: session.idleTimeoutSeconds,
-    timeoutSeconds: session.timeoutSeconds,
-    ...(session.subject === undefined ? {} : { createdBy: session.subject }),
+    id: record.id,
+    project: record.project,
+    runtime: record.runtime as SourceRuntimeName,
+    state: isLeased(record, new Date()) ? 'running' : 'idle',
+    executions: record.executions,
+    createdAt: record.createdAt,
+    expiresAt: record.expiresAt,
+    idleTimeoutSeconds: record.idleTimeoutSeconds,
+    timeoutSeconds: record.timeoutSeconds,
+    ...(record.createdBy === undefined ? {} : { createdBy: record.createdBy }),
   };
+}
+
+function endedProblem(record: Pick<SessionRecord, 'id' | 'endedReason'>): Problem {
+  return new Problem(
+    410,
+    'Session ended',
+    `Session ${JSON.stringify(record.id)} has ended (${record.endedReason ?? 'unknown'}); open a new one`,
+  );
+}
+
+function busyProblem(id: string): Problem {
+  return new Problem(
+    409,
+    'Session busy',
+    `Session ${JSON.stringify(id)} is running an execution; a session runs one at a time`,
+  );
 }
 
 function fieldProblem(field: string, message: string): Problem {

@@ -7,7 +7,7 @@ import { packageVersion } from '../constructs/package-dir';
 import { AsyncInvocations } from './async-invocations';
 import { tokenVerifier } from './auth';
 import { ConfigError, loadConfig } from './config';
-import { readSessionMaxIdleSeconds } from './session-config';
+import { readSessionMaxIdleSeconds, readSessionSweepSeconds } from './session-config';
 import { WarmPoolHandle } from './warm-pool';
 import { readWarmPoolSettings } from './warm-pool-config';
 import { readScheduleSettings } from './function-schedules/schedule-config';
@@ -95,6 +95,7 @@ async function main(): Promise<void> {
     namespaceAccess,
     limits: config.limits,
     sessionMaxIdleSeconds: orExit(() => readSessionMaxIdleSeconds()),
+    sessionSweepSeconds: orExit(() => readSessionSweepSeconds()),
     schedules: scheduleLeadership,
     asyncInvocations,
     warmPool,

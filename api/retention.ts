@@ -15,6 +15,7 @@ import {
 } from './store/invocation-retention-queries';
 import { deleteAsyncFinishedBefore } from './store/async-retention-queries';
 import { deleteScheduleRunsBefore } from './store/schedule-run-retention-queries';
+import { sweepEndedSessions } from './store/agent-session-retention-queries';
 import {
   deleteAgentExecutionsBefore,
   deleteAgentExecutionsBeyond,
@@ -346,6 +347,13 @@ export class RetentionSweeper {
       if (audit.expired + audit.overCount > 0)
         this.log('audit trail retention sweep', {
           ...audit,
+          durationMs: Math.round(performance.now() - started),
+        });
+      // Ended agent sessions are the audit trail's companion: kept by its limits.
+      const sessions = await sweepEndedSessions(this.db, this.audit, this.settings.batchSize);
+      if (sessions.expired + sessions.overCount > 0)
+        this.log('ended agent sessions retention sweep', {
+          ...sessions,
           durationMs: Math.round(performance.now() - started),
         });
     } catch (error) {

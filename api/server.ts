@@ -76,6 +76,11 @@ export interface ServerDependencies {
   readonly limits?: ApiLimits;
   /** Longest idle timeout of an agent session (`HKS_SESSION_MAX_IDLE_SECONDS`). @default 3600 */
   readonly sessionMaxIdleSeconds?: number;
+  /**
+   * Seconds between this replica's sweeps of idle agent sessions (`HKS_SESSION_SWEEP_SECONDS`).
+   * @default 0 - no sweep: an idle session ends at its next call or by the janitor
+   */
+  readonly sessionSweepSeconds?: number;
   /** Where the leader's scheduler finds the functions' schedules. @default - schedules are not run */
   readonly schedules?: ScheduleLeadership;
   /** The queue of asynchronous invocations. @default - the invoke route answers synchronously only */
@@ -148,6 +153,8 @@ export function routeGroups(deps: ServerDependencies): RouteGroup[] {
     operations,
     applications,
     deps.kube,
+    deps.knative,
+    deps.store.knex,
     deps.readyTimeoutMs,
     deps.ephemeralGraceSeconds,
     deps.log,
@@ -156,6 +163,7 @@ export function routeGroups(deps: ServerDependencies): RouteGroup[] {
       fileLimits: deps.ephemeralSafety?.fileLimits ?? DEFAULT_FILE_LIMITS,
     },
   );
+  sessions.startSweeping(deps.sessionSweepSeconds ?? 0);
   const cronJobs = cronJobRoutes(applications, deps.kube);
   deps.asyncInvocations?.useFunctions(functions);
   const functionsRoutes = functionRoutes(functions, deps.asyncInvocations);

@@ -104,11 +104,12 @@ export function sessionRoutes(
       errors: [409, 410],
       handle: async (req, res) => {
         const caller = callerOf(res);
-        const session = sessions.view(caller, id(req.params));
+        // Read once: the audit record needs its project and runtime, the execute the rest.
+        const session = await sessions.find(caller, id(req.params));
         auditAs(req, { kind: 'session', project: session.project, runtime: session.runtime });
         await audit.execute(req, res, async (respond) => {
           const body = parseRequest(sessionExecuteBody, req.body, 'body');
-          respond(await sessions.execute(caller, session.id, body));
+          respond(await sessions.execute(caller, session, body));
         });
       },
     },
@@ -119,7 +120,7 @@ export function sessionRoutes(
       responses: { 200: sessionView },
       errors: [410],
       handle: async (req, res) => {
-        res.json(sessions.view(callerOf(res), id(req.params)));
+        res.json(await sessions.view(callerOf(res), id(req.params)));
       },
     },
     {

@@ -353,6 +353,38 @@ const MIGRATIONS: readonly Migration[] = [
       });
     },
   },
+  {
+    // Agent sessions shared by every API replica (api/agent-sessions.ts): one row per session
+    // with its secret until it ends, the execution lease and why it ended. Live sessions idle
+    // past their expiry are found by end and expiry; retention walks the same index by end and
+    // a project's ended ones by project.
+    name: '014_agent_sessions',
+    async up(db) {
+      await db.schema.createTable('agent_sessions', (t) => {
+        t.string('id', 64).primary();
+        t.string('project', 63).notNullable();
+        t.string('namespace', 63).notNullable();
+        t.string('runtime', 32).notNullable();
+        t.string('created_by', 200);
+        t.string('secret', 64);
+        t.integer('idle_timeout_seconds').notNullable();
+        t.integer('timeout_seconds').notNullable();
+        t.string('created_at', 30).notNullable();
+        t.string('last_used_at', 30).notNullable();
+        t.string('expires_at', 30).notNullable();
+        t.integer('executions').notNullable().defaultTo(0);
+        t.string('running_owner', 100);
+        t.string('running_until', 30);
+        t.string('ended_at', 30);
+        t.text('ended_reason');
+        t.index(['ended_at', 'expires_at'], 'agent_sessions_by_end');
+        t.index(['project', 'ended_at', 'id'], 'agent_sessions_by_project');
+      });
+    },
+    async down(db) {
+      await db.schema.dropTable('agent_sessions');
+    },
+  },
 ];
 
 /**
