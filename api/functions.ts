@@ -35,6 +35,7 @@ import { DEFAULT_LIMITS } from './limits';
 import { FunctionMetrics, InvocationOutcome } from './metrics';
 import { Problem } from './problem';
 import type { InvocationTrigger } from './store/invocation-store';
+import { requestedResources } from './usage/requested-resources';
 import { LOG_TAIL_HEADER } from '../runtimes/log-records';
 
 /** Label of ephemeral (execute-once, deploy-function) functions. */
@@ -299,6 +300,8 @@ export class Functions {
       temporary,
       cron: request.timer?.cron,
       scheduledTime: request.timer?.scheduledTime,
+      // Usage counts what the pods requested at the time of the call.
+      ...requestedResources(found.spec?.template?.spec),
     });
     const askedForLogs = request.headers[LOG_TAIL_HEADER]?.toLowerCase() === 'tail';
     const started = performance.now();

@@ -51,7 +51,14 @@ export interface KnativeService {
     readonly template?: {
       readonly spec?: {
         readonly timeoutSeconds?: number;
-        readonly containers?: readonly { readonly command?: readonly string[] }[];
+        readonly containers?: readonly {
+          readonly command?: readonly string[];
+          /** Read by usage: what the function's pods request. */
+          readonly resources?: {
+            readonly requests?: Readonly<Record<string, string>>;
+            readonly limits?: Readonly<Record<string, string>>;
+          };
+        }[];
       };
     };
     readonly traffic?: readonly KnativeTrafficTarget[];

@@ -25,6 +25,7 @@ import { Recorder } from './recorder';
 import { RevisionSources } from './revision-sources';
 import { RetentionSweeper } from './retention';
 import { createServer } from './server';
+import { readPriceTable } from './usage/price-table';
 import { Store } from './store/store';
 
 /** Runs a start-up step; bad configuration ends the process with exit code 2 and its message. */
@@ -99,6 +100,7 @@ async function main(): Promise<void> {
     schedules: scheduleLeadership,
     asyncInvocations,
     warmPool,
+    priceTable: orExit(() => readPriceTable()),
   });
   asyncInvocations.start();
   const janitor = new Janitor(

@@ -17,6 +17,7 @@ import { Kube } from './kube';
 import { keepEnd } from './log-tail';
 import { Problem } from './problem';
 import type { SharedInformer } from './shared-informer';
+import { requestedResources } from './usage/requested-resources';
 import { Execution, ExecutionStatus, Store } from './store/store';
 
 /** Jobs of managed CronJobs, scheduled or manual. */
@@ -223,6 +224,8 @@ export class Recorder {
         status === 'running'
           ? undefined
           : toIso(job.status?.completionTime ?? finishedAt(job) ?? job.metadata?.deletionTimestamp),
+      // Usage: what the Job's pods request (its template cannot change after creation).
+      ...requestedResources(job.spec?.template?.spec),
     };
   }
 

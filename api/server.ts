@@ -40,6 +40,8 @@ import { WarmPool, WarmPoolHandle } from './warm-pool';
 import { DEFAULT_FILE_LIMITS } from './execution-files';
 import { scheduleRoutes } from './routes/schedules';
 import { Route } from './routes/route';
+import { usageRoutes } from './routes/usage';
+import { DEFAULT_PRICE_TABLE, PriceTable } from './usage/price-table';
 import { InvocationStore } from './store/invocation-store';
 import { Store } from './store/store';
 
@@ -87,6 +89,8 @@ export interface ServerDependencies {
   readonly asyncInvocations?: AsyncInvocations;
   /** Warm pools for execute-once (`HKS_WARM_POOL_*`). @default - none: every execute deploys */
   readonly warmPool?: WarmPoolHandle;
+  /** The prices of usage (`HKS_PRICE_TABLE`). @default DEFAULT_PRICE_TABLE: usage costs nothing */
+  readonly priceTable?: PriceTable;
 }
 
 /** How long `/readyz` waits for each dependency before it answers 503. */
@@ -180,6 +184,7 @@ export function routeGroups(deps: ServerDependencies): RouteGroup[] {
         ...scheduleRoutes(),
         ...agentExecutionRoutes(deps.store.knex),
         ...(deps.asyncInvocations ? asyncInvocationRoutes(deps.asyncInvocations) : []),
+        ...usageRoutes(deps.store.knex, deps.priceTable ?? DEFAULT_PRICE_TABLE),
       ],
     },
     {

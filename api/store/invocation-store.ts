@@ -65,6 +65,12 @@ export interface FunctionInvocation {
    * @default - none: the runtime returned none (output over its 8 KiB, or an image without it)
    */
   readonly logs?: string;
+  /** CPU the function's container requested, in millicores (usage). @default - not known */
+  readonly cpuMillis?: number;
+  /** Memory the function's container requested, in bytes (usage). @default - not known */
+  readonly memoryBytes?: number;
+  /** The runtime's load time on a cold instance (`X-Hks-Init-Ms`). @default - none: a warm instance */
+  readonly initMs?: number;
 }
 
 /** An invocation's error, as data. */
@@ -209,6 +215,9 @@ function toRow(i: FunctionInvocation): Row {
     error_message: i.error?.message ?? null,
     error_stack: i.error?.stack ?? null,
     logs: i.logs ?? null,
+    cpu_millis: i.cpuMillis ?? null,
+    memory_bytes: i.memoryBytes ?? null,
+    init_ms: i.initMs ?? null,
   };
 }
 

@@ -385,6 +385,34 @@ const MIGRATIONS: readonly Migration[] = [
       await db.schema.dropTable('agent_sessions');
     },
   },
+  {
+    // What usage and cost need, taken when the call or the run is recorded (a later apply may
+    // change the resources): the requested CPU and memory of the function's or the Job's
+    // container, and a function instance's cold-start time apart from the call's duration.
+    name: '015_usage_columns',
+    async up(db) {
+      await db.schema.alterTable('function_invocations', (t) => {
+        t.integer('cpu_millis');
+        t.bigInteger('memory_bytes');
+        t.double('init_ms');
+      });
+      await db.schema.alterTable('executions', (t) => {
+        t.integer('cpu_millis');
+        t.bigInteger('memory_bytes');
+      });
+    },
+    async down(db) {
+      await db.schema.alterTable('function_invocations', (t) => {
+        t.dropColumn('cpu_millis');
+        t.dropColumn('memory_bytes');
+        t.dropColumn('init_ms');
+      });
+      await db.schema.alterTable('executions', (t) => {
+        t.dropColumn('cpu_millis');
+        t.dropColumn('memory_bytes');
+      });
+    },
+  },
 ];
 
 /**

@@ -110,6 +110,10 @@ export interface Execution {
   readonly logCaptureError?: string;
   /** Failed captures so far. */
   readonly logCaptureAttempts: number;
+  /** CPU the Job's pods request, in millicores (usage). @default - not known */
+  readonly cpuMillis?: number;
+  /** Memory the Job's pods request, in bytes (usage). @default - not known */
+  readonly memoryBytes?: number;
 }
 
 /** A page of executions, newest first. */
@@ -387,6 +391,8 @@ export class Store {
       reason: execution.reason ?? null,
       termination_reason: execution.terminationReason ?? null,
       attempts: execution.attempts ?? null,
+      cpu_millis: execution.cpuMillis ?? null,
+      memory_bytes: execution.memoryBytes ?? null,
       updated_at: new Date().toISOString(),
     };
     // What a later event does not know (yet) keeps its stored value.

@@ -65,6 +65,7 @@ const LOG_TAIL_LIMIT = 8192; // bytes of output a response header carries at mos
 const LOG_STREAMS_LIMIT = 4096; // bytes of the stream runs' header at most
 const FILES_HEADER = 'x-hks-files'; // "envelope": files in the request and the answer
 const STREAM_HEADER = 'x-hks-stream'; // "ndjson": output as it is written, then the answer
+const INIT_HEADER = 'X-Hks-Init-Ms'; // on an instance's first answer: the handler's load time
 const MAX_OUTPUT_ENTRIES = 10000; // entries of the output folder looked at, at most
 const SESSION_HEADER = 'x-hks-session-secret'; // session mode: only the API may load code
 const MIN_SESSION_SECRET_LENGTH = 32; // characters (hex of 128 bits)
@@ -727,6 +728,7 @@ function main() {
     return;
   }
   const startupOutput = new OutputBuffer();
+  const loadStarted = Date.now();
   outputCapture
     // A session's code comes with each request: the revision's module is not loaded.
     .run(startupOutput, () => (session ? Promise.resolve(undefined) : loadHandler(directory, spec)))
@@ -742,6 +744,8 @@ function main() {
           startupOutput,
           maxRequestBytes,
           session,
+          // The handler's load time, told with the instance's first answer (cold start).
+          initMs: session ? undefined : Date.now() - loadStarted,
         }),
       (error) => {
         process.stderr.write(
@@ -762,8 +766,10 @@ function serve({
   startupOutput,
   maxRequestBytes,
   session,
+  initMs,
 }) {
   let unclaimedStartupOutput = startupOutput;
+  let unclaimedInitMs = initMs;
   let draining = false;
   const send = (res, status, headers, payload) => {
     const connection = draining ? { Connection: 'close' } : {};
@@ -888,6 +894,10 @@ function serve({
       time: Date.now() / 1000,
     };
     const extra = { 'X-Request-Id': requestId };
+    if (unclaimedInitMs !== undefined) {
+      extra[INIT_HEADER] = unclaimedInitMs.toFixed(1);
+      unclaimedInitMs = undefined;
+    }
     if (tail) {
       const outputs = [unclaimedStartupOutput, output].filter((o) => o !== undefined);
       unclaimedStartupOutput = undefined;

@@ -68,6 +68,7 @@ LOG_TAIL_LIMIT = 8192  # bytes of output a response header carries at most
 LOG_STREAMS_LIMIT = 4096  # bytes of the stream runs' header at most
 FILES_HEADER = "X-Hks-Files"  # "envelope": files in the request and the answer
 STREAM_HEADER = "X-Hks-Stream"  # "ndjson": output as it is written, then the answer
+INIT_HEADER = "X-Hks-Init-Ms"  # on an instance's first answer: the handler's load time (cold start)
 MAX_OUTPUT_ENTRIES = 10000  # entries of the output folder looked at, at most
 DEFAULT_MAX_REQUEST_BYTES = 6 * 1024 * 1024
 HEADER_NAME = re.compile(r"[!#$%&'*+\-.^_`|~0-9A-Za-z]+\Z")
@@ -857,6 +858,10 @@ def make_request_handler(state):
             record["durationMs"] = round((time.time() - started) * 1000, 1)
             record["time"] = round(time.time(), 3)
             headers["X-Request-Id"] = request_id
+            with state["lock"]:
+                init_ms, state["init_ms"] = state["init_ms"], None
+            if init_ms is not None:
+                headers[INIT_HEADER] = "%.1f" % init_ms
             if tail:
                 with state["lock"]:
                     startup, state["startup_output"] = state["startup_output"], None
@@ -931,6 +936,7 @@ def main():
         return 2
     startup_output = OutputBuffer()  # what the module writes while loading, for the first tail
     CapturingStream.capture_into(startup_output)
+    load_started = time.time()
     try:
         # A session's code comes with each request: the revision's module is not loaded.
         handler = None if session else load_handler(directory, spec)
@@ -950,6 +956,8 @@ def main():
         "debug": os.environ.get("HKS_DEBUG") in ("1", "true"),
         "draining": False,
         "startup_output": startup_output,
+        # The handler's load time, told once: with the first answer of this instance (cold start).
+        "init_ms": None if session else round((time.time() - load_started) * 1000, 1),
         "connections": set(),
         "lock": threading.Lock(),
     }
