@@ -21,8 +21,12 @@ import {
 import type { JsonValue } from './function-schedule-rules';
 import { applicationLabels } from './labels';
 import { ProjectChart } from './project-chart';
-import { isProblem, parseCpu, parseMemory } from './quantity';
-import { DEFAULT_RESOURCES, ResourceRequirements, SecretKeyReference } from './workload-container';
+import {
+  containerQuantities,
+  ResourceRequirements,
+  RESTRICTED_SECURITY_CONTEXT,
+} from './restricted-container';
+import { SecretKeyReference } from './workload-container';
 
 /** How a Function scales (Knative Pod Autoscaler). */
 export interface FunctionScaling {
@@ -379,47 +383,45 @@ function environment(props: FunctionServiceProps): serving.ServiceSpecTemplateSp
 }
 
 /**
- * Restricted: non-root, read-only root filesystem, no privilege escalation, no capabilities,
- * RuntimeDefault seccomp. Container level only: Knative refuses most pod-level fields.
+ * {@link RESTRICTED_SECURITY_CONTEXT}, at container level only: Knative refuses most pod-level
+ * fields (and `privileged`, false by default, is not among those it allows).
  */
 function securityContext(
   runAsUser: number | undefined,
 ): serving.ServiceSpecTemplateSpecContainersSecurityContext {
+  const {
+    privileged: _notAllowedByKnative,
+    capabilities,
+    seccompProfile,
+    ...restricted
+  } = RESTRICTED_SECURITY_CONTEXT;
   return {
-    runAsNonRoot: true,
+    runAsNonRoot: restricted.runAsNonRoot,
     runAsUser,
     runAsGroup: runAsUser,
-    readOnlyRootFilesystem: true,
-    allowPrivilegeEscalation: false,
-    capabilities: { drop: ['ALL'] },
-    seccompProfile: {
-      type: 'RuntimeDefault',
-    },
+    readOnlyRootFilesystem: restricted.readOnlyRootFilesystem,
+    allowPrivilegeEscalation: restricted.allowPrivilegeEscalation,
+    capabilities: { drop: [...capabilities.drop] },
+    seccompProfile: { type: seccompProfile.type },
   };
 }
 
 function resources(
   given: ResourceRequirements,
 ): serving.ServiceSpecTemplateSpecContainersResources {
-  const cpu = quantity(parseCpu(given.cpu ?? DEFAULT_RESOURCES.cpu));
-  const memory = quantity(parseMemory(given.memory ?? DEFAULT_RESOURCES.memory));
-  const cpuLimit = given.cpuLimit === undefined ? undefined : quantity(parseCpu(given.cpuLimit));
-  const memoryLimit =
-    given.memoryLimit === undefined ? memory : quantity(parseMemory(given.memoryLimit));
+  const { requests, limits } = containerQuantities(given);
   const { Requests, Limits } = {
     Requests: serving.ServiceSpecTemplateSpecContainersResourcesRequests,
     Limits: serving.ServiceSpecTemplateSpecContainersResourcesLimits,
   };
   return {
-    requests: { cpu: Requests.fromString(cpu), memory: Requests.fromString(memory) },
+    requests: {
+      cpu: Requests.fromString(requests.cpu),
+      memory: Requests.fromString(requests.memory),
+    },
     limits: {
-      ...(cpuLimit === undefined ? {} : { cpu: Limits.fromString(cpuLimit) }),
-      memory: Limits.fromString(memoryLimit),
+      ...(limits.cpu === undefined ? {} : { cpu: Limits.fromString(limits.cpu) }),
+      memory: Limits.fromString(limits.memory),
     },
   };
-}
-
-function quantity(parsed: { text: string } | string): string {
-  if (isProblem(parsed)) throw new Error(parsed);
-  return parsed.text;
 }

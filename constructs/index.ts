@@ -17,6 +17,7 @@ export * from './project-tenancy';
 export * from './quantity';
 export * from './read-definition-files';
 export * from './read-function-source';
+export * from './restricted-container';
 export * from './schedule';
 export * from './stateless-application';
 export * from './synthesize';

@@ -2,7 +2,8 @@ import { JsonPatch } from 'cdk8s';
 import { k8s } from 'cdk8s-plus-28';
 import { Construct } from 'constructs';
 import { isProblem, parseCpu, parseMemory } from './quantity';
-import { DEFAULT_RESOURCES, WORKLOAD_SERVICE_ACCOUNT } from './workload-container';
+import { DEFAULT_RESOURCES } from './restricted-container';
+import { WORKLOAD_SERVICE_ACCOUNT } from './workload-container';
 import { LABELS } from './labels';
 import type { ProjectChart } from './project-chart';
 

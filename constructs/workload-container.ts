@@ -3,6 +3,12 @@ import * as kplus from 'cdk8s-plus-28';
 import { Construct } from 'constructs';
 import { isProblem, parseCpu, parseMemory } from './quantity';
 import { pullsAlways } from './field-rules';
+import {
+  containerQuantities,
+  ResourceRequirements,
+  RESTRICTED_SECURITY_CONTEXT,
+  SCRATCH_MOUNT_PATH,
+} from './restricted-container';
 
 /** A key of a Secret. */
 export interface SecretKeyReference {
@@ -20,18 +26,6 @@ export interface EnvFromSource {
   readonly secret?: string;
   /** Prefix added to every variable name. @default - no prefix */
   readonly prefix?: string;
-}
-
-/** CPU and memory requests and limits in Kubernetes notation (`250m`, `256Mi`). */
-export interface ResourceRequirements {
-  /** CPU request. @default "100m" */
-  readonly cpu?: string | number;
-  /** Memory request. @default "128Mi" */
-  readonly memory?: string | number;
-  /** CPU limit. @default - no CPU limit (no throttling) */
-  readonly cpuLimit?: string | number;
-  /** Memory limit. @default - the memory request */
-  readonly memoryLimit?: string | number;
 }
 
 /** The container settings every workload kind shares. */
@@ -57,9 +51,6 @@ export interface WorkloadContainerProps {
 /** The ServiceAccount every project has for its workloads; it mounts no token. */
 export const WORKLOAD_SERVICE_ACCOUNT = 'hks-workload';
 
-/** Default requests: small, so that a project's quota fits many applications. */
-export const DEFAULT_RESOURCES = { cpu: '100m', memory: '128Mi' } as const;
-
 /**
  * Turns shared container settings into cdk8s-plus container props, overriding cdk8s-plus's
  * own defaults deliberately: small requests instead of 1 CPU / 512Mi, no CPU limit,
@@ -81,16 +72,9 @@ export function workloadContainer(
     envVariables: environment(scope, props),
     envFrom: props.envFrom?.map((source, index) => envFrom(scope, source, index)),
     resources: resources(props.resources ?? {}),
-    securityContext: {
-      ensureNonRoot: true,
-      privileged: false,
-      allowPrivilegeEscalation: false,
-      readOnlyRootFilesystem: true,
-      capabilities: { drop: [kplus.Capability.ALL] },
-      seccompProfile: { type: kplus.SeccompProfileType.RUNTIME_DEFAULT },
-    },
+    securityContext: restrictedContext(),
     // The root filesystem is read-only; most programs still need a scratch folder.
-    volumeMounts: [{ path: '/tmp', volume: tmp }],
+    volumeMounts: [{ path: SCRATCH_MOUNT_PATH, volume: tmp }],
   };
 }
 
@@ -134,15 +118,27 @@ function envFrom(scope: Construct, source: EnvFromSource, index: number): kplus.
   return new kplus.EnvFrom(undefined, source.prefix, secret);
 }
 
-function resources(given: ResourceRequirements): kplus.ContainerResources {
-  const cpu = cpuOf(given.cpu ?? DEFAULT_RESOURCES.cpu);
-  const memory = memoryOf(given.memory ?? DEFAULT_RESOURCES.memory);
+/** {@link RESTRICTED_SECURITY_CONTEXT} in cdk8s-plus's words (its enums hold the same strings). */
+function restrictedContext(): kplus.ContainerSecurityContextProps {
+  const restricted = RESTRICTED_SECURITY_CONTEXT;
   return {
-    cpu: { request: cpu, limit: given.cpuLimit === undefined ? undefined : cpuOf(given.cpuLimit) },
-    memory: {
-      request: memory,
-      limit: given.memoryLimit === undefined ? memory : memoryOf(given.memoryLimit),
+    ensureNonRoot: restricted.runAsNonRoot,
+    privileged: restricted.privileged,
+    allowPrivilegeEscalation: restricted.allowPrivilegeEscalation,
+    readOnlyRootFilesystem: restricted.readOnlyRootFilesystem,
+    capabilities: { drop: restricted.capabilities.drop.map((c) => c as kplus.Capability) },
+    seccompProfile: { type: restricted.seccompProfile.type as kplus.SeccompProfileType },
+  };
+}
+
+function resources(given: ResourceRequirements): kplus.ContainerResources {
+  const { requests, limits } = containerQuantities(given);
+  return {
+    cpu: {
+      request: cpuOf(requests.cpu),
+      limit: limits.cpu === undefined ? undefined : cpuOf(limits.cpu),
     },
+    memory: { request: memoryOf(requests.memory), limit: memoryOf(limits.memory) },
   };
 }
 

@@ -2,6 +2,11 @@ import * as k8s from '@pulumi/kubernetes';
 import * as pulumi from '@pulumi/pulumi';
 import { AccessObject, API_CLUSTER_ROLE, API_NAMES, API_PORT, apiAccessObjects } from '../api';
 import { API_IMAGE_USER, apiImageReference } from '../images/api/reference';
+import {
+  containerQuantities,
+  RESTRICTED_SECURITY_CONTEXT,
+  SCRATCH_MOUNT_PATH,
+} from '../constructs';
 import { KOURIER_SERVICE } from '../knative';
 import { argChecks } from './component-args';
 import {
@@ -15,6 +20,9 @@ import {
   expectStorageSize,
 } from './setting-rules';
 import { API_VARIABLES, SQLITE_STORAGE_KINDS, type SqliteStorage } from './stack-config';
+
+/** The API's requests and limits: room for the informers' caches and the checker pool. */
+const API_RESOURCES = { cpu: '100m', memory: '256Mi', memoryLimit: '1Gi' } as const;
 
 /** Labels of every platform object. */
 export const PLATFORM_LABELS = {
@@ -343,17 +351,13 @@ function apiDeploymentSpec(
             startupProbe: { ...probe('/healthz'), periodSeconds: 2, failureThreshold: 30 },
             readinessProbe: { ...probe('/readyz'), periodSeconds: 5, failureThreshold: 3 },
             livenessProbe: { ...probe('/healthz'), periodSeconds: 10, failureThreshold: 3 },
-            resources: {
-              requests: { cpu: '100m', memory: '256Mi' },
-              limits: { memory: '1Gi' },
-            },
+            resources: containerQuantities(API_RESOURCES),
             securityContext: {
-              allowPrivilegeEscalation: false,
-              readOnlyRootFilesystem: true,
-              capabilities: { drop: ['ALL'] },
+              ...RESTRICTED_SECURITY_CONTEXT,
+              capabilities: { drop: [...RESTRICTED_SECURITY_CONTEXT.capabilities.drop] },
             },
             volumeMounts: [
-              { name: 'tmp', mountPath: '/tmp' },
+              { name: 'tmp', mountPath: SCRATCH_MOUNT_PATH },
               { name: 'data', mountPath: API_DATA_DIR },
             ],
           },

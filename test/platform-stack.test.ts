@@ -201,10 +201,14 @@ describe('default config', () => {
       seccompProfile: { type: 'RuntimeDefault' },
     });
     const [container] = pod.containers as { securityContext: unknown; envFrom: unknown }[];
+    // The same restricted container settings as every workload's (restricted-container.test.ts).
     expect(container.securityContext).toEqual({
+      runAsNonRoot: true,
+      privileged: false,
       allowPrivilegeEscalation: false,
       readOnlyRootFilesystem: true,
       capabilities: { drop: ['ALL'] },
+      seccompProfile: { type: 'RuntimeDefault' },
     });
     expect(container.envFrom).toEqual([{ secretRef: { name: 'hks-api-config' } }]);
     expect(dependsOn(deployment, 'hks-api-config')).toBe(true);
