@@ -8,6 +8,7 @@ import {
   SourceRuntimeName,
 } from '../constructs';
 import { Applications } from './applications';
+import { STREAM_HEADER } from './execute-stream';
 import {
   forward,
   ForwardedRequest,
@@ -35,6 +36,7 @@ import { DEFAULT_LIMITS } from './limits';
 import { FunctionMetrics, InvocationOutcome } from './metrics';
 import { Problem } from './problem';
 import type { InvocationTrigger } from './store/invocation-store';
+import { tracedTransport } from './tracing-invoke';
 import { requestedResources } from './usage/requested-resources';
 import { LOG_TAIL_HEADER } from '../runtimes/log-records';
 
@@ -307,7 +309,17 @@ export class Functions {
     const started = performance.now();
     const done = this.metrics.timeInvocation(project, name, temporary);
     try {
-      const answer = await transport(target, {
+      const traced = tracedTransport(
+        {
+          project,
+          name,
+          invocationId: requestId,
+          trigger: request.trigger ?? 'http',
+          timer: request.timer,
+        },
+        transport,
+      );
+      const answer = await traced(target, {
         method: 'POST',
         path: '/',
         headers: {
@@ -323,7 +335,10 @@ export class Functions {
         timeoutMs: (timeoutSeconds + 5) * 1000,
         limitBytes: this.responseLimitBytes,
       });
-      done(answer.status < 400 ? 'success' : answer.status === 504 ? 'timeout' : 'error');
+      // A runtime's streamed answer (NDJSON) has its status in its last record, which its
+      // reader passes to `ended`: counted then.
+      const streamed = answer.headers[STREAM_HEADER] === 'ndjson';
+      if (!streamed) done(statusOutcome(answer.status));
       recording?.answered(answer.status, answer.headers);
       // The log tail's headers (x-hks-log-result and its companions) only for a caller who asked.
       const response = askedForLogs
@@ -333,7 +348,13 @@ export class Functions {
         requestId,
         response,
         durationMs: performance.now() - started,
-        ended: (end) => recording?.end(end),
+        ended: (end = {}) => {
+          if (streamed) {
+            const status = end.answer?.status ?? answer.status;
+            done(end.error === undefined ? statusOutcome(status) : failureOutcome(end.error));
+          }
+          recording?.end(end);
+        },
       };
     } catch (error) {
       done(failureOutcome(error));
@@ -508,6 +529,11 @@ function servingRevision(service: KnativeService, tag?: string): string | undefi
   const revisions = new Set(targets.map((t) => t.revisionName));
   const [only] = revisions;
   return revisions.size === 1 ? only : undefined;
+}
+
+/** How an answered invocation counts, by the function's status (504: it timed out itself). */
+function statusOutcome(status: number): InvocationOutcome {
+  return status < 400 ? 'success' : status === 504 ? 'timeout' : 'error';
 }
 
 /** How a failed invocation counts: past its timeout, answered too much, or not reached. */

@@ -2,11 +2,14 @@
  * `npm start` — the HKS API. Configuration comes from environment variables (see docs/api.md);
  * the cluster from KUBECONFIG or the in-cluster service account.
  */
+// First: tracing patches http and express as they load (api/tracing.ts).
+import './tracing-start';
 import { hostname } from 'node:os';
 import { packageVersion } from '../constructs/package-dir';
 import { AsyncInvocations } from './async-invocations';
 import { tokenVerifier } from './auth';
 import { ConfigError, loadConfig } from './config';
+import { EventTriggers, readEventTriggerSettings } from './event-triggers';
 import { readSessionMaxIdleSeconds, readSessionSweepSeconds } from './session-config';
 import { WarmPoolHandle } from './warm-pool';
 import { readWarmPoolSettings } from './warm-pool-config';
@@ -25,6 +28,7 @@ import { Recorder } from './recorder';
 import { RevisionSources } from './revision-sources';
 import { RetentionSweeper } from './retention';
 import { createServer } from './server';
+import { reportTracing, tracingState } from './tracing';
 import { readPriceTable } from './usage/price-table';
 import { Store } from './store/store';
 
@@ -47,6 +51,7 @@ async function main(): Promise<void> {
   useProcessLogger(logger);
   const componentLog = (component: string) => lineLogger(logger.child({ component }));
   const log = componentLog('api');
+  reportTracing(logger.child({ component: 'tracing' }));
   const version = packageVersion();
   const kubeConfig = orExit(() => loadKubeConfig());
   const store = await Store.open(config);
@@ -63,6 +68,12 @@ async function main(): Promise<void> {
     config.asyncInvocations,
     componentLog('async'),
     metrics,
+  );
+  // Every replica pulls from the triggers' durable consumers: the server gives each message to one.
+  const eventTriggers = new EventTriggers(
+    orExit(() => readEventTriggerSettings()),
+    store.knex,
+    componentLog('event-triggers'),
   );
   const scheduleLeadership = new ScheduleLeadership(
     orExit(() => readScheduleSettings()),
@@ -99,10 +110,12 @@ async function main(): Promise<void> {
     sessionSweepSeconds: orExit(() => readSessionSweepSeconds()),
     schedules: scheduleLeadership,
     asyncInvocations,
+    eventTriggers,
     warmPool,
     priceTable: orExit(() => readPriceTable()),
   });
   asyncInvocations.start();
+  eventTriggers.start();
   const janitor = new Janitor(
     knative,
     kube,
@@ -196,11 +209,13 @@ async function main(): Promise<void> {
     // Warm instances are this process's alone (their secrets die with it): deleted now.
     const poolStopped = warmPool.stop();
     asyncInvocations.stop();
+    void eventTriggers.stop();
     void revisionSources.stop();
     void knative.stop();
     server.close(() => {
       void Promise.all([recordingStopped, poolStopped])
         .then(() => store.close())
+        .then(() => tracingState().shutdown())
         .then(() => process.exit(0));
     });
     // Idle keep-alive connections would hold close() open; in-flight requests get 10 s.

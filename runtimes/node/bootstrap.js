@@ -139,6 +139,22 @@ function logStreams(outputs) {
   return value.length <= LOG_STREAMS_LIMIT ? value : undefined;
 }
 
+const TRACEPARENT = /^00-([0-9a-f]{32})-([0-9a-f]{16})-([0-9a-f]{2})$/;
+const SPAN_HEADER = 'X-Hks-Span'; // the invocation's span, which the API exports
+
+/** The invocation's span in the caller's W3C trace: { trace_id, span_id }, or undefined. */
+function traceOf(headers) {
+  const match = TRACEPARENT.exec(String(headers.traceparent ?? '').trim());
+  if (!match || /^0+$/.test(match[1]) || /^0+$/.test(match[2])) return undefined;
+  return { trace_id: match[1], span_id: randomBytes(8).toString('hex') };
+}
+
+/** The X-Hks-Span value: span id, start and end in µs since the epoch, cold start. */
+function spanHeader(trace, startedMs, coldstart) {
+  const micros = (ms) => Math.round(ms * 1000);
+  return `${trace.span_id};start=${micros(startedMs)};end=${micros(Date.now())};coldstart=${coldstart}`;
+}
+
 /** Writes one JSON line to stdout. */
 function log(record) {
   process.stdout.write(`${JSON.stringify({ time: Date.now() / 1000, ...record })}\n`);
@@ -771,6 +787,7 @@ function serve({
   let unclaimedStartupOutput = startupOutput;
   let unclaimedInitMs = initMs;
   let draining = false;
+  let served = false; // a first invocation is a cold start (faas.coldstart)
   const send = (res, status, headers, payload) => {
     const connection = draining ? { Connection: 'close' } : {};
     res.writeHead(status, { ...headers, ...connection, 'Content-Length': payload.length });
@@ -798,12 +815,13 @@ function serve({
       }
     }
     const limit = call?.timeoutSeconds ?? timeout;
+    const trace = traceOf(req.headers); // its log lines name the trace and span
     const deadline = started + limit * 1000;
     const logger = Object.fromEntries(
       ['debug', 'info', 'warn', 'error'].map((level) => [
         level,
         (message, fields = {}) =>
-          log({ function: name, requestId, level, message: String(message), ...fields }),
+          log({ function: name, requestId, ...trace, level, message: String(message), ...fields }),
       ]),
     );
     const context = {
@@ -818,7 +836,7 @@ function serve({
           ? { cron: req.headers['x-hks-faas-cron'], time: req.headers['x-hks-faas-time'] }
           : null,
     };
-    const record = { level: 'info', message: 'invocation', function: name, requestId };
+    const record = { level: 'info', message: 'invocation', function: name, requestId, ...trace };
     const tail = String(req.headers['x-hks-log'] ?? '').toLowerCase() === 'tail';
     const streamed = String(req.headers[STREAM_HEADER] ?? '').toLowerCase() === 'ndjson';
     const output = tail || streamed ? new OutputBuffer() : undefined;
@@ -905,6 +923,10 @@ function serve({
       if (value !== undefined) extra['X-Hks-Log-Result'] = value;
       const streams = logStreams(outputs);
       if (streams !== undefined) extra['X-Hks-Log-Streams'] = streams;
+    }
+    if (trace) {
+      extra[SPAN_HEADER] = spanHeader(trace, started, !served);
+      served = true;
     }
     try {
       if (stream) stream.finish(status, { ...headers, ...extra }, payload);

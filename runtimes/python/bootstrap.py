@@ -261,6 +261,23 @@ def timer_of(headers):
     return {"cron": headers.get("X-Hks-Faas-Cron"), "time": headers.get("X-Hks-Faas-Time")}
 
 
+TRACEPARENT = re.compile(r"00-([0-9a-f]{32})-([0-9a-f]{16})-([0-9a-f]{2})\Z")
+SPAN_HEADER = "X-Hks-Span"  # the invocation's span, which the API exports (api/tracing-invoke.ts)
+
+
+def trace_of(headers):
+    """The invocation's span in the caller's W3C trace: {"trace_id", "span_id"}, or None."""
+    match = TRACEPARENT.match((headers.get("traceparent") or "").strip())
+    if not match or match.group(1) == "0" * 32 or match.group(2) == "0" * 16:
+        return None
+    return {"trace_id": match.group(1), "span_id": os.urandom(8).hex()}
+
+
+def span_header(trace, started, coldstart):
+    """The X-Hks-Span value: span id, start and end in µs since the epoch, cold start."""
+    return "%s;start=%d;end=%d;coldstart=%s" % (trace["span_id"], int(started * 1e6), int(time.time() * 1e6), "true" if coldstart else "false")
+
+
 class LoadError(Exception):
     pass
 
@@ -833,6 +850,8 @@ def make_request_handler(state):
                 os.chdir(run)
             limit = call["timeout"] if call else state["timeout"]
             context = Context(state["name"], request_id, started + limit, timer_of(self.headers))
+            trace = trace_of(self.headers)
+            context.logger._fields.update(trace or {})  # its log lines name the trace and span
             tail = (self.headers.get(LOG_TAIL_HEADER) or "").lower() == "tail"
             streamed = (self.headers.get(STREAM_HEADER) or "").lower() == "ndjson"
             output = OutputBuffer() if tail or streamed else None
@@ -840,6 +859,7 @@ def make_request_handler(state):
             handler = session_handler(call, state["session"]) if call else state["handler"]
             outcome = run_handler(handler, event, context, limit, output, bool(call) or state["with_context"])
             record = {"level": "info", "message": "invocation", "function": state["name"], "requestId": request_id}
+            record.update(trace or {})
             if outcome[0] == "ok":
                 try:
                     status, headers, payload = to_response(outcome[1])
@@ -872,6 +892,10 @@ def make_request_handler(state):
                 streams = log_streams(outputs)
                 if streams is not None:
                     headers[LOG_STREAMS_HEADER] = streams
+            if trace:
+                with state["lock"]:
+                    coldstart, state["served"] = not state.get("served"), True
+                headers[SPAN_HEADER] = span_header(trace, started, coldstart)
             if stream is not None:
                 stream.finish(status, headers, payload)
             else:
