@@ -305,19 +305,25 @@ export class AgentSessions {
       );
     }
     const owner = `${this.replica}:${randomBytes(4).toString('hex')}`;
-    const claimedAt = Date.now();
-    const until = new Date(claimedAt + (timeoutSeconds + LEASE_SLACK_SECONDS) * 1000);
-    if (!(await claimSession(this.db, id, owner, until.toISOString(), new Date().toISOString()))) {
+    const until = new Date(Date.now() + (timeoutSeconds + LEASE_SLACK_SECONDS) * 1000);
+    const timings: PhaseTimings = {};
+    // The lease's round trip to the store beside the code check, not before it.
+    const checkStarted = performance.now();
+    const [claim, check] = await Promise.allSettled([
+      claimSession(this.db, id, owner, until.toISOString(), new Date().toISOString()),
+      this.checkCode(record, request).then(() => {
+        timings.check = elapsed(checkStarted);
+      }),
+    ]);
+    if (claim.status === 'rejected') throw claim.reason;
+    if (!claim.value) {
       // Ended (or idle) meanwhile: find says so; else another call holds it.
       await this.find(caller, id);
       throw busyProblem(id);
     }
-    const timings: PhaseTimings = {};
     let ran = false;
     try {
-      const checkStarted = performance.now();
-      await this.checkCode(record, request);
-      timings.check = elapsed(checkStarted);
+      if (check.status === 'rejected') throw check.reason;
       const known = await this.functionOf(record);
       // The janitor's deadline moves past this execution and a whole idle timeout, beside it.
       this.pushExpiry(record, known, timeoutSeconds);
