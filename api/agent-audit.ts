@@ -159,10 +159,12 @@ function endOf(
   const common = { durationMs, errorTitle, executionId: answer?.result?.id };
   if (!finished) return { ...common, status: 'disconnected' };
   const length = Number(res.getHeader('content-length'));
+  // A streamed result has no length of its own: its JSON's, as the unstreamed answer's.
+  const resultBytes = answer?.result ? jsonBytes(answer.result) : undefined;
   const answered = {
     ...common,
     httpStatus: res.statusCode,
-    outputBytes: Number.isInteger(length) ? length : undefined,
+    outputBytes: Number.isInteger(length) ? length : resultBytes,
   };
   if (answer?.result) return { ...answered, status: answer.result.status };
   return { ...answered, status: res.statusCode < 500 ? 'refused' : 'error' };

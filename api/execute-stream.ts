@@ -76,8 +76,7 @@ export async function invokeStreamed(
     }
     progress.running();
     let result: Extract<StreamRecord, { type: 'result' }> | undefined;
-    let bytes = 0;
-    for await (const line of lines(body, (n) => (bytes += n))) {
+    for await (const line of lines(body)) {
       const record = parseRecord(line);
       if (record.type === 'output') progress.output({ stream: record.stream, text: record.text });
       else result = record;
@@ -89,15 +88,18 @@ export async function invokeStreamed(
         'The function’s streamed answer ended without its result record (its process ended?)',
       );
     }
-    ended({ responseBytes: bytes });
-    return {
-      ...invocation,
-      response: {
-        status: result.status,
-        headers: responseHeadersFromFunction(result.headers),
-        body: Buffer.from(result.body, 'base64'),
-      },
+    const answer = {
+      status: result.status,
+      headers: responseHeadersFromFunction(result.headers),
+      body: Buffer.from(result.body, 'base64'),
     };
+    // Recorded as the answer the runtime would have given unstreamed: the last record's status,
+    // headers (its log tail) and body, not the stream's 200 and its output lines.
+    ended({
+      responseBytes: answer.body.length,
+      answer: { status: answer.status, headers: { ...headers, ...answer.headers } },
+    });
+    return { ...invocation, response: answer };
   } catch (error) {
     ended({ error });
     body.destroy();
@@ -132,12 +134,11 @@ export function cappedOutput(
   };
 }
 
-/** The lines of an NDJSON body as they arrive; `counted` gets the bytes of each chunk. */
-async function* lines(body: Readable, counted: (bytes: number) => void): AsyncGenerator<string> {
+/** The lines of an NDJSON body as they arrive. */
+async function* lines(body: Readable): AsyncGenerator<string> {
   let pending = '';
   const decoder = new TextDecoder();
   for await (const chunk of body as AsyncIterable<Buffer>) {
-    counted(chunk.length);
     pending += decoder.decode(chunk, { stream: true });
     const parts = pending.split('\n');
     pending = parts.pop() ?? '';
