@@ -4,19 +4,10 @@
  * runtime reports back in {@link FUNCTION_SPAN_HEADER} and the API exports as the child of the
  * invoke span, with the OpenTelemetry FaaS attributes.
  */
-import {
-  context,
-  propagation,
-  SpanKind,
-  SpanStatusCode,
-  trace,
-  type Attributes,
-  type HrTime,
-  type SpanContext,
-} from '@opentelemetry/api';
+import type { Attributes, HrTime, SpanContext } from '@opentelemetry/api';
 import type { ReadableSpan } from '@opentelemetry/sdk-trace-base';
 import type { InvocationTrigger } from './store/invocation-store';
-import { exportFinishedSpan, resourceOf, tracingEnabled } from './tracing';
+import { exportFinishedSpan, openTelemetry, resourceOf, tracingEnabled } from './tracing';
 
 /**
  * The response header a runtime reports its invocation's span in:
@@ -85,6 +76,7 @@ function functionSpan(
   reported: ReportedSpan,
   status: number,
 ): ReadableSpan {
+  const { SpanKind, SpanStatusCode } = openTelemetry().api;
   const start = hrTime(reported.startMicros);
   const spanContext: SpanContext = {
     traceId: parent.traceId,
@@ -135,6 +127,8 @@ export async function traceInvocation<
   send: (headers: Record<string, string>) => Promise<R>,
 ): Promise<R> {
   if (!tracingEnabled()) return send(headers);
+  const { context, propagation, SpanKind, SpanStatusCode, trace } = openTelemetry().api;
+  const { suppressTracing } = openTelemetry().core;
   const tracer = trace.getTracer('hks-api');
   const span = tracer.startSpan(
     `invoke ${info.name}`,
@@ -150,7 +144,6 @@ export async function traceInvocation<
   propagation.inject(spanContext, carrier);
   try {
     // The invoke span is this request's client span: the HTTP instrumentation makes none.
-    const { suppressTracing } = await import('@opentelemetry/core');
     const answer = await context.with(suppressTracing(spanContext), () => send(carrier));
     span.setAttribute('http.response.status_code', answer.status);
     if (answer.status >= 500) span.setStatus({ code: SpanStatusCode.ERROR });

@@ -8,7 +8,15 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { existsSync, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import {
+  copyFileSync,
+  existsSync,
+  mkdtempSync,
+  openSync,
+  readFileSync,
+  rmSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -195,6 +203,9 @@ export async function startOtelCollector(): Promise<RunningCollector> {
     existsSync(outputFile) ? parseExportedSpans(readFileSync(outputFile, 'utf8')) : [];
   const stop = async () => {
     await stopChild(child);
+    // HKS_OTELCOL_KEEP=<file>: a copy of what it wrote (docs/tracing.md's example comes from one).
+    if (process.env.HKS_OTELCOL_KEEP && existsSync(outputFile))
+      copyFileSync(outputFile, process.env.HKS_OTELCOL_KEEP);
     rmSync(dir, { recursive: true, force: true });
   };
   const waitFor = async <T>(
