@@ -36,6 +36,8 @@ import { DEFAULT_LIMITS } from './limits';
 import { FunctionMetrics, InvocationOutcome } from './metrics';
 import { Problem } from './problem';
 import type { InvocationTrigger } from './store/invocation-store';
+import { tracedTransport } from './tracing-invoke';
+import { requestedResources } from './usage/requested-resources';
 import { LOG_TAIL_HEADER } from '../runtimes/log-records';
 
 /** Label of ephemeral (execute-once, deploy-function) functions. */
@@ -300,12 +302,24 @@ export class Functions {
       temporary,
       cron: request.timer?.cron,
       scheduledTime: request.timer?.scheduledTime,
+      // Usage counts what the pods requested at the time of the call.
+      ...requestedResources(found.spec?.template?.spec),
     });
     const askedForLogs = request.headers[LOG_TAIL_HEADER]?.toLowerCase() === 'tail';
     const started = performance.now();
     const done = this.metrics.timeInvocation(project, name, temporary);
     try {
-      const answer = await transport(target, {
+      const traced = tracedTransport(
+        {
+          project,
+          name,
+          invocationId: requestId,
+          trigger: request.trigger ?? 'http',
+          timer: request.timer,
+        },
+        transport,
+      );
+      const answer = await traced(target, {
         method: 'POST',
         path: '/',
         headers: {

@@ -13,6 +13,9 @@ import type {
 /** Response header in which the platform's runtimes name the revision that answered (`K_REVISION`). */
 export const REVISION_HEADER = 'x-hks-revision';
 
+/** Response header of the first answer of a runtime instance: its load time in milliseconds (cold start). */
+export const INIT_HEADER = 'x-hks-init-ms';
+
 /** Writes of the history at most pending at once; past it an invocation goes unrecorded (logged). */
 export const MAX_PENDING_WRITES = 1000;
 
@@ -33,6 +36,10 @@ export interface InvocationStart {
   readonly cron?: string;
   /** `faas.time` of a timer invocation: when it was due (ISO 8601). @default - none: not a timer */
   readonly scheduledTime?: string;
+  /** CPU the function's container requests, in millicores (usage). @default - not known */
+  readonly cpuMillis?: number;
+  /** Memory the function's container requests, in bytes (usage). @default - not known */
+  readonly memoryBytes?: number;
 }
 
 /** How the function's answer ended. */
@@ -98,6 +105,7 @@ export class RecordingInvocation {
     logs?: string;
     error?: InvocationError;
     handlerMs?: number;
+    initMs?: number;
   };
   private ended = false;
 
@@ -118,6 +126,7 @@ export class RecordingInvocation {
       revision: headers[REVISION_HEADER] || undefined,
       logs: split === undefined ? undefined : record ? split.output : undefined,
       handlerMs: record?.durationMs,
+      initMs: initMsOf(headers[INIT_HEADER]),
       error:
         typeof error === 'string'
           ? { type: status === 504 ? 'Timeout' : 'Error', message: error }
@@ -150,10 +159,17 @@ export class RecordingInvocation {
         responseBytes: end.responseBytes,
         error: answer?.error ?? platformError(status, end.error),
         logs: answer?.logs,
+        initMs: answer?.initMs,
       },
       answer?.handlerMs,
     );
   }
+}
+
+/** The runtime's load time, when it sent one that is a number of milliseconds. */
+function initMsOf(value: string | undefined): number | undefined {
+  const ms = value === undefined || value === '' ? NaN : Number(value);
+  return Number.isFinite(ms) && ms >= 0 ? ms : undefined;
 }
 
 function statusOf(httpStatus: number | undefined, end: InvocationEnd): InvocationStatus {
