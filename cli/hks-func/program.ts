@@ -14,6 +14,7 @@ import { registerMcp } from './mcp';
 import { urlOption } from './options';
 import { registerRunLocal } from './run-local';
 import { registerSchedule } from './schedule';
+import { registerUsage } from './usage';
 
 /** The `hks-func` command tree, writing through `io`. */
 export function hksFuncProgram(io: CliIo): Command {
@@ -59,6 +60,7 @@ export function hksFuncProgram(io: CliIo): Command {
   registerExec(program, io);
   registerCron(program, io);
   registerMcp(program, io);
+  registerUsage(program, io);
   const addEpilog = (commands: readonly Command[]) => {
     for (const command of commands) {
       command.addHelpText('after', EXIT_CODES_HELP);

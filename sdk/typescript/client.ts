@@ -5,6 +5,7 @@ import { FunctionSchedulesApi } from './function-schedules';
 import { FunctionsApi } from './functions';
 import { Http } from './http';
 import { OperationsApi } from './operations';
+import { UsageApi } from './usage';
 
 /** How to reach the HKS API. */
 export interface HksClientOptions {
@@ -48,6 +49,8 @@ export class HksClient {
   public readonly schedules: FunctionSchedulesApi;
   /** The internal execute-once API (needs an internal token). */
   public readonly operations: OperationsApi;
+  /** Usage and cost of functions and CronJobs. */
+  public readonly usage: UsageApi;
 
   constructor(options: HksClientOptions) {
     if (!/^https?:\/\//.test(options.apiUrl)) {
@@ -68,5 +71,6 @@ export class HksClient {
     this.asyncInvocations = new AsyncInvocationsApi(http);
     this.schedules = new FunctionSchedulesApi(http);
     this.operations = new OperationsApi(http);
+    this.usage = new UsageApi(http);
   }
 }

@@ -8,4 +8,5 @@ export * from './function-schedules';
 export * from './functions';
 export * from './operations';
 export * from './sessions';
+export * from './usage';
 export * from './types';

@@ -1,4 +1,8 @@
+import { spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
+import { join } from 'node:path';
+import { runHksFunc } from '../../cli/hks-func/program';
+import { HksClient } from '../../sdk/typescript';
 import { API_VERSION } from '../../constructs';
 import type { UsageReport } from '../../api/routes/usage';
 import { Store } from '../../api/store/store';
@@ -234,6 +238,65 @@ describe.each(testStores())('usage and cost ($name)', (testStore) => {
     // The function's own usage, by day (the console's panel).
     const meter = await usage({ groupBy: 'day', function: 'meter' });
     expect(meter.total).toEqual({ ...byFunction.items[0], key: undefined, executions: 0 });
+  });
+
+  test('the CLI, the TypeScript SDK and the Python SDK read the same report', async () => {
+    const query = { groupBy: 'day', from, to } as const;
+    const report = await usage(query);
+    const userToken = String(headers.authorization).slice('Bearer '.length);
+    const client = new HksClient({ apiUrl: api.url, token: userToken });
+    expect(await client.usage.report(project, query)).toEqual(report);
+
+    let stdout = '';
+    const cli = (...args: string[]) =>
+      runHksFunc(
+        ['usage', ...args, '--api-url', api.url, '--token', userToken, '--project', project],
+        {
+          stdout: (t) => (stdout += t),
+          stderr: () => undefined,
+          env: { HKS_CONFIG: '/nonexistent/hks-config.json' },
+          stderrIsTTY: false,
+          cwd: process.cwd(),
+        },
+      );
+    expect(await cli('--group-by', 'day', '--from', from, '--to', to, '--output', 'json')).toBe(0);
+    expect(JSON.parse(stdout)).toEqual(report);
+    stdout = '';
+    expect(await cli('--group-by', 'cronjob', '--from', from, '--to', to)).toBe(0);
+    expect(stdout).toMatch(/^CRONJOB +INVOCATIONS +RUNS .* COST \(EUR\)$/m);
+    expect(stdout).toMatch(/^tally +0 +1 /m);
+    expect(stdout).toMatch(/^TOTAL +3 +1 /m);
+
+    const python = spawnSync(
+      'python3',
+      [
+        '-c',
+        [
+          'import json, sys',
+          'from hks_sdk import Functions',
+          'r = Functions(api_url=sys.argv[1], token=sys.argv[2], project=sys.argv[3]).usage(start=sys.argv[4], end=sys.argv[5], group_by="day")',
+          'print(json.dumps({"keys": [i.key for i in r.items], "invocations": r.total.invocations, "executions": r.total.executions, "vcpu": r.total.vcpu_seconds, "cost": r.total.cost.total, "currency": r.prices["currency"]}))',
+        ].join('\n'),
+        api.url,
+        userToken,
+        project,
+        from,
+        to,
+      ],
+      {
+        encoding: 'utf8',
+        env: { ...process.env, PYTHONPATH: join(process.cwd(), 'sdk', 'python') },
+      },
+    );
+    expect(python.stderr).toBe('');
+    expect(JSON.parse(python.stdout)).toEqual({
+      keys: report.items.map((i) => i.key),
+      invocations: 3,
+      executions: 1,
+      vcpu: report.total.vcpuSeconds,
+      cost: report.total.cost.total,
+      currency: 'EUR',
+    });
   });
 
   test('bad queries are refused, naming the field, the value and what is expected', async () => {

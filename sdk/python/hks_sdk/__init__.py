@@ -31,6 +31,7 @@ from .executor import ErrorInfo, ExecutionResult, FunctionExecutor
 from .sessions import Session
 from .streaming import ExecutionEvent, OutputEvent, PhaseEvent, ResultEvent
 from .schedules import FunctionSchedule, ScheduleRun
+from .usage import UsageCost, UsageFigures, UsageItem, UsageReport
 from .functions import (
     FunctionInfo,
     Functions,
@@ -56,6 +57,10 @@ __all__ = [
     "ExecutionResult",
     "FieldError",
     "FunctionSchedule",
+    "UsageCost",
+    "UsageFigures",
+    "UsageItem",
+    "UsageReport",
     "ForbiddenError",
     "FunctionExecutor",
     "Session",

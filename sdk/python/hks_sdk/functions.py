@@ -19,6 +19,7 @@ from ._http import (
 )
 from .errors import HksError, NotFoundError, ProblemError
 from .schedules import FunctionSchedule, ScheduleRun
+from .usage import UsageReport
 from .async_invocations import FINAL_STATES, AsyncInvocation, AsyncSubmission
 
 API_VERSION = "hks.hexabase.io/v1"
@@ -616,6 +617,37 @@ class Functions:
     def callback_key(self) -> str:
         """The key the project's callbacks are signed with (see :func:`verify_callback`)."""
         return str(self._http.json("GET", self._base + "/async-callback-key")["key"])
+
+    def usage(
+        self,
+        start: Optional[str] = None,
+        end: Optional[str] = None,
+        group_by: Optional[str] = None,
+        function: Optional[str] = None,
+        cronjob: Optional[str] = None,
+        limit: Optional[int] = None,
+        cursor: Optional[str] = None,
+    ) -> UsageReport:
+        """The project's usage and cost (``GET .../usage``): ``start``/``end`` ISO 8601 instants
+        (default: the 30 days before now), ``group_by`` ``function`` (default), ``cronjob`` or
+        ``day``, optionally one ``function`` or ``cronjob`` only.
+
+        :raises ProblemError: a bad query (400 naming the field, the value and what is expected).
+        """
+        doc = self._http.json(
+            "GET",
+            self._base + "/usage",
+            query={
+                "from": start,
+                "to": end,
+                "groupBy": group_by,
+                "function": function,
+                "cronjob": cronjob,
+                "limit": limit,
+                "cursor": cursor,
+            },
+        )
+        return UsageReport.from_json(doc)
 
     def schedules(self, name: str) -> List[FunctionSchedule]:
         """The function's schedules with their next runs and last run."""
