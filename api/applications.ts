@@ -58,6 +58,8 @@ export class Applications {
   private readonly appliedTenancy = new Map<string, string>();
   private readonly claims: ApplicationClaims;
   private readonly namespaces: ProjectNamespaces;
+  /** Checks of other parts that a definition must pass before it is applied. */
+  private readonly checks: ((definition: ApplicationDefinition) => Promise<void>)[] = [];
 
   constructor(
     /** The definitions' store. */
@@ -78,6 +80,11 @@ export class Applications {
   ) {
     this.claims = new ApplicationClaims(store, claimTiming);
     this.namespaces = new ProjectNamespaces(namespacePrefix);
+  }
+
+  /** Adds a check every definition must pass before it is applied (an event trigger's broker). */
+  public addCheck(check: (definition: ApplicationDefinition) => Promise<void>): void {
+    this.checks.push(check);
   }
 
   /** The namespace of a project. */
@@ -129,6 +136,7 @@ export class Applications {
     );
     const definition = await this.definitions.run(project, { kind: 'check', body, others });
     await this.sourceChecker?.check(definition);
+    for (const check of this.checks) await check(definition);
     return definition;
   }
 

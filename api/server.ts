@@ -9,6 +9,7 @@ import { bodyParser, BodyRule } from './body-parsing';
 import { definitionRunner } from './definition-worker-pool';
 import { SourceChecker } from './check-source';
 import { Functions } from './functions';
+import type { EventTriggers } from './event-triggers';
 import { FunctionSchedules } from './function-schedules/function-schedules';
 import type { ScheduleLeadership } from './function-schedules/schedule-leadership';
 import { InvocationRecorder } from './invocation-recorder';
@@ -87,6 +88,8 @@ export interface ServerDependencies {
   readonly schedules?: ScheduleLeadership;
   /** The queue of asynchronous invocations. @default - the invoke route answers synchronously only */
   readonly asyncInvocations?: AsyncInvocations;
+  /** Runs functions' NATS triggers and checks them at apply. @default - definitions with triggers are applied unchecked and nothing runs them */
+  readonly eventTriggers?: EventTriggers;
   /** Warm pools for execute-once (`HKS_WARM_POOL_*`). @default - none: every execute deploys */
   readonly warmPool?: WarmPoolHandle;
   /** The prices of usage (`HKS_PRICE_TABLE`). @default DEFAULT_PRICE_TABLE: usage costs nothing */
@@ -170,6 +173,11 @@ export function routeGroups(deps: ServerDependencies): RouteGroup[] {
   sessions.startSweeping(deps.sessionSweepSeconds ?? 0);
   const cronJobs = cronJobRoutes(applications, deps.kube);
   deps.asyncInvocations?.useFunctions(functions);
+  if (deps.eventTriggers) {
+    const triggers = deps.eventTriggers;
+    triggers.useFunctions(functions);
+    applications.addCheck((definition) => triggers.check(definition));
+  }
   const functionsRoutes = functionRoutes(functions, deps.asyncInvocations);
   return [
     {

@@ -28,6 +28,16 @@ import {
   type JsonValue,
   MAX_FUNCTION_SCHEDULES,
 } from './function-schedule-rules';
+import {
+  checkNatsName,
+  checkPublishSubject,
+  checkSubjectFilter,
+  MAX_BACKOFF_ENTRIES,
+  MAX_BACKOFF_SECONDS,
+  MAX_DELIVER_LIMIT,
+  MAX_FUNCTION_TRIGGERS,
+  subjectMatches,
+} from './function-trigger-rules';
 import { isProblem, parseCpu, parseMemory } from './quantity';
 import { Schedule } from './schedule';
 import { checkTimeZone } from './time-zone';
@@ -304,6 +314,58 @@ const functionScheduleSchema = z
   })
   .meta({ description: 'A run of the function on a cron schedule' });
 
+/**
+ * A NATS JetStream trigger (docs/event-triggers.md): every message of `subject` in `stream`
+ * invokes the function as a CloudEvent, through the durable pull consumer `durable`.
+ */
+const natsTriggerSchema = z
+  .strictObject({
+    subject: ruledString(
+      checkSubjectFilter,
+      "Subject the consumer filters on; '*' and (last) '>' as wildcards",
+    ),
+    stream: ruledString(checkNatsName, 'JetStream stream holding the messages'),
+    durable: ruledString(
+      checkNatsName,
+      'Durable consumer name; every API replica pulls from it, and a re-apply resumes it',
+    ),
+    maxDeliver: count(
+      1,
+      MAX_DELIVER_LIMIT,
+      'Attempts per message before it is dead-lettered. Default 5',
+    ).optional(),
+    backoffSeconds: z
+      .array(count(1, MAX_BACKOFF_SECONDS, 'Seconds before a redelivery'))
+      .min(1)
+      .max(MAX_BACKOFF_ENTRIES)
+      .optional()
+      .meta({
+        description:
+          'Waits before the 1st, 2nd, ... redelivery; the last repeats. Default [1, 10, 60]',
+      }),
+    deadLetterSubject: ruledString(
+      checkPublishSubject,
+      'Where a message goes after maxDeliver failed attempts. Default hks.dead-letter.<stream>.<durable>',
+    ).optional(),
+  })
+  .superRefine((nats, ctx) => {
+    if (
+      nats.deadLetterSubject !== undefined &&
+      subjectMatches(nats.subject, nats.deadLetterSubject)
+    )
+      ctx.addIssue({
+        code: 'custom',
+        path: ['deadLetterSubject'],
+        input: nats.deadLetterSubject,
+        message: `given ${JSON.stringify(nats.deadLetterSubject)}, which the trigger's subject ${JSON.stringify(nats.subject)} matches, expected a subject outside it (a dead letter would come back to the function)`,
+      });
+  })
+  .meta({ description: 'A NATS JetStream subscription' });
+
+const functionTriggerSchema = z
+  .strictObject({ nats: natsTriggerSchema })
+  .meta({ description: 'A message broker subscription that invokes the function' });
+
 const functionSpecSchema = z
   .strictObject({
     runtime: z.enum(FUNCTION_RUNTIMES).meta({
@@ -345,6 +407,11 @@ const functionSpecSchema = z
       .max(MAX_FUNCTION_SCHEDULES)
       .optional()
       .meta({ description: 'Runs of the function on cron schedules, by the API' }),
+    triggers: z
+      .array(functionTriggerSchema)
+      .max(MAX_FUNCTION_TRIGGERS)
+      .optional()
+      .meta({ description: 'Message broker subscriptions that invoke the function, by the API' }),
   })
   .superRefine((spec, ctx) => {
     const issue = (path: PropertyKey[], input: unknown, message: string) =>
@@ -358,6 +425,17 @@ const functionSpecSchema = z
           `given ${JSON.stringify(schedule.name)} twice, expected each schedule name once`,
         );
       scheduleNames.add(schedule.name);
+    });
+    const consumers = new Set<string>();
+    (spec.triggers ?? []).forEach(({ nats }, i) => {
+      const consumer = `${nats.stream} ${nats.durable}`;
+      if (consumers.has(consumer))
+        issue(
+          ['triggers', i, 'nats', 'durable'],
+          nats.durable,
+          `given durable ${JSON.stringify(nats.durable)} of stream ${JSON.stringify(nats.stream)} twice, expected each consumer once`,
+        );
+      consumers.add(consumer);
     });
     const given = (['source', 'code', 'files'] as const).filter((key) => spec[key] !== undefined);
     if (!isSourceRuntime(spec.runtime)) {
@@ -446,6 +524,8 @@ export type CronJobDefinition = z.infer<typeof cronJobSchema>;
 export type FunctionDefinition = z.infer<typeof functionSchema>;
 /** One of a Function's schedules. */
 export type FunctionScheduleSpec = z.infer<typeof functionScheduleSchema>;
+/** One of a Function's event triggers. */
+export type FunctionTriggerSpec = z.infer<typeof functionTriggerSchema>;
 /** Autoscaling settings of a Function. */
 export type FunctionScalingSpec = z.infer<typeof scalingSchema>;
 /** Any application definition. */

@@ -70,6 +70,31 @@ export interface FunctionSchedule {
   readonly startingDeadlineSeconds?: number;
 }
 
+/**
+ * A NATS JetStream subscription of a Function (docs/event-triggers.md): each message invokes
+ * the function as a CloudEvent. Run by the API for the definitions it applies; not part of the
+ * manifests.
+ */
+export interface NatsTrigger {
+  /** Subject the consumer filters on; `*` and (last) `>` are wildcards. */
+  readonly subject: string;
+  /** JetStream stream holding the messages. */
+  readonly stream: string;
+  /** Durable pull consumer every API replica pulls from; a re-apply resumes it. */
+  readonly durable: string;
+  /** Attempts per message before it is dead-lettered (1 to 100). @default 5 */
+  readonly maxDeliver?: number;
+  /** Seconds before the 1st, 2nd, … redelivery; the last repeats. @default [1, 10, 60] */
+  readonly backoffSeconds?: readonly number[];
+  /** Where a message goes after its last failed attempt. @default "hks.dead-letter.<stream>.<durable>" */
+  readonly deadLetterSubject?: string;
+}
+
+/** A message broker subscription that invokes a Function. */
+export interface FunctionTrigger {
+  readonly nats: NatsTrigger;
+}
+
 /** Annotation of a Function's Knative Service holding its schedules as JSON (what the API runs). */
 export const SCHEDULES_ANNOTATION = 'hks.hexabase.io/schedules';
 
@@ -125,6 +150,12 @@ export interface FunctionServiceProps {
    * @default - none
    */
   readonly schedules?: readonly FunctionSchedule[];
+  /**
+   * Message broker subscriptions that invoke the function, run by the API that applies the
+   * definition (validated here, not synthesized).
+   * @default - none
+   */
+  readonly triggers?: readonly FunctionTrigger[];
   /** Labels copied to every object and pod. @default - the platform's labels only */
   readonly labels?: Readonly<Record<string, string>>;
   /**

@@ -6,6 +6,7 @@ export * from './definition-schema';
 export * from './field-rules';
 export * from './function-rules';
 export * from './function-schedule-rules';
+export * from './function-trigger-rules';
 export * from './function-runtimes';
 export * from './function-service';
 export * from './labels';

@@ -16,4 +16,12 @@ export const PLATFORM_ONLY_FIELDS: Readonly<Record<`${DefinitionKind} ${string}`
   'Function kind': 'selects the schema and the construct that builds the document',
   'Function spec.source':
     'a path read into spec.files when the definition file is loaded; the files show, the path does not',
+  ...Object.fromEntries(
+    ['subject', 'stream', 'durable', 'maxDeliver', 'backoffSeconds[]', 'deadLetterSubject'].map(
+      (key) => [
+        `Function spec.triggers[].nats.${key}`,
+        "read by the API from the definition it applied: it runs the trigger's NATS consumer (docs/event-triggers.md)",
+      ],
+    ),
+  ),
 };

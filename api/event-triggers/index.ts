@@ -1,0 +1,5 @@
+export * from './cloud-event';
+export * from './delivery';
+export * from './event-triggers';
+export * from './settings';
+export * from './triggers';
