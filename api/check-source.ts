@@ -16,8 +16,13 @@ import {
   PythonCheckPool,
 } from './python-check-pool';
 import { SyntaxProblem } from './python-checker-process';
+import { freshProblem, SourceCheckCache, SourceCheckCacheOptions } from './source-check-cache';
 
 export type { PythonCheckOptions as SourceCheckOptions } from './python-check-pool';
+export type { SourceCheckCacheOptions } from './source-check-cache';
+
+/** How the checkers word a check cut at its time limit (`python-check-pool`, `javascript-check`). */
+const TIME_LIMIT_MESSAGE = 'the check took longer than the limit';
 
 /** The Python whose grammar checks each Python runtime's sources: the runtime's own. */
 const PYTHON_VERSION = { 'python3.12': '3.12' } as const;
@@ -27,21 +32,37 @@ const PYTHON_VERSION = { 'python3.12': '3.12' } as const;
  * Python of the runtime's version, JavaScript files by V8 as Node loads them (CommonJS or ES
  * module); then the handler's parameters, where its module's source settles them (Python's
  * ast, acorn for JavaScript: nothing runs), against the signatures the runtime calls.
+ * Verdicts are kept (bounded, least recently used first out): the same source checked again
+ * by the same project gets the same answer without being compiled again.
  */
 export class SourceChecker {
   private readonly python: PythonCheckPool;
   private readonly javascript: JavaScriptChecker;
+  private readonly verdicts: SourceCheckCache;
+  /** What every verdict depends on beside the source: the interpreter asked for, the limits. */
+  private readonly settings: string;
 
   /**
    * @param python the interpreter tried first for Python sources (`HKS_PYTHON`)
    * @param options limits of one check and the number of checker processes
+   * @param cache bounds of the kept verdicts
    */
-  constructor(python: string, options: PythonCheckOptions = {}) {
+  constructor(
+    python: string,
+    options: PythonCheckOptions = {},
+    cache: SourceCheckCacheOptions = {},
+  ) {
     this.python = new PythonCheckPool(python, {
       version: PYTHON_VERSION['python3.12'],
       ...options,
     });
     this.javascript = new JavaScriptChecker({ timeoutMs: options.timeoutMs });
+    this.verdicts = new SourceCheckCache(cache);
+    this.settings = JSON.stringify({
+      python,
+      ...options,
+      handlerModuleBytes: MAX_HANDLER_MODULE_BYTES,
+    });
   }
 
   /**
@@ -59,6 +80,43 @@ export class SourceChecker {
       spec.files ??
       (spec.code === undefined ? {} : { [handlerFiles(runtime, handler)[0]]: spec.code });
     const project = definition.metadata.project;
+    // The project is part of the key: whether another project sent this code stays unknown.
+    const key = SourceCheckCache.keyOf([
+      this.settings,
+      project,
+      runtime,
+      handler,
+      field,
+      ...Object.keys(files)
+        .sort()
+        .flatMap((path) => [path, files[path]]),
+    ]);
+    const kept = this.verdicts.get(key);
+    if (kept?.accepted) return;
+    if (kept) throw freshProblem(kept.problem);
+    const refusal = await this.refusalOf(project, runtime, handler, field, files);
+    // A check cut at its time limit tells how busy the checker was, not what the source is.
+    if (!refusal?.timedOut)
+      this.verdicts.set(
+        key,
+        refusal ? { accepted: false, problem: refusal.problem } : { accepted: true },
+      );
+    if (refusal) throw freshProblem(refusal.problem);
+  }
+
+  /** Stops the Python checker processes (they never keep the process alive, though). */
+  public close(): void {
+    this.python.close();
+  }
+
+  /** The 400 the source is refused with, and whether a check hit its time limit; none: accepted. */
+  private async refusalOf(
+    project: string,
+    runtime: keyof typeof DEFAULT_HANDLERS,
+    handler: string,
+    field: 'files' | 'code',
+    files: Readonly<Record<string, string>>,
+  ): Promise<{ problem: Problem; timedOut: boolean } | undefined> {
     // A larger module is left to the bootstrap's check at load: parsing it costs more than
     // its syntax check (Python's ast about 2.5 times the compile, within the check's time limit).
     const file = handlerFiles(runtime, handler).find(
@@ -75,13 +133,13 @@ export class SourceChecker {
     const problems = checked.problems.length
       ? checked.problems
       : signatureProblems(runtime, handler, location, checked.handler);
-    if (problems.length === 0) return;
+    if (problems.length === 0) return undefined;
     const errors: FieldError[] = problems.map((p) => ({
       path: field === 'files' ? `spec.files.${p.file}` : 'spec.code',
       message: `${p.message} (${p.file}${p.line ? ` line ${p.line}` : ''})${p.excerpt ? `\n${p.excerpt}` : ''}`,
       ...(p.line ? { line: p.line } : {}),
     }));
-    throw new Problem(
+    const problem = new Problem(
       400,
       'Invalid source code',
       errors.map((e) => `${e.path}: ${e.message}`).join('\n') +
@@ -89,11 +147,7 @@ export class SourceChecker {
         (checkedWith ? `\nChecked with ${checkedWith}, the grammar of runtime ${runtime}.` : ''),
       errors,
     );
-  }
-
-  /** Stops the Python checker processes (they never keep the process alive, though). */
-  public close(): void {
-    this.python.close();
+    return { problem, timedOut: problems.some((p) => p.message.startsWith(TIME_LIMIT_MESSAGE)) };
   }
 
   private async checkPython(
