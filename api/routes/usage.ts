@@ -19,6 +19,8 @@ export const MAX_USAGE_GROUPS = 500;
 export const DEFAULT_USAGE_GROUPS = 100;
 
 const DAY_MS = 86_400_000;
+/** The form `instant` gives a valid bound (toISOString). */
+const ISO_UTC = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$/;
 const INSTANT_EXAMPLE = '2026-12-01T00:00:00Z';
 
 const appName = (what: string) =>
@@ -41,12 +43,9 @@ export const usageQuery = z
       description:
         'Calls and runs that started before this instant (ISO 8601, as from). Default: now',
     }),
-    groupBy: z
-      .enum(USAGE_GROUPS)
-      .optional()
-      .meta({
-        description: 'One group per function, per CronJob or per UTC day. Default: function',
-      }),
+    groupBy: z.enum(USAGE_GROUPS).optional().meta({
+      description: 'One group per function, per CronJob or per UTC day. Default: function',
+    }),
     function: appName("Only this function's invocations (no CronJob runs)"),
     cronjob: appName("Only this CronJob's runs (no function invocations)"),
     limit: z.coerce.number().int().min(1).max(MAX_USAGE_GROUPS).optional(),
@@ -58,6 +57,9 @@ export const usageQuery = z
   .superRefine((query, ctx) => {
     const issue = (path: string, input: unknown, message: string) =>
       ctx.addIssue({ code: 'custom', path: [path], input, message });
+    // A bound that failed its own check is not compared (its error is enough).
+    const normalized = (value: string | undefined) => value === undefined || ISO_UTC.test(value);
+    if (!normalized(query.from) || !normalized(query.to)) return;
     const to = query.to ?? new Date().toISOString();
     if (query.from !== undefined && query.from >= to)
       issue(
