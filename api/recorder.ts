@@ -17,6 +17,7 @@ import { Kube } from './kube';
 import { keepEnd } from './log-tail';
 import { Problem } from './problem';
 import type { SharedInformer } from './shared-informer';
+import { traceRun } from './tracing-runs';
 import { requestedResources } from './usage/requested-resources';
 import { Execution, ExecutionStatus, Store } from './store/store';
 
@@ -270,6 +271,9 @@ export class Recorder {
       ...base,
       scheduledAt: job.metadata?.annotations?.[SCHEDULED_TIMESTAMP],
     });
+    void traceRun({ ...base, scheduledAt: job.metadata?.annotations?.[SCHEDULED_TIMESTAMP] }, () =>
+      this.kube.getCronJob(base.namespace, base.cronjob).then((c) => c?.spec?.schedule),
+    );
     if (!deleted) await this.release((await this.current(job)) ?? job);
   }
 

@@ -249,6 +249,55 @@ describe('with OTEL_EXPORTER_OTLP_ENDPOINT', () => {
   });
 });
 
+describe('a CronJob run, recorded with tracing on', () => {
+  it('is a span of its own with faas.name, faas.cron and the Job as faas.invocation_id', async () => {
+    const runs = 'tracing-runs';
+    const api = await startApi({
+      ...(await testStores()[0].env()),
+      HKS_NAMESPACE_PREFIX: prefix,
+      OTEL_EXPORTER_OTLP_ENDPOINT: collector.endpoint,
+      OTEL_BSP_SCHEDULE_DELAY: '200',
+    });
+    try {
+      const headers = {
+        authorization: `Bearer ${await token([runs])}`,
+        'content-type': 'application/json',
+      };
+      const request = (method: string, path: string, body?: unknown) =>
+        projectRequest(api, runs, headers, method, path, body);
+      const cronjob = {
+        apiVersion: API_VERSION,
+        kind: 'CronJob',
+        metadata: { name: 'nightly', project: runs },
+        spec: { image: 'ghcr.io/acme/job:1', schedule: '0 3 * * *', backoffLimit: 0 },
+      };
+      expect((await request('POST', '/applications', cronjob)).status).toBe(201);
+      expect((await request('POST', '/cronjobs/nightly/trigger')).status).toBe(201);
+      const span = await collector.waitFor(
+        (spans) =>
+          spans.find((s) => s.name === 'cronjob nightly' && s.attributes['hks.project'] === runs),
+        120_000,
+      );
+      expect(span).toMatchObject({
+        kind: 2,
+        service: 'hks-api',
+        parentSpanId: undefined,
+        attributes: expect.objectContaining({
+          'faas.name': 'nightly',
+          'faas.cron': '0 3 * * *',
+          'faas.trigger': 'other',
+          'hks.trigger': 'manual',
+          'faas.invocation_id': expect.stringMatching(/^[0-9a-f-]{36}$/),
+          'k8s.namespace.name': `${prefix}${runs}`,
+        }),
+      });
+      expect(BigInt(span.endTimeUnixNano)).toBeGreaterThan(BigInt(span.startTimeUnixNano));
+    } finally {
+      await api.stop();
+    }
+  });
+});
+
 describe('without OTEL_* settings', () => {
   it('exports nothing: the function still gets the caller\u2019s traceparent, no span reaches the collector', async () => {
     const api = await startApi({
