@@ -23,8 +23,8 @@ jest.setTimeout(300_000);
  * call succeeds, one raises), then the page lists both calls newest first, filters the failed
  * one, and opens its details (the exception and what the code printed) — read from the API's
  * invocation history, not from the page's own calls; an asynchronous invocation queued with
- * `Prefer: respond-async` shows with its state, attempts and stored answer. Checked with
- * axe-core.
+ * `Prefer: respond-async` shows with its state, attempts and stored answer; the usage panel
+ * counts the three calls and their requested CPU × run time. Checked with axe-core.
  */
 
 const PROJECT = 'webinvocations';
@@ -182,6 +182,23 @@ describeWithBrowser('test/console-invocations.int.test.ts')(
       await page.getByLabel('Trigger').selectOption('');
       await rows().nth(2).waitFor();
       await screenshot(page, 'function-invocations');
+      expect(rec.errors).toEqual([]);
+    });
+
+    test("the function's usage and cost: its three calls, run time and requested CPU, costed", async () => {
+      const panel = page.getByRole('region', { name: 'Usage and cost' });
+      await panel.locator('[data-usage="count"]').waitFor();
+      expect(await panel.locator('[data-usage="count"]').innerText()).toBe('3');
+      // No HKS_PRICE_TABLE: usage is measured and costs nothing.
+      expect(await panel.locator('[data-usage="cost"]').innerText()).toBe('0.000000 USD');
+      const today = new Date().toISOString().slice(0, 10);
+      const day = panel.getByRole('row', { name: new RegExp(today) });
+      // The default request of 100m: vCPU-seconds are a tenth of the run time.
+      const cells = await day.getByRole('cell').allInnerTexts();
+      expect(cells[0]).toBe('3');
+      const runSeconds = Number(cells[1].replace(' s', ''));
+      expect(Number(cells[2])).toBeCloseTo(runSeconds / 10, 2);
+      await expectAccessible(page, "a function's usage and cost");
       expect(rec.errors).toEqual([]);
     });
   },

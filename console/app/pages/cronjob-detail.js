@@ -10,6 +10,7 @@ import { scheduleInWords } from '../format.js';
 import { hrefs } from '../links.js';
 import { NUMBER_SETTINGS } from '../cronjob-form-values.js';
 import { RunNow } from '../components/run-now.js';
+import { UsagePanel } from '../components/usage-panel.js';
 import { ScheduleBuilder } from '../components/cronjob-schedule-builder.js';
 import { ConfirmDialog } from '../components/cronjob-confirm-dialog.js';
 import {
@@ -191,6 +192,11 @@ function CronJobDetails({ project, view, runs, now, onChanged }) {
         <p><a href=${hrefs.executions(project, name)}>All executions of ${name}</a></p>
       </section>
     </div>
+
+    <section class="cj-section" aria-labelledby="cj-h-usage">
+      <h2 id="cj-h-usage">Usage and cost</h2>
+      <${UsagePanel} project=${project} cronjob=${name} />
+    </section>
 
     <section class="cj-section" aria-labelledby="cj-h-settings">
       <h2 id="cj-h-settings">Job settings</h2>

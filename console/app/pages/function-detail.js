@@ -21,6 +21,7 @@ import { FunctionTrafficEditor } from '../components/function-traffic.js';
 import { FunctionInvokePanel } from '../components/function-invoke.js';
 import { FunctionLogs } from '../components/function-logs.js';
 import { FunctionInvocations } from '../components/function-invocations.js';
+import { UsagePanel } from '../components/usage-panel.js';
 import { FunctionSchedules } from '../components/function-schedules.js';
 import { FunctionAsyncInvocations } from '../components/function-async-invocations.js';
 import { SOURCE_RUNTIMES, trafficInWords } from '../components/function-format.js';
@@ -134,6 +135,10 @@ export function FunctionPage({ project, name, query = {} }) {
                 invocations — newest first.
               </p>
               <${FunctionInvocations} project=${project} name=${name} />
+            </section>
+            <section class="function-section" aria-labelledby="usage-heading">
+              <h2 id="usage-heading">Usage and cost</h2>
+              <${UsagePanel} project=${project} function=${name} />
             </section>
             <section class="function-section" aria-labelledby="async-heading">
               <h2 id="async-heading">Asynchronous invocations</h2>
