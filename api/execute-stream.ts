@@ -64,7 +64,7 @@ export async function invokeStreamed(
   const { ended, ...invocation } = await functions.invokeIncremental(
     project,
     name,
-    { ...request, headers: { ...request.headers, [STREAM_HEADER]: 'ndjson' } },
+    { ...request, platformHeaders: { ...request.platformHeaders, [STREAM_HEADER]: 'ndjson' } },
     service,
   );
   const { status, headers, body } = invocation.response;

@@ -130,6 +130,12 @@ export interface InvokeRequest {
    * {@link TIMER_HEADERS}. @default - none: not a timer
    */
   readonly timer?: { readonly cron: string; readonly scheduledTime: string };
+  /**
+   * Headers of the platform's own protocol with the runtime (`x-hks-stream`, `x-hks-files`,
+   * `x-hks-session-secret`), added after `headers` are filtered: a caller's request never
+   * carries them through. @default - none
+   */
+  readonly platformHeaders?: Readonly<Record<string, string>>;
 }
 
 /** Request headers that carry a timer invocation's OpenTelemetry FaaS attributes to the function. */
@@ -324,6 +330,7 @@ export class Functions {
         path: '/',
         headers: {
           ...requestHeadersForFunction(request.headers),
+          ...request.platformHeaders,
           'x-request-id': requestId,
           ...timerHeaders(request.timer),
           // The history keeps every invocation's own output: the runtime returns it.

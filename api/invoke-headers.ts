@@ -13,7 +13,10 @@ export type HeaderInput = IncomingHttpHeaders | Readonly<Record<string, Outgoing
  * - claims about the client's address that the function could trust: `forwarded`, `via`,
  *   `x-forwarded-*`, `x-real-ip`;
  * - Knative's routing and probing headers: `knative-*` (the API sets `knative-serving-tag`
- *   itself for `?tag=`), `k-network-*`, `k-proxy-request`.
+ *   itself for `?tag=`), `k-network-*`, `k-proxy-request`;
+ * - the platform's own protocol with the runtime, which only the API speaks: `x-hks-stream`
+ *   (a caller's would get raw NDJSON and be recorded as the stream's 200), `x-hks-files`,
+ *   `x-hks-session-secret`, and a timer's `x-hks-faas-*`.
  */
 const REQUEST_DENIED = new Set([
   'authorization',
@@ -32,6 +35,9 @@ const REQUEST_DENIED = new Set([
   'upgrade',
   'via',
   'x-real-ip',
+  'x-hks-stream',
+  'x-hks-files',
+  'x-hks-session-secret',
 ]);
 // x-hks-faas-*: a timer's attributes, which only the platform's scheduler may claim.
 const REQUEST_DENIED_PREFIXES = ['proxy-', 'x-forwarded-', 'knative-', 'k-network-', 'x-hks-faas-'];

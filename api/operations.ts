@@ -593,6 +593,8 @@ export class Operations {
           'content-type': 'application/json',
           accept: 'application/json',
           [LOG_TAIL_HEADER]: 'tail',
+        },
+        platformHeaders: {
           ...(files ? { [FILES_HEADER]: 'envelope' } : {}),
           ...(files?.session ? { [SESSION_SECRET_HEADER]: files.session.secret } : {}),
         },

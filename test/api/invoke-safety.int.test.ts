@@ -191,6 +191,11 @@ test('only the headers the caller meant reach the function; the tag header only 
     'x-forwarded-host': 'evil.example',
     forwarded: 'for=10.1.2.3',
     'knative-serving-tag': 'smuggled',
+    // The platform's protocol with the runtime: a caller's X-Hks-Stream would get raw NDJSON
+    // and be recorded as the stream's 200.
+    'x-hks-stream': 'ndjson',
+    'x-hks-files': 'envelope',
+    'x-hks-session-secret': 'guessed',
     'x-custom': 'meant for the function',
   };
   const plain = await invoke(api, 'target', sent);
@@ -207,7 +212,15 @@ test('only the headers the caller meant reach the function; the tag header only 
   const [first, second] = allowed.requests.map((r) => r.headers);
   for (const received of [first, second]) {
     expect(received).toMatchObject({ 'x-custom': 'meant for the function' });
-    for (const name of ['authorization', 'cookie', 'x-forwarded-for', 'x-forwarded-host'])
+    for (const name of [
+      'authorization',
+      'cookie',
+      'x-forwarded-for',
+      'x-forwarded-host',
+      'x-hks-stream',
+      'x-hks-files',
+      'x-hks-session-secret',
+    ])
       expect({ name, value: received[name] }).toEqual({ name, value: undefined });
     expect(received.forwarded).toBeUndefined();
   }
