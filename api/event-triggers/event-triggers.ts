@@ -19,6 +19,7 @@ import { outsideRequest } from '../request-signal';
 import { ackWaitMs, TriggerConsumer } from './consumer';
 import type { DeadLetterPublisher, TriggerInvoker } from './delivery';
 import type { EventTriggerSettings } from './settings';
+import { checkStreamGrants, StreamNotGranted } from './stream-grants';
 import { appliedTriggers, consumerKey, type NatsTrigger, natsTriggers } from './triggers';
 
 /** How long an apply waits for the NATS connection before it is refused. */
@@ -72,14 +73,19 @@ export class EventTriggers {
       } catch (error) {
         const message = error instanceof Error ? error.message : String(error);
         const field =
-          error instanceof ConsumerTaken
-            ? 'durable'
-            : /stream not found/i.test(message)
-              ? 'stream'
-              : 'subject';
+          error instanceof StreamNotGranted
+            ? error.field
+            : error instanceof ConsumerTaken
+              ? 'durable'
+              : /stream not found/i.test(message)
+                ? 'stream'
+                : 'subject';
         const path = `spec.triggers[${i}].nats.${field}`;
         const given = trigger[field];
-        const detail = `given ${JSON.stringify(given)}, the NATS server refused the consumer ${JSON.stringify(trigger.durable)}: ${message}`;
+        const detail =
+          error instanceof StreamNotGranted
+            ? `given ${JSON.stringify(given)}: ${message}`
+            : `given ${JSON.stringify(given)}, the NATS server refused the consumer ${JSON.stringify(trigger.durable)}: ${message}`;
         throw new Problem(400, 'Invalid definition', `${path}: ${detail}`, [
           { path, message: detail },
         ]);
@@ -234,6 +240,7 @@ async function ensureConsumer(jsm: JetStreamManager, trigger: NatsTrigger): Prom
     throw new Error(
       `stream ${JSON.stringify(trigger.stream)} holds ${JSON.stringify(subjects)}, expected a subject within them`,
     );
+  await checkStreamGrants(jsm, trigger, stream.config);
   const settings = {
     filter_subject: trigger.subject,
     ack_wait: nanos(ackWaitMs(trigger)),

@@ -8,6 +8,7 @@ import {
   type JetStreamManager,
   type NatsConnection,
 } from 'nats';
+import { PROJECT_METADATA_KEY } from '../../api/event-triggers';
 import { API_VERSION } from '../../constructs';
 import { sleep, waitFor } from '../cluster/wait';
 import { StandInProcess, startStandIn } from '../support/knative-stand-in';
@@ -132,8 +133,20 @@ describe.each(testStores())('event triggers (store: $name)', (store) => {
     nc = await connect({ servers: nats.url });
     js = nc.jetstream();
     jsm = await nc.jetstreamManager();
-    await jsm.streams.add({ name: STREAM, subjects: ['hks-evt.>'] });
-    await jsm.streams.add({ name: DEAD_STREAM, subjects: ['hks-evt-dead.>'] });
+    // The operator grants each stream to a project (stream-grants.ts).
+    const grantedTo = (owner: string) => ({ [PROJECT_METADATA_KEY]: owner });
+    await jsm.streams.add({ name: STREAM, subjects: ['hks-evt.>'], metadata: grantedTo(project) });
+    await jsm.streams.add({
+      name: DEAD_STREAM,
+      subjects: ['hks-evt-dead.>'],
+      metadata: grantedTo(project),
+    });
+    await jsm.streams.add({
+      name: 'HKSOTHER',
+      subjects: ['hks-other.>'],
+      metadata: grantedTo(`${project}-other`),
+    });
+    await jsm.streams.add({ name: 'HKSNOGRANT', subjects: ['hks-nogrant.>'] });
     const env = {
       ...(await store.env()),
       HKS_NAMESPACE_PREFIX: prefix,
@@ -324,6 +337,30 @@ describe.each(testStores())('event triggers (store: $name)', (store) => {
       { stream: 'NOSUCH' },
       'spec.triggers[0].nats.stream',
       'NOSUCH',
+    ],
+    [
+      "another project's stream",
+      { stream: 'HKSOTHER', subject: 'hks-other.orders.*' },
+      'spec.triggers[0].nats.stream',
+      'is granted to project',
+    ],
+    [
+      'a stream granted to no project',
+      { stream: 'HKSNOGRANT', subject: 'hks-nogrant.orders.*' },
+      'spec.triggers[0].nats.stream',
+      'granted to no project',
+    ],
+    [
+      "a dead-letter subject in another project's stream",
+      { deadLetterSubject: 'hks-other.dead' },
+      'spec.triggers[0].nats.deadLetterSubject',
+      'HKSOTHER',
+    ],
+    [
+      'a dead-letter subject no stream holds',
+      { deadLetterSubject: 'nowhere.dead' },
+      'spec.triggers[0].nats.deadLetterSubject',
+      'no stream holds',
     ],
     [
       'a subject outside the stream',
