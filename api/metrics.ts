@@ -154,6 +154,12 @@ export class ApiMetrics
     labelNames: FAAS_LABELS,
     registers: [this.registry],
   });
+  private readonly faasColdstarts = new Counter({
+    name: 'faas_coldstarts_total',
+    help: "faas.coldstarts: invocations answered by a new instance (its runtime told the handler's load time)",
+    labelNames: FAAS_LABELS,
+    registers: [this.registry],
+  });
   private readonly faasDuration = new Histogram({
     name: 'faas_invoke_duration_seconds',
     help: "faas.invoke_duration: the runtime's time in the handler, else the API's time to the answer",
@@ -293,6 +299,7 @@ export class ApiMetrics
     else if (status === 'timeout') this.faasTimeouts.inc(labels);
     else this.faasErrors.inc({ ...labels, error_type: status });
     this.faasDuration.observe(labels, (details.handlerMs ?? invocation.durationMs) / 1000);
+    if (invocation.initMs !== undefined) this.faasColdstarts.inc(labels);
   }
 
   public executed(status: string, timings: Readonly<Record<string, number>>): void {

@@ -115,6 +115,9 @@ test('an invoke and an execute-once are counted in faas_invocations_total with b
   expect(valueOf(text, 'faas_errors_total', `${http},error_type="failed"`)).toBe(1);
   expect(valueOf(text, 'faas_invoke_duration_seconds_count', http)).toBe(2);
   expect(valueOf(text, 'faas_invoke_duration_seconds_count', execute)).toBe(1);
+  // The first invoke started the function's instance; the second found it running.
+  expect(valueOf(text, 'faas_coldstarts_total', http)).toBe(1);
+  expect(valueOf(text, 'faas_coldstarts_total', execute)).toBe(1);
   // No temporary function's own name, no raw path.
   expect(text).not.toMatch(/exec-[0-9a-f]{12}/);
   expect(text).not.toContain(random);
