@@ -121,6 +121,18 @@ export const invocationView: z.ZodType<InvocationView> = z.object({
     description:
       "What the code wrote during the invocation, as its runtime returned it (only when one is read, not in a page); absent when the runtime returned none (output over 8 KiB, or an image without the platform's runtime)",
   }),
+  cpuMillis: z.number().min(0).optional().meta({
+    description:
+      "CPU the function's containers requested at the call, millicores: with durationMs, the invocation's vCPU-seconds (docs/usage-and-cost.md); absent when not known",
+  }),
+  memoryBytes: z.number().min(0).optional().meta({
+    description:
+      "Memory the function's containers requested at the call, bytes: with durationMs, its GiB-seconds; absent when not known",
+  }),
+  initMs: z.number().min(0).optional().meta({
+    description:
+      "A cold start: the handler's load time on the new instance that answered (X-Hks-Init-Ms), apart from durationMs and not billed; absent when the instance was warm",
+  }),
 });
 
 export const invocationPage: z.ZodType<InvocationPage> = z.object({

@@ -126,6 +126,9 @@ const LISTED_COLUMNS = [
   'error_type',
   'error_message',
   'error_stack',
+  'cpu_millis',
+  'memory_bytes',
+  'init_ms',
 ];
 
 /**
@@ -253,6 +256,9 @@ function toInvocation(row: Row): FunctionInvocation {
             ...(stack === undefined ? {} : { stack }),
           },
     logs: text(row.logs),
+    cpuMillis: number(row.cpu_millis),
+    memoryBytes: number(row.memory_bytes),
+    initMs: number(row.init_ms),
   };
 }
 

@@ -163,6 +163,10 @@ describe.each(testStores())('invocation history ($name)', (testStore) => {
       requestBytes: Buffer.byteLength(JSON.stringify(body)),
       responseBytes: Buffer.byteLength(res.text),
       logs: 'echoing hello\n',
+      // What its pods requested (the defaults), and the new instance's load time: its first call.
+      cpuMillis: 100,
+      memoryBytes: 128 * 2 ** 20,
+      initMs: expect.any(Number),
     });
     expect(Date.now() - Date.parse(record.startedAt)).toBeLessThan(60_000);
     expect(record.durationMs).toBeGreaterThan(0);

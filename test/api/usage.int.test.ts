@@ -159,6 +159,15 @@ describe.each(testStores())('usage and cost ($name)', (testStore) => {
       null,
       null,
     ]);
+    // Each invocation shows its own usage in the history's view.
+    const page = await request('GET', '/functions/meter/invocations');
+    expect(page.status).toBe(200);
+    const items = (page.json.items as Record<string, unknown>[]).reverse();
+    expect(items.map((i) => [i.cpuMillis, i.memoryBytes, i.initMs])).toEqual([
+      [250, 256 * 2 ** 20, Number(initHeaders[0])],
+      [250, 256 * 2 ** 20, undefined],
+      [250, 256 * 2 ** 20, undefined],
+    ]);
     const [execution] = (await store.knex('executions').where({ project })) as Record<
       string,
       unknown
