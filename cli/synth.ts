@@ -1,18 +1,25 @@
 #!/usr/bin/env -S npx tsx
 /**
- * `npm run synth -- [--apps <dir>] [--out <dir>] [--check] [--namespace-prefix <prefix>]`
+ * `npm run synth -- [--apps <dir>] [--out <dir>] [--check] [--namespace-prefix <prefix>]
+ *   [--settings <file>]`
  *
  * Synthesizes the application definitions of a folder into one manifest file per project.
- * Exit codes: 0 done (or up to date), 1 invalid definitions or out-of-date output, 2 bad usage.
+ * Platform settings (quota, limits, runtime images; docs/platform-settings.md) come only from
+ * `--settings`: no file is picked up implicitly, so the output never depends on a stray file.
+ * Exit codes: 0 done (or up to date), 1 invalid definitions or settings or out-of-date output,
+ * 2 bad usage.
  */
 import { Command, Option } from 'commander';
 import { parseArguments } from './parse-arguments';
 import { relative } from 'node:path';
 import {
+  chartOptionsFromSettings,
   checkManifests,
   checkNamespacePrefix,
   DefinitionError,
   loadDefinitions,
+  loadPlatformSettings,
+  PlatformSettingsError,
   ProjectNamespaces,
   writeManifests,
 } from '../constructs';
@@ -22,6 +29,7 @@ interface SynthOptions {
   readonly out: string;
   readonly check: boolean;
   readonly namespacePrefix: string;
+  readonly settings?: string;
 }
 
 function run(options: SynthOptions): number {
@@ -30,9 +38,13 @@ function run(options: SynthOptions): number {
     process.stderr.write(`--namespace-prefix: ${prefixProblem}\n`);
     return 2;
   }
+  const settings = options.settings === undefined ? {} : loadPlatformSettings(options.settings);
   const definitions = loadDefinitions(options.apps).map((c) => c.definition);
   const namespaces = new ProjectNamespaces(options.namespacePrefix);
-  const buildOptions = { namespaceForProject: (project: string) => namespaces.of(project) };
+  const buildOptions = {
+    ...chartOptionsFromSettings(settings),
+    namespaceForProject: (project: string) => namespaces.of(project),
+  };
   const out = relative(process.cwd(), options.out) || '.';
   if (options.check) {
     const drift = checkManifests(definitions, options.out, buildOptions);
@@ -71,13 +83,14 @@ function main(argv: readonly string[]): number {
       ),
     )
     .option('--check', 'exit 1 if the output folder is out of date, writing nothing', false)
-    .option('--namespace-prefix <prefix>', 'namespace of a project = prefix + project name', '');
+    .option('--namespace-prefix <prefix>', 'namespace of a project = prefix + project name', '')
+    .option('--settings <file>', 'platform settings (YAML or JSON): quota, limits, runtime images');
   const usage = parseArguments(program, argv);
   if (usage !== undefined) return usage;
   try {
     return run(program.opts<SynthOptions>());
   } catch (error) {
-    if (error instanceof DefinitionError) {
+    if (error instanceof DefinitionError || error instanceof PlatformSettingsError) {
       process.stderr.write(`${error.message}\nNothing was written.\n`);
       return 1;
     }

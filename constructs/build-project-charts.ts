@@ -29,6 +29,11 @@ export interface BuildProjectChartsOptions {
    */
   readonly tenancy?: ProjectTenancyOptions;
   /**
+   * Tenancy settings of one project (the platform settings' per-project overrides).
+   * @default - {@link tenancy} for every project
+   */
+  readonly tenancyForProject?: (project: string) => ProjectTenancyOptions;
+  /**
    * Images that run source Functions, e.g. a private registry mirror.
    * @default - python:3.12-slim and node:20-slim
    */
@@ -96,7 +101,7 @@ export function buildProjectCharts(
     const chart = new ProjectChart(app, project, {
       project,
       namespace: options.namespaceForProject?.(project),
-      tenancy: options.tenancy,
+      tenancy: options.tenancyForProject?.(project) ?? options.tenancy,
     });
     const built: BuiltApplications = new Map();
     const ordered = definitions

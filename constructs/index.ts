@@ -12,6 +12,7 @@ export * from './function-service';
 export * from './labels';
 export * from './load-definitions';
 export * from './parse-definition';
+export * from './platform-settings';
 export * from './project-chart';
 export * from './project-namespaces';
 export * from './project-tenancy';
