@@ -7,6 +7,8 @@ import {
   MANAGER,
   ProjectNamespaces,
   synthesizeDefinitions,
+  chartOptionsFromSettings,
+  PlatformSettings,
 } from '../constructs';
 import { ApplicationClaims, ClaimTiming, HeldClaim } from './application-claims';
 import { SourceChecker } from './check-source';
@@ -77,6 +79,11 @@ export class Applications {
      * @default - on the calling thread
      */
     private readonly definitions: DefinitionRunner = inlineDefinitionRunner,
+    /**
+     * The operator's tenancy and runtime images (`HKS_PLATFORM_SETTINGS`).
+     * @default - the defaults of the constructs
+     */
+    private readonly settings: PlatformSettings = {},
   ) {
     this.claims = new ApplicationClaims(store, claimTiming);
     this.namespaces = new ProjectNamespaces(namespacePrefix);
@@ -154,6 +161,7 @@ export class Applications {
       kind: 'synthesize',
       definitions: needed,
       namespace: this.namespaceOf(definition.metadata.project),
+      settings: this.settings,
     });
   }
 
@@ -388,6 +396,7 @@ export class Applications {
     const dir = mkdtempSync(join(tmpdir(), 'hks-manifests-'));
     try {
       const [file] = synthesizeDefinitions(definitions, dir, {
+        ...chartOptionsFromSettings(this.settings),
         namespaceForProject: (p) => this.namespaceOf(p),
       });
       return readFileSync(join(dir, file), 'utf8');

@@ -1,5 +1,11 @@
 import { App } from 'cdk8s';
-import { ApplicationDefinition, buildProjectCharts, LABELS } from '../constructs';
+import {
+  ApplicationDefinition,
+  buildProjectCharts,
+  chartOptionsFromSettings,
+  LABELS,
+  PlatformSettings,
+} from '../constructs';
 import { checkAgainstStored } from './check-against-stored';
 import type { KubeObject } from './kube';
 import type { StoredApplication } from './store/store';
@@ -23,6 +29,8 @@ export type DefinitionJob =
       readonly definitions: readonly ApplicationDefinition[];
       /** The project's namespace. */
       readonly namespace: string;
+      /** The operator's tenancy and runtime images. @default - the defaults */
+      readonly settings?: PlatformSettings;
     };
 
 /** What each kind of job returns. */
@@ -36,7 +44,7 @@ export function runDefinitionJob<J extends DefinitionJob>(job: J): DefinitionJob
   const result =
     job.kind === 'check'
       ? checkAgainstStored(job.body, job.others)
-      : synthesize(job.definitions, job.namespace);
+      : synthesize(job.definitions, job.namespace, job.settings);
   // TypeScript does not narrow J from job.kind.
   return result as DefinitionJobResults[J['kind']];
 }
@@ -45,9 +53,11 @@ export function runDefinitionJob<J extends DefinitionJob>(job: J): DefinitionJob
 function synthesize(
   definitions: readonly ApplicationDefinition[],
   namespace: string,
+  settings: PlatformSettings = {},
 ): KubeObject[] {
   const [definition] = definitions;
   const [chart] = buildProjectCharts(new App(), definitions, {
+    ...chartOptionsFromSettings(settings),
     namespaceForProject: () => namespace,
   });
   const objects = chart.toJson() as KubeObject[];

@@ -30,6 +30,7 @@ import { RetentionSweeper } from './retention';
 import { createServer } from './server';
 import { reportTracing, tracingState } from './tracing';
 import { readPriceTable } from './usage/price-table';
+import { readPlatformSettings } from './platform-settings-config';
 import { Store } from './store/store';
 
 /** Runs a start-up step; bad configuration ends the process with exit code 2 and its message. */
@@ -113,6 +114,7 @@ async function main(): Promise<void> {
     eventTriggers,
     warmPool,
     priceTable: orExit(() => readPriceTable()),
+    platformSettings: orExit(() => readPlatformSettings()),
   });
   asyncInvocations.start();
   eventTriggers.start();

@@ -1,4 +1,5 @@
 import express, { Express, NextFunction, Request, RequestHandler, Response, Router } from 'express';
+import type { PlatformSettings } from '../constructs';
 import { MCP_PATH, mcpRouter } from '../mcp/http-mount';
 import { agentRoutes } from './agent-routes';
 import type { AsyncInvocations } from './async-invocations';
@@ -94,6 +95,8 @@ export interface ServerDependencies {
   readonly warmPool?: WarmPoolHandle;
   /** The prices of usage (`HKS_PRICE_TABLE`). @default DEFAULT_PRICE_TABLE: usage costs nothing */
   readonly priceTable?: PriceTable;
+  /** The operator's tenancy and runtime images (`HKS_PLATFORM_SETTINGS`). @default - the defaults */
+  readonly platformSettings?: PlatformSettings;
 }
 
 /** How long `/readyz` waits for each dependency before it answers 503. */
@@ -109,6 +112,7 @@ export function routeGroups(deps: ServerDependencies): RouteGroup[] {
     deps.namespaceAccess,
     undefined,
     definitionRunner({ workers: (deps.limits ?? DEFAULT_LIMITS).definitionWorkers }),
+    deps.platformSettings,
   );
   const invocations = new InvocationStore(deps.store.knex);
   const functions = new Functions(

@@ -4,6 +4,7 @@ import { AccessObject, API_CLUSTER_ROLE, API_NAMES, API_PORT, apiAccessObjects }
 import { API_IMAGE_USER, apiImageReference } from '../images/api/reference';
 import {
   containerQuantities,
+  type PlatformSettings,
   RESTRICTED_SECURITY_CONTEXT,
   SCRATCH_MOUNT_PATH,
 } from '../constructs';
@@ -77,7 +78,19 @@ export interface HksApiArgs {
   readonly internalJwtSecret?: pulumi.Input<string>;
   /** Bearer token `/metrics` requires (a Pulumi secret). @default - `/metrics` is not served */
   readonly metricsToken?: pulumi.Input<string>;
+  /**
+   * The operator's tenancy and runtime images (docs/platform-settings.md), given to the API
+   * as a ConfigMap file it reads at start (`HKS_PLATFORM_SETTINGS`), so that what it applies
+   * matches what the stack deploys.
+   * @default - the constructs' defaults
+   */
+  readonly platformSettings?: PlatformSettings;
 }
+
+/** Where the API's pod finds the platform settings' ConfigMap. */
+const SETTINGS_DIR = '/etc/hks/settings';
+const SETTINGS_FILE = 'settings.json';
+const SETTINGS_CONFIG_MAP = 'hks-platform-settings';
 
 /** Arguments of {@link HksPlatform}. */
 export interface HksPlatformArgs {
@@ -250,6 +263,19 @@ export class HksPlatform extends pulumi.ComponentResource {
       { metadata: meta(API_NAMES.configSecret), type: 'Opaque', stringData },
       inNamespace,
     );
+    const settingsMap =
+      api.platformSettings === undefined
+        ? []
+        : [
+            new k8s.core.v1.ConfigMap(
+              `${name}-platform-settings`,
+              {
+                metadata: meta(SETTINGS_CONFIG_MAP),
+                data: { [SETTINGS_FILE]: JSON.stringify(api.platformSettings) },
+              },
+              inNamespace,
+            ),
+          ];
     const storage: SqliteStorage = api.sqliteStorage ?? { kind: 'emptyDir' };
     const claim =
       storage.kind === 'persistentVolumeClaim'
@@ -283,7 +309,10 @@ export class HksPlatform extends pulumi.ComponentResource {
         },
         spec: apiDeploymentSpec(api, storage),
       },
-      { parent: this, dependsOn: [this.namespace, serviceAccount, this.configSecret, ...claim] },
+      {
+        parent: this,
+        dependsOn: [this.namespace, serviceAccount, this.configSecret, ...claim, ...settingsMap],
+      },
     );
     this.apiService = new k8s.core.v1.Service(
       `${name}-api-service`,
@@ -321,8 +350,12 @@ function apiDeploymentSpec(
     PORT: String(API_PORT),
     HKS_NAMESPACE_PREFIX: api.namespacePrefix ?? '',
     ...(api.databaseUrl === undefined ? { HKS_SQLITE_PATH: API_SQLITE_PATH } : {}),
+    ...(api.platformSettings === undefined
+      ? {}
+      : { HKS_PLATFORM_SETTINGS: `${SETTINGS_DIR}/${SETTINGS_FILE}` }),
     ...api.environment,
   };
+  const settings = api.platformSettings !== undefined;
   return {
     replicas: api.replicas ?? 1,
     selector: { matchLabels: API_POD_LABELS },
@@ -359,6 +392,7 @@ function apiDeploymentSpec(
             volumeMounts: [
               { name: 'tmp', mountPath: SCRATCH_MOUNT_PATH },
               { name: 'data', mountPath: API_DATA_DIR },
+              ...(settings ? [{ name: 'settings', mountPath: SETTINGS_DIR, readOnly: true }] : []),
             ],
           },
         ],
@@ -367,6 +401,7 @@ function apiDeploymentSpec(
           storage.kind === 'persistentVolumeClaim'
             ? { name: 'data', persistentVolumeClaim: { claimName: API_DATA_CLAIM } }
             : { name: 'data', emptyDir: {} },
+          ...(settings ? [{ name: 'settings', configMap: { name: SETTINGS_CONFIG_MAP } }] : []),
         ],
       },
     },

@@ -1,5 +1,6 @@
 import * as k8s from '@pulumi/kubernetes';
 import * as pulumi from '@pulumi/pulumi';
+import { chartOptionsFromSettings } from '../constructs/platform-settings';
 import { ProjectNamespaces } from '../constructs/project-namespaces';
 import { appsProvider, HksApps } from './hks-apps';
 import { HksPlatform } from './hks-platform';
@@ -97,6 +98,7 @@ export function createPlatformStack(settings: StackConfig, secrets: StackSecrets
             jwtSecret: secrets.apiJwtSecret ?? pulumi.secret(''),
             internalJwtSecret: secrets.apiInternalJwtSecret,
             metricsToken: secrets.apiMetricsToken,
+            platformSettings: settings.platformSettings,
           },
   });
   const namespaces = new ProjectNamespaces(settings.namespacePrefix);
@@ -108,7 +110,10 @@ export function createPlatformStack(settings: StackConfig, secrets: StackSecrets
           {
             appsDir: settings.appsDir,
             skipAwait: settings.skipAwait,
-            build: { namespaceForProject: (project) => namespaces.of(project) },
+            build: {
+              ...chartOptionsFromSettings(settings.platformSettings ?? {}),
+              namespaceForProject: (project) => namespaces.of(project),
+            },
           },
           { dependsOn: [knative, platform], provider: stackAppsProvider(knative) },
         );

@@ -1,6 +1,12 @@
 import { resolve } from 'node:path';
 import { API_NAMES } from '../api/rbac';
+import { formatProblem } from '../constructs/definition-problem';
 import { PACKAGE_DIR } from '../constructs/package-dir';
+import {
+  loadPlatformSettings,
+  type PlatformSettings,
+  PlatformSettingsError,
+} from '../constructs/platform-settings';
 import { apiImageReference } from '../images/api/reference';
 import { checkKnativeVersion, KourierServiceType } from '../knative';
 import {
@@ -69,6 +75,12 @@ export interface StackConfig {
    * against the project's folder), or undefined when `deployApps` is false.
    */
   readonly appsDir?: string;
+  /**
+   * The operator's tenancy and runtime images, read from the file `platformSettings` names
+   * (docs/platform-settings.md): the applications' charts and the API use them alike.
+   * @default - the constructs' defaults
+   */
+  readonly platformSettings?: PlatformSettings;
 }
 
 /** Settings of the API Deployment. Secrets stay in Pulumi secret outputs, never here. */
@@ -166,6 +178,7 @@ const KEYS = [
   'apiSqliteStorageClass',
   'deployApps',
   'appsDir',
+  'platformSettings',
 ] as const;
 
 /** One of {@link STACK_CONFIG_KEYS}. */
@@ -238,7 +251,24 @@ export function parseStackConfig(raw: RawStackConfig, projectDir = PROJECT_DIR):
     namespacePrefix,
     api: bool('installApi', true) ? parseApiConfig(raw, namespacePrefix) : undefined,
     appsDir: deployApps ? resolve(projectDir, raw.appsDir || 'apps') : undefined,
+    platformSettings: raw.platformSettings
+      ? stackPlatformSettings(raw.platformSettings, projectDir)
+      : undefined,
   };
+}
+
+/** The settings file `platformSettings` names, relative to the project's folder. */
+function stackPlatformSettings(given: string, projectDir: string): PlatformSettings {
+  try {
+    return loadPlatformSettings(resolve(projectDir, given));
+  } catch (error) {
+    if (!(error instanceof PlatformSettingsError)) throw error;
+    throw new StackConfigError(
+      'platformSettings',
+      given,
+      `a platform settings file (docs/platform-settings.md): ${error.problems.map(formatProblem).join('; ')}`,
+    );
+  }
 }
 
 function parseApiConfig(raw: RawStackConfig, namespacePrefix: string): ApiConfig {

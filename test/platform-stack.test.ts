@@ -272,6 +272,45 @@ describe('non-default config', () => {
   });
 });
 
+describe('platform settings', () => {
+  const platformSettings = {
+    tenancy: { podQuota: 30 },
+    projects: { shop: { tenancy: { cpuQuota: '6' } } },
+  };
+  beforeAll(async () => {
+    registered.splice(0);
+    await build({ ...base, appsDir, platformSettings });
+  });
+
+  it("reach the applications' charts, with each project's own override", () => {
+    const apps = one('kubernetes:yaml/v2:ConfigGroup', 'apps-objects');
+    expect(named(objs(apps), 'ResourceQuota', 'hks-quota')?.spec).toEqual({
+      hard: { 'requests.cpu': '6', 'requests.memory': '16Gi', pods: '30' },
+    });
+  });
+
+  it('reach the API as a ConfigMap file it reads at start', () => {
+    const map = one('kubernetes:core/v1:ConfigMap', 'hks-platform-settings');
+    expect(JSON.parse((map.inputs.data as Record<string, string>)['settings.json'])).toEqual(
+      platformSettings,
+    );
+    const { pod, container } = apiPod();
+    expect(envOf(container).HKS_PLATFORM_SETTINGS).toBe('/etc/hks/settings/settings.json');
+    expect(container.volumeMounts).toContainEqual({
+      name: 'settings',
+      mountPath: '/etc/hks/settings',
+      readOnly: true,
+    });
+    expect(pod.volumes).toContainEqual({
+      name: 'settings',
+      configMap: { name: 'hks-platform-settings' },
+    });
+    expect(
+      dependsOn(one('kubernetes:apps/v1:Deployment', 'hks-api'), 'hks-platform-settings'),
+    ).toBe(true);
+  });
+});
+
 /** The API container of the registered Deployment, and its pod spec. */
 function apiPod(): { pod: Record<string, unknown>; container: Record<string, unknown> } {
   const deployment = one('kubernetes:apps/v1:Deployment', 'hks-api');

@@ -1,4 +1,5 @@
-import { readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parse } from 'yaml';
 import { apiImageReference } from '../images/api/reference';
@@ -263,6 +264,10 @@ describe('parseStackConfig', () => {
       'hks-platform:namespacePrefix: given "knative-", expected a prefix not starting with "knative-"',
     ],
     [
+      { ...withApi, platformSettings: 'no-such-settings.yaml' },
+      'hks-platform:platformSettings: given "no-such-settings.yaml", expected a platform settings file (docs/platform-settings.md): ',
+    ],
+    [
       { ...withApi, apiSqliteStorage: 'pvc' },
       'hks-platform:apiSqliteStorage: given "pvc", expected one of emptyDir, persistentVolumeClaim',
     ],
@@ -325,5 +330,30 @@ describe('parseStackConfig', () => {
     ],
   ])('refuses %j', (raw, message) => {
     expect(() => parseStackConfig(raw)).toThrow(message);
+  });
+});
+
+describe('platformSettings', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'hks-stack-settings-'));
+
+  it('reads the settings file, relative to the folder of Pulumi.yaml', () => {
+    writeFileSync(
+      join(dir, 'hks.settings.yaml'),
+      'tenancy:\n  podQuota: 30\nruntimeImages:\n  nodejs20: registry.example.com/node:20-slim\n',
+    );
+    expect(
+      parseStackConfig({ ...withApi, platformSettings: 'hks.settings.yaml' }, dir).platformSettings,
+    ).toEqual({
+      tenancy: { podQuota: 30 },
+      runtimeImages: { nodejs20: 'registry.example.com/node:20-slim' },
+    });
+    expect(parseStackConfig(withApi, dir).platformSettings).toBeUndefined();
+  });
+
+  it('refuses a bad file, naming the key, the file and each bad field', () => {
+    writeFileSync(join(dir, 'bad.yaml'), 'tenancy:\n  cpuQuota: lots\n');
+    expect(() => parseStackConfig({ ...withApi, platformSettings: 'bad.yaml' }, dir)).toThrow(
+      /^hks-platform:platformSettings: given "bad.yaml", expected a platform settings file .*tenancy\.cpuQuota: given "lots"/,
+    );
   });
 });
