@@ -37,6 +37,14 @@ export const executionView: z.ZodType<ExecutionView> = z.object({
   logCapture: z.enum(['pending', 'failed', 'captured', 'lost']),
   logCaptureError: z.string().optional(),
   logCaptureAttempts: z.number().int().min(0),
+  cpuMillis: z.number().min(0).optional().meta({
+    description:
+      "CPU the Job's pods requested when it was recorded, millicores: with its run time, the run's vCPU-seconds (docs/usage-and-cost.md); absent when not known",
+  }),
+  memoryBytes: z.number().min(0).optional().meta({
+    description:
+      "Memory the Job's pods requested when it was recorded, bytes: with its run time, its GiB-seconds; absent when not known",
+  }),
 });
 
 export const executionPage: z.ZodType<ExecutionPage<ExecutionView>> = z.object({

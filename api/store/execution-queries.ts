@@ -52,6 +52,8 @@ const LISTED_COLUMNS = [
   'log_capture',
   'log_capture_error',
   'log_capture_attempts',
+  'cpu_millis',
+  'memory_bytes',
 ];
 
 /** Newest first; the Job UID orders executions that started in the same millisecond. */
@@ -228,7 +230,13 @@ export function toExecution(row: Row): Execution {
     logCapture: (row.log_capture ?? 'pending') as LogCaptureState,
     logCaptureError: optionalString(row.log_capture_error),
     logCaptureAttempts: Number(row.log_capture_attempts ?? 0),
+    cpuMillis: optionalNumber(row.cpu_millis),
+    memoryBytes: optionalNumber(row.memory_bytes),
   };
+}
+
+function optionalNumber(value: unknown): number | undefined {
+  return value === null || value === undefined ? undefined : Number(value);
 }
 
 function optionalString(value: unknown): string | undefined {

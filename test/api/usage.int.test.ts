@@ -174,6 +174,11 @@ describe.each(testStores())('usage and cost ($name)', (testStore) => {
     >[];
     // "0.5" comes back from the API server as 500m: the same 500 millicores.
     expect([Number(execution.cpu_millis), Number(execution.memory_bytes)]).toEqual([500, GIB]);
+    // And the run's own view shows them.
+    const runs = await request('GET', '/cronjobs/tally/executions');
+    expect(runs.status).toBe(200);
+    const [run] = runs.json.items as Record<string, unknown>[];
+    expect([run.cpuMillis, run.memoryBytes]).toEqual([500, GIB]);
   });
 
   test('the figures are those of the recorded rows, the cost that of the price table', async () => {
