@@ -93,6 +93,31 @@ describe.each(RUNTIMES)('%s bootstrap', (name) => {
     });
   });
 
+  test("a binary-mode CloudEvent's attributes are the context's cloud event; none otherwise", async () => {
+    const runtime = await start('cloud_event');
+    const event = await invoke(runtime, json({ order: 7 }), {
+      'Content-Type': 'application/json',
+      'Ce-Specversion': '1.0',
+      'ce-id': 'order-7',
+      'ce-source': 'nats://ORDERS/shop.orders.created',
+      'ce-type': 'io.nats.jetstream.message',
+      'ce-subject': 'shop.orders.created',
+    });
+    expect(JSON.parse(event.body)).toEqual({
+      event: { order: 7 },
+      cloudEvent: {
+        specversion: '1.0',
+        id: 'order-7',
+        source: 'nats://ORDERS/shop.orders.created',
+        type: 'io.nats.jetstream.message',
+        subject: 'shop.orders.created',
+        datacontenttype: 'application/json',
+      },
+    });
+    const plain = await invoke(runtime, json({ order: 8 }), { 'Content-Type': 'application/json' });
+    expect(JSON.parse(plain.body)).toEqual({ event: { order: 8 }, cloudEvent: null });
+  });
+
   test('any path invokes; a non-JSON body is text; no body is null; ids are generated', async () => {
     const runtime = await start('echo');
     const text = JSON.parse((await invoke(runtime, 'not json {', {}, '/some/path')).body);

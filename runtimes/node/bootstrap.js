@@ -140,6 +140,19 @@ function logStreams(outputs) {
 }
 
 const TRACEPARENT = /^00-([0-9a-f]{32})-([0-9a-f]{16})-([0-9a-f]{2})$/;
+/**
+ * A binary-mode CloudEvent's attributes: its ce-* headers without the prefix, and its content
+ * type as datacontenttype; null when the request carries none.
+ */
+function cloudEventOf(headers) {
+  const attributes = {};
+  for (const [name, value] of Object.entries(headers))
+    if (name.startsWith('ce-')) attributes[name.slice(3)] = String(value);
+  if (Object.keys(attributes).length === 0) return null;
+  if (headers['content-type']) attributes.datacontenttype = headers['content-type'];
+  return attributes;
+}
+
 const SPAN_HEADER = 'X-Hks-Span'; // the invocation's span, which the API exports
 
 /** The invocation's span in the caller's W3C trace: { trace_id, span_id }, or undefined. */
@@ -835,6 +848,9 @@ function serve({
         req.headers['x-hks-faas-trigger'] === 'timer'
           ? { cron: req.headers['x-hks-faas-cron'], time: req.headers['x-hks-faas-time'] }
           : null,
+      // A CloudEvent's attributes (an event trigger's message: id, source, type, subject...);
+      // the event's data is the handler's event. null for other calls.
+      cloudEvent: cloudEventOf(req.headers),
     };
     const record = { level: 'info', message: 'invocation', function: name, requestId, ...trace };
     const tail = String(req.headers['x-hks-log'] ?? '').toLowerCase() === 'tail';

@@ -242,12 +242,15 @@ class Logger:
 class Context:
     """What a handler knows about its invocation."""
 
-    def __init__(self, function_name, request_id, deadline, timer=None):
+    def __init__(self, function_name, request_id, deadline, timer=None, cloud_event=None):
         self.function_name = function_name
         self.request_id = request_id
         self.deadline = deadline  # seconds since the epoch
         # A run of a schedule: {"cron": faas.cron, "time": faas.time}; None for other calls.
         self.timer = timer
+        # A CloudEvent's attributes (an event trigger's message: id, source, type, subject...);
+        # the event's data is the handler's event. None for other calls.
+        self.cloud_event = cloud_event
         self.logger = Logger(function_name, request_id)
 
     def remaining_seconds(self):
@@ -259,6 +262,17 @@ def timer_of(headers):
     if (headers.get("X-Hks-Faas-Trigger") or "") != "timer":
         return None
     return {"cron": headers.get("X-Hks-Faas-Cron"), "time": headers.get("X-Hks-Faas-Time")}
+
+
+def cloud_event_of(headers):
+    """A binary-mode CloudEvent's attributes: its ce-* headers without the prefix, and its
+    content type as datacontenttype; None when the request carries none."""
+    attributes = {name[3:].lower(): value for name, value in headers.items() if name.lower().startswith("ce-")}
+    if not attributes:
+        return None
+    if headers.get("Content-Type"):
+        attributes["datacontenttype"] = headers.get("Content-Type")
+    return attributes
 
 
 TRACEPARENT = re.compile(r"00-([0-9a-f]{32})-([0-9a-f]{16})-([0-9a-f]{2})\Z")
@@ -849,7 +863,9 @@ def make_request_handler(state):
                 os.environ["HKS_OUTPUT_DIR"] = os.path.join(run, "output")
                 os.chdir(run)
             limit = call["timeout"] if call else state["timeout"]
-            context = Context(state["name"], request_id, started + limit, timer_of(self.headers))
+            context = Context(
+                state["name"], request_id, started + limit, timer_of(self.headers), cloud_event_of(self.headers)
+            )
             trace = trace_of(self.headers)
             context.logger._fields.update(trace or {})  # its log lines name the trace and span
             tail = (self.headers.get(LOG_TAIL_HEADER) or "").lower() == "tail"

@@ -49,7 +49,7 @@ const RECORDING_CODE = (recorder: string) =>
     '    return {}',
     '',
     'def handler(event, context):',
-    '    report = {"requestId": context.request_id, "event": event, "headers": request_headers(context.request_id)}',
+    '    report = {"requestId": context.request_id, "event": event, "cloudEvent": context.cloud_event, "headers": request_headers(context.request_id)}',
     `    req = urllib.request.Request(${JSON.stringify(recorder)}, data=json.dumps(report).encode(), headers={"content-type": "application/json"})`,
     '    answer = json.loads(urllib.request.urlopen(req, timeout=10).read())',
     '    if answer["fail"]:',
@@ -61,6 +61,8 @@ const RECORDING_CODE = (recorder: string) =>
 interface Call {
   readonly requestId: string;
   readonly event: { n: number; mode: string };
+  /** The attributes the handler's context gives it. */
+  readonly cloudEvent: Record<string, string> | null;
   readonly headers: Record<string, string>;
   readonly failed: boolean;
 }
@@ -224,6 +226,15 @@ describe.each(testStores())('event triggers (store: $name)', (store) => {
     });
     expect(Date.parse(call.headers['ce-time'])).toBeGreaterThan(Date.now() - 600_000);
     expect(call.headers.authorization).toBeUndefined();
+    // The handler reads the same attributes from its context.
+    expect(call.cloudEvent).toMatchObject({
+      specversion: '1.0',
+      id: 'order-7',
+      source: `nats://${STREAM}/hks-evt.orders.created`,
+      type: 'io.nats.jetstream.message',
+      subject: 'hks-evt.orders.created',
+      datacontenttype: 'application/json',
+    });
 
     // Acknowledged: nothing pending or waiting for an ack on the durable consumer.
     const info = await jsm.consumers.info(STREAM, 'orders-fn');
