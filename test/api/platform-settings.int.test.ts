@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { API_VERSION } from '../../constructs';
 import { kubectlJson, kubectlOk } from '../cluster/kubectl';
+import { StandInProcess, startStandIn } from '../support/knative-stand-in';
 import { ApiProcess, projectRequest, startApi, testStores, token } from './api-process';
 
 jest.setTimeout(120_000);
@@ -37,9 +38,13 @@ writeFileSync(
 );
 
 let api: ApiProcess;
+let standIn: StandInProcess;
 let headers: Record<string, string>;
 
 beforeAll(async () => {
+  // It installs Knative's CRDs (a suite running first on a fresh cluster has none) and serves
+  // the Function.
+  standIn = await startStandIn(prefix);
   api = await startApi({
     ...(await testStores()[0].env()),
     HKS_NAMESPACE_PREFIX: prefix,
@@ -54,6 +59,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await api?.stop();
+  await standIn?.stop();
   await kubectlOk(['delete', 'namespace', namespace, '--wait=false', '--ignore-not-found']);
 });
 
