@@ -4,6 +4,7 @@ import { attemptCount, jobPodCount } from '../api/job-attempts';
 import { migrationSource, migrationsUpTo } from '../api/store/migrations';
 import { Execution, Store } from '../api/store/store';
 import { testStores } from './api/api-process';
+import { earlyExecutionRow } from './support/execution-rows';
 
 /*
  * The attempts of an execution: counted from the Job's pods and their containers' restarts
@@ -169,22 +170,7 @@ describe.each(testStores())('migration 007_execution_attempts ($name)', (testSto
         migrationSource: migrationsUpTo('006_execution_project_indexes'),
       });
       expect(await db.schema.hasColumn('executions', 'attempts')).toBe(false);
-      await db('executions').insert({
-        job_uid: 'old',
-        project: 'attempts',
-        cronjob: 'nightly',
-        job_name: 'nightly-old',
-        namespace: 'hks-attempts',
-        trigger: 'scheduled',
-        status: 'failed',
-        started_at: '2025-12-31T00:00:00.000Z',
-        completed_at: '2025-12-31T00:00:01.000Z',
-        exit_code: 3,
-        logs: 'old\n',
-        logs_captured: true,
-        log_capture: 'captured',
-        updated_at: '2025-12-31T00:00:01.000Z',
-      });
+      await db('executions').insert(earlyExecutionRow('attempts'));
     } finally {
       await db.destroy();
     }

@@ -2,6 +2,7 @@ import knex, { type Knex } from 'knex';
 import { migrationSource, migrationsUpTo } from '../api/store/migrations';
 import { Execution, Store } from '../api/store/store';
 import { testStores } from './api/api-process';
+import { earlyExecutionRow } from './support/execution-rows';
 
 /** The execution fields the recorder writes when a Job event arrives (before its logs). */
 type Base = Omit<
@@ -158,22 +159,7 @@ describe.each(testStores())('migration 005_execution_reasons ($name)', (testStor
     try {
       await db.migrate.latest({ migrationSource: migrationsUpTo('004_application_apply_claims') });
       expect(await db.schema.hasColumn('executions', 'reason')).toBe(false);
-      await db('executions').insert({
-        job_uid: 'old',
-        project: 'reasons',
-        cronjob: 'nightly',
-        job_name: 'nightly-old',
-        namespace: 'hks-reasons',
-        trigger: 'scheduled',
-        status: 'failed',
-        started_at: '2025-12-31T00:00:00.000Z',
-        completed_at: '2025-12-31T00:00:01.000Z',
-        exit_code: 3,
-        logs: 'old\n',
-        logs_captured: true,
-        log_capture: 'captured',
-        updated_at: '2025-12-31T00:00:01.000Z',
-      });
+      await db('executions').insert(earlyExecutionRow('reasons'));
     } finally {
       await db.destroy();
     }
