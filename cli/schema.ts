@@ -1,30 +1,38 @@
 /**
- * `npm run schema` — writes the JSON Schema of an application definition document to
- * `schema/definition.schema.json` (`--check`: exit 1 if the file is out of date).
+ * `npm run schema` — writes what comes from the field declarations of the definition schema:
+ * `schema/definition.schema.json` (the JSON Schema of a definition document), the construct
+ * props and `*_DEFAULTS` objects in `constructs/generated/`, and the defaults table of
+ * docs/definitions.md. `--check`: writes nothing, exit 1 naming each file that is out of date.
  */
-import { mkdirSync, readFileSync, writeFileSync, existsSync } from 'node:fs';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import { dirname } from 'node:path';
-import { definitionJsonSchema } from '../constructs';
 import { packagePath } from '../constructs/package-dir';
+import { generatedFiles, SCHEMA_COMMAND, staleFiles } from './generated-files';
 
-const FILE = packagePath('schema', 'definition.schema.json');
+export { renderSchema } from './generated-files';
 
-/** The schema file's content. */
-export function renderSchema(): string {
-  return `${JSON.stringify({ ...definitionJsonSchema(), title: 'HKS application definition' }, null, 2)}\n`;
+function main(): void {
+  if (process.argv.includes('--check')) {
+    const stale = staleFiles();
+    for (const path of stale)
+      process.stderr.write(`${path} is out of date; run ${SCHEMA_COMMAND}\n`);
+    if (stale.length > 0) process.exitCode = 1;
+    return;
+  }
+  for (const { path, content } of generatedFiles()) {
+    const file = packagePath(...path.split('/'));
+    mkdirSync(dirname(file), { recursive: true });
+    writeFileSync(file, content);
+    process.stdout.write(`Wrote ${path}\n`);
+  }
 }
 
 if (require.main === module) {
-  const content = renderSchema();
-  if (process.argv.includes('--check')) {
-    const current = existsSync(FILE) ? readFileSync(FILE, 'utf8') : '';
-    if (current !== content) {
-      process.stderr.write(`${FILE} is out of date; run npm run schema\n`);
-      process.exitCode = 1;
-    }
-  } else {
-    mkdirSync(dirname(FILE), { recursive: true });
-    writeFileSync(FILE, content);
-    process.stdout.write(`Wrote ${FILE}\n`);
+  try {
+    main();
+  } catch (error) {
+    // A field declared without its documentation, say: the message names it.
+    process.stderr.write(`${error instanceof Error ? error.message : String(error)}\n`);
+    process.exitCode = 1;
   }
 }

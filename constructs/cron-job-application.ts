@@ -6,10 +6,17 @@ import { applicationLabels } from './labels';
 import { ProjectChart } from './project-chart';
 import { Schedule } from './schedule';
 import { StatelessApplication } from './stateless-application';
+import { workloadContainerSchema } from './definition-schema';
+import { CRON_JOB_SPEC_DEFAULTS } from './generated/definition-defaults';
+import type { ApplicationLabelsProps, CronJobSpecProps } from './generated/definition-props';
 import { WorkloadContainerProps, workloadContainer, workloadPod } from './workload-container';
 
-/** Props of a {@link CronJobApplication}. */
-export interface CronJobApplicationProps extends Partial<WorkloadContainerProps> {
+/**
+ * Props of a {@link CronJobApplication}: the fields of a CronJob's spec (declared with their
+ * defaults in the definition schema), with the template and the schedule as objects.
+ */
+export interface CronJobApplicationProps
+  extends Omit<CronJobSpecProps, 'template' | 'schedule'>, ApplicationLabelsProps {
   /**
    * Name of the CronJob: a DNS label of at most 52 characters.
    * @default - the construct id
@@ -25,68 +32,15 @@ export interface CronJobApplicationProps extends Partial<WorkloadContainerProps>
   readonly template?: StatelessApplication;
   /** When the job runs. */
   readonly schedule: Schedule;
-  /**
-   * IANA time zone the schedule is read in.
-   * @default - the controller's zone (UTC on nearly every cluster)
-   */
-  readonly timeZone?: string;
-  /**
-   * What to do when a run is due while the previous one is still running.
-   * Kubernetes' own default is Allow; overlapping runs of a report or batch job are rarely
-   * wanted.
-   * @default "Forbid"
-   */
-  readonly concurrencyPolicy?: 'Allow' | 'Forbid' | 'Replace';
-  /**
-   * Pauses scheduling.
-   * @default false
-   */
-  readonly suspend?: boolean;
-  /**
-   * A run missed by more than this (controller down, suspended) is skipped. cdk8s-plus
-   * defaults to 10 s, which skips runs whenever the controller is briefly late.
-   * @default 300
-   */
-  readonly startingDeadlineSeconds?: number;
-  /**
-   * Longest a run may take before it is stopped.
-   * @default - no deadline
-   */
-  readonly activeDeadlineSeconds?: number;
-  /**
-   * Retries of a failed run.
-   * @default 6 (Kubernetes' default)
-   */
-  readonly backoffLimit?: number;
-  /**
-   * Whether a failed container is restarted in place or a new pod is created.
-   * @default "Never"
-   */
-  readonly restartPolicy?: 'Never' | 'OnFailure';
-  /**
-   * Deletes finished Jobs after this many seconds.
-   * @default - finished Jobs are kept until the history limits remove them
-   */
-  readonly ttlSecondsAfterFinished?: number;
-  /**
-   * Successful Jobs kept.
-   * @default 3
-   */
-  readonly successfulJobsHistoryLimit?: number;
-  /**
-   * Failed Jobs kept. Kubernetes keeps 1; more helps diagnosing flaky jobs.
-   * @default 3
-   */
-  readonly failedJobsHistoryLimit?: number;
-  /**
-   * Labels copied to every object and pod.
-   * @default - the platform's labels only
-   */
-  readonly labels?: Readonly<Record<string, string>>;
 }
 
+export { CRON_JOB_SPEC_DEFAULTS } from './generated/definition-defaults';
+
 /** Default starting deadline: see {@link CronJobApplicationProps.startingDeadlineSeconds}. */
-export const DEFAULT_STARTING_DEADLINE_SECONDS = 300;
+export const DEFAULT_STARTING_DEADLINE_SECONDS = CRON_JOB_SPEC_DEFAULTS.startingDeadlineSeconds;
+
+/** Container fields of the template a job does not copy: a job runs its own command. */
+const NOT_COPIED_FROM_TEMPLATE: ReadonlySet<string> = new Set(['command', 'args']);
 
 /**
  * A scheduled job on cdk8s-plus-28's CronJob, with its own image or with the container
@@ -133,19 +87,23 @@ export class CronJobApplication extends Construct {
       podMetadata: { labels },
       schedule: schedule.toCron(),
       timeZone: props.timeZone,
-      concurrencyPolicy: (props.concurrencyPolicy ?? 'Forbid') as kplus.ConcurrencyPolicy,
-      suspend: props.suspend ?? false,
+      concurrencyPolicy: (props.concurrencyPolicy ??
+        CRON_JOB_SPEC_DEFAULTS.concurrencyPolicy) as kplus.ConcurrencyPolicy,
+      suspend: props.suspend ?? CRON_JOB_SPEC_DEFAULTS.suspend,
       startingDeadline: Duration.seconds(
-        props.startingDeadlineSeconds ?? DEFAULT_STARTING_DEADLINE_SECONDS,
+        props.startingDeadlineSeconds ?? CRON_JOB_SPEC_DEFAULTS.startingDeadlineSeconds,
       ),
       activeDeadline:
         props.activeDeadlineSeconds === undefined
           ? undefined
           : Duration.seconds(props.activeDeadlineSeconds),
-      backoffLimit: props.backoffLimit ?? 6,
-      restartPolicy: (props.restartPolicy ?? 'Never') as kplus.RestartPolicy,
-      successfulJobsRetained: props.successfulJobsHistoryLimit ?? 3,
-      failedJobsRetained: props.failedJobsHistoryLimit ?? 3,
+      backoffLimit: props.backoffLimit ?? CRON_JOB_SPEC_DEFAULTS.backoffLimit,
+      restartPolicy: (props.restartPolicy ??
+        CRON_JOB_SPEC_DEFAULTS.restartPolicy) as kplus.RestartPolicy,
+      successfulJobsRetained:
+        props.successfulJobsHistoryLimit ?? CRON_JOB_SPEC_DEFAULTS.successfulJobsHistoryLimit,
+      failedJobsRetained:
+        props.failedJobsHistoryLimit ?? CRON_JOB_SPEC_DEFAULTS.failedJobsHistoryLimit,
       serviceAccount: pod.serviceAccount,
       automountServiceAccountToken: pod.automountServiceAccountToken,
       securityContext: pod.securityContext,
@@ -168,23 +126,28 @@ export class CronJobApplication extends Construct {
   }
 }
 
-/** The template's container with this job's fields over it; env and secretEnv merge by name. */
+/**
+ * The template's container (but for {@link NOT_COPIED_FROM_TEMPLATE}) with this job's
+ * container fields over it; env and secretEnv merge by name.
+ */
 function mergeContainer(
   template: WorkloadContainerProps | undefined,
-  own: Partial<WorkloadContainerProps>,
+  own: Readonly<Record<string, unknown>>,
 ): WorkloadContainerProps {
-  const merged = {
-    image: own.image ?? template?.image,
-    command: own.command,
-    args: own.args,
+  const containerField = (name: string) => name in workloadContainerSchema.shape;
+  const copied = Object.entries(template ?? {}).filter(
+    ([name]) => !NOT_COPIED_FROM_TEMPLATE.has(name),
+  );
+  const given = Object.entries(own).filter(
+    ([name, value]) => containerField(name) && value !== undefined,
+  );
+  const { env, secretEnv } = own as Partial<WorkloadContainerProps>;
+  return {
+    ...Object.fromEntries([...copied, ...given]),
     // A variable set here wins over the template's, whether plain or from a Secret.
-    env: mergeByName(template?.env, own.env, own.secretEnv),
-    secretEnv: mergeByName(template?.secretEnv, own.secretEnv, own.env),
-    envFrom: own.envFrom ?? template?.envFrom,
-    resources: own.resources ?? template?.resources,
-    serviceAccount: own.serviceAccount ?? template?.serviceAccount,
-  };
-  return { ...merged, image: merged.image as string };
+    env: mergeByName(template?.env, env, secretEnv),
+    secretEnv: mergeByName(template?.secretEnv, secretEnv, env),
+  } as WorkloadContainerProps;
 }
 
 function mergeByName<T>(

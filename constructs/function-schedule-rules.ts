@@ -4,6 +4,7 @@
  * function call can follow.
  */
 import { describeValue } from './field-rules';
+import { FUNCTION_SCHEDULE_DEFAULTS } from './generated/definition-defaults';
 
 /** A JSON value: what a schedule sends to its function as the request body. */
 export type JsonValue =
@@ -19,7 +20,8 @@ export const MAX_SCHEDULE_INPUT_BYTES = 64 * 1024;
 export const MAX_SCHEDULE_NAME_LENGTH = 63;
 
 /** Default starting deadline of a function's schedule, as of a CronJob's (README "Defaults"). */
-export const DEFAULT_SCHEDULE_STARTING_DEADLINE_SECONDS = 300;
+export const DEFAULT_SCHEDULE_STARTING_DEADLINE_SECONDS =
+  FUNCTION_SCHEDULE_DEFAULTS.startingDeadlineSeconds;
 
 /** A schedule's name: a DNS label, so that it fits a URL path and a metric label as it is. */
 export function checkScheduleName(value: string): string | undefined {

@@ -6,7 +6,6 @@ import { checkProps } from './check-props';
 import { checkImage } from './field-rules';
 import {
   DEFAULT_HANDLERS,
-  FunctionRuntimeName,
   handlerFiles,
   isSourceRuntime,
   SourceRuntimeName,
@@ -18,146 +17,40 @@ import {
   SourceRuntime,
   sourceRuntime,
 } from './function-runtimes';
-import type { JsonValue } from './function-schedule-rules';
+import { FUNCTION_SCALING_DEFAULTS, FUNCTION_SPEC_DEFAULTS } from './generated/definition-defaults';
+import type { ApplicationLabelsProps, FunctionSpecProps } from './generated/definition-props';
 import { applicationLabels } from './labels';
 import { ProjectChart } from './project-chart';
 import {
   containerQuantities,
-  ResourceRequirements,
+  type ResourceRequirements,
   RESTRICTED_SECURITY_CONTEXT,
 } from './restricted-container';
-import { SecretKeyReference } from './workload-container';
 
-/** How a Function scales (Knative Pod Autoscaler). */
-export interface FunctionScaling {
-  /** Fewest pods; 0 scales to zero when idle. @default 0 */
-  readonly minScale?: number;
-  /** Most pods; 0 means no limit. @default 10 */
-  readonly maxScale?: number;
-  /** Concurrent requests per pod the autoscaler aims at. @default 100 */
-  readonly target?: number;
-  /** Hard limit of concurrent requests per pod; 0 means no limit. @default 0 */
-  readonly containerConcurrency?: number;
-}
-
-/**
- * A run of a Function on a cron schedule, made by the API (docs/function-schedules.md): each
- * run POSTs `input` to the function and is recorded in its invocation history (trigger timer).
- */
-export interface FunctionSchedule {
-  /** Name of the schedule, unique in the function (a DNS label). */
-  readonly name: string;
-  /** 5 cron fields or a macro such as `@daily`, as a CronJob's `schedule`. */
-  readonly cron: string;
-  /** IANA time zone the cron fields are read in. @default "UTC" */
-  readonly timeZone?: string;
-  /** JSON value sent as the request body of every run. @default {} */
-  readonly input?: JsonValue;
-  /**
-   * `Allow` (runs may overlap) or `Forbid` (a run due while the previous one still runs is
-   * skipped and recorded so). `Replace` is refused with an error: a call in flight cannot be
-   * stopped (the word is accepted by the type so that the error says why, as for YAML).
-   * @default "Forbid"
-   */
-  readonly concurrencyPolicy?: 'Allow' | 'Forbid' | 'Replace';
-  /** No new runs while true. @default false */
-  readonly suspend?: boolean;
-  /**
-   * How late a run missed while no API replica led may still start; a later one, and every
-   * earlier missed one, is recorded as missed.
-   * @default 300
-   */
-  readonly startingDeadlineSeconds?: number;
-}
-
-/**
- * A NATS JetStream subscription of a Function (docs/event-triggers.md): each message invokes
- * the function as a CloudEvent. Run by the API for the definitions it applies; not part of the
- * manifests.
- */
-export interface NatsTrigger {
-  /** Subject the consumer filters on; `*` and (last) `>` are wildcards. */
-  readonly subject: string;
-  /** JetStream stream holding the messages. */
-  readonly stream: string;
-  /** Durable pull consumer every API replica pulls from; a re-apply resumes it. */
-  readonly durable: string;
-  /** Attempts per message before it is dead-lettered (1 to 100). @default 5 */
-  readonly maxDeliver?: number;
-  /** Seconds before the 1st, 2nd, … redelivery; the last repeats. @default [1, 10, 60] */
-  readonly backoffSeconds?: readonly number[];
-  /** Where a message goes after its last failed attempt. @default "hks.dead-letter.<stream>.<durable>" */
-  readonly deadLetterSubject?: string;
-}
-
-/** A message broker subscription that invokes a Function. */
-export interface FunctionTrigger {
-  readonly nats: NatsTrigger;
-}
+export type {
+  FunctionScaling,
+  FunctionSchedule,
+  FunctionTrigger,
+  NatsTrigger,
+} from './generated/definition-props';
 
 /** Annotation of a Function's Knative Service holding its schedules as JSON (what the API runs). */
 export const SCHEDULES_ANNOTATION = 'hks.hexabase.io/schedules';
 
 /** Who can call a Function. */
-export type FunctionVisibility = 'public' | 'cluster-local';
+export type FunctionVisibility = NonNullable<FunctionSpecProps['visibility']>;
 
-/** Props of a {@link FunctionService}. */
-export interface FunctionServiceProps {
+/**
+ * Props of a {@link FunctionService}: the fields of a Function's spec (declared with their
+ * defaults in the definition schema) but `source`, a path the YAML loader reads into `files`.
+ */
+export interface FunctionServiceProps
+  extends Omit<FunctionSpecProps, 'source'>, ApplicationLabelsProps {
   /**
    * Name of the Knative Service, its ServiceAccount and the pods' `app` label.
    * @default - the construct id
    */
   readonly name?: string;
-  /** `python3.12` or `nodejs20` (source run by the platform's bootstrap), or `image`. */
-  readonly runtime: FunctionRuntimeName;
-  /**
-   * `module.function` (python) or `file.export` (node). Source runtimes only.
-   * @default "main.handler" (python3.12), "index.handler" (nodejs20)
-   */
-  readonly handler?: string;
-  /**
-   * Inline source, written to the handler's module (`main.py`, `index.js`). Exactly one of
-   * `code` and `files` for source runtimes.
-   * @default - none
-   */
-  readonly code?: string;
-  /**
-   * Source files by relative path (`lib/util.py`), UTF-8 text, at most
-   * {@link MAX_FUNCTION_SOURCE_BYTES} in all.
-   * @default - none
-   */
-  readonly files?: Readonly<Record<string, string>>;
-  /**
-   * Image of an HTTP server listening on `$PORT` (runtime `image` only). It must run as a
-   * non-root user.
-   * @default - none
-   */
-  readonly image?: string;
-  /** Plain environment variables. @default - none */
-  readonly env?: Readonly<Record<string, string | number | boolean>>;
-  /** Environment variables read from Secret keys. @default - none */
-  readonly secretEnv?: Readonly<Record<string, SecretKeyReference>>;
-  /** Time limit of one request, in seconds (at most 600). @default 30 */
-  readonly timeoutSeconds?: number;
-  /** Autoscaling. @default - 0 to 10 pods, target 100 concurrent requests per pod */
-  readonly scaling?: FunctionScaling;
-  /** Requests and limits. @default - 100m CPU and 128Mi memory requested, memory limited to the request */
-  readonly resources?: ResourceRequirements;
-  /** `public` (through the ingress) or `cluster-local`. @default "public" */
-  readonly visibility?: FunctionVisibility;
-  /**
-   * Runs of the function on cron schedules, made by the API's scheduler.
-   * @default - none
-   */
-  readonly schedules?: readonly FunctionSchedule[];
-  /**
-   * Message broker subscriptions that invoke the function, run by the API that applies the
-   * definition (validated here, not synthesized).
-   * @default - none
-   */
-  readonly triggers?: readonly FunctionTrigger[];
-  /** Labels copied to every object and pod. @default - the platform's labels only */
-  readonly labels?: Readonly<Record<string, string>>;
   /**
    * Images that run source runtimes, e.g. a private registry mirror.
    * @default - {@link DEFAULT_RUNTIME_IMAGES}: python:3.12-slim and node:20-slim
@@ -165,14 +58,17 @@ export interface FunctionServiceProps {
   readonly runtimeImages?: Readonly<Partial<Record<SourceRuntimeName, string>>>;
 }
 
-/** The defaults of a Function, in one place (docs/definitions.md, "Defaults"). */
+export {
+  FUNCTION_SCALING_DEFAULTS,
+  FUNCTION_SCHEDULE_DEFAULTS,
+  FUNCTION_SPEC_DEFAULTS,
+  NATS_TRIGGER_DEFAULTS,
+} from './generated/definition-defaults';
+
+/** The defaults of a Function and of its scaling, as one object. */
 export const FUNCTION_DEFAULTS = {
-  timeoutSeconds: 30,
-  minScale: 0,
-  maxScale: 10,
-  target: 100,
-  containerConcurrency: 0,
-  visibility: 'public',
+  ...FUNCTION_SPEC_DEFAULTS,
+  ...FUNCTION_SCALING_DEFAULTS,
 } as const;
 
 /**

@@ -3,6 +3,7 @@
  * and consumer names as the NATS server accepts them, and the bounds of redelivery.
  */
 import { describeValue } from './field-rules';
+import { NATS_TRIGGER_DEFAULTS } from './generated/definition-defaults';
 
 /** Most triggers one function may carry. */
 export const MAX_FUNCTION_TRIGGERS = 5;
@@ -15,10 +16,10 @@ export const MAX_NATS_NAME_LENGTH = 32;
 
 /** Most deliveries of one message; and the default. */
 export const MAX_DELIVER_LIMIT = 100;
-export const DEFAULT_MAX_DELIVER = 5;
+export const DEFAULT_MAX_DELIVER = NATS_TRIGGER_DEFAULTS.maxDeliver;
 
 /** Waits before the 1st, 2nd, … redelivery; the last repeats. */
-export const DEFAULT_BACKOFF_SECONDS: readonly number[] = [1, 10, 60];
+export const DEFAULT_BACKOFF_SECONDS: readonly number[] = NATS_TRIGGER_DEFAULTS.backoffSeconds;
 export const MAX_BACKOFF_ENTRIES = 10;
 export const MAX_BACKOFF_SECONDS = 3600;
 

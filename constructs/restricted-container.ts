@@ -1,4 +1,8 @@
+import { RESOURCE_REQUIREMENTS_DEFAULTS } from './generated/definition-defaults';
+import type { ResourceRequirements } from './generated/definition-props';
 import { isProblem, parseCpu, parseMemory } from './quantity';
+
+export type { ResourceRequirements } from './generated/definition-props';
 
 /**
  * The restricted container settings every pod the platform makes runs with — Deployments,
@@ -19,20 +23,8 @@ export const RESTRICTED_SECURITY_CONTEXT = {
 /** The writable scratch folder mounted over the read-only root filesystem (an emptyDir). */
 export const SCRATCH_MOUNT_PATH = '/tmp';
 
-/** Default requests: small, so that a project's quota fits many applications. */
-export const DEFAULT_RESOURCES = { cpu: '100m', memory: '128Mi' } as const;
-
-/** CPU and memory requests and limits in Kubernetes notation (`250m`, `256Mi`). */
-export interface ResourceRequirements {
-  /** CPU request. @default "100m" */
-  readonly cpu?: string | number;
-  /** Memory request. @default "128Mi" */
-  readonly memory?: string | number;
-  /** CPU limit. @default - no CPU limit (no throttling) */
-  readonly cpuLimit?: string | number;
-  /** Memory limit. @default - the memory request */
-  readonly memoryLimit?: string | number;
-}
+/** Default requests: the `resources.cpu` and `resources.memory` fields' defaults. */
+export const DEFAULT_RESOURCES = RESOURCE_REQUIREMENTS_DEFAULTS;
 
 /** Requests and limits as Kubernetes quantities. */
 export interface ContainerQuantities {

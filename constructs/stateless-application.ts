@@ -3,32 +3,27 @@ import { Construct } from 'constructs';
 import { checkProps } from './check-props';
 import { applicationLabels, applicationSelector } from './labels';
 import { ProjectChart } from './project-chart';
+import { STATELESS_APPLICATION_SPEC_DEFAULTS } from './generated/definition-defaults';
+import type {
+  ApplicationLabelsProps,
+  StatelessApplicationSpecProps,
+} from './generated/definition-props';
 import { WorkloadContainerProps, workloadContainer, workloadPod } from './workload-container';
 
-/** Props of a {@link StatelessApplication}. */
-export interface StatelessApplicationProps extends WorkloadContainerProps {
+/**
+ * Props of a {@link StatelessApplication}: the fields of its spec, declared with their
+ * defaults in the definition schema.
+ */
+export interface StatelessApplicationProps
+  extends StatelessApplicationSpecProps, ApplicationLabelsProps {
   /**
    * Name of the Deployment, Service and pods' `app` label: a DNS label of at most 52 characters.
    * @default - the construct id
    */
   readonly name?: string;
-  /**
-   * Port the container listens on. When set, a ClusterIP Service of the same name forwards
-   * this port (named `http`) to the pods, and a TCP readiness probe checks it.
-   * @default - no port and no Service
-   */
-  readonly port?: number;
-  /**
-   * Number of pods.
-   * @default 1
-   */
-  readonly replicas?: number;
-  /**
-   * Labels copied to every object and pod.
-   * @default - the platform's labels only
-   */
-  readonly labels?: Readonly<Record<string, string>>;
 }
+
+export { STATELESS_APPLICATION_SPEC_DEFAULTS } from './generated/definition-defaults';
 
 /**
  * A long-running, stateless container: a Deployment, and a Service when it has a port.
@@ -65,7 +60,7 @@ export class StatelessApplication extends Construct {
       metadata: { name: this.name, labels },
       podMetadata: { labels },
       select: false,
-      replicas: replicas ?? 1,
+      replicas: replicas ?? STATELESS_APPLICATION_SPEC_DEFAULTS.replicas,
       serviceAccount: pod.serviceAccount,
       automountServiceAccountToken: pod.automountServiceAccountToken,
       securityContext: pod.securityContext,

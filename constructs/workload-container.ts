@@ -5,51 +5,23 @@ import { isProblem, parseCpu, parseMemory } from './quantity';
 import { pullsAlways } from './field-rules';
 import {
   containerQuantities,
-  ResourceRequirements,
+  type ResourceRequirements,
   RESTRICTED_SECURITY_CONTEXT,
   SCRATCH_MOUNT_PATH,
 } from './restricted-container';
 
-/** A key of a Secret. */
-export interface SecretKeyReference {
-  /** Name of the Secret in the project's namespace. */
-  readonly secret: string;
-  /** Key inside the Secret. */
-  readonly key: string;
-}
+import { WORKLOAD_CONTAINER_DEFAULTS } from './generated/definition-defaults';
+import type { EnvFromSource, WorkloadContainerProps } from './generated/definition-props';
 
-/** A whole ConfigMap or Secret turned into environment variables (exactly one of the two). */
-export interface EnvFromSource {
-  /** ConfigMap name. @default - none */
-  readonly configMap?: string;
-  /** Secret name. @default - none */
-  readonly secret?: string;
-  /** Prefix added to every variable name. @default - no prefix */
-  readonly prefix?: string;
-}
-
-/** The container settings every workload kind shares. */
-export interface WorkloadContainerProps {
-  /** Container image reference, e.g. `ghcr.io/acme/api:1.4.2`. */
-  readonly image: string;
-  /** Replaces the image's ENTRYPOINT. @default - the image's ENTRYPOINT */
-  readonly command?: readonly string[];
-  /** Replaces the image's CMD. @default - the image's CMD */
-  readonly args?: readonly string[];
-  /** Plain environment variables. @default - none */
-  readonly env?: Readonly<Record<string, string | number | boolean>>;
-  /** Environment variables read from Secret keys. @default - none */
-  readonly secretEnv?: Readonly<Record<string, SecretKeyReference>>;
-  /** Whole ConfigMaps or Secrets as environment variables. @default - none */
-  readonly envFrom?: readonly EnvFromSource[];
-  /** Requests and limits. @default - 100m CPU and 128Mi memory requested, memory limited to the request */
-  readonly resources?: ResourceRequirements;
-  /** ServiceAccount the pods run as. @default "hks-workload" (created by the project tenancy) */
-  readonly serviceAccount?: string;
-}
+export type {
+  EnvFromSource,
+  SecretKeyReference,
+  WorkloadContainerProps,
+} from './generated/definition-props';
+export { WORKLOAD_CONTAINER_DEFAULTS } from './generated/definition-defaults';
 
 /** The ServiceAccount every project has for its workloads; it mounts no token. */
-export const WORKLOAD_SERVICE_ACCOUNT = 'hks-workload';
+export const WORKLOAD_SERVICE_ACCOUNT = WORKLOAD_CONTAINER_DEFAULTS.serviceAccount;
 
 /**
  * Turns shared container settings into cdk8s-plus container props, overriding cdk8s-plus's
