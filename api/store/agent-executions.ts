@@ -7,6 +7,12 @@
  */
 import type { Knex } from 'knex';
 import { decodeCursor, encodeCursor } from './execution-queries';
+import {
+  deleteHistoryBefore,
+  deleteHistoryBeyondNewest,
+  type HistoryRows,
+  historyGroupsOver,
+} from './history-retention';
 
 /** What kind of call a record is of. `session` is reserved for agent sessions. */
 export type AgentExecutionKind = 'execute' | 'session';
@@ -190,51 +196,33 @@ export async function listAgentExecutions(
   };
 }
 
+const AUDIT_ROWS: HistoryRows = { table: TABLE, time: 'started_at' };
+
 /** Removes up to `limit` records that started before `cutoff`; returns how many. */
-export async function deleteAgentExecutionsBefore(
+export function deleteAgentExecutionsBefore(
   db: Knex,
   cutoff: string,
   limit: number,
 ): Promise<number> {
-  return Number(
-    await db(TABLE)
-      .whereIn('id', db(TABLE).select('id').where('started_at', '<', cutoff).limit(limit))
-      .delete(),
-  );
+  return deleteHistoryBefore(db, AUDIT_ROWS, cutoff, limit);
 }
 
 /** The projects with more than `keep` records. */
 export async function projectsOverAgentExecutions(db: Knex, keep: number): Promise<string[]> {
-  const rows: Row[] = await db(TABLE)
-    .select('project')
-    .groupBy('project')
-    .havingRaw('count(*) > ?', [keep]);
-  return rows.map((r) => String(r.project));
+  return (await historyGroupsOver(db, AUDIT_ROWS, ['project'], keep)).map((g) => g.project);
 }
 
 /**
  * Removes up to `limit` records of a project older than its `keep` newest (in the list's
  * order); returns how many.
  */
-export async function deleteAgentExecutionsBeyond(
+export function deleteAgentExecutionsBeyond(
   db: Knex,
   project: string,
   keep: number,
   limit: number,
 ): Promise<number> {
-  const boundary = (await db(TABLE)
-    .select('started_at', 'id')
-    .where({ project })
-    .orderBy([...NEWEST_FIRST])
-    .offset(keep - 1)
-    .first()) as { started_at: string; id: string } | undefined;
-  if (!boundary) return 0;
-  const older = db(TABLE)
-    .select('id')
-    .where({ project })
-    .andWhereRaw('(started_at, id) < (?, ?)', [boundary.started_at, boundary.id])
-    .limit(limit);
-  return Number(await db(TABLE).whereIn('id', older).delete());
+  return deleteHistoryBeyondNewest(db, AUDIT_ROWS, { project }, keep, limit);
 }
 
 /** At most {@link MAX_AUDIT_TEXT} characters, without NUL (PostgreSQL's text refuses it). */

@@ -6,6 +6,12 @@
  * `agent_sessions_by_project`.
  */
 import type { Knex } from 'knex';
+import {
+  deleteHistoryBefore,
+  deleteHistoryBeyondNewest,
+  type HistoryRows,
+  historyGroupsOver,
+} from './history-retention';
 
 const TABLE = 'agent_sessions';
 
@@ -25,63 +31,35 @@ export interface EndedSessionSweep {
   readonly overCount: number;
 }
 
+/** Ended sessions: a live one is never removed. */
+const ENDED_ROWS: HistoryRows = {
+  table: TABLE,
+  time: 'ended_at',
+  removable: (query) => query.whereNotNull('ended_at'),
+};
+
 /** Removes up to `limit` sessions that ended before `cutoff`; returns how many. */
-export async function deleteSessionsEndedBefore(
+export function deleteSessionsEndedBefore(
   db: Knex,
   cutoff: string,
   limit: number,
 ): Promise<number> {
-  return Number(
-    await db(TABLE)
-      .whereIn(
-        'id',
-        db(TABLE)
-          .select('id')
-          .whereNotNull('ended_at')
-          .andWhere('ended_at', '<', cutoff)
-          .orderBy('ended_at')
-          .limit(limit),
-      )
-      .delete(),
-  );
+  return deleteHistoryBefore(db, ENDED_ROWS, cutoff, limit);
 }
 
 /** The projects with more than `keep` ended sessions. */
 export async function projectsOverEndedSessions(db: Knex, keep: number): Promise<string[]> {
-  const rows: Record<string, unknown>[] = await db(TABLE)
-    .select('project')
-    .whereNotNull('ended_at')
-    .groupBy('project')
-    .havingRaw('count(*) > ?', [keep]);
-  return rows.map((r) => String(r.project));
+  return (await historyGroupsOver(db, ENDED_ROWS, ['project'], keep)).map((g) => g.project);
 }
 
 /** Removes up to `limit` ended sessions of a project older than its `keep` newest ended ones. */
-export async function deleteEndedSessionsBeyond(
+export function deleteEndedSessionsBeyond(
   db: Knex,
   project: string,
   keep: number,
   limit: number,
 ): Promise<number> {
-  const newestFirst = [
-    { column: 'ended_at', order: 'desc' },
-    { column: 'id', order: 'desc' },
-  ] as const;
-  const boundary = (await db(TABLE)
-    .select('ended_at', 'id')
-    .where({ project })
-    .whereNotNull('ended_at')
-    .orderBy([...newestFirst])
-    .offset(keep - 1)
-    .first()) as { ended_at: string; id: string } | undefined;
-  if (!boundary) return 0;
-  const older = db(TABLE)
-    .select('id')
-    .where({ project })
-    .whereNotNull('ended_at')
-    .andWhereRaw('(ended_at, id) < (?, ?)', [boundary.ended_at, boundary.id])
-    .limit(limit);
-  return Number(await db(TABLE).whereIn('id', older).delete());
+  return deleteHistoryBeyondNewest(db, ENDED_ROWS, { project }, keep, limit);
 }
 
 /** Applies `limits` to the ended sessions, in batches of at most `batchSize` rows. */
