@@ -1,7 +1,6 @@
-import type { KubeConfig } from '@kubernetes/client-node';
 import { LABELS, MANAGER } from '../constructs';
 import { Kube, KubeObject, toProblem } from './kube';
-import { KubeRequestError, KubeRest } from './kube-rest';
+import { KubeRequestError, type KubeRest } from './kube-rest';
 import { Problem } from './problem';
 import { type InformerLog, type ObjectList, SharedInformer } from './shared-informer';
 
@@ -117,13 +116,12 @@ export class KnativeApi {
 
   /** @param log receives the informer's restarts @default - nothing is logged */
   constructor(
-    config: KubeConfig,
     private readonly kube: Kube,
     log?: InformerLog,
   ) {
-    this.rest = new KubeRest(config, kube.timeoutMs);
+    this.rest = kube.rest;
     const list = `${BASE}/services?${new URLSearchParams({ labelSelector: MANAGED })}`;
-    this.services = new SharedInformer(config, {
+    this.services = new SharedInformer(this.rest, {
       what: 'Knative Service',
       path: `${BASE}/services`,
       labelSelector: MANAGED,

@@ -1,11 +1,6 @@
-import {
-  ApiException,
-  BatchV1Api,
-  CoreV1Api,
+import type {
   KubeConfig,
   KubernetesObject,
-  KubernetesObjectApi,
-  Log,
   V1CronJob,
   V1Job,
   V1Pod,
@@ -13,7 +8,6 @@ import {
 import type { Writable } from 'node:stream';
 import type { JsonPatchOperation } from './job-finalizer';
 import { TailBuffer, type UnmarkedTail } from './log-tail';
-import { abortCause, clientWithDeadline } from './kube-clients';
 import {
   ClientGoneError,
   DEFAULT_KUBE_TIMEOUT_MS,
@@ -22,7 +16,7 @@ import {
   KubeTimeoutError,
 } from './kube-rest';
 import { Problem } from './problem';
-import { SharedInformer, type SharedInformerOptions } from './shared-informer';
+import { type ObjectList, SharedInformer, type SharedInformerOptions } from './shared-informer';
 
 /** The field manager of every server-side apply the API makes. */
 export const FIELD_MANAGER = 'hks-api';
@@ -52,13 +46,13 @@ export type KubeObject = KubernetesObject & { metadata: { name: string; namespac
 
 /**
  * The API's Kubernetes access: server-side apply, pruning, Jobs, pods and logs. Every
- * Kubernetes error becomes a {@link Problem} carrying the server's own message.
+ * Kubernetes error becomes a {@link Problem} carrying the server's own message. Every call
+ * goes through one {@link KubeRest} (one keep-alive pool), shared with the API's other
+ * Kubernetes callers (Knative, revision sources, leader election).
  */
 export class Kube {
-  private readonly objects: KubernetesObjectApi;
-  private readonly core: CoreV1Api;
-  private readonly batch: BatchV1Api;
-  private readonly rest: KubeRest;
+  /** The client of every call; other modules of the API use it too. */
+  public readonly rest: KubeRest;
 
   /**
    * @param timeoutMs deadline of every call (`HKS_KUBE_TIMEOUT_SECONDS`); watches (a
@@ -69,9 +63,6 @@ export class Kube {
     public readonly config: KubeConfig,
     public readonly timeoutMs: number = DEFAULT_KUBE_TIMEOUT_MS,
   ) {
-    this.objects = clientWithDeadline(config, KubernetesObjectApi, timeoutMs);
-    this.core = clientWithDeadline(config, CoreV1Api, timeoutMs);
-    this.batch = clientWithDeadline(config, BatchV1Api, timeoutMs);
     this.rest = new KubeRest(config, timeoutMs);
   }
 
@@ -102,26 +93,19 @@ export class Kube {
     labelSelector: string,
     kinds: readonly { apiVersion: string; kind: string }[] = APPLICATION_KINDS,
   ): Promise<KubeObject[]> {
+    const query = new URLSearchParams({ labelSelector });
     const lists = await Promise.all(
       kinds.map(({ apiVersion, kind }) =>
-        this.objects
-          .list<KubeObject>(
-            apiVersion,
-            kind,
-            namespace,
-            undefined,
-            undefined,
-            undefined,
-            undefined,
-            labelSelector,
+        this.rest
+          .request<{ items: KubeObject[] }>(
+            'GET',
+            `${collectionPath(apiVersion, kind, namespace)}?${query}`,
           )
           .then((list) => list.items.map((item) => ({ ...item, apiVersion, kind })))
           .catch((error: unknown) => {
             // Knative may not be installed: a kind the server does not know has no objects.
-            if (error instanceof ApiException && error.code === 404) return [];
-            if (error instanceof Error && /Unrecognized API version and kind/.test(error.message))
-              return [];
-            throw toProblem(`list ${kind}`, deadlineError(`list ${kind}`, error, this.timeoutMs));
+            if (error instanceof KubeRequestError && error.code === 404) return [];
+            throw toProblem(`list ${kind}`, error);
           }),
       ),
     );
@@ -153,19 +137,19 @@ export class Kube {
 
   public async getCronJob(namespace: string, name: string): Promise<V1CronJob | undefined> {
     try {
-      return await this.batch.readNamespacedCronJob({ namespace, name });
+      return await this.rest.request<V1CronJob>(
+        'GET',
+        `/apis/batch/v1/namespaces/${namespace}/cronjobs/${encodeURIComponent(name)}`,
+      );
     } catch (error) {
-      if (error instanceof ApiException && error.code === 404) return undefined;
-      const what = `read CronJob ${namespace}/${name}`;
-      throw toProblem(what, deadlineError(what, error, this.timeoutMs));
+      if (error instanceof KubeRequestError && error.code === 404) return undefined;
+      throw toProblem(`read CronJob ${namespace}/${name}`, error);
     }
   }
 
   public async createJob(namespace: string, job: V1Job): Promise<V1Job> {
-    return call(
-      `create Job in ${namespace}`,
-      () => this.batch.createNamespacedJob({ namespace, body: job }),
-      this.timeoutMs,
+    return call(`create Job in ${namespace}`, () =>
+      this.rest.request<V1Job>('POST', `/apis/batch/v1/namespaces/${namespace}/jobs`, job),
     );
   }
 
@@ -216,12 +200,13 @@ export class Kube {
       'log' | 'restarted' | 'retryDelayMs' | 'maxRetryDelayMs'
     > = {},
   ): SharedInformer<V1Job> {
-    return new SharedInformer<V1Job>(this.config, {
+    const query = new URLSearchParams({ labelSelector });
+    return new SharedInformer<V1Job>(this.rest, {
       ...options,
       what: 'job',
       path: '/apis/batch/v1/jobs',
       labelSelector,
-      list: () => this.batch.listJobForAllNamespaces({ labelSelector }),
+      list: () => this.rest.request<ObjectList<V1Job>>('GET', `/apis/batch/v1/jobs?${query}`),
       connectTimeoutMs: this.timeoutMs,
     });
   }
@@ -241,20 +226,19 @@ export class Kube {
     const sink = new TailBuffer(options.limitBytes);
     const finished = new Promise<void>((resolve) => sink.once('finish', resolve));
     const what = `read log of pod ${namespace}/${pod}`;
-    const controller = await call(what, () =>
-      new Log(this.config).log(namespace, pod, container, sink, {
-        follow: false,
-        previous: options.previous ?? false,
-      }),
+    const query = new URLSearchParams({ container, previous: String(options.previous ?? false) });
+    const log = await call(what, () =>
+      this.rest.stream(`/api/v1/namespaces/${namespace}/pods/${pod}/log?${query}`),
     );
+    log.pipe(sink);
+    const limitMs = options.timeoutMs ?? 60_000;
     let timer: NodeJS.Timeout | undefined;
     const timeout = new Promise<never>((_, reject) => {
+      log.once('error', (error) => reject(toProblem(what, error)));
       timer = setTimeout(() => {
-        controller.abort();
-        reject(
-          toProblem(what, new Error(`no end of the log within ${options.timeoutMs ?? 60_000} ms`)),
-        );
-      }, options.timeoutMs ?? 60_000);
+        log.destroy();
+        reject(toProblem(what, new Error(`no end of the log within ${limitMs} ms`)));
+      }, limitMs);
     });
     try {
       await Promise.race([finished, timeout]);
@@ -268,13 +252,12 @@ export class Kube {
     namespace: string | undefined,
     labelSelector: string,
   ): Promise<{ items: V1Job[]; resourceVersion?: string }> {
-    const list = await call(
-      'list Jobs',
-      () =>
-        namespace
-          ? this.batch.listNamespacedJob({ namespace, labelSelector })
-          : this.batch.listJobForAllNamespaces({ labelSelector }),
-      this.timeoutMs,
+    const scope = namespace ? `/namespaces/${namespace}` : '';
+    const list = await call('list Jobs', () =>
+      this.rest.request<ObjectList<V1Job>>(
+        'GET',
+        `/apis/batch/v1${scope}/jobs?${new URLSearchParams({ labelSelector })}`,
+      ),
     );
     return { items: list.items, resourceVersion: list.metadata?.resourceVersion };
   }
@@ -286,7 +269,7 @@ export class Kube {
         `/api/v1/namespaces/${namespace}/pods?${new URLSearchParams({ labelSelector })}`,
       ),
     );
-    // The generated client's model has Dates where the wire format has strings.
+    // client-node's V1Pod model has Dates where the wire format has strings.
     return list.items.map((pod) => ({
       ...pod,
       metadata: {
@@ -300,10 +283,9 @@ export class Kube {
 
   /** The log of a pod's first container, at most `limitBytes`. */
   public async podLog(namespace: string, name: string, limitBytes: number): Promise<string> {
-    return call(
-      `read log of pod ${namespace}/${name}`,
-      () => this.core.readNamespacedPodLog({ namespace, name, limitBytes }),
-      this.timeoutMs,
+    const query = new URLSearchParams({ limitBytes: String(limitBytes) });
+    return call(`read log of pod ${namespace}/${name}`, () =>
+      this.rest.text('GET', `/api/v1/namespaces/${namespace}/pods/${name}/log?${query}`),
     );
   }
 
@@ -334,26 +316,24 @@ export class Kube {
     limits: Omit<LogLimits, 'limitBytes'> = {},
     signal?: AbortSignal,
   ): Promise<void> {
-    // The client pipes the response into the stream; its end is the end of the log.
+    // The response is piped into the stream; its end is the end of the log.
     const ended = new Promise<void>((resolve) => {
       stream.once('finish', resolve);
       stream.once('close', resolve);
     });
+    const query = new URLSearchParams({ container, follow: 'true' });
+    for (const [key, value] of Object.entries(limits))
+      if (value !== undefined) query.set(key, String(value));
     // Connecting has the call deadline (and ends with the client); the log then streams as
     // long as the client stays.
-    const controller = await call(
-      `follow log of pod ${namespace}/${pod}`,
-      () =>
-        connectWithin(
-          new Log(this.config).log(namespace, pod, container, stream, { follow: true, ...limits }),
-          `follow log of pod ${namespace}/${pod}`,
-          this.timeoutMs,
-          signal,
-        ),
-      this.timeoutMs,
+    const log = await call(`follow log of pod ${namespace}/${pod}`, () =>
+      this.rest.stream(`/api/v1/namespaces/${namespace}/pods/${pod}/log?${query}`, { signal }),
     );
+    log.pipe(stream);
+    // A broken connection ends the log where it broke.
+    log.once('error', () => stream.end());
     const abort = () => {
-      controller.abort();
+      log.destroy();
       stream.end();
     };
     if (signal?.aborted) abort();
@@ -395,10 +375,14 @@ export class Kube {
     return review.status?.allowed === true;
   }
 
-  /** Whether the API server answers. */
   /** Names of the namespaces with the given labels. */
   public async listNamespaces(labelSelector: string): Promise<string[]> {
-    const list = await call('list namespaces', () => this.core.listNamespace({ labelSelector }));
+    const list = await call('list namespaces', () =>
+      this.rest.request<{ items: { metadata?: { name?: string } }[] }>(
+        'GET',
+        `/api/v1/namespaces?${new URLSearchParams({ labelSelector })}`,
+      ),
+    );
     return list.items.flatMap((n) => (n.metadata?.name ? [n.metadata.name] : []));
   }
 
@@ -436,65 +420,32 @@ type RawPod = Omit<V1Pod, 'metadata'> & {
 
 /** The REST path of an object, e.g. `/apis/apps/v1/namespaces/shop/deployments/api`. */
 function objectPath(object: KubeObject): string {
-  const resource = RESOURCES[object.kind ?? ''];
-  if (!resource) throw new Error(`no resource name known for kind ${object.kind}`);
-  const apiVersion = object.apiVersion ?? 'v1';
+  const collection = collectionPath(
+    object.apiVersion ?? 'v1',
+    object.kind ?? '',
+    object.metadata.namespace,
+  );
+  return `${collection}/${encodeURIComponent(object.metadata.name)}`;
+}
+
+/** The REST path of a kind's objects in a namespace, e.g. `/api/v1/namespaces/shop/services`. */
+function collectionPath(apiVersion: string, kind: string, namespace: string | undefined): string {
+  const resource = RESOURCES[kind];
+  if (!resource) throw new Error(`no resource name known for kind ${kind}`);
   const base = apiVersion.includes('/') ? `/apis/${apiVersion}` : `/api/${apiVersion}`;
-  const namespace = object.metadata.namespace ? `/namespaces/${object.metadata.namespace}` : '';
-  return `${base}${namespace}/${resource}/${encodeURIComponent(object.metadata.name)}`;
+  return `${base}${namespace ? `/namespaces/${namespace}` : ''}/${resource}`;
 }
 
 function describe(object: KubeObject): string {
   return `${object.kind} ${object.metadata.namespace ? `${object.metadata.namespace}/` : ''}${object.metadata.name}`;
 }
 
-/**
- * Runs one Kubernetes call; every error becomes a Problem.
- * @param timeoutMs the deadline of a generated client's call, to name it when it passes
- *   @default - a KubeRest call, which names its deadline itself
- */
-async function call<T>(what: string, run: () => Promise<T>, timeoutMs?: number): Promise<T> {
+/** Runs one Kubernetes call; every error becomes a Problem. */
+async function call<T>(what: string, run: () => Promise<T>): Promise<T> {
   try {
     return await run();
   } catch (error) {
-    throw toProblem(what, timeoutMs === undefined ? error : deadlineError(what, error, timeoutMs));
-  }
-}
-
-/** A generated client's `AbortError` as the deadline or client departure it stands for. */
-function deadlineError(what: string, error: unknown, timeoutMs: number): unknown {
-  return (error as Error | undefined)?.name === 'AbortError' ? abortCause(what, timeoutMs) : error;
-}
-
-/**
- * Waits for a streaming call to connect (client-node resolves once the answer's headers came),
- * at most `timeoutMs` and no longer than `signal` lasts; a late connection is aborted.
- */
-async function connectWithin(
-  connecting: Promise<AbortController>,
-  what: string,
-  timeoutMs: number,
-  signal?: AbortSignal,
-): Promise<AbortController> {
-  let timer: NodeJS.Timeout | undefined;
-  let onAbort: (() => void) | undefined;
-  const gaveUp = new Promise<never>((_resolve, reject) => {
-    timer = setTimeout(() => reject(new KubeTimeoutError(what, timeoutMs)), timeoutMs);
-    onAbort = () => reject(new ClientGoneError(what));
-    if (signal?.aborted) onAbort();
-    signal?.addEventListener('abort', onAbort, { once: true });
-  });
-  try {
-    return await Promise.race([connecting, gaveUp]);
-  } catch (error) {
-    void connecting.then(
-      (late) => late.abort(),
-      () => undefined,
-    );
-    throw error;
-  } finally {
-    clearTimeout(timer);
-    if (onAbort) signal?.removeEventListener('abort', onAbort);
+    throw toProblem(what, error);
   }
 }
 
@@ -511,11 +462,8 @@ export function toProblem(what: string, error: unknown): Problem {
     );
   if (error instanceof ClientGoneError)
     return new Problem(499, 'Client gone', `Could not ${what}: the client has gone`);
-  if (error instanceof ApiException || error instanceof KubeRequestError) {
-    const message =
-      error instanceof ApiException
-        ? (parseBody(error.body)?.message ?? String(error.body ?? error.message))
-        : error.serverMessage;
+  if (error instanceof KubeRequestError) {
+    const message = error.serverMessage;
     const status =
       error.code >= 400 && error.code < 500
         ? error.code === 404
@@ -531,16 +479,4 @@ export function toProblem(what: string, error: unknown): Problem {
     'Kubernetes unavailable',
     `Could not ${what}: ${(error as Error)?.message ?? String(error)}`,
   );
-}
-
-function parseBody(body: unknown): { message?: string } | undefined {
-  if (typeof body === 'object' && body !== null) return body as { message?: string };
-  if (typeof body === 'string') {
-    try {
-      return JSON.parse(body) as { message?: string };
-    } catch {
-      return { message: body };
-    }
-  }
-  return undefined;
 }

@@ -19,7 +19,7 @@ import { Janitor } from './janitor';
 import { KnativeApi } from './knative';
 import { Kube } from './kube';
 import { loadKubeConfig, NoClusterError } from './kube-config';
-import { KubeRest } from './kube-rest';
+import { DEFAULT_KUBE_TIMEOUT_MS } from './kube-rest';
 import { LeaseElector } from './leader-election';
 import { createLogger, lineLogger, useProcessLogger } from './logger';
 import { NamespaceAccess } from './namespace-access';
@@ -57,8 +57,9 @@ async function main(): Promise<void> {
   const kubeConfig = orExit(() => loadKubeConfig());
   const store = await Store.open(config);
   const kube = new Kube(kubeConfig, config.limits.kubeTimeoutSeconds * 1000);
-  const knative = new KnativeApi(kubeConfig, kube, componentLog('informers'));
+  const knative = new KnativeApi(kube, componentLog('informers'));
   const metrics = new ApiMetrics({ maxFunctions: config.metricsMaxFunctions });
+  kube.rest.requests.onRequest((call) => metrics.kubeRequested(call));
   const namespaceAccess = await NamespaceAccess.discover(kube).catch((error: unknown) => {
     log('could not tell who the API runs as; creating no RoleBindings', { err: error });
     return NamespaceAccess.of(kube);
@@ -190,7 +191,9 @@ async function main(): Promise<void> {
   let elector: LeaseElector | undefined;
   if ((config.recorder || schedulesOn) && config.leaderLease) {
     const leaseElector = new LeaseElector(
-      new KubeRest(kubeConfig),
+      // The Lease's calls keep the default deadline, under the renew deadline, whatever
+      // HKS_KUBE_TIMEOUT_SECONDS says.
+      kube.rest.withDeadline(DEFAULT_KUBE_TIMEOUT_MS),
       config.leaderLease,
       { started: () => startLeading(leaseElector.identity), stopped: stopLeading },
       componentLog('leader'),

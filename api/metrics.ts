@@ -1,6 +1,7 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import type { AsyncMetrics } from './async-invocations/worker';
+import type { KubeCall } from './kube-request-counts';
 import type { Request, RequestHandler, Response } from 'express';
 import type { RecorderMetrics, FinishedExecution } from './recorder';
 import type { RetentionMetrics } from './retention';
@@ -98,6 +99,12 @@ export class ApiMetrics
     name: 'hks_apply_duration_seconds',
     help: 'Time to validate, synthesize, dry-run and apply one definition',
     labelNames: ['kind', 'outcome'],
+    registers: [this.registry],
+  });
+  private readonly kubeRequests = new Counter({
+    name: 'hks_kube_requests_total',
+    help: 'Requests the API made to the Kubernetes API server, by verb and resource',
+    labelNames: ['verb', 'resource'],
     registers: [this.registry],
   });
   private readonly executions = new Counter({
@@ -245,6 +252,11 @@ export class ApiMetrics
   public timeApply(kind: string): (outcome: 'ok' | 'error') => void {
     const end = this.applies.startTimer({ kind });
     return (outcome) => end({ outcome });
+  }
+
+  /** Counts one request to the API server (its resources are the code's, a bounded set). */
+  public kubeRequested(call: KubeCall): void {
+    this.kubeRequests.inc({ verb: call.verb, resource: call.resource });
   }
 
   public recorded(status: string): void {

@@ -3,7 +3,7 @@ import type { Request, Response } from 'express';
 
 /**
  * The abort signal of the HTTP request being handled, carried through its async work so that
- * every Kubernetes call made for it ({@link KubeRest}, the generated clients) is abandoned
+ * every Kubernetes call made for it ({@link KubeRest}) is abandoned
  * once its client has gone, without threading a parameter through every layer.
  */
 const requestSignals = new AsyncLocalStorage<AbortSignal>();

@@ -1,6 +1,6 @@
 import { LABELS, MANAGER, ProjectNamespaces } from '../constructs';
 import { Kube, KubeObject } from './kube';
-import { KubeRequestError, KubeRest } from './kube-rest';
+import { KubeRequestError, type KubeRest } from './kube-rest';
 import { type EventSource, type ObjectList, SharedInformer } from './shared-informer';
 
 /** Revisions (and ConfigMaps) of the platform's Functions. */
@@ -100,16 +100,9 @@ function isSourceOf(map: SourceConfigMap, revision: SourceRevision): boolean {
   );
 }
 
-const clients = new WeakMap<Kube, KubeRest>();
-
-/** One pooled REST client per {@link Kube}. */
+/** The process's one client, {@link Kube}'s. */
 function restOf(kube: Kube): KubeRest {
-  let rest = clients.get(kube);
-  if (rest === undefined) {
-    rest = new KubeRest(kube.config);
-    clients.set(kube, rest);
-  }
-  return rest;
+  return kube.rest;
 }
 
 const enc = encodeURIComponent;
@@ -220,7 +213,7 @@ export class RevisionSources {
   ) {
     this.namespaces = new ProjectNamespaces(namespacePrefix);
     const path = `${REVISIONS_PATH}?labelSelector=${enc(FUNCTION_SELECTOR)}`;
-    this.informer = new SharedInformer(kube.config, {
+    this.informer = new SharedInformer(kube.rest, {
       what: 'revision',
       path: REVISIONS_PATH,
       labelSelector: FUNCTION_SELECTOR,

@@ -1,13 +1,13 @@
+import { createInterface } from 'node:readline';
 import {
-  type KubeConfig,
   type KubernetesObject,
   type ListPromise,
   ListWatch,
   type ObjectCache,
-  Watch,
+  type Watch,
 } from '@kubernetes/client-node';
 import { backOff } from 'exponential-backoff';
-import { DEFAULT_KUBE_TIMEOUT_MS, KubeTimeoutError } from './kube-rest';
+import { DEFAULT_KUBE_TIMEOUT_MS, KubeRest, KubeTimeoutError } from './kube-rest';
 import { outsideRequest } from './request-signal';
 
 /** Seconds after which the API server ends an informer's watch (`timeoutSeconds`). */
@@ -25,7 +25,7 @@ export interface InformedObject {
   };
 }
 
-/** A list answer of the API server (or of a generated client). */
+/** A list answer of the API server. */
 export interface ObjectList<T> {
   readonly items: T[];
   readonly metadata?: { readonly resourceVersion?: string };
@@ -68,7 +68,8 @@ export interface SharedInformerOptions<T> {
 }
 
 /**
- * A client-node informer (`ListWatch`) that keeps going: it lists, watches from the list's
+ * A client-node informer (`ListWatch`: the cache and its events) fed by {@link KubeRest} (its
+ * lists and watches over the process's one connection pool) that keeps going: it lists, watches from the list's
  * resourceVersion and, when a watch ends (the server's `timeoutSeconds`), watches again from
  * the last resourceVersion it saw (bookmarks included); only a `410 Gone` makes it list again.
  * Where client-node's informer stops for good (a failed list, a watch refused or broken, a
@@ -92,10 +93,10 @@ export class SharedInformer<T extends InformedObject> implements ObjectCache<T> 
   /** The last failure of a list or watch, until a connection works again. */
   public lastError: unknown;
 
-  constructor(config: KubeConfig, options: SharedInformerOptions<T>) {
+  constructor(rest: KubeRest, options: SharedInformerOptions<T>) {
     this.options = options;
     this.watch = new DeadlineWatch(
-      config,
+      rest,
       options.connectTimeoutMs ?? DEFAULT_KUBE_TIMEOUT_MS,
       options.watchTimeoutSeconds ?? WATCH_TIMEOUT_SECONDS,
       () => this.watchStarting(),
@@ -108,7 +109,8 @@ export class SharedInformer<T extends InformedObject> implements ObjectCache<T> 
     };
     this.informer = new ListWatch<KubernetesObject>(
       options.path,
-      this.watch,
+      // ListWatch calls nothing but watch() of its Watch.
+      this.watch as unknown as Watch,
       list as unknown as ListPromise<KubernetesObject>,
       false,
       options.labelSelector,
@@ -224,24 +226,23 @@ export class SharedInformer<T extends InformedObject> implements ObjectCache<T> 
 }
 
 /**
- * client-node's Watch with deadlines: the connection must be made within `connectTimeoutMs`,
- * the server ends the watch after `timeoutSeconds` (bookmarks asked for, so that the last
- * resourceVersion stays recent), and a watch silent and open {@link WATCH_IDLE_GRACE_SECONDS}
- * past that ends with a {@link KubeTimeoutError}. Aborting the returned controller (the
- * informer stopping or replacing the watch) ends it without calling `done`.
+ * A watch over {@link KubeRest} with deadlines, in the shape client-node's ListWatch calls: the
+ * connection must be made within `connectTimeoutMs`, the server ends the watch after
+ * `timeoutSeconds` (bookmarks asked for, so that the last resourceVersion stays recent), and a
+ * watch silent and open {@link WATCH_IDLE_GRACE_SECONDS} past that ends with a
+ * {@link KubeTimeoutError}. Aborting the returned controller (the informer stopping or
+ * replacing the watch) ends it without calling `done`.
  */
-class DeadlineWatch extends Watch {
+class DeadlineWatch {
   private closed = false;
   private readonly open = new Set<AbortController>();
 
   constructor(
-    config: KubeConfig,
+    private readonly rest: KubeRest,
     private readonly connectTimeoutMs: number,
     private readonly timeoutSeconds: number,
     private readonly starting: () => void,
-  ) {
-    super(config);
-  }
+  ) {}
 
   /** Ends the open watch and every later one at once. */
   public close(): void {
@@ -249,7 +250,7 @@ class DeadlineWatch extends Watch {
     for (const handle of this.open) handle.abort();
   }
 
-  public override watch(
+  public watch(
     path: string,
     queryParams: Record<string, string | number | boolean | undefined>,
     callback: (phase: string, apiObj: unknown, watchObj?: unknown) => void,
@@ -264,17 +265,23 @@ class DeadlineWatch extends Watch {
     this.open.add(handle);
     let ended = false;
     let idle: NodeJS.Timeout | undefined;
-    let connection: AbortController | undefined;
     handle.signal.addEventListener(
       'abort',
       () => {
         ended = true;
         clearTimeout(idle);
         this.open.delete(handle);
-        connection?.abort();
       },
       { once: true },
     );
+    const query = new URLSearchParams({ watch: 'true' });
+    const params = {
+      ...queryParams,
+      allowWatchBookmarks: true,
+      timeoutSeconds: this.timeoutSeconds,
+    };
+    for (const [key, value] of Object.entries(params))
+      if (value !== undefined) query.set(key, String(value));
     const silence = (this.timeoutSeconds + WATCH_IDLE_GRACE_SECONDS) * 1000;
     return new Promise<AbortController>((resolve) => {
       const end = (error: unknown) => {
@@ -288,22 +295,29 @@ class DeadlineWatch extends Watch {
         idle = setTimeout(() => end(new KubeTimeoutError(`watch ${path}: ${what}`, ms)), ms);
       };
       arm(this.connectTimeoutMs, 'connect');
-      super
-        .watch(
-          path,
-          { ...queryParams, allowWatchBookmarks: true, timeoutSeconds: this.timeoutSeconds },
-          (phase: string, object: unknown, raw: unknown) => {
-            if (ended) return;
-            arm(silence, 'no event nor end');
-            callback(phase, object, raw);
-          },
-          end,
-        )
-        .then((controller) => {
-          connection = controller;
-          if (ended) controller.abort();
-          else arm(silence, 'no event nor end');
+      this.rest
+        .stream(`${path}?${query}`, { timeoutMs: this.connectTimeoutMs, signal: handle.signal })
+        .then((events) => {
+          if (ended) {
+            events.destroy();
+            return;
+          }
+          arm(silence, 'no event nor end');
           resolve(handle);
+          const lines = createInterface({ input: events, crlfDelay: Infinity });
+          lines.on('line', (line) => {
+            if (ended) return;
+            let event: { type: string; object: unknown };
+            try {
+              event = JSON.parse(line) as { type: string; object: unknown };
+            } catch {
+              return; // not an event: a line cut by a broken connection
+            }
+            arm(silence, 'no event nor end');
+            callback(event.type, event.object, event);
+          });
+          events.once('error', end);
+          lines.once('close', () => end(null));
         }, end);
     });
   }

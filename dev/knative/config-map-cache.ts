@@ -1,4 +1,3 @@
-import type { KubeConfig } from '@kubernetes/client-node';
 import { SharedInformer } from '../../api/shared-informer';
 import type { ActionLog } from './action-log';
 import { CONFIG_MAPS_PATH, type KubeAccess } from './kube-access';
@@ -21,12 +20,11 @@ export class ConfigMapCache {
   private changeWaiters: (() => void)[] = [];
 
   constructor(
-    config: KubeConfig,
     private readonly kube: KubeAccess,
     log: ActionLog,
     labelSelector = FUNCTION_KIND_SELECTOR,
   ) {
-    this.informer = new SharedInformer<ConfigMap>(config, {
+    this.informer = new SharedInformer<ConfigMap>(kube.rest, {
       what: 'ConfigMap',
       path: CONFIG_MAPS_PATH,
       labelSelector,

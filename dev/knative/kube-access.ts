@@ -41,7 +41,8 @@ async function orUndefined<T>(call: Promise<T>): Promise<T | undefined> {
 
 /** The Kubernetes calls the stand-in makes, typed to the objects it handles. */
 export class KubeAccess {
-  private readonly rest: KubeRest;
+  /** The client of every call (and of the stand-in's informers). */
+  public readonly rest: KubeRest;
 
   constructor(config: KubeConfig) {
     this.rest = new KubeRest(config);

@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import type { KubeConfig, V1Pod } from '@kubernetes/client-node';
+import type { V1Pod } from '@kubernetes/client-node';
 import { SharedInformer } from '../../api/shared-informer';
 import type { ActionLog } from './action-log';
 import { errorMessage } from './error-message';
@@ -59,11 +59,10 @@ export class RealPods {
   private readonly watching: Promise<void>;
 
   constructor(
-    config: KubeConfig,
     private readonly kube: KubeAccess,
     private readonly log: ActionLog,
   ) {
-    this.informer = new SharedInformer<V1Pod>(config, {
+    this.informer = new SharedInformer<V1Pod>(kube.rest, {
       what: 'pod',
       path: PODS_PATH,
       labelSelector: REAL_PODS_SELECTOR,

@@ -122,7 +122,7 @@ export async function runKnativeStandIn(
         'kwok Logs objects are not served (kwok needs --enable-crds=Logs and its CRD); pod logs will not show the processes output',
     });
   }
-  const configMaps = new ConfigMapCache(config, kube, log);
+  const configMaps = new ConfigMapCache(kube, log);
   const isolation = setUpIsolation({
     stateDir,
     runAs: {
@@ -143,7 +143,7 @@ export async function runKnativeStandIn(
     kwokLogs,
     scaleToZeroAfterMs: options.scaleToZeroAfterMs,
     retainNonActiveMs: options.retainNonActiveMs,
-    realPods: options.realPods ? new RealPods(config, kube, log) : undefined,
+    realPods: options.realPods ? new RealPods(kube, log) : undefined,
   };
   const services = new Map<string, ServiceReconciler>();
   // Revisions stored before this start, by Service: listed once, so that reacting to a new
@@ -190,7 +190,7 @@ export async function runKnativeStandIn(
     isolation.program('node'),
   ]);
   // One informer: a watch resumed from the last resourceVersion, relisting only after 410 Gone.
-  const informer = new SharedInformer<KnativeService>(config, {
+  const informer = new SharedInformer<KnativeService>(kube.rest, {
     what: 'Knative Service',
     path: SERVICES_PATH,
     list: async () => {

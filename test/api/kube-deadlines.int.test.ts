@@ -10,7 +10,7 @@ jest.setTimeout(120_000);
 /**
  * With the test cluster's kube-apiserver frozen for real (SIGSTOP, a few seconds, always
  * resumed): `/readyz` answers 503 problem+json within 2 s, routes touching Kubernetes answer
- * 503 at HKS_KUBE_TIMEOUT_SECONDS (through the pooled client and the generated clients), and a
+ * 503 at HKS_KUBE_TIMEOUT_SECONDS (every route through the one pooled client), and a
  * write whose client gave up is abandoned: it is not stored after a later one.
  */
 const prefix = `k${randomBytes(2).toString('hex')}-`;
@@ -107,7 +107,7 @@ test('a frozen API server: 503s in bounded time, and an abandoned write is not s
       }),
       // A route of the pooled client (Knative Services) ...
       timed(() => projectRequest(quick, project, headers, 'GET', '/functions')),
-      // ... and one of the generated clients (the live CronJob).
+      // ... and another (the live CronJob).
       timed(() => projectRequest(quick, project, headers, 'GET', '/cronjobs/nightly')),
       // A client that gives up after 2 s on a write.
       timed(() =>
