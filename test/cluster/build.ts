@@ -13,6 +13,7 @@ import { clusterConfig } from './config';
 import { type Component, components, moduleDir } from './components';
 import { findGo } from './go';
 import { type Log, formatSeconds } from './log';
+import { withBuildLock } from '../../tools/pulumi/build-lock';
 
 /** How often a running build reports that it is still alive. */
 const progressIntervalMs = 30_000;
@@ -131,6 +132,14 @@ export async function buildComponent(component: Component, log: Log): Promise<vo
   if (isBuilt(component)) {
     return;
   }
+  // One build of a component at a time on the machine: a second cluster:up (or a CI run
+  // beside a developer's) waits for the first instead of compiling the same modules again.
+  await withBuildLock(`${componentCacheDir(component)}.lock`, log, async () => {
+    if (!isBuilt(component)) await buildUnlocked(component, log);
+  });
+}
+
+async function buildUnlocked(component: Component, log: Log): Promise<void> {
   checkWrapperVersion(component);
   const label = `${component.name} ${component.version}`;
   await buildIntoFolder(componentCacheDir(component), label, log, async (partial, logFile) => {

@@ -4,17 +4,14 @@
  * binaries, then started on a free port with its storage in a temporary folder.
  * `tsx test/support/nats-server.ts build` builds it ahead (.ci/run does, in the background).
  */
-import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, openSync, readFileSync, rmSync } from 'node:fs';
+import { spawn } from 'node:child_process';
+import { mkdtempSync, openSync, rmSync } from 'node:fs';
 import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { setTimeout as sleep } from 'node:timers/promises';
-import { withBuildLock } from '../../tools/pulumi/build-lock';
-import { binaryPath, buildComponent } from '../cluster/build';
 import type { Component } from '../cluster/components';
-import { clusterConfig } from '../cluster/config';
 import { type Log, stderrLog } from '../cluster/log';
+import { buildFromCommandLine, ensureGoTool, stopChild, waitUntilReady } from './go-tool';
 import { freePorts } from './own-cluster';
 
 /** nats-server, a release github.com/nats-io/nats-server/v2 the Go module proxy serves. */
@@ -33,9 +30,7 @@ export const natsServer: Component = {
  * @returns the binary's path
  */
 export async function ensureNatsServer(log: Log = stderrLog): Promise<string> {
-  const lockDir = join(clusterConfig().cacheDir, 'nats-server-build');
-  await withBuildLock(lockDir, log, () => buildComponent(natsServer, log));
-  return binaryPath(natsServer, 'nats-server');
+  return ensureGoTool(natsServer, 'nats-server', 'nats-server-build', log);
 }
 
 /** A running nats-server of a test. */
@@ -66,7 +61,7 @@ export async function startNatsServer(): Promise<RunningNatsServer> {
     rmSync(dir, { recursive: true, force: true });
   };
   try {
-    await waitForPort(port, child, logFile);
+    await waitUntilReady('nats-server', () => accepts(port), child, logFile);
   } catch (error) {
     await stop();
     throw error;
@@ -74,41 +69,15 @@ export async function startNatsServer(): Promise<RunningNatsServer> {
   return { url, logFile, stop };
 }
 
-async function waitForPort(port: number, child: ChildProcess, logFile: string): Promise<void> {
-  const deadline = Date.now() + 20_000;
-  while (Date.now() < deadline) {
-    if (child.exitCode !== null)
-      throw new Error(`nats-server exited (${child.exitCode}): ${readFileSync(logFile, 'utf8')}`);
-    const open = await new Promise<boolean>((resolve) => {
-      const socket = connect(port, '127.0.0.1', () => {
-        socket.destroy();
-        resolve(true);
-      });
-      socket.on('error', () => resolve(false));
+/** Whether a TCP connection to the loopback port is accepted. */
+function accepts(port: number): Promise<boolean> {
+  return new Promise<boolean>((resolve) => {
+    const socket = connect(port, '127.0.0.1', () => {
+      socket.destroy();
+      resolve(true);
     });
-    if (open) return;
-    await sleep(100);
-  }
-  throw new Error(
-    `nats-server did not listen on ${port} within 20 s: ${readFileSync(logFile, 'utf8')}`,
-  );
+    socket.on('error', () => resolve(false));
+  });
 }
 
-async function stopChild(child: ChildProcess): Promise<void> {
-  if (child.exitCode !== null || child.signalCode !== null) return;
-  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
-  child.kill('SIGTERM');
-  const killer = setTimeout(() => child.kill('SIGKILL'), 5000);
-  await exited;
-  clearTimeout(killer);
-}
-
-if (require.main === module && process.argv[2] === 'build') {
-  ensureNatsServer().then(
-    (path) => process.stdout.write(`${path}\n`),
-    (error: unknown) => {
-      process.stderr.write(`${error instanceof Error ? error.message : String(error)}\n`);
-      process.exit(1);
-    },
-  );
-}
+if (require.main === module && process.argv[2] === 'build') buildFromCommandLine(ensureNatsServer);

@@ -6,7 +6,7 @@
  * temporary folder. `tsx test/support/otel-collector.ts build` builds it ahead (.ci/run does,
  * in the background).
  */
-import { spawn, type ChildProcess } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import {
   copyFileSync,
@@ -20,11 +20,9 @@ import {
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { withBuildLock } from '../../tools/pulumi/build-lock';
-import { binaryPath, buildComponent } from '../cluster/build';
 import { type Component, moduleDir } from '../cluster/components';
-import { clusterConfig } from '../cluster/config';
 import { type Log, stderrLog } from '../cluster/log';
+import { buildFromCommandLine, ensureGoTool, stopChild, waitUntilReady } from './go-tool';
 import { freePorts } from './own-cluster';
 
 /**
@@ -52,9 +50,7 @@ export const otelCollector: Component = {
  */
 export async function ensureOtelCollector(log: Log = stderrLog): Promise<string> {
   if (!existsSync(moduleDir(otelCollector))) throw new Error('test/cluster/go/otelcol is missing');
-  const lockDir = join(clusterConfig().cacheDir, 'otelcol-build');
-  await withBuildLock(lockDir, log, () => buildComponent(otelCollector, log));
-  return binaryPath(otelCollector, 'otelcol');
+  return ensureGoTool(otelCollector, 'otelcol', 'otelcol-build', log);
 }
 
 /** One span as the file exporter writes it (OTLP JSON: ids in hex, times in nanoseconds). */
@@ -227,7 +223,7 @@ export async function startOtelCollector(): Promise<RunningCollector> {
     }
   };
   try {
-    await waitUntilServing(endpoint, child, logFile);
+    await waitUntilReady('the collector', () => acceptsExports(endpoint), child, logFile);
   } catch (error) {
     await stop();
     throw error;
@@ -235,43 +231,17 @@ export async function startOtelCollector(): Promise<RunningCollector> {
   return { endpoint, outputFile, config, logFile, spans, waitFor, stop };
 }
 
-/** Waits until the OTLP receiver answers an empty export. */
-async function waitUntilServing(endpoint: string, child: ChildProcess, logFile: string) {
-  const deadline = Date.now() + 20_000;
-  while (Date.now() < deadline) {
-    if (child.exitCode !== null)
-      throw new Error(`the collector exited (${child.exitCode}): ${readFileSync(logFile, 'utf8')}`);
-    const answered = await fetch(`${endpoint}/v1/traces`, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json' },
-      body: '{}',
-    }).then(
-      (response) => response.ok,
-      () => false,
-    );
-    if (answered) return;
-    await sleep(100);
-  }
-  throw new Error(
-    `the collector did not serve ${endpoint} within 20 s: ${readFileSync(logFile, 'utf8')}`,
+/** Whether the OTLP receiver answers an empty export. */
+function acceptsExports(endpoint: string): Promise<boolean> {
+  return fetch(`${endpoint}/v1/traces`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: '{}',
+  }).then(
+    (response) => response.ok,
+    () => false,
   );
 }
 
-async function stopChild(child: ChildProcess): Promise<void> {
-  if (child.exitCode !== null || child.signalCode !== null) return;
-  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
-  child.kill('SIGTERM');
-  const killer = setTimeout(() => child.kill('SIGKILL'), 5000);
-  await exited;
-  clearTimeout(killer);
-}
-
-if (require.main === module && process.argv[2] === 'build') {
-  ensureOtelCollector().then(
-    (path) => process.stdout.write(`${path}\n`),
-    (error: unknown) => {
-      process.stderr.write(`${error instanceof Error ? error.message : String(error)}\n`);
-      process.exit(1);
-    },
-  );
-}
+if (require.main === module && process.argv[2] === 'build')
+  buildFromCommandLine(ensureOtelCollector);
