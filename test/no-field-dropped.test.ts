@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { isDeepStrictEqual } from 'node:util';
 import { parseAllDocuments } from 'yaml';
+import { z } from 'zod';
 import {
   API_VERSION,
   checkDefinitions,
@@ -15,7 +16,14 @@ import {
 } from '../constructs';
 import { Manifest } from './support/manifests';
 import { PLATFORM_ONLY_FIELDS } from './support/platform-only-fields';
-import { FieldLeaf, listSchemaFields, pathOf, SchemaField } from './support/schema-fields';
+import {
+  FieldLeaf,
+  listSchemaFields,
+  pathOf,
+  SchemaField,
+  unwrapSchema,
+} from './support/schema-fields';
+import { FIELD_DOCS, type FieldDoc } from '../constructs/schema-field';
 
 /**
  * Every field of every kind, set on its own to a valid non-default value, must change the
@@ -534,6 +542,26 @@ function placementProblems(
   });
 }
 
+/** The declaration of a field (its outer schema, as the property holds it). */
+function declarationOf(kind: DefinitionKind, field: SchemaField): FieldDoc | undefined {
+  let schema: z.ZodType = DEFINITION_SCHEMAS[kind];
+  let declaration: FieldDoc | undefined;
+  for (const segment of field.segments) {
+    const def = unwrapSchema(schema).schema._zod.def as unknown as Record<string, unknown>;
+    if (segment.kind === 'property')
+      schema = (def.shape as Record<string, z.ZodType>)[segment.name];
+    else schema = (segment.kind === 'entry' ? def.valueType : def.element) as z.ZodType;
+    declaration = segment.kind === 'property' ? FIELD_DOCS.get(schema) : undefined;
+  }
+  return declaration;
+}
+
+/** Whether a value is the field's declared default (or the field declares none as a value). */
+function isDefaultOf(kind: DefinitionKind, field: SchemaField, value: unknown): boolean {
+  const declared = declarationOf(kind, field)?.default;
+  return declared === undefined || isDeepStrictEqual(declared, value);
+}
+
 /** Sets the field alone on its base and checks what the manifests carry. */
 function checkField(kind: DefinitionKind, field: SchemaField): FieldCheck {
   const sample = sampleOf(kind, field.path);
@@ -547,8 +575,9 @@ function checkField(kind: DefinitionKind, field: SchemaField): FieldCheck {
   for (const trial of trials) {
     const manifests = synthesize([trial.document]) as Manifest[];
     const changed = leavesOf(manifests).filter((leaf) => !baseline.has(leafKey(leaf)));
-    // An enum member or boolean that changes nothing is the default.
-    if (changed.length === 0 && trials.length > 1) continue;
+    // An enum member or boolean that changes nothing must be the default the schema declares.
+    if (changed.length === 0 && trials.length > 1 && isDefaultOf(kind, field, trial.value))
+      continue;
     changedAny ||= changed.length > 0;
     const missing = wantedOf(kind, field, trial).filter((w) => !shows(changed, w));
     if (missing.length > 0) {
