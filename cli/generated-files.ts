@@ -59,11 +59,11 @@ function tsdoc(indent: string, paragraphs: readonly string[]): string {
   return [`${indent}/**`, ...lines.map((l) => `${indent} * ${l}`), `${indent} */`].join('\n');
 }
 
-/** `@default 300`, `@default "Forbid"`, `@default - no deadline`, with why after it. */
+/** `@default 300`, `@default "Forbid"`, `@default - no deadline`, then why after a dash. */
 function defaultTag(doc: FieldDoc): string {
   const value =
     doc.defaultText !== undefined ? `- ${doc.defaultText}` : JSON.stringify(doc.default);
-  return `@default ${value}${doc.why ? ` (${doc.why})` : ''}`;
+  return `@default ${value}${doc.why ? ` — ${doc.why}` : ''}`;
 }
 
 function renderInterface(object: NamedObject): string {

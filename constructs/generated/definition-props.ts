@@ -43,8 +43,8 @@ export interface WorkloadContainerProps {
   readonly resources?: ResourceRequirements;
   /**
    * ServiceAccount the pods run as; it must exist in the namespace.
-   * @default "hks-workload" (Kubernetes: `default`; `hks-workload` is created in every project and
-   * mounts no token)
+   * @default "hks-workload" — Kubernetes: `default`; `hks-workload` is created in every project and
+   * mounts no token
    */
   readonly serviceAccount?: string;
 }
@@ -90,24 +90,24 @@ export interface EnvFromSource {
 export interface ResourceRequirements {
   /**
    * CPU request, e.g. `250m`, `0.5` or `2`.
-   * @default "100m" (small, so that a project's quota fits many applications (cdk8s-plus: 1000m))
+   * @default "100m" — small, so that a project's quota fits many applications (cdk8s-plus: 1000m)
    */
   readonly cpu?: string | number;
   /**
    * Memory request, a whole number of mebibytes, e.g. `128Mi` or `1Gi`.
-   * @default "128Mi" (cdk8s-plus: 512Mi)
+   * @default "128Mi" — cdk8s-plus: 512Mi
    */
   readonly memory?: string | number;
   /**
    * CPU limit.
-   * @default - none (no throttling) (cdk8s-plus: 1500m; throttling hurts latency more than it
-   * protects neighbours, who have their requests)
+   * @default - none (no throttling) — cdk8s-plus: 1500m; throttling hurts latency more than it
+   * protects neighbours, who have their requests
    */
   readonly cpuLimit?: string | number;
   /**
    * Memory limit.
-   * @default - the memory request (cdk8s-plus: 2048Mi; memory limited to the request never
-   * overcommits the node)
+   * @default - the memory request — cdk8s-plus: 2048Mi; memory limited to the request never
+   * overcommits the node
    */
   readonly memoryLimit?: string | number;
 }
@@ -164,8 +164,8 @@ export interface StatelessApplicationSpecProps {
   readonly resources?: ResourceRequirements;
   /**
    * ServiceAccount the pods run as; it must exist in the namespace.
-   * @default "hks-workload" (Kubernetes: `default`; `hks-workload` is created in every project and
-   * mounts no token)
+   * @default "hks-workload" — Kubernetes: `default`; `hks-workload` is created in every project and
+   * mounts no token
    */
   readonly serviceAccount?: string;
   /**
@@ -176,7 +176,7 @@ export interface StatelessApplicationSpecProps {
   readonly port?: number;
   /**
    * Number of pods.
-   * @default 1 (cdk8s-plus: 2)
+   * @default 1 — cdk8s-plus: 2
    */
   readonly replicas?: number;
 }
@@ -223,8 +223,8 @@ export interface CronJobSpecProps {
   readonly resources?: ResourceRequirements;
   /**
    * ServiceAccount the pods run as; it must exist in the namespace.
-   * @default "hks-workload" (Kubernetes: `default`; `hks-workload` is created in every project and
-   * mounts no token)
+   * @default "hks-workload" — Kubernetes: `default`; `hks-workload` is created in every project and
+   * mounts no token
    */
   readonly serviceAccount?: string;
   /**
@@ -247,8 +247,8 @@ export interface CronJobSpecProps {
   /**
    * What to do when a run is due while the previous one is still running: `Allow`, `Forbid` or
    * `Replace`.
-   * @default "Forbid" (Kubernetes: Allow; overlapping runs of a report or batch job are rarely
-   * wanted)
+   * @default "Forbid" — Kubernetes: Allow; overlapping runs of a report or batch job are rarely
+   * wanted
    */
   readonly concurrencyPolicy?: 'Allow' | 'Forbid' | 'Replace';
   /**
@@ -259,7 +259,7 @@ export interface CronJobSpecProps {
   /**
    * A run missed by more than this many seconds (controller down, suspended) is skipped; at least
    * 10.
-   * @default 300 (cdk8s-plus: 10 s, which skips runs whenever the controller is briefly late)
+   * @default 300 — cdk8s-plus: 10 s, which skips runs whenever the controller is briefly late
    */
   readonly startingDeadlineSeconds?: number;
   /**
@@ -269,7 +269,7 @@ export interface CronJobSpecProps {
   readonly activeDeadlineSeconds?: number;
   /**
    * Retries of a failed run.
-   * @default 6 (Kubernetes' default)
+   * @default 6 — Kubernetes' default
    */
   readonly backoffLimit?: number;
   /**
@@ -285,12 +285,12 @@ export interface CronJobSpecProps {
   readonly ttlSecondsAfterFinished?: number;
   /**
    * Successful Jobs kept.
-   * @default 3 (Kubernetes: 3)
+   * @default 3 — Kubernetes: 3
    */
   readonly successfulJobsHistoryLimit?: number;
   /**
    * Failed Jobs kept; more than one helps diagnosing flaky jobs.
-   * @default 3 (Kubernetes: 1)
+   * @default 3 — Kubernetes: 1
    */
   readonly failedJobsHistoryLimit?: number;
 }
@@ -343,7 +343,7 @@ export interface FunctionSpecProps {
   readonly secretEnv?: Readonly<Record<string, SecretKeyReference>>;
   /**
    * Time limit of one request, in seconds (at most 600).
-   * @default 30 (Knative: 300)
+   * @default 30 — Knative: 300
    */
   readonly timeoutSeconds?: number;
   /**
@@ -386,7 +386,7 @@ export interface FunctionScaling {
   readonly minScale?: number;
   /**
    * Most pods; 0 means no limit.
-   * @default 10 (Knative: no limit; a cap keeps a project within its quota)
+   * @default 10 — Knative: no limit; a cap keeps a project within its quota
    */
   readonly maxScale?: number;
   /**
@@ -428,7 +428,7 @@ export interface FunctionSchedule {
    * `Allow` (runs may overlap) or `Forbid` (a run due while the previous one still runs is skipped
    * and recorded so). `Replace` is refused with an error: a call in flight cannot be stopped (the
    * word is accepted by the type so that the error says why, as for YAML).
-   * @default "Forbid" (as a CronJob of the platform: overlapping runs of a job are seldom wanted)
+   * @default "Forbid" — as a CronJob of the platform: overlapping runs of a job are seldom wanted
    */
   readonly concurrencyPolicy?: 'Allow' | 'Forbid' | 'Replace';
   /**
@@ -439,7 +439,7 @@ export interface FunctionSchedule {
   /**
    * How late a run missed while no API replica led may still start, in seconds; a later one, and
    * every earlier missed one, is recorded as missed.
-   * @default 300 (as a CronJob's)
+   * @default 300 — as a CronJob's
    */
   readonly startingDeadlineSeconds?: number;
 }
