@@ -93,6 +93,14 @@ beforeAll(async () => {
     issueClientCertificate(`rotation-b-${suffix}`),
   ]);
   install(first);
+  // Both identities may watch namespaces (the watch kept open across the rotation).
+  await kubectlOk([
+    'create', 'clusterrole', `hks-kube-client-${suffix}`, '--verb=get,list,watch', '--resource=namespaces',
+  ]); // prettier-ignore
+  await kubectlOk([
+    'create', 'clusterrolebinding', `hks-kube-client-${suffix}`, `--clusterrole=hks-kube-client-${suffix}`,
+    `--user=rotation-a-${suffix}`, `--user=rotation-b-${suffix}`,
+  ]); // prettier-ignore
   const admin = parse(await kubectlOk(['config', 'view', '--raw', '--minify', '--flatten'])) as {
     clusters: { name: string; cluster: Record<string, unknown> }[];
   };
@@ -126,6 +134,8 @@ afterAll(async () => {
   probe?.stdin.end();
   probe?.kill();
   for (const name of csrNames) await kubectl(['delete', 'csr', name, '--ignore-not-found']);
+  for (const kind of ['clusterrolebinding', 'clusterrole'])
+    await kubectl(['delete', kind, `hks-kube-client-${suffix}`, '--ignore-not-found']);
   rmSync(dir, { recursive: true, force: true });
 });
 
