@@ -1,19 +1,11 @@
-import { randomBytes } from 'node:crypto';
-import { API_VERSION } from '../../constructs';
-import { kubectlJson, kubectlOk } from '../cluster/kubectl';
+import { kubectlJson } from '../cluster/kubectl';
+import { useCronJobProject } from '../support/cronjob-project';
 import { executionLogs, waitForEndedExecution } from '../support/executions';
-import { ApiProcess, projectRequest, startApi, testStores, token } from './api-process';
+import { testStores } from './api-process';
 
 jest.setTimeout(240_000);
 
 const PROJECT = 'exattempts';
-
-const cronJob = (name: string, spec: Record<string, unknown>, labels?: Record<string, string>) => ({
-  apiVersion: API_VERSION,
-  kind: 'CronJob',
-  metadata: { name, project: PROJECT, ...(labels ? { labels } : {}) },
-  spec: { image: 'ghcr.io/acme/job:1', schedule: '0 0 1 1 *', suspend: true, ...spec },
-});
 
 /*
  * The attempts of executions on the test cluster's kwok fake nodes, where a pod labelled
@@ -24,37 +16,11 @@ const cronJob = (name: string, spec: Record<string, unknown>, labels?: Record<st
 describe.each(testStores())(
   'The attempts of an execution, through the API ($name store)',
   (store) => {
-    const prefix = `a${randomBytes(2).toString('hex')}-`;
-    const namespace = `${prefix}${PROJECT}`;
-    let api: ApiProcess;
-    let headers: Record<string, string>;
-    const request = (method: string, path: string, body?: unknown) =>
-      projectRequest(api, PROJECT, headers, method, path, body);
-    const trigger = async (cronjob: string) => {
-      const res = await request('POST', `/cronjobs/${cronjob}/trigger`);
-      expect(res.status).toBe(201);
-      return String(res.json.id);
-    };
-
-    beforeAll(async () => {
-      api = await startApi({ ...(await store.env()), HKS_NAMESPACE_PREFIX: prefix });
-      headers = {
-        authorization: `Bearer ${await token([PROJECT])}`,
-        'content-type': 'application/json',
-      };
-      for (const definition of [
-        cronJob('once', {}),
-        cronJob('retried', { backoffLimit: 1 }, { 'hks.dev/exit-code': '4' }),
-      ]) {
-        const res = await request('POST', '/applications', definition);
-        expect(res.status).toBe(201);
-      }
-    }, 60_000);
-
-    afterAll(async () => {
-      await api?.stop();
-      await kubectlOk(['delete', 'namespace', namespace, '--wait=false', '--ignore-not-found']);
-    });
+    const project = useCronJobProject(store, PROJECT, [
+      { name: 'once' },
+      { name: 'retried', spec: { backoffLimit: 1 }, labels: { 'hks.dev/exit-code': '4' } },
+    ]);
+    const { namespace, request, trigger } = project;
 
     test('a run that succeeds at once: 1 attempt', async () => {
       const id = await trigger('once');
@@ -89,7 +55,7 @@ describe.each(testStores())(
     });
 
     test('the OpenAPI document describes the attempts of an execution', async () => {
-      const doc = (await (await fetch(`${api.url}/openapi.json`)).json()) as {
+      const doc = (await (await fetch(`${project.api.url}/openapi.json`)).json()) as {
         paths: Record<string, Record<string, unknown>>;
       };
       const get = doc.paths['/api/v1/projects/{project}/cronjobs/{name}/executions/{id}']?.get as {
