@@ -93,6 +93,8 @@ describe('the packed tarball', () => {
     for (const path of [
       'package.json',
       'bin/hks-func.js',
+      'bin/hks-synth.js',
+      'lib/cli/synth.bundle.js',
       'lib/constructs/index.js',
       'lib/constructs/index.d.ts',
       'lib/stacks/index.js',
@@ -237,6 +239,19 @@ export async function list(token: string): Promise<string[]> {
     figures.push(`npx hks-func --help ${help.ms} ms`);
     expect(help.stdout).toContain('Usage: hks-func');
     expect(help.stdout).toContain('run-local');
+  });
+
+  test('npx hks-synth runs the bundled synth, byte for byte as the compiled modules', async () => {
+    mkdirSync(join(scratch, 'apps'));
+    const shop = readFileSync(join(ROOT, 'apps', 'shop.yaml'), 'utf8');
+    writeFileSync(join(scratch, 'apps', 'shop.yaml'), shop);
+    const synth = await run('npx', ['--no-install', 'hks-synth', '--out', 'dist'], scratch);
+    figures.push(`npx hks-synth of apps/shop.yaml ${synth.ms} ms`);
+    const compiled = join(ROOT, 'lib', 'cli', 'synth.js');
+    await run(process.execPath, [compiled, '--out', 'dist-compiled'], scratch);
+    const written = readFileSync(join(scratch, 'dist', 'shop.k8s.yaml'), 'utf8');
+    expect(written).toContain('kind: Deployment');
+    expect(written).toBe(readFileSync(join(scratch, 'dist-compiled', 'shop.k8s.yaml'), 'utf8'));
   });
 
   test("the installed hks-func's run-local starts the runtime's bootstrap from the package", async () => {
