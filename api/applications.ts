@@ -46,6 +46,12 @@ export interface WriteConditions {
   readonly create?: boolean;
 }
 
+/**
+ * How long the API trusts that a project's tenancy objects are as it applied them before it
+ * applies them again with the next definition of the project.
+ */
+export const TENANCY_REAPPLY_MS = 60_000;
+
 /** Tenancy objects (namespace, quotas, policies) belong to the project, not to an application. */
 const isTenancy = (o: KubeObject) => o.metadata.labels?.[LABELS.app] === undefined;
 
@@ -56,8 +62,11 @@ const isTenancy = (o: KubeObject) => o.metadata.labels?.[LABELS.app] === undefin
  * at a time (a claim in the store); an apply that fails is rolled back to the previous version.
  */
 export class Applications {
-  /** Per project, the tenancy objects this process last applied (as JSON). */
-  private readonly appliedTenancy = new Map<string, string>();
+  /** Per project, the tenancy objects this process last applied (as JSON), and when. */
+  private readonly appliedTenancy = new Map<
+    string,
+    { readonly key: string; readonly at: number }
+  >();
   private readonly claims: ApplicationClaims;
   private readonly namespaces: ProjectNamespaces;
   /** Checks of other parts that a definition must pass before it is applied. */
@@ -307,12 +316,15 @@ export class Applications {
     apply: (rest: KubeObject[]) => Promise<void>,
   ): Promise<void> {
     const tenancyKey = JSON.stringify(objects.filter(isTenancy));
-    // The project's tenancy objects are the same for all its applications: apply them once
-    // per process (and again whenever they change), not with every definition.
-    const toApply =
-      this.appliedTenancy.get(project) === tenancyKey
-        ? objects.filter((o) => !isTenancy(o))
-        : objects;
+    // The project's tenancy objects are the same for all its applications: apply them when
+    // they change, and at least every TENANCY_REAPPLY_MS, not with every definition. Someone
+    // deleting or editing one (a NetworkPolicy, the quota) is repaired by the next apply after
+    // that, whatever this process remembers.
+    const last = this.appliedTenancy.get(project);
+    const fresh =
+      last !== undefined && last.key === tenancyKey && Date.now() - last.at < TENANCY_REAPPLY_MS;
+    const toApply = fresh ? objects.filter((o) => !isTenancy(o)) : objects;
+    const at = Date.now();
     const namespaceObject = toApply.filter((o) => o.kind === 'Namespace');
     const rest = toApply.filter((o) => o.kind !== 'Namespace');
     try {
@@ -327,7 +339,7 @@ export class Applications {
       this.appliedTenancy.delete(project);
       throw error;
     }
-    this.appliedTenancy.set(project, tenancyKey);
+    if (!fresh) this.appliedTenancy.set(project, { key: tenancyKey, at });
   }
 
   /** CronJobs of a project that use `name` as their template. */
