@@ -316,7 +316,9 @@ class DeadlineWatch {
             arm(silence, 'no event nor end');
             callback(event.type, event.object, event);
           });
-          events.once('error', end);
+          // readline passes its input's errors on: a broken connection ends the watch.
+          lines.on('error', end);
+          events.on('error', end);
           lines.once('close', () => end(null));
         }, end);
     });
