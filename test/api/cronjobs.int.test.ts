@@ -1,8 +1,8 @@
-import { randomBytes } from 'node:crypto';
 import { API_VERSION } from '../../constructs';
 import { kubectlJson, kubectlOk } from '../cluster/kubectl';
 import { waitFor } from '../cluster/wait';
-import { ApiProcess, projectRequest, startApi, TestStore, testStores, token } from './api-process';
+import { ApiProcess, projectRequest, startApi, token } from './api-process';
+import { startStoreApisAtOnce } from '../support/store-apis';
 
 jest.setTimeout(180_000);
 
@@ -39,45 +39,7 @@ const definitions = [
   },
 ];
 
-/** A store's API with the definitions applied, and what it was started with. */
-interface StoreApi {
-  readonly env: Record<string, string>;
-  readonly api: ApiProcess;
-}
-
-const stores = testStores().map((store) => ({
-  name: store.name,
-  store,
-  prefix: `c${randomBytes(2).toString('hex')}-`,
-}));
-const storeApis = new Map<string, Promise<StoreApi>>();
-
-async function startWithDefinitions(
-  store: TestStore,
-  prefix: string,
-  headers: Record<string, string>,
-): Promise<StoreApi> {
-  const env = { ...(await store.env()), HKS_NAMESPACE_PREFIX: prefix };
-  const api = await startApi(env);
-  for (const definition of definitions) {
-    const res = await projectRequest(api, 'shop', headers, 'POST', '/applications', definition);
-    expect(res.status).toBe(201);
-  }
-  return { env, api };
-}
-
-// Every store's API starts, and its CronJobs are defined, before the first store's tests: the
-// scheduled run each store waits for (the next minute's start) comes for all of them at once
-// instead of one minute boundary after the other.
-beforeAll(async () => {
-  const headers = {
-    authorization: `Bearer ${await token(['shop'])}`,
-    'content-type': 'application/json',
-  };
-  for (const { name, store, prefix } of stores)
-    storeApis.set(name, startWithDefinitions(store, prefix, headers));
-  await Promise.allSettled(storeApis.values());
-}, 90_000);
+const { stores, ...storeApis } = startStoreApisAtOnce('shop', definitions, 'c');
 
 describe.each(stores)(
   'CronJobs and their executions through the API ($name store)',
@@ -117,7 +79,7 @@ describe.each(stores)(
     };
 
     beforeAll(async () => {
-      ({ env, api } = await (storeApis.get(name) as Promise<StoreApi>));
+      ({ env, api } = await storeApis.apiOf(name));
       headers = {
         authorization: `Bearer ${await token(['shop'])}`,
         'content-type': 'application/json',
@@ -126,7 +88,7 @@ describe.each(stores)(
 
     afterAll(async () => {
       // Started by the file's beforeAll even when this block's own failed.
-      await (api ?? (await storeApis.get(name)?.catch(() => undefined))?.api)?.stop();
+      await storeApis.stop(name, api);
       await kubectlOk(['delete', 'namespace', namespace, '--wait=false', '--ignore-not-found']);
     });
 

@@ -4,7 +4,8 @@ import { RECORD_FINALIZER, PARKED_TTL_ANNOTATION } from '../../api/job-finalizer
 import { TENANT_ROLE_BINDING } from '../../api/rbac';
 import { kubectl, kubectlJson, kubectlOk } from '../cluster/kubectl';
 import { sleep, waitFor } from '../cluster/wait';
-import { ApiProcess, projectRequest, startApi, TestStore, testStores, token } from './api-process';
+import { ApiProcess, projectRequest, startApi, token } from './api-process';
+import { startStoreApisAtOnce } from '../support/store-apis';
 
 jest.setTimeout(300_000);
 
@@ -52,45 +53,7 @@ const definitions = [
   cronJob('purged', {}),
 ];
 
-/** A store's API with the definitions applied, and what it was started with. */
-interface StoreApi {
-  readonly env: Record<string, string>;
-  readonly api: ApiProcess;
-}
-
-const stores = testStores().map((store) => ({
-  name: store.name,
-  store,
-  prefix: `g${randomBytes(2).toString('hex')}-`,
-}));
-const storeApis = new Map<string, Promise<StoreApi>>();
-
-async function startWithDefinitions(
-  store: TestStore,
-  prefix: string,
-  headers: Record<string, string>,
-): Promise<StoreApi> {
-  const env = { ...(await store.env()), HKS_NAMESPACE_PREFIX: prefix };
-  const api = await startApi(env);
-  for (const definition of definitions) {
-    const res = await projectRequest(api, PROJECT, headers, 'POST', '/applications', definition);
-    expect(res.status).toBe(201);
-  }
-  return { env, api };
-}
-
-// Every store's API starts, and its CronJobs are defined, before the first store's tests: the
-// scheduled runs each store waits for (the next minute's start) come for all of them at once
-// instead of one minute boundary after the other.
-beforeAll(async () => {
-  const headers = {
-    authorization: `Bearer ${await token([PROJECT])}`,
-    'content-type': 'application/json',
-  };
-  for (const { name, store, prefix } of stores)
-    storeApis.set(name, startWithDefinitions(store, prefix, headers));
-  await Promise.allSettled(storeApis.values());
-}, 90_000);
+const { stores, ...storeApis } = startStoreApisAtOnce(PROJECT, definitions, 'g');
 
 describe.each(stores)('The recorder loses nothing ($name store)', ({ name, prefix }) => {
   const namespace = `${prefix}${PROJECT}`;
@@ -143,7 +106,7 @@ describe.each(stores)('The recorder loses nothing ($name store)', ({ name, prefi
     waitFor(`job ${name} deleted`, 60_000, async () => (await job(name)) === undefined);
 
   beforeAll(async () => {
-    ({ env, api } = await (storeApis.get(name) as Promise<StoreApi>));
+    ({ env, api } = await storeApis.apiOf(name));
     headers = {
       authorization: `Bearer ${await token([PROJECT])}`,
       'content-type': 'application/json',
@@ -167,7 +130,7 @@ describe.each(stores)('The recorder loses nothing ($name store)', ({ name, prefi
         '[{"op":"remove","path":"/metadata/finalizers"}]',
       ]);
     // Started by the file's beforeAll even when this block's own failed.
-    await (api ?? (await storeApis.get(name)?.catch(() => undefined))?.api)?.stop();
+    await storeApis.stop(name, api);
     await kubectlOk(['delete', 'namespace', namespace, '--wait=false', '--ignore-not-found']);
   });
 
