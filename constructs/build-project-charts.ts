@@ -8,9 +8,11 @@ import {
   FunctionDefinition,
   StatelessApplicationDefinition,
 } from './definition-schema';
+import { propsOfCheckedDefinition } from './check-props';
 import { CronJobApplication } from './cron-job-application';
 import { FunctionService } from './function-service';
 import { SourceRuntimeName } from './function-rules';
+import { passedSchema } from './parse-definition';
 import { ProjectChart } from './project-chart';
 import { ProjectTenancyOptions } from './project-tenancy';
 import { Schedule } from './schedule';
@@ -58,15 +60,24 @@ const BUILDERS: {
   readonly [K in DefinitionKind]: Builder<Extract<ApplicationDefinition, { kind: K }>>;
 } = {
   StatelessApplication: (chart, d: StatelessApplicationDefinition) =>
-    new StatelessApplication(chart, d.metadata.name, { ...d.spec, labels: d.metadata.labels }),
+    new StatelessApplication(
+      chart,
+      d.metadata.name,
+      checkedOnce(d, { ...d.spec, labels: d.metadata.labels }),
+    ),
   CronJob: (chart, d: CronJobDefinition, built) => {
     const { template, schedule, ...spec } = d.spec;
-    return new CronJobApplication(chart, d.metadata.name, {
-      ...spec,
-      template: template === undefined ? undefined : (built.get(template) as StatelessApplication),
-      schedule: Schedule.cron(schedule),
-      labels: d.metadata.labels,
-    });
+    return new CronJobApplication(
+      chart,
+      d.metadata.name,
+      checkedOnce(d, {
+        ...spec,
+        template:
+          template === undefined ? undefined : (built.get(template) as StatelessApplication),
+        schedule: Schedule.cron(schedule),
+        labels: d.metadata.labels,
+      }),
+    );
   },
   Function: (chart, d: FunctionDefinition, _built, options) => {
     // `source` is a path the YAML door has read into `files` (see checkDefinitions).
@@ -85,6 +96,11 @@ const BUILDERS: {
 };
 
 const KIND_ORDER = Object.keys(DEFINITION_SCHEMAS) as DefinitionKind[];
+
+/** The props of a definition the schema passed as it is skip the construct's own check. */
+function checkedOnce<T extends object>(definition: ApplicationDefinition, props: T): T {
+  return passedSchema(definition) ? propsOfCheckedDefinition(props) : props;
+}
 
 /**
  * Builds one {@link ProjectChart} per project from checked definitions. Charts and

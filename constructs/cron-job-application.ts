@@ -1,7 +1,7 @@
 import { ApiObject, Duration, JsonPatch } from 'cdk8s';
 import * as kplus from 'cdk8s-plus-28';
 import { Construct } from 'constructs';
-import { checkProps } from './check-props';
+import { checkProps, propsAlreadyChecked } from './check-props';
 import { applicationLabels } from './labels';
 import { ProjectChart } from './project-chart';
 import { Schedule } from './schedule';
@@ -66,11 +66,12 @@ export class CronJobApplication extends Construct {
     this.name = props.name ?? id;
     this.project = chart.project;
     const { name: _name, template, schedule, labels: userLabels, ...rest } = props;
-    checkProps('CronJob', this.name, this.project, userLabels, {
-      ...rest,
-      template: template?.name,
-      schedule: schedule.expression,
-    });
+    if (!propsAlreadyChecked(props))
+      checkProps('CronJob', this.name, this.project, userLabels, {
+        ...rest,
+        template: template?.name,
+        schedule: schedule.expression,
+      });
     if (template && template.project !== this.project) {
       throw new Error(
         `CronJob ${JSON.stringify(this.name)} in project ${JSON.stringify(this.project)} is invalid:\n  template: given ${JSON.stringify(template.name)} of project ${JSON.stringify(template.project)}, expected a StatelessApplication of the same project`,

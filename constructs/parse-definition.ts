@@ -19,6 +19,18 @@ export type ParsedDefinition =
   | { readonly ok: false; readonly problems: readonly FieldProblem[] };
 
 const KINDS = Object.keys(DEFINITION_SCHEMAS) as DefinitionKind[];
+
+/** The definitions {@link parseDefinition} returned: the schema has passed them as they are. */
+const passed = new WeakSet<object>();
+
+/**
+ * Whether `definition` is one {@link parseDefinition} returned, so the constructs built from it
+ * need not run the same schema again (a definition is a value: nothing changes it after its
+ * check; a copy, or a definition typed by hand, is checked by its construct).
+ */
+export function passedSchema(definition: ApplicationDefinition): boolean {
+  return passed.has(definition) && passed.has(definition.spec);
+}
 const TYPE_NAMES: Record<string, string> = {
   int: 'a whole number',
   number: 'a number',
@@ -54,7 +66,12 @@ export function parseDefinition(document: unknown): ParsedDefinition {
   }
   const schema: z.ZodType = DEFINITION_SCHEMAS[kind as DefinitionKind];
   const result = schema.safeParse(document, { error: describeIssue });
-  if (result.success) return { ok: true, definition: result.data as ApplicationDefinition };
+  if (result.success) {
+    const definition = result.data as ApplicationDefinition;
+    passed.add(definition);
+    passed.add(definition.spec);
+    return { ok: true, definition };
+  }
   return { ok: false, problems: result.error.issues.flatMap(toFieldProblems) };
 }
 

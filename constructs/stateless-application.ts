@@ -1,6 +1,6 @@
 import * as kplus from 'cdk8s-plus-28';
 import { Construct } from 'constructs';
-import { checkProps } from './check-props';
+import { checkProps, propsAlreadyChecked } from './check-props';
 import { applicationLabels, applicationSelector } from './labels';
 import { ProjectChart } from './project-chart';
 import { STATELESS_APPLICATION_SPEC_DEFAULTS } from './generated/definition-defaults';
@@ -47,11 +47,12 @@ export class StatelessApplication extends Construct {
     this.name = props.name ?? id;
     this.project = chart.project;
     const { name: _name, port, replicas, labels: userLabels, ...container } = props;
-    checkProps('StatelessApplication', this.name, this.project, userLabels, {
-      ...container,
-      port,
-      replicas,
-    });
+    if (!propsAlreadyChecked(props))
+      checkProps('StatelessApplication', this.name, this.project, userLabels, {
+        ...container,
+        port,
+        replicas,
+      });
     this.container = container;
 
     const labels = applicationLabels(this.project, this.name, 'StatelessApplication', userLabels);
