@@ -4,7 +4,7 @@
  * platform at run time (only types), so that `bench:synth` can also run it as a plain node
  * script: `node <this file transpiled> <definitions.json> <outdir>`.
  */
-import { App, Chart, Cron, Duration, Size } from 'cdk8s';
+import { ApiObject, App, Chart, Cron, Duration, JsonPatch, Size } from 'cdk8s';
 import * as kplus from 'cdk8s-plus-28';
 import { Construct } from 'constructs';
 import { readFileSync } from 'node:fs';
@@ -16,10 +16,97 @@ function cronOf(expression: string): Cron {
   return Cron.schedule({ minute, hour, day, month, weekDay });
 }
 
+const DNS_EGRESS = {
+  ports: [
+    { port: 53, protocol: 'UDP' },
+    { port: 53, protocol: 'TCP' },
+  ],
+  to: [{ namespaceSelector: { matchLabels: { 'kubernetes.io/metadata.name': 'kube-system' } } }],
+};
+const FROM_KNATIVE = {
+  from: [
+    {
+      namespaceSelector: {
+        matchExpressions: [
+          {
+            key: 'kubernetes.io/metadata.name',
+            operator: 'In',
+            values: ['knative-serving', 'kourier-system'],
+          },
+        ],
+      },
+    },
+  ],
+};
+const NOT_EPHEMERAL = {
+  matchExpressions: [{ key: 'hks.hexabase.io/ephemeral', operator: 'NotIn', values: ['true'] }],
+};
+
+/**
+ * A project's namespace and what confines it, as a hand-written chart would write them: plain
+ * ApiObjects (cdk8s-plus has no ResourceQuota or LimitRange) with the platform's defaults.
+ */
+function tenancy(chart: Chart, project: string): Chart {
+  const object = (id: string, kind: string, apiVersion: string, rest: Record<string, unknown>) =>
+    new ApiObject(chart, id, { apiVersion, kind, metadata: { name: id }, ...rest });
+  const namespace = new ApiObject(chart, 'namespace', {
+    apiVersion: 'v1',
+    kind: 'Namespace',
+    metadata: {
+      name: project,
+      labels: {
+        'pod-security.kubernetes.io/audit': 'restricted',
+        'pod-security.kubernetes.io/enforce': 'restricted',
+        'pod-security.kubernetes.io/enforce-version': 'latest',
+        'pod-security.kubernetes.io/warn': 'restricted',
+      },
+    },
+  });
+  // A Namespace has no namespace, which the chart's setting would give it.
+  namespace.addJsonPatch(JsonPatch.remove('/metadata/namespace'));
+  object('hks-workload', 'ServiceAccount', 'v1', { automountServiceAccountToken: false });
+  object('hks-quota', 'ResourceQuota', 'v1', {
+    spec: { hard: { pods: '100', 'requests.cpu': '8', 'requests.memory': '16Gi' } },
+  });
+  object('hks-limits', 'LimitRange', 'v1', {
+    spec: {
+      limits: [
+        {
+          default: { memory: '512Mi' },
+          defaultRequest: { cpu: '100m', memory: '128Mi' },
+          type: 'Container',
+        },
+      ],
+    },
+  });
+  const policy = (id: string, spec: Record<string, unknown>) =>
+    object(id, 'NetworkPolicy', 'networking.k8s.io/v1', { spec });
+  policy('hks-default-deny', { podSelector: {}, policyTypes: ['Ingress', 'Egress'] });
+  policy('hks-allow-dns', { egress: [DNS_EGRESS], podSelector: {}, policyTypes: ['Egress'] });
+  policy('hks-allow-same-project', {
+    egress: [{ to: [{ podSelector: NOT_EPHEMERAL }] }],
+    ingress: [{ from: [{ podSelector: NOT_EPHEMERAL }] }],
+    podSelector: NOT_EPHEMERAL,
+    policyTypes: ['Ingress', 'Egress'],
+  });
+  policy('hks-allow-knative-to-functions', {
+    ingress: [FROM_KNATIVE],
+    podSelector: { matchLabels: { 'hks.hexabase.io/kind': 'Function' } },
+    policyTypes: ['Ingress'],
+  });
+  policy('hks-temporary-functions', {
+    egress: [DNS_EGRESS],
+    ingress: [FROM_KNATIVE],
+    podSelector: { matchLabels: { 'hks.hexabase.io/ephemeral': 'true' } },
+    policyTypes: ['Ingress', 'Egress'],
+  });
+  return chart;
+}
+
 /**
  * The same objects with cdk8s-plus-28 alone, as a hand-written chart producing equivalent
  * manifests would build them: same labels, security context, scratch volume, service
- * account, environment and resources (tenancy objects excluded).
+ * account, environment and resources, and each project's tenancy objects.
  */
 export function baseline(app: App, docs: readonly ApplicationDefinition[]): void {
   const charts = new Map<string, Chart>();
@@ -30,11 +117,14 @@ export function baseline(app: App, docs: readonly ApplicationDefinition[]): void
     if (!charts.has(project)) {
       charts.set(
         project,
-        new Chart(app, project, {
-          namespace: project,
-          disableResourceNameHashes: true,
-          labels: { 'app.kubernetes.io/managed-by': 'hks', 'hks.hexabase.io/project': project },
-        }),
+        tenancy(
+          new Chart(app, project, {
+            namespace: project,
+            disableResourceNameHashes: true,
+            labels: { 'app.kubernetes.io/managed-by': 'hks', 'hks.hexabase.io/project': project },
+          }),
+          project,
+        ),
       );
     }
     const chart = charts.get(project) as Chart;
@@ -113,7 +203,7 @@ export function baseline(app: App, docs: readonly ApplicationDefinition[]): void
       });
       for (const [k, v] of Object.entries(selector)) service.selectLabel(k, v);
     } else {
-      new kplus.CronJob(scope, 'CronJob', {
+      const cronJob = new kplus.CronJob(scope, 'CronJob', {
         ...pod,
         schedule: cronOf(d.spec.schedule),
         timeZone: d.spec.timeZone,
@@ -122,6 +212,8 @@ export function baseline(app: App, docs: readonly ApplicationDefinition[]): void
         backoffLimit: 6,
         containers: [container],
       });
+      // The Jobs carry the labels too (cdk8s-plus sets none on the job template).
+      ApiObject.of(cronJob).addJsonPatch(JsonPatch.add('/spec/jobTemplate/metadata', { labels }));
     }
   }
 }
