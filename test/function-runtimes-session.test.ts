@@ -1,8 +1,34 @@
-import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { SourceRuntimeName } from '../constructs';
 import { failedStart, RunningRuntime, startRuntime } from './support/runtime-process';
+
+/** What the API gets from a session runtime. */
+interface SessionAnswer {
+  body?: string;
+  outputFiles?: Record<string, unknown>;
+  error?: { type: string; message: string };
+}
+
+/** POSTs a session envelope to a runtime; secret null: without the header. */
+async function postSession(url: string, body: Record<string, unknown>, secret: string | null) {
+  const response = await fetch(`${url}/`, {
+    method: 'POST',
+    body: JSON.stringify(body),
+    headers: {
+      'content-type': 'application/json',
+      'x-hks-log': 'tail',
+      ...(secret === null ? {} : { 'x-hks-session-secret': secret }),
+    },
+  });
+  const answer = JSON.parse(await response.text()) as SessionAnswer;
+  const inner =
+    answer.body === undefined
+      ? undefined
+      : (JSON.parse(Buffer.from(answer.body, 'base64').toString('utf8')) as unknown);
+  return { status: response.status, answer, inner, headers: response.headers };
+}
 
 /**
  * Session mode of both bootstraps (HKS_RUNTIME_MODE=session), run as the real processes they
@@ -36,6 +62,14 @@ const CODE = {
       '            "outputs": os.listdir(os.environ["HKS_OUTPUT_DIR"]), "cwd": os.getcwd()}',
     ].join('\n'),
     slow: 'import time\ndef handler(event):\n    time.sleep(5)\n',
+    // Leaves a file named by the event in the session folder, a little while into its run.
+    marker: [
+      'import time',
+      'def handler(event):',
+      '    time.sleep(0.3)',
+      '    with open(event["file"], "w") as f: f.write("ran")',
+      '    return {"ran": event["file"]}',
+    ].join('\n'),
     broken: 'def handler(event):\n    raise ValueError("bad " + str(event))\n',
   },
   nodejs20: {
@@ -64,6 +98,14 @@ const CODE = {
       '};',
     ].join('\n'),
     slow: 'exports.handler = () => new Promise((resolve) => setTimeout(resolve, 5000));',
+    marker: [
+      "const fs = require('node:fs');",
+      'exports.handler = async (event) => {',
+      '  await new Promise((resolve) => setTimeout(resolve, 300));',
+      "  fs.writeFileSync(event.file, 'ran');",
+      '  return { ran: event.file };',
+      '};',
+    ].join('\n'),
     broken: "exports.handler = (event) => { throw new RangeError('bad ' + event); };",
   },
 } as const;
@@ -89,28 +131,8 @@ describe.each(RUNTIMES)('%s bootstrap in session mode', (runtime) => {
     rmSync(folder, { recursive: true, force: true });
   });
 
-  const call = async (body: Record<string, unknown>, secret: string | null = SECRET) => {
-    const response = await fetch(`${running.url}/`, {
-      method: 'POST',
-      body: JSON.stringify(body),
-      headers: {
-        'content-type': 'application/json',
-        'x-hks-log': 'tail',
-        ...(secret === null ? {} : { 'x-hks-session-secret': secret }),
-      },
-    });
-    const text = await response.text();
-    const answer = JSON.parse(text) as {
-      body?: string;
-      outputFiles?: Record<string, unknown>;
-      error?: { type: string; message: string };
-    };
-    const inner =
-      answer.body === undefined
-        ? undefined
-        : (JSON.parse(Buffer.from(answer.body, 'base64').toString('utf8')) as unknown);
-    return { status: response.status, answer, inner, headers: response.headers };
-  };
+  const call = (body: Record<string, unknown>, secret: string | null = SECRET) =>
+    postSession(running.url, body, secret);
 
   it('keeps files of the session folder between calls, not module globals, nor the secret', async () => {
     const first = await call({ code: CODE[runtime].writer, event: { note: 'kept' } });
@@ -190,4 +212,112 @@ describe.each(RUNTIMES)('%s bootstrap in session mode', (runtime) => {
       'HKS_SESSION_SECRET: given 5 characters, expected at least 32 (HKS_RUNTIME_MODE=session)',
     );
   });
+});
+
+const INSTANCE_USED = {
+  type: 'InstanceUsed',
+  message:
+    'this runtime instance has run its one execution (HKS_SESSION_ONCE=1); the platform starts a new one for the next',
+};
+
+/**
+ * HKS_SESSION_ONCE=1: an instance of a warm pool runs one execution ever, so that nothing its
+ * code leaves behind meets a later execution's. Each case starts an instance of its own.
+ */
+describe.each(RUNTIMES)('%s bootstrap in session mode with HKS_SESSION_ONCE', (runtime) => {
+  let running: RunningRuntime | undefined;
+  let folder: string;
+
+  const start = async (once = '1') => {
+    running = await startRuntime(runtime, {
+      HKS_RUNTIME_MODE: 'session',
+      HKS_SESSION_SECRET: SECRET,
+      HKS_SESSION_DIR: folder,
+      HKS_SESSION_ONCE: once,
+      HKS_HANDLER: runtime === 'nodejs20' ? 'index.handler' : 'main.handler',
+      HKS_TIMEOUT_SECONDS: '10',
+      HKS_FUNCTION_DIR: join(folder, 'absent'),
+    });
+    return running;
+  };
+  /** A call of the marker code, which writes `file` into the session folder. */
+  const mark = (instance: RunningRuntime, file: string, secret: string | null = SECRET) =>
+    postSession(instance.url, { code: CODE[runtime].marker, event: { file } }, secret);
+
+  beforeEach(() => {
+    folder = mkdtempSync(join(tmpdir(), 'hks-session-once-test-'));
+  });
+  afterEach(async () => {
+    await running?.stop();
+    running = undefined;
+    rmSync(folder, { recursive: true, force: true });
+  });
+
+  it('runs the first call, then answers 409 InstanceUsed without running anything', async () => {
+    const instance = await start();
+    const first = await mark(instance, 'first.txt');
+    expect(first.status).toBe(200);
+    expect(first.inner).toEqual({ ran: 'first.txt' });
+    for (const secret of [SECRET, null, 'x'.repeat(64)]) {
+      const later = await mark(instance, 'later.txt', secret);
+      expect(`${String(secret)}: ${later.status}`).toBe(`${String(secret)}: 409`);
+      expect(later.answer.error).toEqual(INSTANCE_USED);
+    }
+    // Past the time the marker code would have taken to write its file.
+    await new Promise((resolve) => setTimeout(resolve, 500));
+    expect(existsSync(join(folder, 'first.txt'))).toBe(true);
+    expect(existsSync(join(folder, 'later.txt'))).toBe(false);
+    const health = await fetch(`${instance.url}/healthz`);
+    expect(health.status).toBe(200);
+  });
+
+  it('is not used up by a refused secret: the valid call after it still runs', async () => {
+    const instance = await start();
+    const refused = await mark(instance, 'intruder.txt', SECRET.slice(1));
+    expect(refused.status).toBe(403);
+    expect(refused.answer.error?.type).toBe('Forbidden');
+    const valid = await mark(instance, 'valid.txt');
+    expect(valid.status).toBe(200);
+    expect(readdirSync(folder).filter((name) => name.endsWith('.txt'))).toEqual(['valid.txt']);
+  });
+
+  it('is used up by a valid secret with a bad envelope', async () => {
+    const instance = await start();
+    const bad = await postSession(instance.url, { event: 1 }, SECRET);
+    expect(bad.status).toBe(400);
+    expect((await mark(instance, 'after.txt')).answer.error).toEqual(INSTANCE_USED);
+  });
+
+  it('runs one of two concurrent valid calls and answers the other 409', async () => {
+    const instance = await start();
+    const answers = await Promise.all([mark(instance, 'a.txt'), mark(instance, 'b.txt')]);
+    expect(answers.map((a) => a.status).sort()).toEqual([200, 409]);
+    expect(answers.find((a) => a.status === 409)?.answer.error).toEqual(INSTANCE_USED);
+    await new Promise((resolve) => setTimeout(resolve, 500));
+    const ran = (answers.find((a) => a.status === 200)?.inner as { ran: string }).ran;
+    expect(readdirSync(folder).filter((name) => name.endsWith('.txt'))).toEqual([ran]);
+  });
+
+  it('runs any number of calls with HKS_SESSION_ONCE=0', async () => {
+    const instance = await start('0');
+    expect((await mark(instance, 'one.txt')).status).toBe(200);
+    expect((await mark(instance, 'two.txt')).status).toBe(200);
+  });
+
+  it.each(['yes', 'true', '2', ' 1'])(
+    'refuses to start with HKS_SESSION_ONCE=%p',
+    async (value) => {
+      const failed = await failedStart(runtime, {
+        HKS_RUNTIME_MODE: 'session',
+        HKS_SESSION_SECRET: SECRET,
+        HKS_SESSION_DIR: folder,
+        HKS_SESSION_ONCE: value,
+        HKS_HANDLER: 'x.handler',
+      });
+      expect(failed.code).toBe(2);
+      expect(failed.stderr).toContain(
+        `HKS_SESSION_ONCE: given "${value}", expected 1 (one execution per instance, HKS_RUNTIME_MODE=session), or 0, empty or unset (no limit)`,
+      );
+    },
+  );
 });

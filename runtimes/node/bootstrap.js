@@ -12,6 +12,7 @@
  *   HKS_MAX_REQUEST_BYTES  largest request body, in bytes     (default 6291456, 6 MiB)
  *   PORT                 port to listen on                    (default 8080)
  *   HKS_RUNTIME_MODE     "session": an agent session's function (see sessionSettings)
+ *   HKS_SESSION_ONCE     1: one execution per instance, session mode only (default 0; see openSessionCall)
  *
  * GET /healthz answers 200 once the handler is loaded; POST to any path invokes
  * handler(event, context), which may return a value or a Promise; a handler declaring one
@@ -69,6 +70,9 @@ const INIT_HEADER = 'X-Hks-Init-Ms'; // on an instance's first answer: the handl
 const MAX_OUTPUT_ENTRIES = 10000; // entries of the output folder looked at, at most
 const SESSION_HEADER = 'x-hks-session-secret'; // session mode: only the API may load code
 const MIN_SESSION_SECRET_LENGTH = 32; // characters (hex of 128 bits)
+/** The same text as INSTANCE_USED_MESSAGE of runtimes/python/bootstrap.py. */
+const INSTANCE_USED_MESSAGE =
+  'this runtime instance has run its one execution (HKS_SESSION_ONCE=1); the platform starts a new one for the next';
 /** The same text as HANDLER_SIGNATURES.nodejs20 of constructs/function-rules.ts. */
 const SIGNATURES =
   '(event) or (event, context), returning a value or a Promise (further parameters need defaults; callback-style (event, context, callback) is not supported)';
@@ -281,9 +285,10 @@ class RequestError extends Error {}
  * handler. The working directory is the session folder (HKS_SESSION_DIR, default a new folder
  * under the temporary directory), which keeps its files between calls; its input/ and output/ are those of
  * the files envelope, emptied after each answer. Returns the secret's digest, the session folder
- * and a folder for the calls' modules; undefined after reporting a bad setting.
+ * and a folder for the calls' modules; undefined after reporting a bad setting. once:
+ * HKS_SESSION_ONCE=1, one execution per instance (see openSessionCall).
  */
-function sessionSettings() {
+function sessionSettings(once = false) {
   const secret = process.env.HKS_SESSION_SECRET ?? '';
   delete process.env.HKS_SESSION_SECRET;
   if (secret.length < MIN_SESSION_SECRET_LENGTH) {
@@ -298,7 +303,27 @@ function sessionSettings() {
   fs.mkdirSync(folder, { recursive: true });
   process.env.HKS_SESSION_DIR = folder;
   const codeRoot = fs.mkdtempSync(path.join(os.tmpdir(), 'hks-session-code-'));
-  return { secret: createHash('sha256').update(secret).digest(), folder, codeRoot, calls: 0 };
+  return {
+    secret: createHash('sha256').update(secret).digest(),
+    folder,
+    codeRoot,
+    calls: 0,
+    once,
+    used: false, // once: a request with the valid secret has come
+  };
+}
+
+/**
+ * HKS_SESSION_ONCE: true for "1", false when unset, empty or "0"; undefined after reporting any
+ * other value. Checked in every mode, though only session mode uses it.
+ */
+function sessionOnceSetting() {
+  const raw = process.env.HKS_SESSION_ONCE ?? '';
+  if (['', '0', '1'].includes(raw)) return raw === '1';
+  process.stderr.write(
+    `hks: HKS_SESSION_ONCE: given "${raw}", expected 1 (one execution per instance, HKS_RUNTIME_MODE=session), or 0, empty or unset (no limit)\n`,
+  );
+  return undefined;
 }
 
 /** Whether a request's session secret is the session's, compared in constant time. */
@@ -310,8 +335,16 @@ function isSessionSecret(given, session) {
 /**
  * A session call: {code, handler, timeoutSeconds, files} with the files envelope opened in the
  * session folder (fresh input/ and output/), or {refused: [status, type, message]}.
+ *
+ * With HKS_SESSION_ONCE=1 the instance serves one execution ever, so that nothing one leaves
+ * behind (a file, a global, a timer) meets another's code: the instance is used once a request
+ * with the valid secret arrives, whatever follows (a 400 for its envelope included, to be safe),
+ * and every later request, valid secret or not, still running or not, is answered 409
+ * InstanceUsed without loading anything. A request refused 403 does not use it up. The check
+ * and the mark are one synchronous step: no other request runs between them.
  */
 function openSessionCall(req, body, session, maxTimeout) {
+  if (session.used) return { refused: [409, 'InstanceUsed', INSTANCE_USED_MESSAGE] };
   if (!isSessionSecret(req.headers[SESSION_HEADER], session)) {
     return {
       refused: [
@@ -321,6 +354,7 @@ function openSessionCall(req, body, session, maxTimeout) {
       ],
     };
   }
+  session.used = session.once;
   let envelope;
   try {
     envelope = JSON.parse(body.toString('utf8') || 'null');
@@ -751,7 +785,12 @@ function main() {
   }
   const name = process.env.HKS_FUNCTION_NAME || spec;
   const debug = ['1', 'true'].includes(process.env.HKS_DEBUG ?? '');
-  const session = process.env.HKS_RUNTIME_MODE === 'session' ? sessionSettings() : null;
+  const once = sessionOnceSetting();
+  if (once === undefined) {
+    process.exitCode = 2;
+    return;
+  }
+  const session = process.env.HKS_RUNTIME_MODE === 'session' ? sessionSettings(once) : null;
   if (session === undefined) {
     process.exitCode = 2;
     return;

@@ -10,6 +10,7 @@ Serves one handler over HTTP. Configured by environment variables:
   HKS_MAX_REQUEST_BYTES largest request body, in bytes       (default 6291456, 6 MiB)
   PORT                  port to listen on                    (default 8080)
   HKS_RUNTIME_MODE      "session": an agent session's function (see session_settings)
+  HKS_SESSION_ONCE      1: one execution per instance, session mode only (default 0; see open_session_call)
 
 GET /healthz answers 200 once the handler is loaded; POST to any path invokes it with
 handler(event, context), or handler(event) when it takes no second positional parameter (nor
@@ -392,9 +393,21 @@ class InvalidResponse(Exception):
 
 SESSION_HEADER = "X-Hks-Session-Secret"  # session mode: only the API may load code
 MIN_SESSION_SECRET_LENGTH = 32  # characters (hex of 128 bits)
+# The same text as INSTANCE_USED_MESSAGE of runtimes/node/bootstrap.js.
+INSTANCE_USED_MESSAGE = "this runtime instance has run its one execution (HKS_SESSION_ONCE=1); the platform starts a new one for the next"
 
 
-def session_settings():
+def session_once_setting():
+    """HKS_SESSION_ONCE: True for "1", False when unset, empty or "0"; None after reporting any
+    other value. Checked in every mode, though only session mode uses it."""
+    raw = os.environ.get("HKS_SESSION_ONCE", "")
+    if raw in ("", "0", "1"):
+        return raw == "1"
+    sys.stderr.write('hks: HKS_SESSION_ONCE: given "%s", expected 1 (one execution per instance, HKS_RUNTIME_MODE=session), or 0, empty or unset (no limit)\n' % raw)
+    return None
+
+
+def session_settings(once=False):
     """Session mode (HKS_RUNTIME_MODE=session): the function of an agent session, whose revision
     carries no code of its own. Each POST must carry "X-Hks-Session-Secret" equal to
     HKS_SESSION_SECRET (compared in constant time; the variable is removed from the environment
@@ -406,7 +419,8 @@ def session_settings():
     temporary directory), which
     keeps its files between calls; its input/ and output/ are those of the files envelope,
     emptied after each answer. Returns the secret's digest, the session folder and a folder for
-    the calls' modules; None after reporting a bad setting."""
+    the calls' modules; None after reporting a bad setting. once: HKS_SESSION_ONCE=1, one
+    execution per instance (see open_session_call)."""
     import hashlib
     import tempfile
 
@@ -424,19 +438,32 @@ def session_settings():
         "code_root": tempfile.mkdtemp(prefix="hks-session-code-"),
         "calls": 0,
         "modules": set(),  # names this mode put in sys.modules
+        "once": once,
+        "used": False,  # once: a request with the valid secret has come
+        "used_lock": threading.Lock(),  # the server's threads check and set "used" as one step
     }
 
 
 def open_session_call(headers, body, session, max_timeout):
     """(event, limits, run folder, call) of a session request: the files envelope opened in the
     session folder (fresh input/ and output/), the call's code, handler and timeout; raises
-    RequestError 403 without the session's secret, 400 for a body that is not a session envelope."""
+    RequestError 403 without the session's secret, 400 for a body that is not a session envelope.
+
+    With HKS_SESSION_ONCE=1 the instance serves one execution ever, so that nothing one leaves
+    behind (a file, a global, a thread) meets another's code: the instance is used once a request
+    with the valid secret arrives, whatever follows (a 400 for its envelope included, to be safe),
+    and every later request, valid secret or not, still running or not, is answered 409
+    InstanceUsed without loading anything. A request refused 403 does not use it up."""
     import hashlib
     import hmac
 
     given = (headers.get(SESSION_HEADER) or "").encode("utf-8")
-    if not given or not hmac.compare_digest(hashlib.sha256(given).digest(), session["secret"]):
-        raise RequestError(403, "Forbidden", "this session function runs code only for the HKS API: the request has no valid %s header" % SESSION_HEADER.lower())
+    with session["used_lock"]:
+        if session["used"]:
+            raise RequestError(409, "InstanceUsed", INSTANCE_USED_MESSAGE)
+        if not given or not hmac.compare_digest(hashlib.sha256(given).digest(), session["secret"]):
+            raise RequestError(403, "Forbidden", "this session function runs code only for the HKS API: the request has no valid %s header" % SESSION_HEADER.lower())
+        session["used"] = session["once"]
     try:
         envelope = json.loads(body or b"null")
     except (ValueError, RecursionError):
@@ -971,7 +998,10 @@ def main():
     if not raw_port.isdigit() or int(raw_port) > 65535:
         sys.stderr.write('hks: PORT: given "%s", expected a port number (0: any free port)\n' % raw_port)
         return 2
-    session = session_settings() if os.environ.get("HKS_RUNTIME_MODE") == "session" else False
+    once = session_once_setting()
+    if once is None:
+        return 2
+    session = session_settings(once) if os.environ.get("HKS_RUNTIME_MODE") == "session" else False
     if session is None:
         return 2
     startup_output = OutputBuffer()  # what the module writes while loading, for the first tail
