@@ -287,11 +287,17 @@ export class Applications {
     platformLabels: Readonly<Record<string, string>>,
     /** What the platform adds to each of the application's objects (not tenancy). @default - nothing */
     platformChange: (object: KubeObject) => KubeObject = (object) => object,
+    /**
+     * What is applied instead of the application's objects, made from them (a warm pool's
+     * Deployment from a function's Knative Service). @default - the objects themselves
+     */
+    rebuild: (own: KubeObject[]) => KubeObject[] = (own) => own,
   ): Promise<KubeObject[]> {
-    const objects = (await this.manifestsFor(definition)).map((o) =>
+    const synthesized = (await this.manifestsFor(definition)).map((o) =>
       isTenancy(o) ? o : platformChange(withPlatformLabels(o, platformLabels)),
     );
-    const own = objects.filter((o) => !isTenancy(o));
+    const own = rebuild(synthesized.filter((o) => !isTenancy(o)));
+    const objects = [...synthesized.filter(isTenancy), ...own];
     const applied = new Map<KubeObject, KubeObject>();
     await this.withTenancy(definition.metadata.project, objects, async (rest) => {
       // Every apply ends before a failure is reported, so that the caller's clean-up finds all

@@ -136,6 +136,11 @@ export interface InvokeRequest {
    * carries them through. @default - none
    */
   readonly platformHeaders?: Readonly<Record<string, string>>;
+  /**
+   * Where the request goes instead of the function's Knative address: a warm pool's pod, whose
+   * IP the API read from the pod it claimed (never from a request). @default - the function's
+   */
+  readonly target?: InvocationTarget;
 }
 
 /** Request headers that carry a timer invocation's OpenTelemetry FaaS attributes to the function. */
@@ -282,7 +287,7 @@ export class Functions {
     transport: (target: InvocationTarget, forwarded: ForwardedRequest) => Promise<R>,
   ): Promise<Invocation<R> & { ended: RecordingInvocation['end'] }> {
     const found = service ?? (await this.find(project, name)).service;
-    const target = this.targetOf(project, found);
+    const target = request.target ?? this.targetOf(project, found);
     const timeoutSeconds = found.spec?.template?.spec?.timeoutSeconds ?? 30;
     if (request.tag !== undefined && !found.status?.traffic?.some((t) => t.tag === request.tag)) {
       throw Problem.notFound(

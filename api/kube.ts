@@ -212,6 +212,27 @@ export class Kube {
   }
 
   /**
+   * An informer over the pods of one namespace that match a label selector (a warm pool's), as
+   * {@link jobInformer}. Not started.
+   */
+  public podInformer(
+    namespace: string,
+    labelSelector: string,
+    options: Pick<SharedInformerOptions<RawPod>, 'log'> = {},
+  ): SharedInformer<RawPod> {
+    const path = `/api/v1/namespaces/${encodeURIComponent(namespace)}/pods`;
+    const query = new URLSearchParams({ labelSelector });
+    return new SharedInformer<RawPod>(this.rest, {
+      ...options,
+      what: 'pod',
+      path,
+      labelSelector,
+      list: () => this.rest.request<ObjectList<RawPod>>('GET', `${path}?${query}`),
+      connectTimeoutMs: this.timeoutMs,
+    });
+  }
+
+  /**
    * The end of one container's log (a run before the last restart with `previous`), read as
    * a stream of which only the last `limitBytes` are kept, with no truncation marker: the
    * caller joins the runs' logs and marks the whole (`keepEnd` with the dropped bytes).
@@ -279,6 +300,55 @@ export class Kube {
           : undefined,
       },
     })) as V1Pod[];
+  }
+
+  /** One pod, as the server has it; undefined when it is gone. */
+  public async getPod(namespace: string, name: string): Promise<RawPod | undefined> {
+    try {
+      return await this.rest.request<RawPod>('GET', podPath(namespace, name));
+    } catch (error) {
+      if (error instanceof KubeRequestError && error.code === 404) return undefined;
+      throw toProblem(`get Pod ${namespace}/${name}`, error);
+    }
+  }
+
+  /**
+   * Applies a JSON patch to a pod (a warm pool's claim: a `test` of a label, then its change);
+   * undefined when the pod is gone.
+   * @throws Problem 422 when a `test` operation fails (the pod changed meanwhile)
+   */
+  public async patchPod(
+    namespace: string,
+    name: string,
+    operations: readonly JsonPatchOperation[],
+  ): Promise<RawPod | undefined> {
+    try {
+      return await this.rest.request<RawPod>(
+        'PATCH',
+        podPath(namespace, name),
+        operations,
+        'application/json-patch+json',
+      );
+    } catch (error) {
+      if (error instanceof KubeRequestError && error.code === 404) return undefined;
+      throw toProblem(`patch Pod ${namespace}/${name}`, error);
+    }
+  }
+
+  /**
+   * Deletes a pod; gone already is fine.
+   * @param graceSeconds the grace period of its containers (0: stopped at once)
+   */
+  public async deletePod(namespace: string, name: string, graceSeconds: number): Promise<void> {
+    try {
+      await this.rest.request(
+        'DELETE',
+        `${podPath(namespace, name)}?gracePeriodSeconds=${graceSeconds}`,
+      );
+    } catch (error) {
+      if (error instanceof KubeRequestError && error.code === 404) return;
+      throw toProblem(`delete Pod ${namespace}/${name}`, error);
+    }
   }
 
   /** The log of a pod's first container, at most `limitBytes`. */
@@ -411,8 +481,8 @@ const RESOURCES: Readonly<Record<string, string>> = {
   ServiceAccount: 'serviceaccounts',
 };
 
-/** A pod as it comes over the wire. */
-type RawPod = Omit<V1Pod, 'metadata'> & {
+/** A pod as it comes over the wire (timestamps as strings). */
+export type RawPod = Omit<V1Pod, 'metadata'> & {
   metadata?: Omit<NonNullable<V1Pod['metadata']>, 'creationTimestamp'> & {
     creationTimestamp?: string;
   };
@@ -479,4 +549,8 @@ export function toProblem(what: string, error: unknown): Problem {
     'Kubernetes unavailable',
     `Could not ${what}: ${(error as Error)?.message ?? String(error)}`,
   );
+}
+
+function podPath(namespace: string, name: string): string {
+  return `/api/v1/namespaces/${encodeURIComponent(namespace)}/pods/${encodeURIComponent(name)}`;
 }

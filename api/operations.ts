@@ -33,7 +33,7 @@ import {
 import { EPHEMERAL_LABEL, EXPIRES_LABEL, Functions, Invocation, viewOf } from './functions';
 import { hasFailed, KnativeApi, KnativeService, readyCondition } from './knative';
 import { Kube, KubeObject } from './kube';
-import { TOO_LARGE_TITLE } from './function-proxy';
+import { type InvocationTarget, TOO_LARGE_TITLE } from './function-proxy';
 import { cappedOutput, ExecuteProgress, invokeStreamed } from './execute-stream';
 import { FunctionMetrics } from './metrics';
 import { FieldError, Problem } from './problem';
@@ -579,8 +579,11 @@ export class Operations {
     input: unknown,
     service: KnativeService,
     timings: PhaseTimings,
-    /** Execute-once: files in and out, in the runtime's files envelope. */
-    files?: { inputFiles: ExecutionFiles; session?: SessionCall },
+    /**
+     * Execute-once: files in and out, in the runtime's files envelope; with `pod`, the call goes
+     * to that pod (a warm pool's) and its logs are that pod's.
+     */
+    files?: { inputFiles: ExecutionFiles; session?: SessionCall; pod?: PoolPod },
     /** A streamed execute: where the output goes as it is written. @default - not streamed */
     streamTo?: Parameters<typeof invokeStreamed>[5],
   ): Promise<Outcome> {
@@ -602,6 +605,7 @@ export class Operations {
           ? filesRequestBody(input, files.inputFiles, this.fileLimits, files.session?.envelope)
           : Buffer.from(JSON.stringify(input ?? null)),
         trigger: 'execute' as const,
+        target: files?.pod?.target,
       };
       invocation = streamTo
         ? await invokeStreamed(this.functions, project, name, invokeRequest, service, streamTo)
@@ -623,13 +627,20 @@ export class Operations {
       return {
         status: killed ? 'killed' : 'timeout',
         error: { type: killed ? 'Killed' : 'Timeout', message: error.detail },
-        ...unseparated(await this.functions.logs(project, name, {}).catch(() => '')),
+        ...unseparated(
+          await (
+            files?.pod
+              ? this.functions.podLogs(project, [files.pod.name], {})
+              : this.functions.logs(project, name, {})
+          ).catch(() => ''),
+        ),
       };
     }
     timings.invoke = elapsed(invokeStarted);
     const logsStarted = performance.now();
     const { logs, stack } =
-      tailOf(invocation) ?? (await this.logsOf(project, name, invocation.requestId));
+      tailOf(invocation) ??
+      (await this.logsOf(project, name, invocation.requestId, files?.pod && [files.pod.name]));
     timings.logs = elapsed(logsStarted);
     const outcome = outcomeOf(invocation);
     const runs = parseStreamRuns(invocation.response.headers[LOG_STREAMS_HEADER] ?? '-');
@@ -651,9 +662,11 @@ export class Operations {
     project: string,
     name: string,
     requestId: string,
+    /** The function's pods, when known (a warm pool's one). @default - listed */
+    known?: string[],
   ): Promise<{ logs: string; stack?: string }> {
     const deadline = Date.now() + LOG_WAIT_MS;
-    let pods: string[] = [];
+    let pods: string[] = known ?? [];
     for (;;) {
       // Pods are listed until there are some; after that only their logs are read.
       if (pods.length === 0) pods = await this.functions.pods(project, name).catch(() => []);
@@ -688,6 +701,12 @@ export class Operations {
     requireProject(caller, project);
     return { project, service };
   }
+}
+
+/** A warm pool's pod an execute runs on: its name and where its runtime listens. */
+export interface PoolPod {
+  readonly name: string;
+  readonly target: InvocationTarget;
 }
 
 /** Deletes every object of a function (Knative Service, ConfigMaps, ServiceAccount). */

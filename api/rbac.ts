@@ -98,9 +98,10 @@ export const API_CLUSTER_ROLE_RULES: readonly PolicyRule[] = [
  * What the API may do inside a managed namespace: manage what the constructs produce
  * (Deployments, Services, CronJobs, Jobs, ConfigMaps, ServiceAccounts, NetworkPolicies,
  * ResourceQuotas, LimitRanges and Knative Services), read Knative Revisions, pods and their
- * logs (execution history, function logs); create Secrets, an agent session's (owned by its
- * Knative Service, so the garbage collector deletes it), without any right to read, list, patch
- * or delete one. No pod creation or exec, no RBAC.
+ * logs (execution history, function logs); label and delete pods (a Deployment warm pool
+ * claims an idle pod by its label and deletes it after its one execution); create Secrets, an
+ * agent session's (owned by its Knative Service, so the garbage collector deletes it) or a warm
+ * pool's, without any right to read, list, patch or delete one. No pod creation or exec, no RBAC.
  */
 export const TENANT_ROLE_RULES: readonly PolicyRule[] = [
   { apiGroups: ['apps'], resources: ['deployments'], verbs: MANAGE_VERBS },
@@ -114,6 +115,8 @@ export const TENANT_ROLE_RULES: readonly PolicyRule[] = [
   { apiGroups: ['serving.knative.dev'], resources: ['services'], verbs: MANAGE_VERBS },
   { apiGroups: ['serving.knative.dev'], resources: ['revisions'], verbs: READ_VERBS },
   { apiGroups: [''], resources: ['pods'], verbs: READ_VERBS },
+  // A Deployment warm pool's claim (a label change) and the claimed pod's deletion.
+  { apiGroups: [''], resources: ['pods'], verbs: ['patch', 'delete'] },
   { apiGroups: [''], resources: ['pods/log'], verbs: ['get'] },
   { apiGroups: [''], resources: ['secrets'], verbs: ['create'] },
 ];
@@ -166,6 +169,9 @@ function admissionValidations(identity: ApiIdentity): object[] {
   // Access reviews are how the API waits for its RoleBinding to take effect; they write nothing.
   const isReview =
     "request.resource.group in ['authorization.k8s.io', 'authentication.k8s.io'] && request.resource.resource.startsWith('self')";
+  const isPod =
+    "request.resource.group == '' && request.resource.resource == 'pods' && request.subResource == ''";
+  const poolPod = `has(oldObject.metadata.labels) && '${WARM_POOL_LABEL}' in oldObject.metadata.labels`;
   const restricted =
     "'pod-security.kubernetes.io/enforce' in object.metadata.labels && object.metadata.labels['pod-security.kubernetes.io/enforce'] == 'restricted'";
   return [
@@ -182,6 +188,12 @@ function admissionValidations(identity: ApiIdentity): object[] {
     {
       expression: `!(${isNamespace}) || request.operation == 'DELETE' || (${managedLabels('object')} && ${restricted})`,
       messageExpression: `'a namespace the HKS API writes must keep the labels ${LABEL.key}=${LABEL.value} and pod-security.kubernetes.io/enforce=restricted; refused: namespace ' + request.name`,
+      reason: 'Forbidden',
+    },
+    {
+      // Its pod rights are a warm pool's: relabel a pool's pod (nothing else of it) or delete it.
+      expression: `!(${isPod}) || (request.operation == 'DELETE' && ${poolPod}) || (request.operation == 'UPDATE' && ${poolPod} && object.spec == oldObject.spec)`,
+      messageExpression: `'the HKS API may only relabel or delete warm pool pods (label ${WARM_POOL_LABEL}), never change their spec; refused: ' + request.operation + ' of pod ' + request.namespace + '/' + request.name`,
       reason: 'Forbidden',
     },
     {
@@ -313,6 +325,12 @@ export const API_NAMES = {
   service: 'hks-api',
   configSecret: 'hks-api-config',
 } as const;
+
+/** Label of a warm pool's objects and pods (the runtime they wait with): the pods the API may relabel and delete. */
+export const WARM_POOL_LABEL = 'hks.hexabase.io/warm-pool';
+
+/** Labels of the API's pods (and its Deployment's selector): a warm pool lets in only these. */
+export const API_POD_LABELS = { 'app.kubernetes.io/name': 'hks-api' } as const;
 
 /** Port the API container listens on. */
 export const API_PORT = 8080;

@@ -39,6 +39,7 @@ import { operationRoutes } from './routes/operations';
 import { sessionRoutes } from './routes/sessions';
 import { AgentSessions, DEFAULT_SESSION_MAX_IDLE_SECONDS } from './agent-sessions';
 import { WarmPool, WarmPoolHandle } from './warm-pool';
+import { DeploymentPool } from './warm-pool-deployment';
 import { DEFAULT_FILE_LIMITS } from './execution-files';
 import { scheduleRoutes } from './routes/schedules';
 import { Route } from './routes/route';
@@ -136,18 +137,32 @@ export function routeGroups(deps: ServerDependencies): RouteGroup[] {
     deps.ephemeralSafety,
   );
   if (deps.warmPool && deps.warmPool.settings.sizes.size > 0) {
-    const pool = new WarmPool(deps.warmPool.settings, {
+    const { settings } = deps.warmPool;
+    const common = {
       operations,
       kube: deps.kube,
       metrics: deps.metrics,
       registry: deps.metrics.registry,
-      namespaceOf: (project) => applications.namespaceOf(project),
-      readyTimeoutMs: deps.readyTimeoutMs,
       graceSeconds: deps.ephemeralGraceSeconds,
       outputLimitBytes:
         deps.ephemeralSafety?.outputLimitBytes ?? DEFAULT_EXECUTE_OUTPUT_LIMIT_BYTES,
       log: deps.log,
-    });
+    };
+    const pool =
+      settings.mode === 'deployment' && settings.key !== undefined
+        ? new DeploymentPool(
+            { ...settings, key: settings.key },
+            {
+              ...common,
+              applications,
+              apiNamespace: deps.namespaceAccess?.identity?.namespace,
+            },
+          )
+        : new WarmPool(settings, {
+            ...common,
+            namespaceOf: (project) => applications.namespaceOf(project),
+            readyTimeoutMs: deps.readyTimeoutMs,
+          });
     operations.usePool(pool);
     deps.warmPool.attach(pool);
   }

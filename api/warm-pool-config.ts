@@ -4,8 +4,31 @@ import { ConfigError } from './config';
 /** The runtimes a warm pool can hold: those that load code per request in session mode. */
 export const WARM_POOL_RUNTIMES: readonly SourceRuntimeName[] = ['python3.12', 'nodejs20'];
 
+/**
+ * What a pool instance is:
+ * - `services`: a temporary Knative Service each, started by the API replica that uses it
+ *   (wherever Knative or its stand-in runs);
+ * - `deployment`: a pod of one Deployment per project and runtime, claimed by any replica by a
+ *   label change; the API must reach pod IPs (it runs in the cluster).
+ */
+export type WarmPoolMode = 'services' | 'deployment';
+
+/** The modes {@link WarmPoolMode} names, as `HKS_WARM_POOL_MODE` accepts them. */
+export const WARM_POOL_MODES: readonly WarmPoolMode[] = ['services', 'deployment'];
+
+/** Shortest `HKS_WARM_POOL_KEY`: the pool's session secrets are derived from it. */
+export const MIN_WARM_POOL_KEY_LENGTH = 32;
+
 /** Which projects get warm pools, and how large. */
 export interface WarmPoolSettings {
+  /** `HKS_WARM_POOL_MODE`. @default "services" */
+  readonly mode: WarmPoolMode;
+  /**
+   * `HKS_WARM_POOL_KEY`, required with mode `deployment`: every replica derives a pool's
+   * session secret from it, so that any replica can use the pods of any pool.
+   * @default - none
+   */
+  readonly key?: string;
   /** Instances kept ready per runtime, by project; a project not listed has no pool. */
   readonly sizes: ReadonlyMap<string, number>;
   /** Runtimes pooled for each of those projects. @default - {@link WARM_POOL_RUNTIMES} */
@@ -70,6 +93,18 @@ export function readWarmPoolSettings(
     }
     if (n > 0) sizes.set(project, n);
   }
+  const mode = (env.HKS_WARM_POOL_MODE || 'services') as WarmPoolMode;
+  if (!WARM_POOL_MODES.includes(mode)) {
+    problems.push(
+      `HKS_WARM_POOL_MODE: given ${JSON.stringify(env.HKS_WARM_POOL_MODE)}, expected ${WARM_POOL_MODES.join(' or ')}`,
+    );
+  }
+  const key = env.HKS_WARM_POOL_KEY || undefined;
+  if (mode === 'deployment' && sizes.size > 0 && (key?.length ?? 0) < MIN_WARM_POOL_KEY_LENGTH) {
+    problems.push(
+      `HKS_WARM_POOL_KEY: given ${key === undefined ? 'none' : `${key.length} characters`}, expected at least ${MIN_WARM_POOL_KEY_LENGTH} characters with HKS_WARM_POOL_MODE=deployment (the same on every replica: the pools' session secrets are derived from it)`,
+    );
+  }
   if (problems.length > 0) throw new ConfigError(problems);
-  return { sizes, runtimes: runtimes as SourceRuntimeName[] };
+  return { mode, ...(key ? { key } : {}), sizes, runtimes: runtimes as SourceRuntimeName[] };
 }

@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { Counter, Gauge, Registry } from 'prom-client';
+import { Counter, Registry } from 'prom-client';
 import { DEFAULT_HANDLERS, SourceRuntimeName } from '../constructs';
 import { PLACEHOLDER_CODE } from './agent-sessions';
 import { cappedOutput, ExecuteProgress } from './execute-stream';
@@ -23,6 +23,8 @@ import {
   sessionSecretObject,
 } from './session-secret';
 import { WarmPoolSettings } from './warm-pool-config';
+import { type PoolCounts, warmPoolMetrics } from './warm-pool-metrics';
+import { WARM_POOL_LABEL } from './warm-pool-objects';
 
 /** What {@link Operations.execute} asks of a warm pool. */
 export interface ExecutePool {
@@ -46,8 +48,6 @@ export interface ExecutePool {
   yieldSlot(project: string): Promise<boolean>;
 }
 
-/** Label of a warm pool instance's objects: the runtime it waits with. */
-export const WARM_POOL_LABEL = 'hks.hexabase.io/warm-pool';
 /** Time limit a pool instance is deployed with: the most an execute may ask for. */
 const INSTANCE_TIMEOUT_SECONDS = 600;
 /** An idle instance is replaced after this long, well before its expiry label. */
@@ -105,19 +105,7 @@ export class WarmPool implements ExecutePool {
     private readonly settings: WarmPoolSettings,
     private readonly deps: WarmPoolDependencies,
   ) {
-    this.served = new Counter({
-      name: 'hks_warm_pool_executions_total',
-      help: 'Execute-once calls of pooled projects, by whether a warm instance served them (hit) or the function was deployed (miss)',
-      labelNames: ['project', 'runtime', 'result'],
-      registers: [deps.registry],
-    });
-    const instances: Gauge<'project' | 'runtime' | 'state'> = new Gauge({
-      name: 'hks_warm_pool_instances',
-      help: 'Warm pool instances of this API replica, ready or starting',
-      labelNames: ['project', 'runtime', 'state'],
-      registers: [deps.registry],
-      collect: () => this.observe(instances),
-    });
+    this.served = warmPoolMetrics(deps.registry, (set) => this.observe(set));
   }
 
   /** Fills every pool now, and again every few seconds where one is short. */
@@ -340,12 +328,12 @@ export class WarmPool implements ExecutePool {
   }
 
   /** The pool sizes of every configured project and runtime, as the gauge reports them. */
-  private observe(gauge: Gauge<'project' | 'runtime' | 'state'>): void {
+  private observe(set: Parameters<PoolCounts>[0]): void {
     for (const project of this.settings.sizes.keys()) {
       for (const runtime of this.settings.runtimes) {
         const key = keyOf(project, runtime);
-        gauge.set({ project, runtime, state: 'ready' }, this.ready.get(key)?.length ?? 0);
-        gauge.set({ project, runtime, state: 'starting' }, this.starting.get(key) ?? 0);
+        set({ project, runtime, state: 'ready' }, this.ready.get(key)?.length ?? 0);
+        set({ project, runtime, state: 'starting' }, this.starting.get(key) ?? 0);
       }
     }
   }
@@ -382,17 +370,17 @@ function poolLabel(namespace: string, name: string, runtime: SourceRuntimeName):
  * settings before the server, given its pool when the routes are built, stopped at shutdown.
  */
 export class WarmPoolHandle {
-  private pool?: WarmPool;
+  private pool?: Pick<WarmPool, 'start' | 'stop'>;
 
   constructor(public readonly settings: WarmPoolSettings) {}
 
   /** Starts `pool` (filling it) as this process's. */
-  public attach(pool: WarmPool): void {
+  public attach(pool: Pick<WarmPool, 'start' | 'stop'>): void {
     this.pool = pool;
     pool.start();
   }
 
-  /** Deletes the pool's instances. */
+  /** Deletes the pool's instances (services), or stops watching its pods (deployment). */
   public async stop(): Promise<void> {
     await this.pool?.stop();
   }

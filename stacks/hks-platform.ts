@@ -1,6 +1,13 @@
 import * as k8s from '@pulumi/kubernetes';
 import * as pulumi from '@pulumi/pulumi';
-import { AccessObject, API_CLUSTER_ROLE, API_NAMES, API_PORT, apiAccessObjects } from '../api';
+import {
+  AccessObject,
+  API_CLUSTER_ROLE,
+  API_NAMES,
+  API_POD_LABELS,
+  API_PORT,
+  apiAccessObjects,
+} from '../api';
 import { API_IMAGE_USER, apiImageReference } from '../images/api/reference';
 import {
   containerQuantities,
@@ -30,9 +37,6 @@ export const PLATFORM_LABELS = {
   'app.kubernetes.io/part-of': 'hks-platform',
   'app.kubernetes.io/managed-by': 'pulumi',
 } as const;
-
-/** Labels of the API's pods (and its selector). */
-export const API_POD_LABELS = { 'app.kubernetes.io/name': 'hks-api' } as const;
 
 /** The volume the API keeps its embedded SQLite store on when no database URL is given. */
 export const API_DATA_DIR = '/var/lib/hks';

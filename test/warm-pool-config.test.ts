@@ -52,9 +52,41 @@ describe('HKS_WARM_POOL_* settings', () => {
       { HKS_WARM_POOL_PROJECTS: 'shop=5' },
       'HKS_WARM_POOL_PROJECTS (shop): 5 per runtime for 2 runtimes holds 10 temporary functions, expected fewer than HKS_EPHEMERAL_MAX_PER_PROJECT=10',
     ],
+    [
+      { HKS_WARM_POOL_MODE: 'pods' },
+      'HKS_WARM_POOL_MODE: given "pods", expected services or deployment',
+    ],
+    [
+      { HKS_WARM_POOL_MODE: 'deployment', HKS_WARM_POOL_PROJECTS: 'shop=1' },
+      'HKS_WARM_POOL_KEY: given none, expected at least 32 characters with HKS_WARM_POOL_MODE=deployment',
+    ],
+    [
+      {
+        HKS_WARM_POOL_MODE: 'deployment',
+        HKS_WARM_POOL_PROJECTS: 'shop=1',
+        HKS_WARM_POOL_KEY: 'short',
+      },
+      'HKS_WARM_POOL_KEY: given 5 characters, expected at least 32 characters',
+    ],
   ])('refuses %j naming the variable, the value and what is expected', (env, message) => {
     const read = () => readWarmPoolSettings(10, env);
     expect(read).toThrow(ConfigError);
     expect(read).toThrow(message);
+  });
+});
+
+describe('warm pool mode', () => {
+  it('is services unless set, and deployment with its key', () => {
+    expect(readWarmPoolSettings(10, {}).mode).toBe('services');
+    const key = 'k'.repeat(32);
+    expect(
+      readWarmPoolSettings(10, {
+        HKS_WARM_POOL_MODE: 'deployment',
+        HKS_WARM_POOL_PROJECTS: 'shop=1',
+        HKS_WARM_POOL_KEY: key,
+      }),
+    ).toMatchObject({ mode: 'deployment', key });
+    // Without pools the key is not needed.
+    expect(readWarmPoolSettings(10, { HKS_WARM_POOL_MODE: 'deployment' }).mode).toBe('deployment');
   });
 });
