@@ -169,8 +169,8 @@ function admissionValidations(identity: ApiIdentity): object[] {
   // Access reviews are how the API waits for its RoleBinding to take effect; they write nothing.
   const isReview =
     "request.resource.group in ['authorization.k8s.io', 'authentication.k8s.io'] && request.resource.resource.startsWith('self')";
-  const isPod =
-    "request.resource.group == '' && request.resource.resource == 'pods' && request.subResource == ''";
+  // Its subresources too (exec, eviction, status): none of them is a warm pool's relabel or delete.
+  const isPod = "request.resource.group == '' && request.resource.resource == 'pods'";
   const poolPod = `has(oldObject.metadata.labels) && '${WARM_POOL_LABEL}' in oldObject.metadata.labels`;
   const restricted =
     "'pod-security.kubernetes.io/enforce' in object.metadata.labels && object.metadata.labels['pod-security.kubernetes.io/enforce'] == 'restricted'";

@@ -116,7 +116,10 @@ export class DeploymentPool implements ExecutePool {
           secret,
           pods,
         });
-        void this.ensure(project, runtime, size).then(() => pods.start());
+        // An informer stopped before its first list (the API stopping) has nothing to report.
+        void this.ensure(project, runtime, size)
+          .then(() => pods.start())
+          .catch(() => undefined);
       }
     }
     this.timer = setInterval(() => {
@@ -158,9 +161,9 @@ export class DeploymentPool implements ExecutePool {
       this.served.inc({ project, runtime: request.runtime, result: 'miss' });
       return false;
     }
-    this.served.inc({ project, runtime: request.runtime, result: 'hit' });
-    await this.run(pool, pod, request, respond, progress, started, timings);
-    return true;
+    const served = await this.run(pool, pod, request, respond, progress, started, timings);
+    this.served.inc({ project, runtime: request.runtime, result: served ? 'hit' : 'miss' });
+    return served;
   }
 
   /** Pool pods are not temporary functions: they hold no slot under the cap. */
@@ -222,7 +225,11 @@ export class DeploymentPool implements ExecutePool {
     );
   }
 
-  /** One execution on a claimed pod, which is deleted after it whatever happens. */
+  /**
+   * One execution on a claimed pod, which is deleted after it whatever happens.
+   * @returns false when the pod had run an execution already (someone else reached it: it
+   *   refuses with 409 `InstanceUsed` and ran nothing), not answered: the caller deploys
+   */
   private async run(
     pool: Pool,
     pod: PoolPod,
@@ -231,7 +238,7 @@ export class DeploymentPool implements ExecutePool {
     progress: ExecuteProgress | undefined,
     started: number,
     timings: PhaseTimings,
-  ): Promise<void> {
+  ): Promise<boolean> {
     const { operations } = this.deps;
     let status = 'error';
     let deletion: Promise<void> | undefined;
@@ -247,7 +254,7 @@ export class DeploymentPool implements ExecutePool {
         pool.project,
         pod.name,
         request.input,
-        this.serviceView(pool, pod.name),
+        this.serviceView(pool, pod.name, request.timeoutSeconds ?? 30),
         timings,
         {
           inputFiles: request.inputFiles ?? {},
@@ -263,6 +270,13 @@ export class DeploymentPool implements ExecutePool {
         },
         streamTo,
       );
+      if (outcome.status === 'failed' && outcome.error?.type === 'InstanceUsed') {
+        this.deps.log('a claimed warm pool pod had run an execution already; it is deleted', {
+          pod: `${pool.namespace}/${pod.name}`,
+        });
+        status = 'used';
+        return false;
+      }
       status = outcome.status;
       const stopped =
         outcome.status === 'timeout' || outcome.status === 'killed'
@@ -276,11 +290,13 @@ export class DeploymentPool implements ExecutePool {
         durationMs: elapsed(started),
         timings: { ...timings },
       });
+      return true;
     } finally {
       const cleanupStarted = performance.now();
       await remove();
       timings.cleanup = elapsed(cleanupStarted);
-      this.deps.metrics.executed(status, timings);
+      // A used pod's execute is counted by the deploy it falls back to.
+      if (status !== 'used') this.deps.metrics.executed(status, timings);
     }
   }
 
@@ -375,9 +391,10 @@ export class DeploymentPool implements ExecutePool {
 
   /**
    * The claimed pod as the function the invocation path records: a temporary function of the
-   * project, with the pool's time limit and its container's requests.
+   * project, with the execute's time limit (the API stops waiting a little after it, should
+   * code that blocks the runtime keep it from answering) and its container's requests.
    */
-  private serviceView(pool: Pool, name: string): KnativeService {
+  private serviceView(pool: Pool, name: string, timeoutSeconds: number): KnativeService {
     const template = pool.pods.list(pool.namespace).find((p) => p.metadata?.name === name)?.spec;
     return {
       apiVersion: 'serving.knative.dev/v1',
@@ -390,7 +407,7 @@ export class DeploymentPool implements ExecutePool {
       spec: {
         template: {
           spec: {
-            timeoutSeconds: INSTANCE_TIMEOUT_SECONDS,
+            timeoutSeconds,
             containers: template?.containers ?? [],
           },
         },
