@@ -16,6 +16,7 @@ export const REAL_NODE_SUITES: readonly string[] = [
   'test/api/execution-attempts.int.test.ts',
   'test/api/execution-reasons.int.test.ts',
   'test/api/real-node-executions.int.test.ts',
+  'test/api/warm-pool-deployment.int.test.ts',
   'test/cluster/real-node.int.test.ts',
   'test/console.int.test.ts',
   'test/knative-real-pods.int.test.ts',
