@@ -17,6 +17,9 @@
  * bench-pool; python3.12 and nodejs20, each beside the same runtime without a pool, pausing
  * `--pause-ms` between executions, default 1000, so that the pool refills as between an
  * agent's calls): p50/p99 of the client's total, pool hits; goal p50 < 100 ms, p99 < 300 ms.
+ * `--pool-mode services|deployment` (default services): the pool's kind (HKS_WARM_POOL_MODE);
+ * `deployment` needs the test cluster's real node (HKS_CLUSTER_REAL_NODE=1 npm run cluster:up),
+ * where the pool's pods run in the real runtime images.
  * Exit codes: 0 goal met, 1 goal not met, an execution failed or one was left behind, 2 bad
  * usage.
  */
@@ -27,13 +30,23 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { request } from 'node:http';
 import { cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { API_VERSION, ApplicationDefinition, buildProjectCharts } from '../constructs';
+import {
+  API_VERSION,
+  ApplicationDefinition,
+  buildProjectCharts,
+  LABELS,
+  MANAGER,
+} from '../constructs';
 import { type LocalRuntimePlan, planLocalRuntime } from '../dev/knative/local-runtime';
 import { RevisionProcess } from '../dev/knative/revision-process';
 import type { RevisionSpec } from '../dev/knative/types';
 import { internalToken, startApi, token } from '../test/api/api-process';
 import { clusterDown, clusterUp } from '../test/cluster/cluster';
 import { kubectl } from '../test/cluster/kubectl';
+import {
+  expectRealNodeReady,
+  realNodeNamespaceAnnotations,
+} from '../test/cluster/real-node-placement';
 import { startStandIn } from '../test/support/knative-stand-in';
 
 const ROOT = join(__dirname, '..');
@@ -58,6 +71,8 @@ interface Options {
   readonly output: 'text' | 'json';
   /** Warm pool instances per runtime; 0: the pool comparison is not run. */
   readonly pool: number;
+  /** `HKS_WARM_POOL_MODE` of the pool. */
+  readonly poolMode: 'services' | 'deployment';
   readonly pauseMs: number;
 }
 
@@ -99,7 +114,10 @@ function parseOptions(argv: readonly string[]): Options | string {
     return `--pool: given ${value('--pool', '')}, expected a whole number from 0 to 4`;
   if (!Number.isInteger(pauseMs) || pauseMs < 0)
     return `--pause-ms: given ${value('--pause-ms', '')}, expected a whole number >= 0`;
-  return { runs, warmup, output, pool, pauseMs };
+  const poolMode = value('--pool-mode', 'services');
+  if (poolMode !== 'services' && poolMode !== 'deployment')
+    return `--pool-mode: given ${poolMode}, expected services or deployment`;
+  return { runs, warmup, output, pool, pauseMs, poolMode };
 }
 
 function percentile(values: readonly number[], p: number): number {
@@ -272,6 +290,26 @@ async function leftBehind(apiUrl: string, userToken: string): Promise<string[]> 
   }
 }
 
+/** Creates a project's namespace whose pods land on the test cluster's real node. */
+async function placedOnRealNode(namespace: string, project: string): Promise<void> {
+  await expectRealNodeReady();
+  const manifest = {
+    apiVersion: 'v1',
+    kind: 'Namespace',
+    metadata: {
+      name: namespace,
+      labels: {
+        [LABELS.managedBy]: MANAGER,
+        [LABELS.project]: project,
+        'pod-security.kubernetes.io/enforce': 'restricted',
+      },
+      annotations: realNodeNamespaceAnnotations,
+    },
+  };
+  const created = await kubectl(['create', '-f', '-'], JSON.stringify(manifest));
+  if (created.code !== 0) throw new Error(`creating namespace ${namespace}: ${created.stderr}`);
+}
+
 async function main(): Promise<number> {
   const options = parseOptions(process.argv.slice(2));
   if (typeof options === 'string') {
@@ -286,12 +324,18 @@ async function main(): Promise<number> {
     startedCluster = up.started;
   }
   const prefix = `x${randomBytes(2).toString('hex')}-`;
+  const deploymentPool = options.pool > 0 && options.poolMode === 'deployment';
+  // The pool's pods run on the real node: their namespace exists first, annotated for it.
+  if (deploymentPool) await placedOnRealNode(`${prefix}${POOL_PROJECT}`, POOL_PROJECT);
   const standIn = await startStandIn(prefix);
   const api = await startApi({
     HKS_SQLITE_PATH: join(mkdtempSync(join(tmpdir(), 'hks-bench-')), 'api.sqlite'),
     HKS_NAMESPACE_PREFIX: prefix,
     HKS_JANITOR_INTERVAL_SECONDS: '30',
     ...(options.pool > 0 ? { HKS_WARM_POOL_PROJECTS: `${POOL_PROJECT}=${options.pool}` } : {}),
+    ...(deploymentPool
+      ? { HKS_WARM_POOL_MODE: 'deployment', HKS_WARM_POOL_KEY: randomBytes(32).toString('hex') }
+      : {}),
   }).catch(async (error: unknown) => {
     await standIn.stop();
     throw error;
@@ -355,7 +399,8 @@ async function main(): Promise<number> {
     process.stdout.write(
       options.output === 'json'
         ? `${JSON.stringify({ ...report, pool: pooled }, null, 2)}\n`
-        : table(report) + (pooled ? poolTable(pooled, report.baseline.sumOfMediansMs) : ''),
+        : table(report) +
+            (pooled ? poolTable(pooled, report.baseline.sumOfMediansMs, options.poolMode) : ''),
     );
     const poolMet = pooled === undefined || pooled.every((p) => p.goal.met);
     return report.goal.met && poolMet && failed.length === 0 && leaked.length === 0 ? 0 : 1;
@@ -439,10 +484,14 @@ function spread99(values: readonly number[]): Spread & { p99: number } {
   return { ...spread(values), p99: Math.round(percentile(values, 99) * 10) / 10 };
 }
 
-function poolTable(passes: readonly PoolPass[], baselineMs: number): string {
+function poolTable(
+  passes: readonly PoolPass[],
+  baselineMs: number,
+  mode: Options['poolMode'],
+): string {
   const ms = (n: number) => `${n.toFixed(1)} ms`.padStart(10);
   const lines = [
-    `\nwarm pool (--pool), the python bootstrap started and invoked directly: ${baselineMs.toFixed(1)} ms (sum of medians, above)\n`,
+    `\nwarm pool (--pool, --pool-mode ${mode}), the python bootstrap started and invoked directly: ${baselineMs.toFixed(1)} ms (sum of medians, above)\n`,
     `${''.padEnd(40)} ${'p50'.padStart(10)} ${'p99'.padStart(10)}\n`,
   ];
   for (const p of passes) {
