@@ -83,6 +83,13 @@ export interface HksApiArgs {
   /** Bearer token `/metrics` requires (a Pulumi secret). @default - `/metrics` is not served */
   readonly metricsToken?: pulumi.Input<string>;
   /**
+   * Key the warm pools' session secrets are derived from (`HKS_WARM_POOL_KEY`, a Pulumi
+   * secret of at least 32 characters): required when `environment` sets
+   * `HKS_WARM_POOL_MODE=deployment` with a project in `HKS_WARM_POOL_PROJECTS` (docs/warm-pool.md).
+   * @default - none: no pool in mode `deployment`
+   */
+  readonly warmPoolKey?: pulumi.Input<string>;
+  /**
    * The operator's tenancy and runtime images (docs/platform-settings.md), given to the API
    * as a ConfigMap file it reads at start (`HKS_PLATFORM_SETTINGS`), so that what it applies
    * matches what the stack deploys.
@@ -159,8 +166,13 @@ function checkArgs(name: string, args: HksPlatformArgs): void {
         : `one of the API's settings ${API_SETTING_VARIABLES.join(', ')} (the namespace prefix, the store and the secrets are arguments of their own)`,
     );
   }
-  const problem = apiEnvironmentProblem({ ...environment, HKS_NAMESPACE_PREFIX: prefix });
-  if (problem !== undefined) {
+  const problem = apiEnvironmentProblem(
+    { ...environment, HKS_NAMESPACE_PREFIX: prefix },
+    { warmPoolKey: api.warmPoolKey !== undefined },
+  );
+  if (problem?.variable === 'HKS_WARM_POOL_KEY') {
+    check.rule('api.warmPoolKey', api.warmPoolKey, problem.expected);
+  } else if (problem !== undefined) {
     check.rule(
       `api.environment.${problem.variable}`,
       environment[problem.variable],
@@ -256,6 +268,7 @@ export class HksPlatform extends pulumi.ComponentResource {
       HKS_DATABASE_URL: api.databaseUrl,
       HKS_INTERNAL_JWT_SECRET: api.internalJwtSecret,
       HKS_METRICS_TOKEN: api.metricsToken,
+      HKS_WARM_POOL_KEY: api.warmPoolKey,
     };
     const stringData = Object.fromEntries(
       Object.entries(secrets)

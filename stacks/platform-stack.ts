@@ -23,6 +23,8 @@ export interface StackSecrets {
   readonly apiInternalJwtSecret?: pulumi.Output<string>;
   /** @default - `/metrics` is not served */
   readonly apiMetricsToken?: pulumi.Output<string>;
+  /** @default - none: no warm pool in mode `deployment` */
+  readonly apiWarmPoolKey?: pulumi.Output<string>;
 }
 
 /** What the stack exports. */
@@ -98,6 +100,7 @@ export function createPlatformStack(settings: StackConfig, secrets: StackSecrets
             jwtSecret: secrets.apiJwtSecret ?? pulumi.secret(''),
             internalJwtSecret: secrets.apiInternalJwtSecret,
             metricsToken: secrets.apiMetricsToken,
+            warmPoolKey: secrets.apiWarmPoolKey,
             platformSettings: settings.platformSettings,
           },
   });

@@ -6,6 +6,7 @@
  */
 import { ConfigError, loadConfig } from '../api/config';
 import { API_NAMES } from '../api/rbac';
+import { MIN_WARM_POOL_KEY_LENGTH, readWarmPoolSettings } from '../api/warm-pool-config';
 import {
   checkNamespaceName,
   checkNamespacePrefix,
@@ -111,25 +112,43 @@ export const claimWithDatabaseUrl = (databaseUrl: string): string =>
 /** Stands in for the JWT secret, whose plain text is never read here, while the API's rules check the rest. */
 const CHECK_JWT_SECRET = 'a-stand-in-for-the-secret-of-32-bytes';
 
+/** Stands in for a given warm pool key, likewise: only whether one was given is known here. */
+const CHECK_WARM_POOL_KEY = 'k'.repeat(MIN_WARM_POOL_KEY_LENGTH);
+
 /** The API's first problem with an environment variable. */
 export interface ApiEnvironmentProblem {
   readonly variable: string;
   readonly expected: string;
 }
 
+/** Which of the API's secrets that its rules need were given (their values are never read). */
+export interface GivenApiSecrets {
+  /** `HKS_WARM_POOL_KEY`, required with `HKS_WARM_POOL_MODE=deployment` and a pooled project. */
+  readonly warmPoolKey?: boolean;
+}
+
 /**
- * Checks the API's environment with the API's own rules (api/config.ts `loadConfig`), so
- * that what the API would refuse at start-up (a pod in a crash loop) is refused before
- * anything is applied.
+ * Checks the API's environment with the API's own rules (api/config.ts `loadConfig`, then
+ * api/warm-pool-config.ts `readWarmPoolSettings`, which its start-up applies to the cap
+ * `loadConfig` read), so that what the API would refuse at start-up (a pod in a crash loop)
+ * is refused before anything is applied.
  *
+ * @param secrets which secrets the API will get: each given one is checked as present only
  * @returns the first problem, or undefined
  * @throws Error for a problem the API names no variable of
  */
 export function apiEnvironmentProblem(
   environment: Readonly<Record<string, string>>,
+  secrets: GivenApiSecrets = {},
 ): ApiEnvironmentProblem | undefined {
+  const env: Record<string, string> = {
+    ...environment,
+    HKS_JWT_SECRET: CHECK_JWT_SECRET,
+    ...(secrets.warmPoolKey ? { HKS_WARM_POOL_KEY: CHECK_WARM_POOL_KEY } : {}),
+  };
   try {
-    loadConfig({ ...environment, HKS_JWT_SECRET: CHECK_JWT_SECRET }, '/', '/nonexistent');
+    const config = loadConfig(env, '/', '/nonexistent');
+    readWarmPoolSettings(config.ephemeralMaxPerProject, env);
     return undefined;
   } catch (error) {
     if (!(error instanceof ConfigError)) throw error;

@@ -148,6 +148,10 @@ export const API_VARIABLES = {
   apiEphemeralMemoryLimit: 'HKS_EPHEMERAL_MEMORY_LIMIT',
   apiLogLevel: 'HKS_LOG_LEVEL',
   apiLogFormat: 'HKS_LOG_FORMAT',
+  apiWarmPoolProjects: 'HKS_WARM_POOL_PROJECTS',
+  apiWarmPoolSize: 'HKS_WARM_POOL_SIZE',
+  apiWarmPoolRuntimes: 'HKS_WARM_POOL_RUNTIMES',
+  apiWarmPoolMode: 'HKS_WARM_POOL_MODE',
 } as const;
 
 /** A key of {@link API_VARIABLES}. */
@@ -173,6 +177,7 @@ const KEYS = [
   'apiJwtSecret',
   'apiInternalJwtSecret',
   'apiMetricsToken',
+  'apiWarmPoolKey',
   'apiSqliteStorage',
   'apiSqliteStorageSize',
   'apiSqliteStorageClass',
@@ -196,6 +201,7 @@ export const STACK_SECRET_KEYS = [
   'apiJwtSecret',
   'apiInternalJwtSecret',
   'apiMetricsToken',
+  'apiWarmPoolKey',
 ] as const satisfies readonly StackConfigKey[];
 
 /** Error for a config value: names the key, the value given and what is expected. */
@@ -210,7 +216,8 @@ export class StackConfigError extends Error {
 
 /**
  * Checks the raw config and applies defaults. Secret values are only checked for presence:
- * pass `"<set>"` (or the value) for `apiDatabaseUrl` / `apiJwtSecret` when they are set.
+ * pass `"<set>"` (or the value) for `apiDatabaseUrl` / `apiJwtSecret` / `apiWarmPoolKey` when
+ * they are set.
  * Relative paths are resolved against `projectDir`.
  *
  * @param projectDir the folder relative paths are read from. @default PROJECT_DIR
@@ -293,7 +300,10 @@ function parseApiConfig(raw: RawStackConfig, namespacePrefix: string): ApiConfig
     const value = raw[key];
     if (value !== undefined && value !== '') environment[variable] = value;
   }
-  const problem = apiEnvironmentProblem({ ...environment, HKS_NAMESPACE_PREFIX: namespacePrefix });
+  const problem = apiEnvironmentProblem(
+    { ...environment, HKS_NAMESPACE_PREFIX: namespacePrefix },
+    { warmPoolKey: raw.apiWarmPoolKey !== undefined && raw.apiWarmPoolKey !== '' },
+  );
   if (problem !== undefined) {
     const key = VARIABLE_KEYS.get(problem.variable);
     if (key === undefined) {
@@ -356,6 +366,7 @@ const VARIABLE_KEYS = new Map<string, StackConfigKey>([
     ([key, variable]) => [variable, key] as [string, StackConfigKey],
   ),
   ['HKS_NAMESPACE_PREFIX', 'namespacePrefix'],
+  ['HKS_WARM_POOL_KEY', 'apiWarmPoolKey'],
 ]);
 
 /** Throws what a rule expects of the value under the config key. */

@@ -362,6 +362,9 @@ describe('the API Deployment', () => {
   });
 });
 
+/** A warm pool key as `openssl rand -hex 32` makes one. */
+const WARM_POOL_KEY = 'c0ffee'.repeat(10) + 'beef';
+
 describe('the API with its settings, a claim for its store, in a namespace of its own', () => {
   beforeAll(async () => {
     registered.splice(0);
@@ -376,13 +379,18 @@ describe('the API with its settings, a claim for its store, in a namespace of it
           replicas: 1,
           hasDatabaseUrl: false,
           sqliteStorage: { kind: 'persistentVolumeClaim', size: '5Gi', storageClassName: 'fast' },
-          environment: { HKS_JWT_ISSUER: 'https://login.example.com' },
+          environment: {
+            HKS_JWT_ISSUER: 'https://login.example.com',
+            HKS_WARM_POOL_PROJECTS: 'shop=2',
+            HKS_WARM_POOL_MODE: 'deployment',
+          },
         },
       },
       {
         apiJwtSecret: pulumi.secret('s3cret'),
         apiInternalJwtSecret: pulumi.secret('internal'),
         apiMetricsToken: pulumi.secret('metrics'),
+        apiWarmPoolKey: pulumi.secret(WARM_POOL_KEY),
       },
     );
   });
@@ -393,7 +401,15 @@ describe('the API with its settings, a claim for its store, in a namespace of it
       HKS_NAMESPACE_PREFIX: 'team-',
       HKS_SQLITE_PATH: '/var/lib/hks/api.sqlite',
       HKS_JWT_ISSUER: 'https://login.example.com',
+      HKS_WARM_POOL_PROJECTS: 'shop=2',
+      HKS_WARM_POOL_MODE: 'deployment',
     });
+  });
+
+  it('keeps the warm pool key out of the plain environment', () => {
+    const deployment = JSON.stringify(one('kubernetes:apps/v1:Deployment', 'hks-api').inputs);
+    expect(deployment).not.toContain('HKS_WARM_POOL_KEY');
+    expect(deployment).not.toContain(WARM_POOL_KEY);
   });
 
   it('claims a volume for the store and replaces the pod rather than running two on it', () => {
@@ -425,6 +441,7 @@ describe('the API with its settings, a claim for its store, in a namespace of it
         HKS_JWT_SECRET: 's3cret',
         HKS_INTERNAL_JWT_SECRET: 'internal',
         HKS_METRICS_TOKEN: 'metrics',
+        HKS_WARM_POOL_KEY: WARM_POOL_KEY,
       },
     });
   });
@@ -501,6 +518,41 @@ describe('readStackConfig', () => {
     expect(await pulumi.isSecret(secrets.apiJwtSecret)).toBe(true);
     expect(await pulumi.isSecret(secrets.apiDatabaseUrl)).toBe(true);
     expect(secrets.apiInternalJwtSecret).toBeUndefined();
+    expect(secrets.apiWarmPoolKey).toBeUndefined();
+  });
+
+  it('reads the warm pool key as a secret output, which the warm pool settings then need', async () => {
+    pulumi.runtime.setAllConfig(
+      {
+        'hks-platform:apiJwtSecret': 'jwt',
+        'hks-platform:apiWarmPoolProjects': 'shop=2',
+        'hks-platform:apiWarmPoolMode': 'deployment',
+        'hks-platform:apiWarmPoolKey': WARM_POOL_KEY,
+      },
+      ['hks-platform:apiJwtSecret', 'hks-platform:apiWarmPoolKey'],
+    );
+    const { settings, secrets } = stacks.readStackConfig(new pulumi.Config('hks-platform'));
+    expect(settings.api?.environment).toEqual({
+      HKS_WARM_POOL_PROJECTS: 'shop=2',
+      HKS_WARM_POOL_MODE: 'deployment',
+    });
+    expect(JSON.stringify(settings)).not.toContain(WARM_POOL_KEY);
+    if (!secrets.apiWarmPoolKey) throw new Error('apiWarmPoolKey not read');
+    expect(await pulumi.isSecret(secrets.apiWarmPoolKey)).toBe(true);
+  });
+
+  it('refuses mode deployment with a pooled project but no warm pool key', () => {
+    pulumi.runtime.setAllConfig(
+      {
+        'hks-platform:apiJwtSecret': 'jwt',
+        'hks-platform:apiWarmPoolProjects': 'shop=2',
+        'hks-platform:apiWarmPoolMode': 'deployment',
+      },
+      ['hks-platform:apiJwtSecret'],
+    );
+    expect(() => stacks.readStackConfig(new pulumi.Config('hks-platform'))).toThrow(
+      'hks-platform:apiWarmPoolKey: given nothing, expected at least 32 characters with HKS_WARM_POOL_MODE=deployment',
+    );
   });
 
   it('names the key, the value given and what is expected', () => {
@@ -710,6 +762,25 @@ describe('component arguments are checked before anything is registered', () => 
           api: { environment: { HKS_JWT_MAX_LIFETIME_SECONDS: '10' }, jwtSecret: secret() },
         }),
       'HksPlatform "bad": args.api.environment.HKS_JWT_MAX_LIFETIME_SECONDS: given "10", expected a whole number from 60 to 2592000',
+    ],
+    [
+      'api.environment warm pool mode',
+      () =>
+        new stacks.HksPlatform('bad', {
+          api: { environment: { HKS_WARM_POOL_MODE: 'pods' }, jwtSecret: secret() },
+        }),
+      'HksPlatform "bad": args.api.environment.HKS_WARM_POOL_MODE: given "pods", expected services or deployment',
+    ],
+    [
+      'api.warmPoolKey',
+      () =>
+        new stacks.HksPlatform('bad', {
+          api: {
+            environment: { HKS_WARM_POOL_PROJECTS: 'shop=2', HKS_WARM_POOL_MODE: 'deployment' },
+            jwtSecret: secret(),
+          },
+        }),
+      'HksPlatform "bad": args.api.warmPoolKey: given nothing, expected at least 32 characters with HKS_WARM_POOL_MODE=deployment',
     ],
     [
       'appsDir',

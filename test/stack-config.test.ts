@@ -144,6 +144,10 @@ describe('parseStackConfig', () => {
       apiEphemeralMemoryLimit: '128Mi',
       apiLogLevel: 'warn',
       apiLogFormat: 'pretty',
+      apiWarmPoolProjects: 'shop=1,lab',
+      apiWarmPoolSize: '1',
+      apiWarmPoolRuntimes: 'python3.12',
+      apiWarmPoolMode: 'services',
     };
     expect(Object.keys(values).sort()).toEqual(Object.keys(API_VARIABLES).sort());
     const { environment } = parseStackConfig({ ...withApi, ...values }).api ?? {};
@@ -155,6 +159,30 @@ describe('parseStackConfig', () => {
         ]),
       ),
     );
+  });
+
+  it('turns the warm pools on in mode deployment when the key is set, which stays out of the environment', () => {
+    const { environment } =
+      parseStackConfig({
+        ...withApi,
+        apiWarmPoolProjects: 'shop=2,ci=1',
+        apiWarmPoolMode: 'deployment',
+        apiWarmPoolKey: '<set>',
+      }).api ?? {};
+    expect(environment).toEqual({
+      HKS_WARM_POOL_PROJECTS: 'shop=2,ci=1',
+      HKS_WARM_POOL_MODE: 'deployment',
+    });
+    expect(STACK_SECRET_KEYS).toContain('apiWarmPoolKey');
+    expect(Object.keys(API_VARIABLES)).not.toContain('apiWarmPoolKey');
+  });
+
+  it('needs no warm pool key in mode deployment without a pooled project, nor in mode services', () => {
+    expect(() => parseStackConfig({ ...withApi, apiWarmPoolMode: 'deployment' })).not.toThrow();
+    expect(() =>
+      parseStackConfig({ ...withApi, apiWarmPoolMode: 'deployment', apiWarmPoolProjects: 'lab' }),
+    ).not.toThrow();
+    expect(() => parseStackConfig({ ...withApi, apiWarmPoolProjects: 'shop=2' })).not.toThrow();
   });
 
   describe('Pulumi.yaml', () => {
@@ -327,6 +355,31 @@ describe('parseStackConfig', () => {
     [
       { ...withApi, apiClusterDomain: 'Cluster.Local' },
       'hks-platform:apiClusterDomain: given "Cluster.Local", expected a DNS domain such as cluster.local',
+    ],
+    // the API's warm pool rules (api/warm-pool-config.ts), under the stack's keys
+    [
+      { ...withApi, apiWarmPoolMode: 'pods' },
+      'hks-platform:apiWarmPoolMode: given "pods", expected services or deployment',
+    ],
+    [
+      { ...withApi, apiWarmPoolProjects: 'Bad_Name' },
+      'hks-platform:apiWarmPoolProjects: given "Bad_Name", expected project or project=size (a project name: lower-case letters, digits and -)',
+    ],
+    [
+      { ...withApi, apiWarmPoolProjects: 'shop', apiWarmPoolSize: '21' },
+      'hks-platform:apiWarmPoolSize: given "21", expected a whole number from 0 to 20',
+    ],
+    [
+      { ...withApi, apiWarmPoolRuntimes: 'ruby3' },
+      'hks-platform:apiWarmPoolRuntimes: given "ruby3", expected a comma-separated list of python3.12, nodejs20',
+    ],
+    [
+      { ...withApi, apiWarmPoolProjects: 'shop=5', apiEphemeralMaxPerProject: '10' },
+      'hks-platform:apiWarmPoolProjects: given "shop=5", expected fewer than HKS_EPHEMERAL_MAX_PER_PROJECT=10',
+    ],
+    [
+      { ...withApi, apiWarmPoolProjects: 'shop=2', apiWarmPoolMode: 'deployment' },
+      'hks-platform:apiWarmPoolKey: given nothing, expected at least 32 characters with HKS_WARM_POOL_MODE=deployment',
     ],
   ])('refuses %j', (raw, message) => {
     expect(() => parseStackConfig(raw)).toThrow(message);
