@@ -67,6 +67,14 @@ export class Applications {
     string,
     { readonly key: string; readonly at: number }
   >();
+  /**
+   * Per project, the tenancy apply under way in this process: a concurrent apply of the same
+   * tenancy waits for it instead of sending the same objects again.
+   */
+  private readonly tenancyInFlight = new Map<
+    string,
+    { readonly key: string; readonly done: Promise<boolean> }
+  >();
   private readonly claims: ApplicationClaims;
   private readonly namespaces: ProjectNamespaces;
   /** Checks of other parts that a definition must pass before it is applied. */
@@ -327,12 +335,26 @@ export class Applications {
     // deleting or editing one (a NetworkPolicy, the quota) is repaired by the next apply after
     // that, whatever this process remembers.
     const last = this.appliedTenancy.get(project);
+    const pending = this.tenancyInFlight.get(project);
     const fresh =
-      last !== undefined && last.key === tenancyKey && Date.now() - last.at < TENANCY_REAPPLY_MS;
+      (last !== undefined &&
+        last.key === tenancyKey &&
+        Date.now() - last.at < TENANCY_REAPPLY_MS) ||
+      // Another apply of this process is applying the same tenancy: once it has, this one
+      // need not (should it fail, this one applies it itself).
+      (pending !== undefined && pending.key === tenancyKey && (await pending.done));
     const toApply = fresh ? objects.filter((o) => !isTenancy(o)) : objects;
     const at = Date.now();
     const namespaceObject = toApply.filter((o) => o.kind === 'Namespace');
     const rest = toApply.filter((o) => o.kind !== 'Namespace');
+    let settle: (applied: boolean) => void = () => undefined;
+    if (!fresh) {
+      const done = new Promise<boolean>((resolve) => (settle = resolve));
+      this.tenancyInFlight.set(project, { key: tenancyKey, done });
+      void done.then(() => {
+        if (this.tenancyInFlight.get(project)?.done === done) this.tenancyInFlight.delete(project);
+      });
+    }
     try {
       // A dry run persists nothing, so the project's namespace must exist for the others' dry run;
       // the API's rights in it come with it.
@@ -343,9 +365,11 @@ export class Applications {
       await apply(rest);
     } catch (error) {
       this.appliedTenancy.delete(project);
+      settle(false);
       throw error;
     }
     if (!fresh) this.appliedTenancy.set(project, { key: tenancyKey, at });
+    settle(true);
   }
 
   /** CronJobs of a project that use `name` as their template. */
