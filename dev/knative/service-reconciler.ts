@@ -575,16 +575,21 @@ export class ServiceReconciler {
     if (this.timing !== undefined && state === this.revisions.at(-1)) {
       this.timing.spawnedAt = Date.now();
     }
+    // The pod is made while the process starts, and Ready waits for it: as with Knative, a
+    // Ready revision has its pod, so whoever deletes the Service and waits for its pods to go
+    // (a timed-out execute) waits for the process too.
+    const podCreated = state.created
+      .then((stored) =>
+        stored === undefined || this.closed
+          ? undefined
+          : state.pods?.create(stored, join(this.revisionDir(state), 'container.log')),
+      )
+      .catch(() => undefined); // a Revision that could not be stored is reported where it is made
     const outcome = await process.started;
-    // The pod and Revision status are written after the Service's status: they are not on
-    // the path of anyone waiting for Ready.
-    void Promise.all([state.created, this.afterStatus()]).then(([stored]) =>
-      stored === undefined || this.closed
-        ? undefined
-        : state.pods?.create(stored, join(this.revisionDir(state), 'container.log')),
-    );
     if (this.closed) return;
     if (outcome.ready) {
+      await podCreated;
+      if (this.closed) return;
       this.ctx.log(`${process.kind} healthy`, {
         service: this.key,
         revision: state.name,
