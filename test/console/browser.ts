@@ -54,10 +54,15 @@ export interface PageRecord {
   readonly errors: string[];
   readonly requests: { url: string; authorization?: string; idempotencyKey?: string }[];
   readonly aborted: string[];
+  /** Responses with a status of 400 or more, as `<status> <method> <url>`. */
+  readonly refused: string[];
 }
 
 export function record(page: Page): PageRecord {
-  const rec: PageRecord = { errors: [], requests: [], aborted: [] };
+  const rec: PageRecord = { errors: [], requests: [], aborted: [], refused: [] };
+  page.on('response', (r) => {
+    if (r.status() >= 400) rec.refused.push(`${r.status()} ${r.request().method()} ${r.url()}`);
+  });
   page.on('console', (m) => {
     if (m.type() === 'error') rec.errors.push(`console: ${m.text()}`);
   });
